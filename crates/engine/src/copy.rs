@@ -1,0 +1,1164 @@
+//! The safe per-file copy: the target ends up either the complete, verified new file or the
+//! untouched old one (DESIGN.md §4).
+//!
+//! ```text
+//! open source (regular file?) → preflight (target dir, same file, UNC, size cap, free space)
+//! → select strategy → temp in the target directory (0600, short name) → [preallocate]
+//! → Decision line → copy (DIRECT-SMALL | DIRECT-LARGE | STAGED), source hashed on the fly when
+//!   verifying by hash → source unchanged? (size, mtime, identity) → times + permissions on the
+//!   temp → fsync temp → verify (compare or hash, read back from the medium) → rename over the
+//!   target → fsync the directory → Perf line
+//! ```
+//! Any failure or cancel before the rename deletes the temp (a drop guard), so the original target
+//! is byte-identical to before.
+//!
+//! Metadata policy (seed A.10): modified/access times and permissions are applied to the temp
+//! *before* the rename, so a failure there (`FINALIZE_E_METADATA`) still leaves the target
+//! untouched: we treat it as a failure, not a warning, because a copy whose times differ would be
+//! copied again by every later sync. Creation time is applied where the OS can set it (Windows,
+//! macOS); on Linux it is reported as a notice, never faked.
+
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use fsops::{DriveKind, KernelCopy, ReadBack};
+
+use crate::error::{Code, Error};
+use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
+use crate::hash::{Hasher, select_hasher};
+use crate::settings::{Settings, UncPolicy};
+use crate::strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// Fault injection for the test suite (`test-hooks` feature only; never in a release build).
+#[cfg(feature = "test-hooks")]
+#[derive(Default)]
+pub struct Hooks {
+    /// Make pre-allocation fail as if the volume were full.
+    pub fail_prealloc: bool,
+    /// Make the write of this DIRECT-LARGE window (0-based) fail.
+    pub fail_window: Option<u64>,
+    /// Flip the byte at this offset of the temp after it is fsynced, before verify.
+    pub flip_byte_before_verify: Option<u64>,
+    /// Called after each copy window/chunk with its index (e.g. to truncate the source).
+    pub after_copy_chunk: Option<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+#[cfg(feature = "test-hooks")]
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks").finish_non_exhaustive()
+    }
+}
+
+/// What a successful copy did.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    pub size: u64,
+    pub strategy: Strategy,
+    pub decision: Decision,
+    pub verified: bool,
+    /// The source digest computed during the copy (hash strategies with verify on).
+    pub digest: Option<String>,
+    pub perf: Perf,
+    pub notices: Vec<Notice>,
+}
+
+/// Copies files one at a time, safely. Cheap to share between threads.
+pub struct Copier {
+    settings: Settings,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancelToken,
+    run_id: String,
+    #[cfg(feature = "test-hooks")]
+    pub hooks: Hooks,
+}
+
+impl std::fmt::Debug for Copier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Copier")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deletes the temp file when dropped, unless it was committed.
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            // Best effort: the error that got us here is the one worth reporting.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What a strategy's copy phase produced.
+struct Copied {
+    file: File,
+    bytes: u64,
+    method: &'static str,
+    src_digest: Option<String>,
+    windows: u64,
+    flushes: u64,
+}
+
+/// Per-file state shared by the phases.
+struct Job<'a> {
+    id: u64,
+    src: &'a Path,
+    dst: &'a Path,
+    src_file: File,
+    size: u64,
+    tmp: PathBuf,
+    decision: Decision,
+    notices: Vec<Notice>,
+}
+
+impl Copier {
+    pub fn new(settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let run_id = format!("{:08x}", (std::process::id().rotate_left(16)) ^ nanos);
+        Copier {
+            settings,
+            reporter,
+            cancel,
+            run_id,
+            #[cfg(feature = "test-hooks")]
+            hooks: Hooks::default(),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+
+    /// Copies the regular file `src` to `dst` (a file path, or an existing directory to copy
+    /// into). Emits `FileStarted` … `FileFinished` whatever the outcome.
+    pub fn copy_file(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let dst = resolve_target(src, dst);
+        let started = Instant::now();
+        let result = self.copy_inner(id, src, &dst, started);
+        let (outcome, perf) = match &result {
+            Ok(r) => (
+                Outcome::Committed {
+                    verified: r.verified,
+                },
+                Some(r.perf.clone()),
+            ),
+            Err(e) if e.is_cancelled() => (Outcome::Cancelled { code: e.code }, None),
+            Err(e) => (
+                Outcome::Failed {
+                    code: e.code,
+                    message: e.to_string(),
+                },
+                None,
+            ),
+        };
+        let perf_line = perf
+            .as_ref()
+            .filter(|_| self.settings.perf_log)
+            .map(|p| p.to_string());
+        self.reporter.report(&Event::FileFinished {
+            id,
+            src: src.to_path_buf(),
+            dst: dst.clone(),
+            outcome,
+            perf,
+            perf_line,
+        });
+        result
+    }
+
+    fn notice(&self, job: &mut Job<'_>, kind: &'static str, message: String) {
+        let n = Notice { kind, message };
+        self.reporter.report(&Event::Notice {
+            id: job.id,
+            path: job.dst.to_path_buf(),
+            notice: n.clone(),
+        });
+        job.notices.push(n);
+    }
+
+    fn emit_decision(&self, job: &Job<'_>) {
+        self.reporter.report(&Event::Decision {
+            id: job.id,
+            decision: job.decision.clone(),
+            line: job.decision.to_string(),
+        });
+    }
+
+    fn progress(&self, id: u64, phase: Phase, done: u64, total: u64) -> ControlFlow<()> {
+        self.reporter.report(&Event::Progress {
+            id,
+            phase,
+            done,
+            total,
+        });
+        if self.cancel.is_cancelled() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn copy_inner(
+        &self,
+        id: u64,
+        src: &Path,
+        dst: &Path,
+        started: Instant,
+    ) -> Result<FileReport, Error> {
+        let s = &self.settings;
+
+        // --- source ---------------------------------------------------------------------------
+        let src_file = fsops::open_source(src)
+            .map_err(|e| Error::io(Code::PreflightSource, src, "cannot open the source", e))?;
+        let src_meta = src_file.metadata().map_err(|e| {
+            Error::io(
+                Code::PreflightSource,
+                src,
+                "cannot read the source's metadata",
+                e,
+            )
+        })?;
+        if !src_meta.is_file() {
+            return Err(Error::new(
+                Code::PreflightSource,
+                src,
+                "the source is not a regular file",
+            ));
+        }
+        let size = src_meta.len();
+        self.reporter.report(&Event::FileStarted {
+            id,
+            src: src.into(),
+            dst: dst.into(),
+            size,
+        });
+        let src_identity = fsops::file_identity(&src_file)
+            .map_err(|e| Error::io(Code::PreflightSource, src, "cannot identify the source", e))?;
+
+        // --- target directory and existing target ----------------------------------------------
+        let dst_dir = parent_dir(dst);
+        match std::fs::metadata(&dst_dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::new(
+                    Code::PreflightTargetDir,
+                    &dst_dir,
+                    "the target's parent is not a directory",
+                ));
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    Code::PreflightTargetDir,
+                    &dst_dir,
+                    "the target directory is not accessible",
+                    e,
+                ));
+            }
+        }
+        match std::fs::symlink_metadata(dst) {
+            Ok(m) if m.is_dir() => {
+                return Err(Error::new(
+                    Code::PreflightTargetDir,
+                    dst,
+                    "the target is a directory",
+                ));
+            }
+            Ok(_) => {
+                if fsops::path_identity(dst).ok() == Some(src_identity) {
+                    return Err(Error::new(
+                        Code::PreflightSameFile,
+                        dst,
+                        "source and target are the same file",
+                    ));
+                }
+            }
+            Err(_) => {}
+        }
+
+        // --- drive kinds, UNC policy, size cap --------------------------------------------------
+        let mut notices = Vec::new();
+        let mut kind_of = |p: &Path| match fsops::drive_info(p) {
+            Ok(info) => (info.kind, info.is_unc || fsops::is_unc_path(p)),
+            Err(e) => {
+                notices.push(Notice {
+                    kind: "drive_kind_unknown",
+                    message: format!(
+                        "cannot tell the drive kind of '{}' ({e}); treated as UNKNOWN",
+                        p.display()
+                    ),
+                });
+                (DriveKind::Unknown, fsops::is_unc_path(p))
+            }
+        };
+        let (mut src_kind, src_unc) = kind_of(src);
+        let (mut dst_kind, dst_unc) = kind_of(&dst_dir);
+        if src_unc || dst_unc {
+            match s.unc_policy {
+                UncPolicy::Reject => {
+                    let p = if src_unc { src } else { dst };
+                    return Err(Error::new(
+                        Code::PreflightUnc,
+                        p,
+                        "UNC paths are rejected (unc_policy=reject)",
+                    ));
+                }
+                UncPolicy::Staged => {
+                    if src_unc {
+                        src_kind = DriveKind::NetworkUnc;
+                    }
+                    if dst_unc {
+                        dst_kind = DriveKind::NetworkUnc;
+                    }
+                }
+            }
+        }
+        if s.max_file_size > 0 && size > s.max_file_size {
+            return Err(Error::new(
+                Code::PreflightTooLarge,
+                src,
+                format!(
+                    "the source is {size} bytes, above max_file_size={}",
+                    s.max_file_size
+                ),
+            ));
+        }
+
+        let strategy = select(s, src_kind, dst_kind, size);
+        let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
+        let tmp = temp_path(&dst_dir, dst, &self.run_id);
+        let mut job = Job {
+            id,
+            src,
+            dst,
+            src_file,
+            size,
+            tmp,
+            decision: decision.clone(),
+            notices,
+        };
+        for n in std::mem::take(&mut job.notices) {
+            self.notice(&mut job, n.kind, n.message);
+        }
+
+        // A read-back from the medium is impossible where the medium *is* the cache (tmpfs) and
+        // not implemented yet on Windows (it needs an aligned FILE_FLAG_NO_BUFFERING handle).
+        if decision.read_back == ReadBackMode::Device
+            && (dst_kind == DriveKind::Ramdisk || cfg!(windows))
+        {
+            decision.read_back = ReadBackMode::Cache;
+            job.decision = decision.clone();
+            self.notice(
+                &mut job,
+                "read_back_cache",
+                "verify_read=device is not possible on this filesystem; the verify reads the page cache".into(),
+            );
+        }
+
+        if s.sparse_file_warning && is_sparse(&src_meta) {
+            self.notice(
+                &mut job,
+                "sparse_source",
+                "the source is sparse; its holes are copied as data".into(),
+            );
+        }
+
+        // --- free space -------------------------------------------------------------------------
+        let need = size.saturating_add(s.free_space_margin);
+        match fsops::free_space(&dst_dir) {
+            Ok(free) if free < need => {
+                let msg =
+                    format!("needs {need} bytes (size + free_space_margin) but {free} are free");
+                if dst_kind.is_local() || dst_kind == DriveKind::Removable {
+                    return Err(Error::new(Code::CopyNoSpace, &dst_dir, msg));
+                }
+                // Network free-space figures are often wrong (quotas, thin pools): attempt, warn.
+                self.notice(&mut job, "low_space", msg);
+            }
+            Ok(_) => {}
+            Err(e) => self.notice(
+                &mut job,
+                "free_space_unknown",
+                format!("cannot read free space ({e})"),
+            ),
+        }
+
+        // --- copy -------------------------------------------------------------------------------
+        let t_copy = Instant::now();
+        let mut guard = TempGuard {
+            path: job.tmp.clone(),
+            armed: true,
+        };
+        let copied = match strategy {
+            Strategy::DirectSmall => self.direct_small(&mut job)?,
+            Strategy::DirectLarge => self.direct_large(&mut job)?,
+            Strategy::Staged => self.staged(&mut job)?,
+        };
+        let copy_ms = t_copy.elapsed().as_millis() as u64;
+        let Copied {
+            file: tmp_file,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+        } = copied;
+
+        // --- did the source change while we copied it? -------------------------------------------
+        self.check_source_unchanged(&job, &src_meta, src_identity, bytes)?;
+
+        // --- metadata onto the temp, then make it durable ----------------------------------------
+        self.apply_metadata(&mut job, &tmp_file, &src_meta)?;
+        tmp_file.sync_all().map_err(|e| {
+            // I7: a failed fsync is never retried and trusted. The temp is discarded.
+            Error::io(
+                Code::FinalizeFsync,
+                &job.tmp,
+                "fsync of the temp file failed",
+                e,
+            )
+        })?;
+
+        #[cfg(feature = "test-hooks")]
+        if let Some(off) = self.hooks.flip_byte_before_verify {
+            flip_byte(&tmp_file, off);
+        }
+
+        // --- verify -----------------------------------------------------------------------------
+        let t_verify = Instant::now();
+        let verified = job.decision.verify != VerifyMode::None;
+        if verified {
+            if job.decision.read_back == ReadBackMode::Device {
+                match fsops::drop_cache(&tmp_file) {
+                    Ok(ReadBack::Device) => {}
+                    Ok(ReadBack::Cache) => self.notice(
+                        &mut job,
+                        "read_back_cache",
+                        "the filesystem cannot drop cached pages; the verify reads the page cache"
+                            .into(),
+                    ),
+                    Err(e) => self.notice(
+                        &mut job,
+                        "read_back_cache",
+                        format!("cannot drop cached pages ({e})"),
+                    ),
+                }
+            }
+            match job.decision.verify {
+                VerifyMode::Mmap => self.verify_compare(&job, &tmp_file)?,
+                VerifyMode::Hash => {
+                    let expected = src_digest.as_deref().unwrap_or_default();
+                    self.verify_hash(&job, &tmp_file, expected)?
+                }
+                VerifyMode::None => {}
+            }
+        }
+        let verify_ms = if verified {
+            t_verify.elapsed().as_millis() as u64
+        } else {
+            0
+        };
+
+        // --- commit -----------------------------------------------------------------------------
+        // Close our handle first: Windows cannot rename a file that is open without share-delete.
+        drop(tmp_file);
+        std::fs::rename(&job.tmp, dst).map_err(|e| {
+            Error::io(
+                Code::FinalizeRename,
+                dst,
+                "cannot replace the target with the verified copy",
+                e,
+            )
+        })?;
+        guard.armed = false;
+        fsops::sync_dir(&dst_dir).map_err(|e| {
+            Error::io(
+                Code::FinalizeDirSync,
+                &dst_dir,
+                "fsync of the target directory failed after the rename",
+                e,
+            )
+        })?;
+
+        let perf = Perf {
+            bytes,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            copy_ms,
+            verify_ms,
+            windows,
+            flushes,
+            strategy,
+            verify: job.decision.verify.as_str(),
+            method,
+        };
+        Ok(FileReport {
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            size,
+            strategy,
+            decision: job.decision,
+            verified,
+            digest: src_digest,
+            perf,
+            notices: job.notices,
+        })
+    }
+
+    /// DIRECT-SMALL: the kernel copy; verify (later) by window compare.
+    fn direct_small(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+        self.emit_decision(job);
+        let (id, size) = (job.id, job.size);
+        let mut cb = |done: u64| self.progress(id, Phase::Copy, done, size);
+        let out = fsops::kernel_copy(
+            &job.src_file,
+            job.src,
+            &job.tmp,
+            size,
+            self.settings.kernel_copy_chunk,
+            &mut cb,
+        )
+        .map_err(|e| copy_io_error(e, &job.tmp, job.src))?;
+        match out {
+            KernelCopy::Cancelled => Err(cancelled_copy(job.dst)),
+            KernelCopy::Copied {
+                file,
+                method,
+                bytes,
+            } => Ok(Copied {
+                file,
+                bytes,
+                method: method.as_str(),
+                src_digest: None,
+                windows: 0,
+                flushes: 0,
+            }),
+        }
+    }
+
+    /// DIRECT-LARGE: preallocated temp, windowed copy with the source hashed on the fly (only
+    /// when verifying), write-back started every `flush_every_windows` windows.
+    ///
+    /// The source is read with `pread`, never mapped: a source truncated while mapped raises
+    /// SIGBUS and kills the process, whereas a short read is just a value we turn into
+    /// `COPY_E_SOURCE_CHANGED`. With verify off there is no hasher and no user-space copy at all:
+    /// each window is one in-kernel `copy_file_range` where the OS has it.
+    fn direct_large(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+        let s = &self.settings;
+        let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
+            Error::io(
+                Code::CopyTempCreate,
+                &job.tmp,
+                "cannot create the temp file in the target directory",
+                e,
+            )
+        })?;
+
+        let prealloc: Result<(), Error> = {
+            #[cfg(feature = "test-hooks")]
+            let injected = self.hooks.fail_prealloc;
+            #[cfg(not(feature = "test-hooks"))]
+            let injected = false;
+            if injected {
+                Err(Error::io(
+                    Code::CopyPrealloc,
+                    &job.tmp,
+                    format!("cannot pre-allocate {} bytes", job.size),
+                    std::io::Error::from(std::io::ErrorKind::StorageFull),
+                ))
+            } else {
+                match fsops::preallocate(&tmp_file, job.size) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(Error::new(
+                        Code::CopyPrealloc,
+                        &job.tmp,
+                        format!(
+                            "the target filesystem cannot pre-allocate {} bytes without making a sparse file",
+                            job.size
+                        ),
+                    )),
+                    Err(e) => Err(Error::io(
+                        Code::CopyPrealloc,
+                        &job.tmp,
+                        format!("cannot pre-allocate {} bytes", job.size),
+                        e,
+                    )),
+                }
+            }
+        };
+        if let Err(e) = prealloc {
+            job.decision.prealloc = Prealloc::Failed;
+            self.emit_decision(job);
+            return Err(e);
+        }
+        self.emit_decision(job);
+
+        let verify_by_hash = job.decision.verify == VerifyMode::Hash;
+        let mut hasher = select_hasher(s.hash, verify_by_hash, s.hash_threads);
+        let window = s.window;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut kernel_ok = hasher.is_none();
+        let mut method = if kernel_ok {
+            "copy_file_range"
+        } else {
+            "pread_pwrite"
+        };
+        let (mut off, mut windows, mut flushes, mut flushed_to) = (0u64, 0u64, 0u64, 0u64);
+
+        while off < job.size {
+            if self.cancel.is_cancelled() {
+                return Err(cancelled_copy(job.dst));
+            }
+            let len = window.min(job.size - off);
+            let mut done = false;
+            if kernel_ok {
+                match fsops::copy_range(&job.src_file, &tmp_file, off, len) {
+                    Ok(Some(n)) if n == len => done = true,
+                    Ok(Some(n)) => return Err(source_shrank(job.src, off + n, job.size)),
+                    Ok(None) => {
+                        kernel_ok = false;
+                        method = "pread_pwrite";
+                    }
+                    Err(e) => return Err(window_error(&job.tmp, windows, off, len, e)),
+                }
+            }
+            if !done {
+                if buf.is_empty() {
+                    buf = vec![0u8; window.min(job.size) as usize];
+                }
+                let chunk = &mut buf[..len as usize];
+                let n = fsops::read_at(&job.src_file, chunk, off).map_err(|e| {
+                    Error::io(
+                        Code::CopyRead,
+                        job.src,
+                        format!("read of the source failed at offset {off}"),
+                        e,
+                    )
+                })?;
+                if (n as u64) < len {
+                    return Err(source_shrank(job.src, off + n as u64, job.size));
+                }
+                if let Some(h) = hasher.as_mut() {
+                    h.update(chunk);
+                }
+                fsops::write_all_at(&tmp_file, chunk, off)
+                    .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
+            }
+            #[cfg(feature = "test-hooks")]
+            if self.hooks.fail_window == Some(windows) {
+                return Err(window_error(
+                    &job.tmp,
+                    windows,
+                    off,
+                    len,
+                    std::io::Error::other("injected window failure"),
+                ));
+            }
+            off += len;
+            windows += 1;
+            if windows % u64::from(s.flush_every_windows) == 0 {
+                fsops::start_writeback(&tmp_file, flushed_to, off - flushed_to).map_err(|e| {
+                    Error::io(
+                        Code::CopyWrite,
+                        &job.tmp,
+                        format!("flush after window {windows} failed"),
+                        e,
+                    )
+                })?;
+                flushed_to = off;
+                flushes += 1;
+            }
+            #[cfg(feature = "test-hooks")]
+            if let Some(f) = &self.hooks.after_copy_chunk {
+                f(windows - 1);
+            }
+            if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
+                return Err(cancelled_copy(job.dst));
+            }
+        }
+        Ok(Copied {
+            file: tmp_file,
+            bytes: off,
+            method,
+            src_digest: hasher.map(Hasher::finalize_hex),
+            windows,
+            // The final fsync is the last flush (seed A.5: "always perform a final flush").
+            flushes: flushes + 1,
+        })
+    }
+
+    /// STAGED: buffered chunks with a progressive hash of the source.
+    fn staged(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+        let s = &self.settings;
+        let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
+            Error::io(
+                Code::CopyTempCreate,
+                &job.tmp,
+                "cannot create the temp file in the target directory",
+                e,
+            )
+        })?;
+        self.emit_decision(job);
+        let mut hasher = select_hasher(
+            s.hash,
+            job.decision.verify == VerifyMode::Hash,
+            s.hash_threads,
+        );
+        let mut buf = vec![0u8; s.staged_chunk.min(job.size.max(1)) as usize];
+        let (mut off, mut chunks) = (0u64, 0u64);
+        while off < job.size {
+            if self.cancel.is_cancelled() {
+                return Err(cancelled_copy(job.dst));
+            }
+            let len = (buf.len() as u64).min(job.size - off) as usize;
+            let n = fsops::read_at(&job.src_file, &mut buf[..len], off).map_err(|e| {
+                Error::io(
+                    Code::CopyRead,
+                    job.src,
+                    format!("read of the source failed at offset {off}"),
+                    e,
+                )
+            })?;
+            if n < len {
+                return Err(source_shrank(job.src, off + n as u64, job.size));
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
+            fsops::write_all_at(&tmp_file, &buf[..n], off).map_err(|e| {
+                Error::io(
+                    Code::CopyWrite,
+                    &job.tmp,
+                    format!("write failed at offset {off} ({off} bytes written)"),
+                    e,
+                )
+            })?;
+            off += n as u64;
+            chunks += 1;
+            #[cfg(feature = "test-hooks")]
+            if let Some(f) = &self.hooks.after_copy_chunk {
+                f(chunks - 1);
+            }
+            if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
+                return Err(cancelled_copy(job.dst));
+            }
+        }
+        Ok(Copied {
+            file: tmp_file,
+            bytes: off,
+            method: "read_write",
+            src_digest: hasher.map(Hasher::finalize_hex),
+            windows: chunks,
+            flushes: 1,
+        })
+    }
+
+    /// The source must be the same file, with the same size and modified time, as when we opened
+    /// it — else what we copied may be a torn mix of two versions.
+    fn check_source_unchanged(
+        &self,
+        job: &Job<'_>,
+        before: &std::fs::Metadata,
+        identity: fsops::FileIdentity,
+        copied: u64,
+    ) -> Result<(), Error> {
+        let changed = |what: String| Error::new(Code::CopySourceChanged, job.src, what);
+        if copied != job.size {
+            return Err(changed(format!(
+                "copied {copied} bytes but the source had {} when opened",
+                job.size
+            )));
+        }
+        let after = job.src_file.metadata().map_err(|e| {
+            Error::io(
+                Code::CopyRead,
+                job.src,
+                "cannot re-read the source's metadata",
+                e,
+            )
+        })?;
+        if after.len() != job.size {
+            return Err(changed(format!(
+                "the source's size changed from {} to {} during the copy",
+                job.size,
+                after.len()
+            )));
+        }
+        if after.modified().ok() != before.modified().ok() {
+            return Err(changed("the source was modified during the copy".into()));
+        }
+        match fsops::path_identity(job.src) {
+            Ok(id) if id == identity => Ok(()),
+            Ok(_) => Err(changed(
+                "the source path now names a different file (replaced during the copy)".into(),
+            )),
+            Err(e) => Err(Error::io(
+                Code::CopySourceChanged,
+                job.src,
+                "the source disappeared during the copy",
+                e,
+            )),
+        }
+    }
+
+    fn apply_metadata(
+        &self,
+        job: &mut Job<'_>,
+        tmp: &File,
+        src_meta: &std::fs::Metadata,
+    ) -> Result<(), Error> {
+        let s = &self.settings;
+        if s.preserve_times {
+            let created = src_meta.created().ok();
+            let times = fsops::Times {
+                accessed: src_meta.accessed().ok(),
+                modified: src_meta.modified().ok(),
+                created,
+            };
+            let applied = fsops::set_times(tmp, &times).map_err(|e| {
+                Error::io(
+                    Code::FinalizeMetadata,
+                    &job.tmp,
+                    "cannot set the copy's times",
+                    e,
+                )
+            })?;
+            if created.is_some() && !applied.created {
+                self.notice(
+                    job,
+                    "created_time_not_preserved",
+                    "this OS cannot set a file's creation time; the copy's is the time of the copy"
+                        .into(),
+                );
+            }
+        }
+        if s.preserve_permissions {
+            tmp.set_permissions(src_meta.permissions()).map_err(|e| {
+                Error::io(
+                    Code::FinalizeMetadata,
+                    &job.tmp,
+                    "cannot set the copy's permissions",
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// DIRECT-SMALL verify: compares source and copy window by window and stops at the first
+    /// difference, naming its offset. The copy (our own temp, which nobody else truncates) is
+    /// memory-mapped; a window whose mapping fails is compared through a buffer instead, at most
+    /// `mmap_fallback_max_failures` windows in a row. The source is read with `pread` so that a
+    /// source shrinking under us is a short read, not a SIGBUS.
+    fn verify_compare(&self, job: &Job<'_>, tmp: &File) -> Result<(), Error> {
+        let s = &self.settings;
+        let window = s.window.min(job.size.max(1)) as usize;
+        let mut src_buf = vec![0u8; window];
+        let mut dst_buf: Vec<u8> = Vec::new();
+        let (mut off, mut failures_in_row) = (0u64, 0u32);
+        while off < job.size {
+            if self.cancel.is_cancelled() {
+                return Err(cancelled_verify(job.dst));
+            }
+            let len = (window as u64).min(job.size - off) as usize;
+            let n = fsops::read_at(&job.src_file, &mut src_buf[..len], off).map_err(|e| {
+                Error::io(
+                    Code::CopyRead,
+                    job.src,
+                    format!("read of the source failed at offset {off}"),
+                    e,
+                )
+            })?;
+            if n < len {
+                return Err(source_shrank(job.src, off + n as u64, job.size));
+            }
+            let src = &src_buf[..len];
+            let mismatch = match fsops::MappedWindow::map(tmp, off, len) {
+                Ok(map) => {
+                    failures_in_row = 0;
+                    first_difference(src, &map)
+                }
+                Err(map_err) => {
+                    failures_in_row += 1;
+                    if failures_in_row > s.mmap_fallback_max_failures {
+                        return Err(Error::io(
+                            Code::VerifyRead,
+                            &job.tmp,
+                            format!(
+                                "{failures_in_row} windows in a row could not be mapped (last at offset {off})"
+                            ),
+                            map_err,
+                        ));
+                    }
+                    if dst_buf.is_empty() {
+                        dst_buf = vec![0u8; window];
+                    }
+                    let m = fsops::read_at(tmp, &mut dst_buf[..len], off).map_err(|e| {
+                        Error::io(
+                            Code::VerifyRead,
+                            &job.tmp,
+                            format!("read-back failed at offset {off}"),
+                            e,
+                        )
+                    })?;
+                    if m < len {
+                        Some(m)
+                    } else {
+                        first_difference(src, &dst_buf[..len])
+                    }
+                }
+            };
+            if let Some(i) = mismatch {
+                return Err(Error::new(
+                    Code::VerifyCompareMismatch,
+                    job.dst,
+                    format!(
+                        "the copy differs from the source at offset {}",
+                        off + i as u64
+                    ),
+                ));
+            }
+            off += len as u64;
+            if self
+                .progress(job.id, Phase::Verify, off, job.size)
+                .is_break()
+            {
+                return Err(cancelled_verify(job.dst));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hash verify (DIRECT-LARGE, STAGED): one buffered pass over the copy, compared with the
+    /// digest of the source taken during the copy.
+    fn verify_hash(&self, job: &Job<'_>, tmp: &File, expected: &str) -> Result<(), Error> {
+        let s = &self.settings;
+        let buf_len = match job.decision.strategy {
+            Strategy::Staged => s.staged_chunk,
+            _ => s.window,
+        };
+        let mut hasher =
+            select_hasher(s.hash, true, s.hash_threads).expect("hash verify has a hasher");
+        let mut buf = vec![0u8; buf_len.min(job.size.max(1)) as usize];
+        let mut off = 0u64;
+        while off < job.size {
+            if self.cancel.is_cancelled() {
+                return Err(cancelled_verify(job.dst));
+            }
+            let len = (buf.len() as u64).min(job.size - off) as usize;
+            let n = fsops::read_at(tmp, &mut buf[..len], off).map_err(|e| {
+                Error::io(
+                    Code::VerifyRead,
+                    &job.tmp,
+                    format!("read-back failed at offset {off}"),
+                    e,
+                )
+            })?;
+            if n < len {
+                return Err(Error::new(
+                    Code::VerifyRead,
+                    &job.tmp,
+                    format!(
+                        "the copy ends at {} bytes, expected {}",
+                        off + n as u64,
+                        job.size
+                    ),
+                ));
+            }
+            hasher.update(&buf[..n]);
+            off += n as u64;
+            if self
+                .progress(job.id, Phase::Verify, off, job.size)
+                .is_break()
+            {
+                return Err(cancelled_verify(job.dst));
+            }
+        }
+        let actual = hasher.finalize_hex();
+        if actual != expected {
+            return Err(Error::new(
+                Code::VerifyHashMismatch,
+                job.dst,
+                format!(
+                    "{} of the source {expected} differs from the copy's {actual}",
+                    s.hash.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `cp` semantics: a target that is an existing directory means "into it, same name".
+fn resolve_target(src: &Path, dst: &Path) -> PathBuf {
+    if dst.is_dir() {
+        if let Some(name) = src.file_name() {
+            return dst.join(name);
+        }
+    }
+    dst.to_path_buf()
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The temp's name: hidden, recognisably ours, short (Windows MAX_PATH), unique per run and file:
+/// `.<first 24 bytes of the name>.<run>-<n>.fcs.tmp`.
+fn temp_path(dir: &Path, dst: &Path, run_id: &str) -> PathBuf {
+    let name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut short: String = String::new();
+    for c in name.chars() {
+        if short.len() + c.len_utf8() > 24 {
+            break;
+        }
+        short.push(c);
+    }
+    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{short}.{run_id}-{n}.fcs.tmp"))
+}
+
+/// Whether a temp file name is one of ours (for sweeps and for tests).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".fcs.tmp")
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    if a == b {
+        return None;
+    }
+    Some(
+        a.iter()
+            .zip(b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len())),
+    )
+}
+
+fn is_sparse(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Allocated 512-byte blocks cover less than the length (with a page of slack for tails).
+        m.blocks().saturating_mul(512) + 4096 < m.len()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        false
+    }
+}
+
+fn cancelled_copy(dst: &Path) -> Error {
+    Error::new(Code::CopyCancelled, dst, "cancelled during the copy")
+}
+
+fn cancelled_verify(dst: &Path) -> Error {
+    Error::new(Code::VerifyCancelled, dst, "cancelled during the verify")
+}
+
+fn source_shrank(src: &Path, at: u64, size: u64) -> Error {
+    Error::new(
+        Code::CopySourceChanged,
+        src,
+        format!(
+            "the source ended at {at} bytes while {size} were expected (truncated during the copy)"
+        ),
+    )
+}
+
+fn window_error(tmp: &Path, index: u64, off: u64, len: u64, e: std::io::Error) -> Error {
+    Error::io(
+        Code::CopyMmapMapWrite,
+        tmp,
+        format!("window {index} (offset {off}, length {len}) failed"),
+        e,
+    )
+}
+
+/// Maps an error from the kernel copy: out of space is `COPY_E_WRITE` (seed A.13), the rest too,
+/// except a temp that could not even be created.
+fn copy_io_error(e: std::io::Error, tmp: &Path, src: &Path) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::AlreadyExists
+        | std::io::ErrorKind::PermissionDenied
+        | std::io::ErrorKind::ReadOnlyFilesystem
+            if !tmp.exists() =>
+        {
+            Error::io(
+                Code::CopyTempCreate,
+                tmp,
+                "cannot create the temp file in the target directory",
+                e,
+            )
+        }
+        _ => Error::io(
+            Code::CopyWrite,
+            tmp,
+            format!("the kernel copy from '{}' failed", src.display()),
+            e,
+        ),
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+fn flip_byte(f: &File, off: u64) {
+    let mut b = [0u8; 1];
+    if fsops::read_at(f, &mut b, off).unwrap_or(0) == 1 {
+        b[0] ^= 0xFF;
+        fsops::write_all_at(f, &b, off).expect("test hook: flip byte");
+        f.sync_all().expect("test hook: fsync after flip");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_short_hidden_and_recognisable() {
+        let long = "x".repeat(255);
+        let p = temp_path(Path::new("/d"), &Path::new("/d").join(&long), "0123abcd");
+        let name = p.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() < 60, "{name}");
+        assert!(is_temp_name(name));
+        assert!(!is_temp_name("report.tmp"));
+        let p = temp_path(Path::new("/d"), Path::new("/d/ééééééééééééééé.txt"), "r");
+        assert!(p.file_name().unwrap().to_str().unwrap().len() < 60);
+    }
+
+    #[test]
+    fn first_difference_finds_the_offset() {
+        assert_eq!(first_difference(b"abc", b"abc"), None);
+        assert_eq!(first_difference(b"abc", b"abd"), Some(2));
+        assert_eq!(first_difference(b"abc", b"ab"), Some(2));
+    }
+}

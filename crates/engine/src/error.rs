@@ -1,0 +1,242 @@
+//! Errors at the engine's edge: a stable code string, the path, what happened, and what to do.
+//!
+//! Every code is documented once in `docs/errors.md` (a test checks that each code here appears
+//! there exactly once, and nothing else does). Codes are part of the product's interface: scripts
+//! grep for them, so a code is never renamed or reused.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// What happened to the temp file when an error ended a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TempFate {
+    /// No temp file had been created yet.
+    NotCreated,
+    /// The temp file was deleted; the target is as it was before.
+    Deleted,
+    /// The temp was already renamed over the target (the error happened after the commit).
+    Committed,
+}
+
+macro_rules! codes {
+    ($( $variant:ident => $code:literal, $fate:ident, $hint:literal; )*) => {
+        /// A stable, greppable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The code as printed and documented, e.g. `COPY_E_PREALLOC`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+
+            /// What happens to the temp file when this error ends a copy.
+            pub fn temp_fate(self) -> TempFate {
+                match self { $( Code::$variant => TempFate::$fate, )* }
+            }
+
+            /// What the user can do about it.
+            pub fn hint(self) -> &'static str {
+                match self { $( Code::$variant => $hint, )* }
+            }
+        }
+    };
+}
+
+codes! {
+    ConfigUnknownKey => "CONFIG_E_UNKNOWN_KEY", NotCreated,
+        "Check the spelling; `fcs settings` lists every key with its default and range.";
+    ConfigInvalidValue => "CONFIG_E_INVALID_VALUE", NotCreated,
+        "Use a value inside the allowed range shown.";
+    ConfigFile => "CONFIG_E_FILE", NotCreated,
+        "Fix the file's TOML syntax or path.";
+    PreflightSource => "PREFLIGHT_E_SOURCE", NotCreated,
+        "Check that the source exists, is a regular file and is readable.";
+    PreflightTargetDir => "PREFLIGHT_E_TARGET_DIR", NotCreated,
+        "Create the target directory, or make it writable, and run again.";
+    PreflightSameFile => "PREFLIGHT_E_SAME_FILE", NotCreated,
+        "Source and target are the same file; choose a different target.";
+    PreflightUnc => "PREFLIGHT_E_UNC", NotCreated,
+        "Map the share to a drive letter, or set unc_policy=staged to copy UNC paths directly.";
+    PreflightTooLarge => "PREFLIGHT_E_TOO_LARGE", NotCreated,
+        "Raise max_file_size, or copy this file with another tool.";
+    CopyNoSpace => "COPY_E_NO_SPACE", NotCreated,
+        "Free space on the target volume (size + free_space_margin is needed).";
+    CopyTempCreate => "COPY_E_TEMP_CREATE", NotCreated,
+        "Make the target directory writable (the temp file is created next to the target).";
+    CopyPrealloc => "COPY_E_PREALLOC", Deleted,
+        "Free space on the target volume, or force --strategy staged on a filesystem that cannot pre-allocate.";
+    CopyRead => "COPY_E_READ", Deleted,
+        "The source could not be read; check the medium and permissions, then run again.";
+    CopyWrite => "COPY_E_WRITE", Deleted,
+        "Writing the target failed (disk full or I/O error); free space or check the medium, then run again.";
+    CopyMmapMapWrite => "COPY_E_MMAP_MAP_WRITE", Deleted,
+        "A DIRECT-LARGE window failed; check the target medium, or force --strategy staged.";
+    CopySourceChanged => "COPY_E_SOURCE_CHANGED", Deleted,
+        "The source changed while it was copied; run again once nothing is writing to it.";
+    CopyCancelled => "COPY_E_CANCELLED", Deleted,
+        "Cancelled during the copy; the target is untouched. Run again to copy.";
+    FinalizeFsync => "FINALIZE_E_FSYNC", Deleted,
+        "The OS could not make the temp durable; the data is not trusted and was discarded. Check the target medium and run again.";
+    VerifyHashMismatch => "VERIFY_E_HASH_MISMATCH", Deleted,
+        "The copy read back differs from the source; check the target medium and RAM, then run again.";
+    VerifyCompareMismatch => "VERIFY_E_COMPARE_MISMATCH", Deleted,
+        "The copy read back differs from the source at the offset shown; check the target medium and RAM, then run again.";
+    VerifyRead => "VERIFY_E_READ", Deleted,
+        "The copy could not be read back for verification; check the target medium.";
+    VerifyCancelled => "VERIFY_E_CANCELLED", Deleted,
+        "Cancelled during verification; the target is untouched. Run again to copy.";
+    FinalizeMetadata => "FINALIZE_E_METADATA", Deleted,
+        "Times or permissions could not be applied; check the target filesystem supports them.";
+    FinalizeRename => "FINALIZE_E_RENAME", Deleted,
+        "The verified copy could not replace the target; check that the target is not read-only or open in another program.";
+    FinalizeDirSync => "FINALIZE_E_DIR_SYNC", Committed,
+        "The new file is in place but the directory could not be made durable; check the target medium.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An error with its stable code, the path it concerns, what happened, and the OS error if any.
+#[derive(Debug)]
+pub struct Error {
+    pub code: Code,
+    pub path: PathBuf,
+    pub message: String,
+    pub source: Option<io::Error>,
+}
+
+impl Error {
+    pub fn new(code: Code, path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            path: path.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn io(code: Code, path: &Path, message: impl Into<String>, source: io::Error) -> Error {
+        Error {
+            code,
+            path: path.to_path_buf(),
+            message: message.into(),
+            source: Some(source),
+        }
+    }
+
+    /// Whether the run was cancelled (as opposed to failing).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.code, Code::CopyCancelled | Code::VerifyCancelled)
+    }
+
+    /// What happened to the temp file.
+    pub fn temp_fate(&self) -> TempFate {
+        self.code.temp_fate()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if !self.path.as_os_str().is_empty() {
+            write!(f, " — '{}'", self.path.display())?;
+        }
+        if let Some(e) = &self.source {
+            write!(f, " ({e})")?;
+        }
+        let fate = match self.temp_fate() {
+            TempFate::NotCreated => " Nothing was written.",
+            TempFate::Deleted => " Temp file deleted; the target is untouched.",
+            TempFate::Committed => "",
+        };
+        write!(f, ".{fate} {}", self.code.hint())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique() {
+        let set: HashSet<_> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(set.len(), Code::ALL.len());
+    }
+
+    #[test]
+    fn every_code_is_documented_exactly_once_and_nothing_else_is() {
+        let doc = include_str!("../../../docs/errors.md");
+        let headings: Vec<&str> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("### `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        for c in Code::ALL {
+            let n = headings.iter().filter(|h| **h == c.as_str()).count();
+            assert_eq!(
+                n,
+                1,
+                "{} documented {n} times in docs/errors.md",
+                c.as_str()
+            );
+        }
+        for h in &headings {
+            assert!(
+                Code::ALL.iter().any(|c| c.as_str() == *h),
+                "docs/errors.md documents unknown code {h}"
+            );
+        }
+        // Each documented code states what happens to the temp file.
+        for c in Code::ALL {
+            let section = doc.split(&format!("### `{}`", c.as_str())).nth(1).unwrap();
+            let section = section.split("### ").next().unwrap();
+            assert!(
+                section.contains("Temp:"),
+                "{} does not say what happens to the temp",
+                c.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn display_names_code_path_and_guidance() {
+        let e = Error::io(
+            Code::CopyPrealloc,
+            Path::new("/t/x"),
+            "cannot pre-allocate 10 bytes",
+            io::Error::from(io::ErrorKind::StorageFull),
+        );
+        let s = e.to_string();
+        assert!(
+            s.starts_with("COPY_E_PREALLOC: cannot pre-allocate 10 bytes — '/t/x'"),
+            "{s}"
+        );
+        assert!(
+            s.contains("Temp file deleted; the target is untouched."),
+            "{s}"
+        );
+        assert!(s.contains("strategy staged"), "{s}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Hashing: the one selection function used by every hash-based verify (seed A.4).
+//!
+//! BLAKE3 (default) uses the crate's SIMD paths (AVX2/AVX-512/NEON detected at run time) and,
+//! with `hash_threads > 1`, its rayon-parallel tree hashing of each window. SHA-256 uses the
+//! `sha2` crate's SHA-NI path where the CPU has it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::Digest as _;
+
+use crate::settings::HashAlgo;
+
+static HASHERS_CREATED: AtomicU64 = AtomicU64::new(0);
+
+/// How many hashers this process has created — lets tests prove that `verify_policy=none`
+/// creates none (seed A.4: "If verification is disabled by policy, no hasher is instantiated").
+pub fn hashers_created() -> u64 {
+    HASHERS_CREATED.load(Ordering::SeqCst)
+}
+
+/// A running hash of one file.
+pub enum Hasher {
+    Blake3 {
+        hasher: Box<blake3::Hasher>,
+        parallel: bool,
+    },
+    Sha256(Box<sha2::Sha256>),
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Hasher::Blake3 { .. } => "Hasher::Blake3",
+            Hasher::Sha256(_) => "Hasher::Sha256",
+        })
+    }
+}
+
+/// Blake3's rayon path pays only on inputs large enough to split across threads.
+const PARALLEL_MIN: usize = 1 << 20;
+
+impl Hasher {
+    /// Feeds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Blake3 { hasher, parallel } => {
+                if *parallel && data.len() >= PARALLEL_MIN {
+                    hasher.update_rayon(data);
+                } else {
+                    hasher.update(data);
+                }
+            }
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    /// The digest as lowercase hex.
+    pub fn finalize_hex(self) -> String {
+        match self {
+            Hasher::Blake3 { hasher, .. } => hasher.finalize().to_hex().to_string(),
+            Hasher::Sha256(h) => {
+                let d = h.finalize();
+                d.iter().map(|b| format!("{b:02x}")).collect()
+            }
+        }
+    }
+}
+
+/// The single source of truth for "which hasher, if any" (seed A.4): `None` when this file is not
+/// verified by hash, else a new hasher of the configured algorithm.
+pub fn select_hasher(algo: HashAlgo, verify_by_hash: bool, threads: u32) -> Option<Hasher> {
+    if !verify_by_hash {
+        return None;
+    }
+    HASHERS_CREATED.fetch_add(1, Ordering::SeqCst);
+    Some(match algo {
+        HashAlgo::Blake3 => {
+            if threads > 1 {
+                init_pool(threads);
+            }
+            Hasher::Blake3 {
+                hasher: Box::new(blake3::Hasher::new()),
+                parallel: threads > 1,
+            }
+        }
+        HashAlgo::Sha256 => Hasher::Sha256(Box::new(sha2::Sha256::new())),
+    })
+}
+
+/// Sizes rayon's global pool once, on first use by a parallel hasher.
+fn init_pool(threads: u32) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads as usize)
+            .build_global();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests() {
+        let mut h = select_hasher(HashAlgo::Sha256, true, 1).unwrap();
+        h.update(b"abc");
+        assert_eq!(
+            h.finalize_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let mut h = select_hasher(HashAlgo::Blake3, true, 1).unwrap();
+        h.update(b"abc");
+        assert_eq!(
+            h.finalize_hex(),
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+        );
+    }
+
+    #[test]
+    fn parallel_blake3_equals_serial() {
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut a = select_hasher(HashAlgo::Blake3, true, 1).unwrap();
+        let mut b = select_hasher(HashAlgo::Blake3, true, 2).unwrap();
+        a.update(&data);
+        b.update(&data);
+        assert_eq!(a.finalize_hex(), b.finalize_hex());
+    }
+
+    #[test]
+    fn no_hasher_without_verification() {
+        assert!(select_hasher(HashAlgo::Blake3, false, 1).is_none());
+    }
+}

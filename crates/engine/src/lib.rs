@@ -1,0 +1,34 @@
+//! FolderCompareSync engine: settings, strategy selection, the safe per-file copy, verify, and
+//! the progress + cancel contract. No printing, no UI: front ends consume [`Event`]s.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use engine::{CancelToken, Copier, NullReporter, Settings};
+//!
+//! let copier = Copier::new(Settings::default(), Arc::new(NullReporter), CancelToken::new());
+//! let report = copier.copy_file("src.bin".as_ref(), "dst.bin".as_ref())?;
+//! println!("{} via {}", report.strategy, report.perf.method);
+//! # Ok::<(), engine::Error>(())
+//! ```
+
+mod copy;
+mod error;
+mod events;
+mod hash;
+mod settings;
+mod strategy;
+
+#[cfg(feature = "test-hooks")]
+pub use copy::Hooks;
+pub use copy::{Copier, FileReport, is_temp_name};
+pub use error::{Code, Error, TempFate};
+pub use events::{
+    CancelToken, Event, FnReporter, Notice, NullReporter, Outcome, Perf, Phase, Reporter,
+};
+pub use fsops::DriveKind;
+pub use hash::{Hasher, hashers_created, select_hasher};
+pub use settings::{
+    HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy, VerifyPolicy, VerifyRead,
+    format_bytes, parse_bytes,
+};
+pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};

@@ -1,0 +1,724 @@
+//! Settings: every constant of the seed (000 A.15, DESIGN.md §5) as one typed struct, with its
+//! default, allowed range and validation, layered defaults ← TOML file ← `key=value` overrides.
+//!
+//! All layers go through one function, [`Settings::set`], so a value from a file, from
+//! `--set key=value` or from a friendly CLI flag is parsed and range-checked the same way, and an
+//! invalid one is rejected with `CONFIG_E_…` naming the key and the allowed range.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::{Code, Error};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+/// Which copy strategy to use: chosen per file by the decision matrix, or forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyChoice {
+    Auto,
+    DirectSmall,
+    DirectLarge,
+    Staged,
+}
+
+/// When to verify a copied file (seed 001 M04 and the three radio buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyPolicy {
+    /// Verify nothing: no hasher is created, no compare runs (seed A.3, A.4).
+    None,
+    /// Verify files smaller than `verify_threshold`.
+    LtThreshold,
+    /// Verify every file.
+    All,
+}
+
+impl VerifyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyPolicy::None => "none",
+            VerifyPolicy::LtThreshold => "lt_threshold",
+            VerifyPolicy::All => "all",
+        }
+    }
+}
+
+/// Where the verify pass reads the destination from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyRead {
+    /// From the medium: the file's cached pages are dropped after fsync (or read unbuffered).
+    Device,
+    /// From whatever the OS has cached (faster, proves less).
+    Cache,
+}
+
+/// The hash used wherever verification is by hash (seed A.4: one selection for everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashAlgo {
+    Blake3,
+    Sha256,
+}
+
+impl HashAlgo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashAlgo::Blake3 => "blake3",
+            HashAlgo::Sha256 => "sha256",
+        }
+    }
+}
+
+/// What to do with UNC paths (`\\server\share`) — seed 001: rejected, users map a drive letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UncPolicy {
+    Reject,
+    Staged,
+}
+
+/// Every tunable of the engine. Field names are the setting keys.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Settings {
+    pub strategy: StrategyChoice,
+    pub direct_large_enabled: bool,
+    pub direct_large_threshold: u64,
+    pub window: u64,
+    pub flush_every_windows: u32,
+    pub abort_on_window_failure: bool,
+    pub kernel_copy_chunk: u64,
+    pub staged_chunk: u64,
+    pub mmap_fallback_max_failures: u32,
+    pub verify_policy: VerifyPolicy,
+    pub verify_threshold: u64,
+    pub verify_read: VerifyRead,
+    pub hash: HashAlgo,
+    pub hash_threads: u32,
+    pub free_space_margin: u64,
+    pub max_file_size: u64,
+    pub unc_policy: UncPolicy,
+    pub timestamp_tolerance: Duration,
+    pub workers: u32,
+    pub sparse_file_warning: bool,
+    pub preserve_times: bool,
+    pub preserve_permissions: bool,
+    pub perf_log: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            strategy: StrategyChoice::Auto,
+            direct_large_enabled: true,
+            direct_large_threshold: GIB,
+            window: 64 * MIB,
+            flush_every_windows: 16,
+            abort_on_window_failure: true,
+            kernel_copy_chunk: 16 * MIB,
+            staged_chunk: 4 * MIB,
+            mmap_fallback_max_failures: 5,
+            verify_policy: VerifyPolicy::LtThreshold,
+            verify_threshold: 2 * GIB,
+            verify_read: VerifyRead::Device,
+            hash: HashAlgo::Blake3,
+            hash_threads: 1,
+            free_space_margin: 64 * MIB,
+            max_file_size: 0,
+            unc_policy: UncPolicy::Reject,
+            timestamp_tolerance: Duration::from_millis(10),
+            workers: 0,
+            sparse_file_warning: true,
+            preserve_times: true,
+            preserve_permissions: true,
+            perf_log: true,
+        }
+    }
+}
+
+/// One setting's documentation: key, default (as text), allowed range, meaning, seed constant.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingSpec {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub range: &'static str,
+    pub doc: &'static str,
+    pub seed: &'static str,
+}
+
+/// Every setting, in the order `fcs settings` lists them.
+pub const SPECS: &[SettingSpec] = &[
+    SettingSpec {
+        key: "strategy",
+        default: "auto",
+        range: "auto | direct-small | direct-large | staged",
+        doc: "Force a copy strategy, or let the decision matrix choose per file.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "direct_large_enabled",
+        default: "true",
+        range: "true | false",
+        doc: "Master switch for DIRECT-LARGE (windowed copy with on-the-fly hash).",
+        seed: "FILECOPY_DIRECT_MMAP_COPY_ENABLED",
+    },
+    SettingSpec {
+        key: "direct_large_threshold",
+        default: "1GiB",
+        range: "≥ 1 MiB",
+        doc: "Local files at or above this size use DIRECT-LARGE.",
+        seed: "FILECOPY_DIRECT_MMAP_COPY_THRESHOLD_BYTES",
+    },
+    SettingSpec {
+        key: "window",
+        default: "64MiB",
+        range: "64 KiB – 1 GiB, a multiple of 64 KiB",
+        doc: "DIRECT-LARGE copy window and DIRECT-SMALL compare window.",
+        seed: "FILECOPY_MMAP_WINDOW_BYTES",
+    },
+    SettingSpec {
+        key: "flush_every_windows",
+        default: "16",
+        range: "1 – 1000",
+        doc: "DIRECT-LARGE starts write-back of the data written every N windows; a final fsync always follows.",
+        seed: "FILECOPY_MMAP_FLUSH_EVERY_N_WINDOWS",
+    },
+    SettingSpec {
+        key: "abort_on_window_failure",
+        default: "true",
+        range: "true",
+        doc: "A failed DIRECT-LARGE window fails the copy (no per-window fallback). Fixed by the spec.",
+        seed: "FILECOPY_MMAP_WRITE_ABORT_ON_FAILURE",
+    },
+    SettingSpec {
+        key: "kernel_copy_chunk",
+        default: "16MiB",
+        range: "64 KiB – 64 MiB",
+        doc: "DIRECT-SMALL hands the kernel at most this much per call, so progress and cancel stay prompt.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "staged_chunk",
+        default: "4MiB",
+        range: "64 KiB – 1 GiB",
+        doc: "STAGED buffered chunk, for the copy and the read-back.",
+        seed: "FILECOPY_NETWORK_CHUNK_BYTES",
+    },
+    SettingSpec {
+        key: "mmap_fallback_max_failures",
+        default: "5",
+        range: "1 – 100",
+        doc: "DIRECT-SMALL verify: consecutive windows that may fall back from mmap to a buffered compare before the verify fails.",
+        seed: "FILECOPY_MMAP_FALLBACK_MAX_CONSECUTIVE_FAILURES",
+    },
+    SettingSpec {
+        key: "verify_policy",
+        default: "lt_threshold",
+        range: "none | lt_threshold | all",
+        doc: "Which files are verified after the copy.",
+        seed: "FILECOPY_VERIFY_POLICY",
+    },
+    SettingSpec {
+        key: "verify_threshold",
+        default: "2GiB",
+        range: "≥ 0",
+        doc: "With verify_policy=lt_threshold, files smaller than this are verified.",
+        seed: "FILECOPY_VERIFY_THRESHOLD_BYTES",
+    },
+    SettingSpec {
+        key: "verify_read",
+        default: "device",
+        range: "device | cache",
+        doc: "Verify reads the destination from the medium (page cache dropped after fsync) or from the cache.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "hash",
+        default: "blake3",
+        range: "blake3 | sha256",
+        doc: "Hash algorithm for every hash-based verify.",
+        seed: "A.4 hash selection",
+    },
+    SettingSpec {
+        key: "hash_threads",
+        default: "1",
+        range: "1 – 64",
+        doc: "Threads hashing one window (BLAKE3 only).",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "free_space_margin",
+        default: "64MiB",
+        range: "≥ 0",
+        doc: "Free space required beyond the file's size before a copy starts.",
+        seed: "FILECOPY_FREE_DISK_SPACE_MARGIN",
+    },
+    SettingSpec {
+        key: "max_file_size",
+        default: "0",
+        range: "0 (no cap) or ≥ 1",
+        doc: "Refuse files larger than this.",
+        seed: "FILECOPY_MAXIMUM_COPY_FILE_SIZE_BYTES",
+    },
+    SettingSpec {
+        key: "unc_policy",
+        default: "reject",
+        range: "reject | staged",
+        doc: "UNC paths: rejected (map a drive letter), or copied STAGED as network.",
+        seed: "FILECOPY_UNC_PATH_REJECTION_STRICT",
+    },
+    SettingSpec {
+        key: "timestamp_tolerance",
+        default: "0.01s",
+        range: "0 – 86400 s",
+        doc: "Two times closer than this compare equal.",
+        seed: "timestamp tolerance (seed 001)",
+    },
+    SettingSpec {
+        key: "workers",
+        default: "0",
+        range: "0 (auto) – 256",
+        doc: "Parallel file workers for tree operations.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "sparse_file_warning",
+        default: "true",
+        range: "true | false",
+        doc: "Warn when a source is sparse (its holes are copied as data).",
+        seed: "FILECOPY_ATTRIBUTE_SPARSE_FILE_WARNING",
+    },
+    SettingSpec {
+        key: "preserve_times",
+        default: "true",
+        range: "true | false",
+        doc: "Copy modified, access and (where the OS can) creation times.",
+        seed: "M07",
+    },
+    SettingSpec {
+        key: "preserve_permissions",
+        default: "true",
+        range: "true | false",
+        doc: "Copy permission bits / the read-only attribute.",
+        seed: "M07",
+    },
+    SettingSpec {
+        key: "perf_log",
+        default: "true",
+        range: "true | false",
+        doc: "Emit a Perf: line after each file.",
+        seed: "PERF_LOG_ENABLED",
+    },
+];
+
+impl Settings {
+    /// Sets one key from its text form, validating it. The single path for every layer.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        let v = value.trim();
+        let bad = |range: &str| invalid(key, value, range);
+        match key {
+            "strategy" => {
+                self.strategy = match v.to_ascii_lowercase().replace('_', "-").as_str() {
+                    "auto" => StrategyChoice::Auto,
+                    "direct-small" => StrategyChoice::DirectSmall,
+                    "direct-large" => StrategyChoice::DirectLarge,
+                    "staged" => StrategyChoice::Staged,
+                    _ => return Err(bad(range_of(key))),
+                }
+            }
+            "direct_large_enabled" => {
+                self.direct_large_enabled = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "direct_large_threshold" => {
+                let n = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?;
+                if n < MIB {
+                    return Err(bad(range_of(key)));
+                }
+                self.direct_large_threshold = n;
+            }
+            "window" => {
+                let n = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?;
+                if !(64 * KIB..=GIB).contains(&n) || n % (64 * KIB) != 0 {
+                    return Err(bad(range_of(key)));
+                }
+                self.window = n;
+            }
+            "flush_every_windows" => {
+                self.flush_every_windows =
+                    parse_int(v, 1, 1000).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "abort_on_window_failure" => {
+                if parse_bool(v) != Some(true) {
+                    return Err(bad(range_of(key)));
+                }
+            }
+            "kernel_copy_chunk" => {
+                self.kernel_copy_chunk =
+                    parse_bytes_in(v, 64 * KIB, 64 * MIB).ok_or_else(|| bad(range_of(key)))?
+            }
+            "staged_chunk" => {
+                self.staged_chunk =
+                    parse_bytes_in(v, 64 * KIB, GIB).ok_or_else(|| bad(range_of(key)))?
+            }
+            "mmap_fallback_max_failures" => {
+                self.mmap_fallback_max_failures =
+                    parse_int(v, 1, 100).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "verify_policy" | "verify" => {
+                self.verify_policy = match v.to_ascii_lowercase().replace('-', "_").as_str() {
+                    "none" => VerifyPolicy::None,
+                    "lt_threshold" => VerifyPolicy::LtThreshold,
+                    "all" => VerifyPolicy::All,
+                    _ => return Err(invalid("verify_policy", value, range_of("verify_policy"))),
+                }
+            }
+            "verify_threshold" => {
+                self.verify_threshold = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?
+            }
+            "verify_read" => {
+                self.verify_read = match v.to_ascii_lowercase().as_str() {
+                    "device" => VerifyRead::Device,
+                    "cache" => VerifyRead::Cache,
+                    _ => return Err(bad(range_of(key))),
+                }
+            }
+            "hash" => {
+                self.hash = match v.to_ascii_lowercase().replace('-', "").as_str() {
+                    "blake3" => HashAlgo::Blake3,
+                    "sha256" => HashAlgo::Sha256,
+                    _ => return Err(bad(range_of(key))),
+                }
+            }
+            "hash_threads" => {
+                self.hash_threads = parse_int(v, 1, 64).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "free_space_margin" => {
+                self.free_space_margin = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?
+            }
+            "max_file_size" => {
+                self.max_file_size = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?
+            }
+            "unc_policy" => {
+                self.unc_policy = match v.to_ascii_lowercase().as_str() {
+                    "reject" => UncPolicy::Reject,
+                    "staged" => UncPolicy::Staged,
+                    _ => return Err(bad(range_of(key))),
+                }
+            }
+            "timestamp_tolerance" => {
+                let d = parse_duration(v).ok_or_else(|| bad(range_of(key)))?;
+                if d > Duration::from_secs(86400) {
+                    return Err(bad(range_of(key)));
+                }
+                self.timestamp_tolerance = d;
+            }
+            "workers" => {
+                self.workers = parse_int(v, 0, 256).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "sparse_file_warning" => {
+                self.sparse_file_warning = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "preserve_times" => {
+                self.preserve_times = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "preserve_permissions" => {
+                self.preserve_permissions = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "perf_log" => self.perf_log = parse_bool(v).ok_or_else(|| bad("true | false"))?,
+            _ => {
+                return Err(Error::new(
+                    Code::ConfigUnknownKey,
+                    "",
+                    format!("unknown setting '{key}'"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a `key=value` override (the `--set` form).
+    pub fn set_pair(&mut self, pair: &str) -> Result<(), Error> {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            Error::new(
+                Code::ConfigInvalidValue,
+                "",
+                format!("'{pair}' is not of the form key=value"),
+            )
+        })?;
+        self.set(k.trim(), v)
+    }
+
+    /// Applies every key of a TOML document (flat `key = value` pairs).
+    pub fn apply_toml(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            Error::new(
+                Code::ConfigFile,
+                origin,
+                format!("invalid TOML: {}", e.message()),
+            )
+        })?;
+        for (k, v) in &table {
+            let s = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => {
+                    return Err(Error::new(
+                        Code::ConfigInvalidValue,
+                        origin,
+                        format!("setting '{k}' must be a string, number or boolean"),
+                    ));
+                }
+            };
+            self.set(k, &s).map_err(|mut e| {
+                e.path = origin.to_path_buf();
+                e
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Reads and applies a TOML settings file.
+    pub fn apply_file(&mut self, path: &Path) -> Result<(), Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(Code::ConfigFile, path, "cannot read the settings file", e))?;
+        self.apply_toml(&text, path)
+    }
+
+    /// Whether a file of `size` bytes is verified under the current policy.
+    pub fn verifies(&self, size: u64) -> bool {
+        match self.verify_policy {
+            VerifyPolicy::None => false,
+            VerifyPolicy::All => true,
+            VerifyPolicy::LtThreshold => size < self.verify_threshold,
+        }
+    }
+}
+
+fn range_of(key: &str) -> &'static str {
+    SPECS
+        .iter()
+        .find(|s| s.key == key)
+        .map(|s| s.range)
+        .unwrap_or("see `fcs settings`")
+}
+
+fn invalid(key: &str, value: &str, range: &str) -> Error {
+    Error::new(
+        Code::ConfigInvalidValue,
+        "",
+        format!("invalid value '{value}' for setting '{key}': allowed {range}"),
+    )
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_int(v: &str, min: u64, max: u64) -> Option<u64> {
+    v.parse::<u64>().ok().filter(|n| (min..=max).contains(n))
+}
+
+/// Sizes: plain bytes, or with a binary or decimal unit: `64MiB`, `1 GiB`, `4M` (binary), `1GB`.
+pub fn parse_bytes(v: &str) -> Option<u64> {
+    let cfg = parse_size::Config::new().with_binary();
+    cfg.parse_size(v.trim()).ok()
+}
+
+fn parse_bytes_in(v: &str, min: u64, max: u64) -> Option<u64> {
+    parse_bytes(v).filter(|n| (min..=max).contains(n))
+}
+
+/// Durations: seconds (`0.01`, `2`), or with a unit `s` / `ms`.
+fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (v, 1.0)
+    };
+    let x: f64 = num.trim().parse().ok()?;
+    if !x.is_finite() || x < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(x * scale))
+}
+
+/// Formats a byte count for humans and `Decision:` lines: `64 MiB`, `1.5 GiB`, `512 B`.
+pub fn format_bytes(n: u64) -> String {
+    let units = [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)];
+    for (name, size) in units {
+        if n >= size {
+            return if n % size == 0 {
+                format!("{} {name}", n / size)
+            } else {
+                format!("{:.1} {name}", n as f64 / size as f64)
+            };
+        }
+    }
+    format!("{n} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(k: &str, v: &str) -> Result<Settings, Error> {
+        let mut s = Settings::default();
+        s.set(k, v)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let s = Settings::default();
+        assert!(s.direct_large_enabled);
+        assert_eq!(s.direct_large_threshold, 1 << 30);
+        assert_eq!(s.window, 64 << 20);
+        assert_eq!(s.flush_every_windows, 16);
+        assert_eq!(s.staged_chunk, 4 << 20);
+        assert_eq!(s.verify_policy, VerifyPolicy::LtThreshold);
+        assert_eq!(s.verify_threshold, 2 << 30);
+        assert_eq!(s.hash, HashAlgo::Blake3);
+        assert_eq!(s.free_space_margin, 64 << 20);
+        assert_eq!(s.mmap_fallback_max_failures, 5);
+        assert_eq!(s.unc_policy, UncPolicy::Reject);
+        assert_eq!(s.timestamp_tolerance, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn every_spec_default_parses_to_the_struct_default() {
+        let d = Settings::default();
+        for spec in SPECS {
+            let mut s = Settings::default();
+            s.set(spec.key, spec.default)
+                .unwrap_or_else(|e| panic!("{}: {e}", spec.key));
+            assert_eq!(
+                s, d,
+                "spec default of {} disagrees with Settings::default",
+                spec.key
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_accept_units_and_plain_bytes() {
+        assert_eq!(parse_bytes("64MiB"), Some(64 << 20));
+        assert_eq!(parse_bytes("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_bytes("65536"), Some(65536));
+        assert_eq!(parse_bytes("4M"), Some(4 << 20));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(set("window", "128 MiB").unwrap().window, 128 << 20);
+    }
+
+    #[test]
+    fn window_must_be_a_multiple_of_64_kib() {
+        let e = set("window", "100000").unwrap_err();
+        assert_eq!(e.code, Code::ConfigInvalidValue);
+        assert!(
+            e.message.contains("'window'") && e.message.contains("multiple of 64 KiB"),
+            "{}",
+            e.message
+        );
+        assert!(set("window", "32KiB").is_err());
+        assert!(set("window", "2GiB").is_err());
+        assert!(set("window", "192KiB").is_ok());
+    }
+
+    #[test]
+    fn flush_every_windows_range_is_1_to_1000() {
+        let e = set("flush_every_windows", "0").unwrap_err();
+        assert!(e.message.contains("1 – 1000"), "{}", e.message);
+        assert!(set("flush_every_windows", "1001").is_err());
+        assert_eq!(
+            set("flush_every_windows", "1000")
+                .unwrap()
+                .flush_every_windows,
+            1000
+        );
+    }
+
+    #[test]
+    fn other_ranges_are_enforced() {
+        assert!(set("direct_large_threshold", "512KiB").is_err());
+        assert!(set("staged_chunk", "1KiB").is_err());
+        assert!(set("kernel_copy_chunk", "128MiB").is_err());
+        assert!(set("mmap_fallback_max_failures", "0").is_err());
+        assert!(set("abort_on_window_failure", "false").is_err());
+        assert!(set("verify_policy", "sometimes").is_err());
+        assert!(set("hash", "md5").is_err());
+        assert!(set("timestamp_tolerance", "-1").is_err());
+        assert_eq!(
+            set("timestamp_tolerance", "2s")
+                .unwrap()
+                .timestamp_tolerance,
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            set("strategy", "direct_large").unwrap().strategy,
+            StrategyChoice::DirectLarge
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_own_code() {
+        let e = set("windw", "64MiB").unwrap_err();
+        assert_eq!(e.code, Code::ConfigUnknownKey);
+        assert!(e.message.contains("windw"));
+    }
+
+    #[test]
+    fn toml_layer_then_overrides() {
+        let mut s = Settings::default();
+        s.apply_toml("window = \"1MiB\"\nflush_every_windows = 4\nhash = \"sha256\"\ndirect_large_enabled = false\n", Path::new("c.toml")).unwrap();
+        assert_eq!(
+            (
+                s.window,
+                s.flush_every_windows,
+                s.hash,
+                s.direct_large_enabled
+            ),
+            (1 << 20, 4, HashAlgo::Sha256, false)
+        );
+        s.set_pair("window=2MiB").unwrap();
+        assert_eq!(s.window, 2 << 20);
+        let e = Settings::default()
+            .apply_toml("flush_every_windows = 0", Path::new("c.toml"))
+            .unwrap_err();
+        assert_eq!(e.code, Code::ConfigInvalidValue);
+        assert_eq!(e.path, Path::new("c.toml"));
+        let e = Settings::default()
+            .apply_toml("window = [", Path::new("c.toml"))
+            .unwrap_err();
+        assert_eq!(e.code, Code::ConfigFile);
+    }
+
+    #[test]
+    fn verify_policy_decides_per_size() {
+        let mut s = Settings::default();
+        assert!(s.verifies(10));
+        assert!(!s.verifies(2 << 30));
+        s.verify_policy = VerifyPolicy::All;
+        assert!(s.verifies(u64::MAX));
+        s.verify_policy = VerifyPolicy::None;
+        assert!(!s.verifies(0));
+    }
+
+    #[test]
+    fn formats_bytes() {
+        assert_eq!(format_bytes(64 << 20), "64 MiB");
+        assert_eq!(format_bytes(4 << 20), "4 MiB");
+        assert_eq!(format_bytes(1536 << 20), "1.5 GiB");
+        assert_eq!(format_bytes(100), "100 B");
+    }
+}

@@ -1,0 +1,570 @@
+//! OS primitives for FolderCompareSync — the one crate with `unsafe` and `cfg(target_os)`.
+//!
+//! Every backend (`linux`, `windows`, `macos`, with `unix` helpers shared by the Unix ones and
+//! `fallback` for anything else) exports the same list of functions with identical signatures;
+//! this file picks one and re-exports it. A backend answers "not supported here" as a value
+//! (`Ok(false)`, `None`, [`ReadBack::Cache`]) so the engine can choose a fallback, and reserves
+//! `Err` for real failures.
+//!
+//! The function list:
+//! * [`drive_info`] — what kind of volume a path lives on (LOCAL_FIXED, NETWORK_UNC, …).
+//! * [`create_temp`] — a new, private (0600) file that must not exist yet.
+//! * [`kernel_copy`] — the OS's fastest whole-file copy (FICLONE / `copy_file_range` / `CopyFileExW`
+//!   / `fclonefileat`), with progress and cancel between bounded chunks.
+//! * [`copy_range`] — an in-kernel copy of one byte range between two open files, when the OS can.
+//! * [`preallocate`] — reserve real blocks for the whole length (never sparse).
+//! * [`read_at`] / [`write_all_at`] — positional I/O that does not move a shared cursor.
+//! * [`sync_dir`] — make a rename in a directory durable.
+//! * [`drop_cache`] — evict a file's pages so the next read comes from the medium.
+//! * [`free_space`] — bytes available to this user on the volume holding a path.
+//! * [`file_identity`] — (volume, file) identity of an open file.
+//! * [`set_times`] — access, modified and (where the OS can) creation time.
+//! * [`MappedWindow`] — a read-only memory map of one window of a file.
+
+use std::fs::File;
+use std::io;
+use std::ops::{ControlFlow, Deref};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[cfg(unix)]
+mod unix;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as backend;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as backend;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as backend;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod fallback;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+use fallback as backend;
+
+/// The kind of volume a path lives on, as the seed defines them (seed 000 A.9).
+///
+/// The strategy selector only cares whether both ends are local; the finer kinds are reported in
+/// the `Decision:` line so a user can see why a strategy was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DriveKind {
+    /// A fixed local disk (ext4, xfs, btrfs, NTFS, APFS … on a non-removable device).
+    LocalFixed,
+    /// A removable device (USB stick, SD card): treated as unknown-speed, copied STAGED.
+    Removable,
+    /// A network share (NFS, SMB/CIFS, sshfs, 9p, Ceph, a UNC path or a mapped network drive).
+    NetworkUnc,
+    /// An optical disc (iso9660, udf).
+    Cdrom,
+    /// A RAM-backed filesystem (tmpfs, ramfs, a RAM disk). Local, but fsync and read-back from the
+    /// medium are meaningless there.
+    Ramdisk,
+    /// Anything we cannot classify. Copied STAGED, the safe default.
+    Unknown,
+}
+
+impl DriveKind {
+    /// The seed's spelling, used in `Decision:` lines and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriveKind::LocalFixed => "LOCAL_FIXED",
+            DriveKind::Removable => "REMOVABLE",
+            DriveKind::NetworkUnc => "NETWORK_UNC",
+            DriveKind::Cdrom => "CDROM",
+            DriveKind::Ramdisk => "RAMDISK",
+            DriveKind::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Whether the strategy selector may treat this end as local (seed A.2 rules 2 and 3).
+    /// A RAM disk is local: it is on this machine and as fast as memory.
+    pub fn is_local(self) -> bool {
+        matches!(self, DriveKind::LocalFixed | DriveKind::Ramdisk)
+    }
+}
+
+impl std::fmt::Display for DriveKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`drive_info`] learned about the volume of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriveInfo {
+    pub kind: DriveKind,
+    /// The filesystem type as the OS names it (`ext4`, `fuse.sshfs`, `NTFS`, …), or empty.
+    pub fs_type: String,
+    /// The path that was actually judged: symlinks resolved, and for a path that does not exist
+    /// yet, its nearest existing ancestor.
+    pub resolved: PathBuf,
+    /// Whether the path is a UNC path (`\\server\share`, `\\?\UNC\…`). Always false off Windows.
+    pub is_unc: bool,
+}
+
+/// Which OS mechanism actually copied the bytes, reported in the `Perf:` line as `method=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMethod {
+    /// A reflink clone: the destination shares the source's extents (btrfs, xfs, APFS).
+    Clone,
+    /// Linux `copy_file_range`: the kernel moves the data without a round trip through user space.
+    CopyFileRange,
+    /// Windows `CopyFileExW`.
+    CopyFileEx,
+    /// macOS `fcopyfile`.
+    Fcopyfile,
+    /// Plain buffered read + write (the fallback, and what STAGED uses on purpose).
+    ReadWrite,
+}
+
+impl CopyMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyMethod::Clone => "clone",
+            CopyMethod::CopyFileRange => "copy_file_range",
+            CopyMethod::CopyFileEx => "copy_file_ex",
+            CopyMethod::Fcopyfile => "fcopyfile",
+            CopyMethod::ReadWrite => "read_write",
+        }
+    }
+}
+
+/// The result of [`kernel_copy`].
+#[derive(Debug)]
+pub enum KernelCopy {
+    /// The whole source was copied into a newly created destination, returned open for writing
+    /// (so the caller can fsync it and set its times).
+    Copied {
+        file: File,
+        method: CopyMethod,
+        bytes: u64,
+    },
+    /// The progress callback asked to stop. The partial destination still exists; the caller
+    /// deletes it.
+    Cancelled,
+}
+
+/// A progress callback: receives the bytes copied so far and says whether to go on.
+pub type Progress<'a> = &'a mut dyn FnMut(u64) -> ControlFlow<()>;
+
+/// How a read-back can bypass the page cache for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack {
+    /// The cached pages were dropped; the next read comes from the medium.
+    Device,
+    /// The OS or filesystem cannot drop them (tmpfs, Windows without an aligned unbuffered
+    /// handle): the read-back sees the page cache.
+    Cache,
+}
+
+/// (volume, file) identity of an open file: equal identities mean the same file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    pub volume: u64,
+    pub file: u64,
+}
+
+/// Times to apply to a file. `None` leaves a time as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Times {
+    pub accessed: Option<SystemTime>,
+    pub modified: Option<SystemTime>,
+    pub created: Option<SystemTime>,
+}
+
+/// Which of the requested times were applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimesApplied {
+    /// False when a creation time was requested but this OS cannot set one (Linux): reported to
+    /// the user, never faked.
+    pub created: bool,
+}
+
+/// Where a path lives: its volume's kind and filesystem type. A symlinked path is judged by its
+/// target (seed A.9); a path that does not exist yet by its nearest existing ancestor.
+pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+    backend::drive_info(path)
+}
+
+/// Creates `path`, which must not exist, readable and writable by its owner only, open for
+/// reading and writing.
+pub fn create_temp(path: &Path) -> io::Result<File> {
+    backend::create_temp(path)
+}
+
+/// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) with the
+/// OS's fastest mechanism, calling `progress` at least every `chunk` bytes. On Linux: FICLONE when
+/// the filesystem can share extents, else `copy_file_range` in chunks of at most `chunk`, else
+/// read/write (on EXDEV, EOPNOTSUPP, or a call that makes no progress). On Windows: `CopyFileExW`
+/// with a progress routine. On macOS: `fclonefileat`, else `fcopyfile`.
+pub fn kernel_copy(
+    src: &File,
+    src_path: &Path,
+    dst: &Path,
+    len: u64,
+    chunk: u64,
+    progress: Progress<'_>,
+) -> io::Result<KernelCopy> {
+    backend::kernel_copy(src, src_path, dst, len, chunk, progress)
+}
+
+/// Copies `len` bytes at `offset` from `src` to the same offset in `dst` inside the kernel.
+/// `Ok(None)` means the OS cannot do it for these files: use [`read_at`] / [`write_all_at`].
+/// `Ok(Some(n))` with `n < len` means the source ended early.
+pub fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
+    backend::copy_range(src, dst, offset, len)
+}
+
+/// Reserves real blocks for `len` bytes and sets the file's length to exactly `len`. Never
+/// creates a sparse file: `Ok(false)` when the filesystem cannot allocate (the caller fails with
+/// `COPY_E_PREALLOC` rather than writing into a hole that may later find the disk full).
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+    backend::preallocate(file, len)
+}
+
+/// Reads into `buf` at `offset`, retrying on interruption, until `buf` is full or the file ends.
+/// Returns the number of bytes read (short only at end of file).
+pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match backend::read_at_once(file, &mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Writes all of `buf` at `offset`, retrying on short writes and interruption.
+pub fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match backend::write_at_once(file, &buf[done..], offset + done as u64) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Makes the entries of directory `dir` durable (fsync on the directory). A no-op where the OS
+/// has no such call (Windows: NTFS journals renames itself).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    backend::sync_dir(dir)
+}
+
+/// Evicts `file`'s cached pages (after it has been fsynced) so the next read comes from the
+/// medium. Returns [`ReadBack::Cache`] when the OS or filesystem cannot do that.
+pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
+    backend::drop_cache(file)
+}
+
+/// Bytes available to the current user on the volume that holds `path` (an existing path).
+pub fn free_space(path: &Path) -> io::Result<u64> {
+    backend::free_space(path)
+}
+
+/// (volume, file) identity of an open file.
+pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
+    backend::file_identity(file)
+}
+
+/// Applies `times` to an open file. Access and modified times go through std's `File::set_times`
+/// (nanoseconds where the filesystem stores them); creation time through `FileTimesExt::set_created`
+/// on Windows and macOS. On Linux a requested creation time is reported as not applied.
+pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    backend::set_times(file, times)
+}
+
+/// A read-only memory map of `len` bytes at `offset` of a file.
+///
+/// Only map files that no one else truncates while the map lives (our own temp files): reading a
+/// mapped page past a shrunken end raises SIGBUS on Unix. The engine therefore maps the
+/// destination temp it owns, and reads the source with [`read_at`].
+#[derive(Debug)]
+pub struct MappedWindow {
+    map: memmap2::Mmap,
+}
+
+impl MappedWindow {
+    /// Maps `len` bytes at `offset` (`offset` must be a multiple of the page size; every window
+    /// size the engine accepts is a multiple of 64 KiB, which is).
+    pub fn map(file: &File, offset: u64, len: usize) -> io::Result<MappedWindow> {
+        // SAFETY: the caller maps only files it owns and that nobody truncates while mapped (see
+        // the type's docs); memmap2 validates offset and length against the OS's rules.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map(file)?
+        };
+        #[cfg(unix)]
+        {
+            // A sequential one-pass read: ask for aggressive read-ahead. Advisory only.
+            let _ = map.advise(memmap2::Advice::Sequential);
+        }
+        Ok(MappedWindow { map })
+    }
+}
+
+impl Deref for MappedWindow {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+/// Opens a copy source for reading. On Unix with `O_NONBLOCK`, so that a FIFO swapped in for a
+/// regular file after it was checked can never block the open (the caller checks the opened
+/// file's type before reading).
+pub fn open_source(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        File::open(path)
+    }
+}
+
+/// (volume, file) identity of whatever `path` names now (following symlinks). Used to notice a
+/// source that was replaced (renamed over) while it was being copied.
+pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            volume: m.dev(),
+            file: m.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        file_identity(&File::open(path)?)
+    }
+}
+
+/// Starts write-back of `len` bytes at `offset` without waiting for it (Linux
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the device works while we go on reading and
+/// hashing, and dirty pages never pile up. Elsewhere a data sync. Durability still comes from the
+/// final fsync; this only paces the writes.
+pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: valid fd; the kernel validates the range.
+        let rc = unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                offset as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (offset, len);
+        file.sync_data()
+    }
+}
+
+/// Whether `path` is a Windows UNC path (`\\server\share\…`, `\\?\UNC\server\…`). Pure string
+/// test, the same on every OS so it can be unit-tested anywhere.
+pub fn is_unc_path(path: &Path) -> bool {
+    let s = path.as_os_str().to_string_lossy();
+    let s = s.replace('/', "\\");
+    if let Some(rest) = s.strip_prefix(r"\\?\") {
+        return rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("UNC\\");
+    }
+    if s.starts_with(r"\\.\") {
+        return false; // a device path, not a share
+    }
+    s.starts_with(r"\\") && s.len() > 2 && !s[2..].starts_with('\\')
+}
+
+/// The nearest existing ancestor of `path` (itself when it exists), canonicalized so symlinks are
+/// resolved. Used to judge the volume of a target that does not exist yet.
+pub fn nearest_existing(path: &Path) -> io::Result<PathBuf> {
+    let mut cur = path;
+    loop {
+        match std::fs::canonicalize(cur) {
+            Ok(p) => return Ok(p),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match cur.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => cur = parent,
+                _ => return std::fs::canonicalize("."),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unc_paths_are_recognised() {
+        assert!(is_unc_path(Path::new(r"\\server\share\dir\f.txt")));
+        assert!(is_unc_path(Path::new(r"\\?\UNC\server\share\f.txt")));
+        assert!(is_unc_path(Path::new("//server/share")));
+        assert!(!is_unc_path(Path::new(r"\\?\C:\dir\f.txt")));
+        assert!(!is_unc_path(Path::new(r"\\.\PhysicalDrive0")));
+        assert!(!is_unc_path(Path::new(r"C:\dir")));
+        assert!(!is_unc_path(Path::new("/home/u/f")));
+    }
+
+    #[test]
+    fn drive_kind_spellings_follow_the_seed() {
+        assert_eq!(DriveKind::LocalFixed.to_string(), "LOCAL_FIXED");
+        assert_eq!(DriveKind::NetworkUnc.to_string(), "NETWORK_UNC");
+        assert!(DriveKind::Ramdisk.is_local());
+        assert!(!DriveKind::Removable.is_local());
+        assert!(!DriveKind::Unknown.is_local());
+    }
+
+    #[test]
+    fn nearest_existing_walks_up_to_a_real_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.txt");
+        assert_eq!(
+            nearest_existing(&p).unwrap(),
+            dir.path().canonicalize().unwrap()
+        );
+    }
+
+    #[test]
+    fn create_temp_refuses_an_existing_file_and_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        let f = create_temp(&p).unwrap();
+        drop(f);
+        assert_eq!(
+            create_temp(&p).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[test]
+    fn kernel_copy_copies_and_reports_progress_and_cancels() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("src");
+        let data: Vec<u8> = (0..3 * 1024 * 1024u32)
+            .map(|i| (i * 7 + i / 977) as u8)
+            .collect();
+        std::fs::write(&src_path, &data).unwrap();
+        let src = File::open(&src_path).unwrap();
+
+        let dst = dir.path().join("dst");
+        let mut calls = Vec::new();
+        let mut cb = |n: u64| {
+            calls.push(n);
+            ControlFlow::Continue(())
+        };
+        match kernel_copy(&src, &src_path, &dst, data.len() as u64, 1 << 20, &mut cb).unwrap() {
+            KernelCopy::Copied { bytes, .. } => assert_eq!(bytes, data.len() as u64),
+            KernelCopy::Cancelled => panic!("not cancelled"),
+        }
+        assert_eq!(std::fs::read(&dst).unwrap(), data);
+        assert_eq!(*calls.last().unwrap(), data.len() as u64);
+
+        let dst2 = dir.path().join("dst2");
+        let mut stop = |_n: u64| ControlFlow::Break(());
+        let out = kernel_copy(
+            &src,
+            &src_path,
+            &dst2,
+            data.len() as u64,
+            1 << 20,
+            &mut stop,
+        );
+        assert!(matches!(out.unwrap(), KernelCopy::Cancelled));
+    }
+
+    #[test]
+    fn preallocate_sets_exact_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = create_temp(&dir.path().join("p")).unwrap();
+        assert!(preallocate(&f, 5 * 65536 + 3).unwrap());
+        assert_eq!(f.metadata().unwrap().len(), 5 * 65536 + 3);
+    }
+
+    #[test]
+    fn positional_io_round_trips_and_reads_short_at_eof() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = create_temp(&dir.path().join("io")).unwrap();
+        write_all_at(&f, b"hello world", 3).unwrap();
+        let mut buf = [0u8; 32];
+        let n = read_at(&f, &mut buf, 3).unwrap();
+        assert_eq!(&buf[..n], b"hello world");
+    }
+
+    #[test]
+    fn identity_distinguishes_files_and_matches_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"a").unwrap();
+        std::fs::write(dir.path().join("b"), b"b").unwrap();
+        let a1 = file_identity(&File::open(dir.path().join("a")).unwrap()).unwrap();
+        let a2 = file_identity(&File::open(dir.path().join("a")).unwrap()).unwrap();
+        let b = file_identity(&File::open(dir.path().join("b")).unwrap()).unwrap();
+        assert_eq!(a1, a2);
+        assert_ne!(a1, b);
+    }
+
+    #[test]
+    fn set_times_applies_modified_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        std::fs::write(&p, b"x").unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        let when = SystemTime::UNIX_EPOCH + std::time::Duration::new(1_600_000_000, 123_456_700);
+        let applied = set_times(
+            &f,
+            &Times {
+                accessed: Some(when),
+                modified: Some(when),
+                created: Some(when),
+            },
+        )
+        .unwrap();
+        drop(f);
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), when);
+        if cfg!(any(windows, target_os = "macos")) {
+            assert!(applied.created);
+        }
+    }
+
+    #[test]
+    fn free_space_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(free_space(dir.path()).unwrap() > 0);
+    }
+}

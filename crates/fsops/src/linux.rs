@@ -1,0 +1,515 @@
+//! Linux backend: FICLONE, `copy_file_range`, `fallocate`, `posix_fadvise`, and drive kinds from
+//! `/proc/self/mountinfo` (with `statfs` magic numbers when mountinfo cannot be read).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::unix::errno;
+use crate::{
+    CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
+};
+
+pub(crate) use crate::unix::{
+    create_temp, file_identity, free_space, read_at_once, sync_dir, write_at_once,
+};
+
+/// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
+/// cancel and progress stay prompt.
+const FALLBACK_BUF: usize = 1 << 20;
+
+pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+    let resolved = crate::nearest_existing(path)?;
+    let (fs_type, kind) = match std::fs::read_to_string("/proc/self/mountinfo") {
+        Ok(text) => match find_mount(&text, &resolved) {
+            Some(m) => {
+                let removable = removable_flag(&m);
+                (m.fs_type.clone(), classify(&m.fs_type, removable))
+            }
+            None => statfs_kind(&resolved)?,
+        },
+        Err(_) => statfs_kind(&resolved)?,
+    };
+    Ok(DriveInfo {
+        kind,
+        fs_type,
+        resolved,
+        is_unc: false,
+    })
+}
+
+/// One mount from `/proc/self/mountinfo` (proc(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub(crate) major: u32,
+    pub(crate) minor: u32,
+    pub(crate) mount_point: PathBuf,
+    pub(crate) fs_type: String,
+    pub(crate) source: String,
+}
+
+/// Parses one mountinfo line:
+/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`.
+/// The optional fields end at a lone `-`; paths escape space, tab, newline and `\` as octal.
+pub(crate) fn parse_mountinfo_line(line: &str) -> Option<Mount> {
+    let mut fields = line.split(' ');
+    let _id = fields.next()?;
+    let _parent = fields.next()?;
+    let (major, minor) = fields.next()?.split_once(':')?;
+    let _root = fields.next()?;
+    let mount_point = unescape_octal(fields.next()?);
+    let _opts = fields.next()?;
+    for f in fields.by_ref() {
+        if f == "-" {
+            break;
+        }
+    }
+    let fs_type = fields.next()?.to_string();
+    let source = unescape_octal(fields.next().unwrap_or(""));
+    Some(Mount {
+        major: major.parse().ok()?,
+        minor: minor.parse().ok()?,
+        mount_point: PathBuf::from(mount_point),
+        fs_type,
+        source,
+    })
+}
+
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mount holding `path`: the longest mount point that is a path prefix of it; among equal
+/// mount points the last one listed (it is mounted over the earlier ones).
+pub(crate) fn find_mount(mountinfo: &str, path: &Path) -> Option<Mount> {
+    let mut best: Option<Mount> = None;
+    for m in mountinfo.lines().filter_map(parse_mountinfo_line) {
+        if !path.starts_with(&m.mount_point) {
+            continue;
+        }
+        let better = match &best {
+            None => true,
+            Some(b) => m.mount_point.components().count() >= b.mount_point.components().count(),
+        };
+        if better {
+            best = Some(m);
+        }
+    }
+    best
+}
+
+/// Maps a filesystem type name and the device's removable flag to a drive kind.
+pub(crate) fn classify(fs_type: &str, removable: Option<bool>) -> DriveKind {
+    const NETWORK: &[&str] = &[
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "afs",
+        "openafs",
+        "davfs",
+        "fuse.sshfs",
+        "sshfs",
+        "fuse.glusterfs",
+        "fuse.ceph",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "fuse.davfs2",
+        "fuse.smbnetfs",
+        "fuse.curlftpfs",
+    ];
+    const LOCAL: &[&str] = &[
+        "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "ntfs3", "ntfs", "vfat", "msdos",
+        "exfat", "jfs", "reiserfs", "bcachefs", "nilfs2", "hfsplus", "hfs", "fuseblk", "overlay",
+    ];
+    match fs_type {
+        t if NETWORK.contains(&t) => DriveKind::NetworkUnc,
+        "tmpfs" | "ramfs" => DriveKind::Ramdisk,
+        "iso9660" | "udf" => DriveKind::Cdrom,
+        t if LOCAL.contains(&t) => match removable {
+            Some(true) => DriveKind::Removable,
+            _ => DriveKind::LocalFixed,
+        },
+        _ => DriveKind::Unknown,
+    }
+}
+
+/// The `removable` flag of the mount's block device (sysfs), or `None` when the mount has no
+/// block device (overlay, zfs, a btrfs subvolume with an anonymous device number).
+fn removable_flag(m: &Mount) -> Option<bool> {
+    let (major, minor) = if m.major != 0 {
+        (m.major, m.minor)
+    } else {
+        // btrfs and others report an anonymous 0:N device; the mount source names the real one.
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let meta = std::fs::metadata(&m.source).ok()?;
+        if !meta.file_type().is_block_device() {
+            return None;
+        }
+        let rdev = meta.rdev();
+        (libc::major(rdev), libc::minor(rdev))
+    };
+    let dev = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+    // A partition has no `removable` file of its own; its disk (the parent directory) does.
+    for p in [dev.join("removable"), dev.join("../removable")] {
+        if let Ok(s) = std::fs::read_to_string(&p) {
+            return Some(s.trim() == "1");
+        }
+    }
+    None
+}
+
+/// Fallback when mountinfo is unavailable: the statfs magic number (statfs(2)).
+fn statfs_kind(path: &Path) -> io::Result<(String, DriveKind)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let name = magic_name(st.f_type as u64);
+    Ok((name.to_string(), classify(name, None)))
+}
+
+fn magic_name(magic: u64) -> &'static str {
+    match magic {
+        0xEF53 => "ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x2FC1_2FC1 => "zfs",
+        0xF2F5_2010 => "f2fs",
+        0x4d44 => "vfat",
+        0x7366_746e => "ntfs3",
+        0x794c_7630 => "overlay",
+        0x6969 => "nfs",
+        0xFF53_4D42 => "cifs",
+        0xFE53_4D42 => "smb3",
+        0x0102_1997 => "9p",
+        0x00C3_6400 => "ceph",
+        0x0BD0_0BD0 => "lustre",
+        0x5346_414F => "afs",
+        0x0102_1994 => "tmpfs",
+        0x8584_58f6 => "ramfs",
+        0x9660 => "iso9660",
+        0x1501_3346 => "udf",
+        0x6573_5546 => "fuse",
+        _ => "unknown",
+    }
+}
+
+fn is_ram_fs(file: &File) -> io::Result<bool> {
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out-parameter.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(matches!(st.f_type as u64, 0x0102_1994 | 0x8584_58f6))
+}
+
+/// Errors after which `copy_file_range` will not work for this pair of files and read/write must
+/// take over (copy_file_range(2): EXDEV before 5.3 and across some filesystems, EOPNOTSUPP,
+/// ENOSYS on old kernels, EINVAL for special files, EPERM/ETXTBSY in some sandboxes).
+fn cfr_unsupported(e: &io::Error) -> bool {
+    matches!(
+        errno(e),
+        libc::EXDEV | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL | libc::EPERM | libc::ETXTBSY
+    )
+}
+
+/// One `copy_file_range` call at explicit offsets (no shared cursor).
+fn cfr(src: &File, dst: &File, offset: u64, len: usize) -> io::Result<usize> {
+    let mut off_in = offset as libc::loff_t;
+    let mut off_out = offset as libc::loff_t;
+    // SAFETY: both fds are open for the duration of the call; offsets are valid pointers.
+    let n = unsafe {
+        libc::copy_file_range(
+            src.as_raw_fd(),
+            &mut off_in,
+            dst.as_raw_fd(),
+            &mut off_out,
+            len,
+            0,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+pub(crate) fn kernel_copy(
+    src: &File,
+    _src_path: &Path,
+    dst: &Path,
+    len: u64,
+    chunk: u64,
+    progress: Progress<'_>,
+) -> io::Result<KernelCopy> {
+    let out = create_temp(dst)?;
+    let chunk = chunk.clamp(64 * 1024, 1 << 30);
+
+    // FICLONE shares extents on btrfs/xfs/bcachefs: instant, and the data is already durable.
+    // Any error just means "not here" (EOPNOTSUPP on ext4, EXDEV across filesystems …).
+    if len > 0 {
+        // SAFETY: both fds are valid; FICLONE takes the source fd as its argument.
+        let rc = unsafe { libc::ioctl(out.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
+        if rc == 0 {
+            let cloned = out.metadata()?.len();
+            if progress(cloned).is_break() {
+                return Ok(KernelCopy::Cancelled);
+            }
+            return Ok(KernelCopy::Copied {
+                file: out,
+                method: CopyMethod::Clone,
+                bytes: cloned,
+            });
+        }
+    }
+
+    let mut off = 0u64;
+    let mut method = CopyMethod::CopyFileRange;
+    while off < len {
+        let want = (len - off).min(chunk) as usize;
+        match cfr(src, &out, off, want) {
+            Ok(0) => {
+                // No progress before the expected end: the source shrank, or this filesystem
+                // reports 0 for files it cannot copy in-kernel (procfs, some FUSE). Read/write
+                // tells the two apart; the caller checks the final byte count.
+                method = CopyMethod::ReadWrite;
+                break;
+            }
+            Ok(n) => off += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if cfr_unsupported(&e) => {
+                method = CopyMethod::ReadWrite;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+        if progress(off).is_break() {
+            return Ok(KernelCopy::Cancelled);
+        }
+    }
+    if method == CopyMethod::ReadWrite {
+        match read_write_from(src, &out, off, len, progress)? {
+            Some(n) => off = n,
+            None => return Ok(KernelCopy::Cancelled),
+        }
+    }
+    Ok(KernelCopy::Copied {
+        file: out,
+        method,
+        bytes: off,
+    })
+}
+
+/// Plain read/write from `off` until `len` or the source's end. `None` when cancelled.
+fn read_write_from(
+    src: &File,
+    dst: &File,
+    mut off: u64,
+    len: u64,
+    progress: Progress<'_>,
+) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; FALLBACK_BUF.min(len.saturating_sub(off).max(1) as usize)];
+    while off < len {
+        let want = ((len - off) as usize).min(buf.len());
+        let n = crate::read_at(src, &mut buf[..want], off)?;
+        if n == 0 {
+            break;
+        }
+        crate::write_all_at(dst, &buf[..n], off)?;
+        off += n as u64;
+        if progress(off).is_break() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(off))
+}
+
+pub(crate) fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(1 << 30) as usize;
+        match cfr(src, dst, offset + done, want) {
+            Ok(0) => break,
+            Ok(n) => done += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if done == 0 && cfr_unsupported(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(done))
+}
+
+pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+    if len == 0 {
+        file.set_len(0)?;
+        return Ok(true);
+    }
+    // Mode 0 allocates real blocks and extends the size (fallocate(2)); it never leaves a hole.
+    // SAFETY: valid fd; offsets are in range for off_t (checked by the kernel).
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if errno(&e) == libc::EOPNOTSUPP {
+        return Ok(false);
+    }
+    Err(e)
+}
+
+pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
+    // tmpfs and ramfs *are* the page cache: nothing to drop, nothing else to read.
+    if is_ram_fs(file)? {
+        return Ok(ReadBack::Cache);
+    }
+    // POSIX_FADV_DONTNEED drops clean pages only; the caller has fsynced the file, so all of
+    // them are clean and the next read is served by the device.
+    // SAFETY: valid fd.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    Ok(ReadBack::Device)
+}
+
+pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    crate::unix::set_std_times(file, times)?;
+    // Linux has no call that sets a file's birth time (statx reports it, nothing writes it).
+    Ok(TimesApplied {
+        created: times.created.is_none(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
+30 27 0:27 / /mnt/ram rw,relatime - tmpfs tmpfs rw,size=8m
+31 27 0:40 / /mnt/share rw,nosuid shared:5 master:2 - fuse.sshfs user@127.0.0.1:/srv rw
+32 27 0:41 / /mnt/my\\040disk rw - nfs4 server:/export rw
+33 27 7:0 / /mnt/iso ro - iso9660 /dev/loop0 ro
+34 30 0:42 / /mnt/ram/inner rw - cifs //srv/share rw
+";
+
+    #[test]
+    fn parses_mountinfo_lines_with_optional_fields_and_escapes() {
+        let m = parse_mountinfo_line(
+            "31 27 0:40 / /mnt/share rw,nosuid shared:5 master:2 - fuse.sshfs u@h:/srv rw",
+        )
+        .unwrap();
+        assert_eq!(m.fs_type, "fuse.sshfs");
+        assert_eq!(m.mount_point, PathBuf::from("/mnt/share"));
+        assert_eq!(m.source, "u@h:/srv");
+        assert_eq!((m.major, m.minor), (0, 40));
+        let m = parse_mountinfo_line("32 27 0:41 / /mnt/my\\040disk rw - nfs4 s:/e rw").unwrap();
+        assert_eq!(m.mount_point, PathBuf::from("/mnt/my disk"));
+        assert!(parse_mountinfo_line("garbage").is_none());
+    }
+
+    #[test]
+    fn finds_the_deepest_mount_holding_a_path() {
+        let fs = |p: &str| find_mount(SAMPLE, Path::new(p)).unwrap().fs_type;
+        assert_eq!(fs("/home/u/file"), "ext4");
+        assert_eq!(fs("/mnt/ram/x"), "tmpfs");
+        assert_eq!(fs("/mnt/ram/inner/deep/f"), "cifs");
+        assert_eq!(fs("/mnt/share/a"), "fuse.sshfs");
+        assert_eq!(fs("/mnt/my disk/a"), "nfs4");
+        assert_eq!(fs("/mnt/iso"), "iso9660");
+        // A path component prefix is not a path prefix.
+        assert_eq!(fs("/mnt/rambo"), "ext4");
+    }
+
+    #[test]
+    fn classifies_filesystem_types() {
+        for t in [
+            "nfs",
+            "nfs4",
+            "cifs",
+            "smb3",
+            "smbfs",
+            "fuse.sshfs",
+            "9p",
+            "ceph",
+            "lustre",
+        ] {
+            assert_eq!(classify(t, None), DriveKind::NetworkUnc, "{t}");
+        }
+        assert_eq!(classify("glusterfs", None), DriveKind::NetworkUnc);
+        assert_eq!(classify("afs", None), DriveKind::NetworkUnc);
+        assert_eq!(classify("tmpfs", None), DriveKind::Ramdisk);
+        assert_eq!(classify("ramfs", None), DriveKind::Ramdisk);
+        assert_eq!(classify("iso9660", None), DriveKind::Cdrom);
+        assert_eq!(classify("udf", None), DriveKind::Cdrom);
+        for t in [
+            "ext4", "xfs", "btrfs", "zfs", "f2fs", "ntfs3", "vfat", "overlay",
+        ] {
+            assert_eq!(classify(t, Some(false)), DriveKind::LocalFixed, "{t}");
+            assert_eq!(classify(t, None), DriveKind::LocalFixed, "{t}");
+        }
+        assert_eq!(classify("vfat", Some(true)), DriveKind::Removable);
+        assert_eq!(classify("ext4", Some(true)), DriveKind::Removable);
+        assert_eq!(classify("fuse.mystery", None), DriveKind::Unknown);
+        assert_eq!(classify("proc", None), DriveKind::Unknown);
+    }
+
+    #[test]
+    fn statfs_magic_names_map_to_kinds() {
+        assert_eq!(magic_name(0xEF53), "ext4");
+        assert_eq!(magic_name(0x0102_1994), "tmpfs");
+        assert_eq!(magic_name(0x6969), "nfs");
+        assert_eq!(classify(magic_name(0x6969), None), DriveKind::NetworkUnc);
+    }
+
+    #[test]
+    fn this_machine_temp_dir_is_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = drive_info(&dir.path().join("not/yet/there")).unwrap();
+        assert!(!info.fs_type.is_empty());
+        assert_eq!(info.resolved, dir.path().canonicalize().unwrap());
+    }
+
+    #[test]
+    fn dev_shm_is_a_ramdisk_and_cannot_drop_cache() {
+        let shm = Path::new("/dev/shm");
+        if !shm.is_dir() {
+            return; // no /dev/shm in this sandbox
+        }
+        let info = drive_info(shm).unwrap();
+        assert_eq!(info.kind, DriveKind::Ramdisk, "{info:?}");
+        let t = tempfile::NamedTempFile::new_in(shm).unwrap();
+        assert_eq!(drop_cache(t.as_file()).unwrap(), ReadBack::Cache);
+    }
+}
