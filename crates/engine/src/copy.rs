@@ -48,6 +48,8 @@ pub struct Hooks {
     pub flip_byte_before_verify: Option<u64>,
     /// Called after each copy window/chunk with its index (e.g. to truncate the source).
     pub after_copy_chunk: Option<Box<dyn Fn(u64) + Send + Sync>>,
+    /// Pretend the target's volume is of this kind (e.g. a network share).
+    pub force_dst_kind: Option<DriveKind>,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -316,6 +318,10 @@ impl Copier {
         };
         let (mut src_kind, src_unc) = kind_of(src);
         let (mut dst_kind, dst_unc) = kind_of(&dst_dir);
+        #[cfg(feature = "test-hooks")]
+        if let Some(k) = self.hooks.force_dst_kind {
+            dst_kind = k;
+        }
         if src_unc || dst_unc {
             match s.unc_policy {
                 UncPolicy::Reject => {
@@ -451,8 +457,17 @@ impl Copier {
         let t_verify = Instant::now();
         let verified = job.decision.verify != VerifyMode::None;
         if verified {
+            // A fresh read-only handle that leaves the access time we just applied alone.
+            let readback = fsops::open_readback(&job.tmp).map_err(|e| {
+                Error::io(
+                    Code::VerifyRead,
+                    &job.tmp,
+                    "cannot reopen the copy for verification",
+                    e,
+                )
+            })?;
             if job.decision.read_back == ReadBackMode::Device {
-                match fsops::drop_cache(&tmp_file) {
+                match fsops::drop_cache(&readback) {
                     Ok(ReadBack::Device) => {}
                     Ok(ReadBack::Cache) => self.notice(
                         &mut job,
@@ -468,10 +483,10 @@ impl Copier {
                 }
             }
             match job.decision.verify {
-                VerifyMode::Mmap => self.verify_compare(&job, &tmp_file)?,
+                VerifyMode::Mmap => self.verify_compare(&job, &readback)?,
                 VerifyMode::Hash => {
                     let expected = src_digest.as_deref().unwrap_or_default();
-                    self.verify_hash(&job, &tmp_file, expected)?
+                    self.verify_hash(&job, &readback, expected)?
                 }
                 VerifyMode::None => {}
             }
@@ -531,7 +546,16 @@ impl Copier {
     fn direct_small(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
         self.emit_decision(job);
         let (id, size) = (job.id, job.size);
-        let mut cb = |done: u64| self.progress(id, Phase::Copy, done, size);
+        #[cfg(feature = "test-hooks")]
+        let mut chunk_index = 0u64;
+        let mut cb = |done: u64| {
+            #[cfg(feature = "test-hooks")]
+            if let Some(f) = &self.hooks.after_copy_chunk {
+                f(chunk_index);
+                chunk_index += 1;
+            }
+            self.progress(id, Phase::Copy, done, size)
+        };
         let out = fsops::kernel_copy(
             &job.src_file,
             job.src,

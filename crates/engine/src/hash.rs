@@ -4,18 +4,21 @@
 //! with `hash_threads > 1`, its rayon-parallel tree hashing of each window. SHA-256 uses the
 //! `sha2` crate's SHA-NI path where the CPU has it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
 use sha2::Digest as _;
 
 use crate::settings::HashAlgo;
 
-static HASHERS_CREATED: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    static HASHERS_CREATED: Cell<u64> = const { Cell::new(0) };
+}
 
-/// How many hashers this process has created — lets tests prove that `verify_policy=none`
-/// creates none (seed A.4: "If verification is disabled by policy, no hasher is instantiated").
+/// How many hashers the calling thread has created — lets tests prove that
+/// `verify_policy=none` creates none (seed A.4: "If verification is disabled by policy, no
+/// hasher is instantiated"). Per thread, so tests running in parallel do not disturb each other.
 pub fn hashers_created() -> u64 {
-    HASHERS_CREATED.load(Ordering::SeqCst)
+    HASHERS_CREATED.with(Cell::get)
 }
 
 /// A running hash of one file.
@@ -72,7 +75,7 @@ pub fn select_hasher(algo: HashAlgo, verify_by_hash: bool, threads: u32) -> Opti
     if !verify_by_hash {
         return None;
     }
-    HASHERS_CREATED.fetch_add(1, Ordering::SeqCst);
+    HASHERS_CREATED.with(|c| c.set(c.get() + 1));
     Some(match algo {
         HashAlgo::Blake3 => {
             if threads > 1 {

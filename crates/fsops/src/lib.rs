@@ -328,18 +328,43 @@ impl Deref for MappedWindow {
 
 /// Opens a copy source for reading. On Unix with `O_NONBLOCK`, so that a FIFO swapped in for a
 /// regular file after it was checked can never block the open (the caller checks the opened
-/// file's type before reading).
+/// file's type before reading), and on Linux with `O_NOATIME` where permitted, so that copying
+/// does not even change the source's access time (I1).
 pub fn open_source(path: &Path) -> io::Result<File> {
+    open_for_reading(path, true)
+}
+
+/// Opens a file we wrote (a temp) for its verify read-back, without updating its access time
+/// (Linux `O_NOATIME`), so the times applied before the verify survive it.
+pub fn open_readback(path: &Path) -> io::Result<File> {
+    open_for_reading(path, false)
+}
+
+fn open_for_reading(path: &Path, nonblock: bool) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
+        let base = libc::O_CLOEXEC | if nonblock { libc::O_NONBLOCK } else { 0 };
+        #[cfg(target_os = "linux")]
+        {
+            // O_NOATIME is refused (EPERM) on files we neither own nor may override as root.
+            let r = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(base | libc::O_NOATIME)
+                .open(path);
+            match r {
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+                r => return r,
+            }
+        }
         std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .custom_flags(base)
             .open(path)
     }
     #[cfg(not(unix))]
     {
+        let _ = nonblock;
         File::open(path)
     }
 }
