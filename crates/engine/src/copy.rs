@@ -1037,12 +1037,10 @@ impl Copier {
 
 /// `cp` semantics: a target that is an existing directory means "into it, same name".
 fn resolve_target(src: &Path, dst: &Path) -> PathBuf {
-    if dst.is_dir() {
-        if let Some(name) = src.file_name() {
-            return dst.join(name);
-        }
+    match src.file_name() {
+        Some(name) if dst.is_dir() => dst.join(name),
+        _ => dst.to_path_buf(),
     }
-    dst.to_path_buf()
 }
 
 fn parent_dir(p: &Path) -> PathBuf {

@@ -341,7 +341,7 @@ impl Settings {
             }
             "window" => {
                 let n = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?;
-                if !(64 * KIB..=GIB).contains(&n) || n % (64 * KIB) != 0 {
+                if !(64 * KIB..=GIB).contains(&n) || !n.is_multiple_of(64 * KIB) {
                     return Err(bad(range_of(key)));
                 }
                 self.window = n;
@@ -559,7 +559,7 @@ pub fn format_bytes(n: u64) -> String {
     let units = [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)];
     for (name, size) in units {
         if n >= size {
-            return if n % size == 0 {
+            return if n.is_multiple_of(size) {
                 format!("{} {name}", n / size)
             } else {
                 format!("{:.1} {name}", n as f64 / size as f64)

@@ -246,8 +246,10 @@ mod tests {
 
     #[test]
     fn disabled_direct_large_falls_to_direct_small_and_forcing_wins() {
-        let mut s = Settings::default();
-        s.direct_large_enabled = false;
+        let mut s = Settings {
+            direct_large_enabled: false,
+            ..Default::default()
+        };
         assert_eq!(
             select(&s, LocalFixed, LocalFixed, 10 * GIB),
             Strategy::DirectSmall
@@ -272,8 +274,10 @@ mod tests {
             d.to_string(),
             "Decision: DIRECT-LARGE reason=src:LOCAL_FIXED,dst:LOCAL_FIXED,size:16106127360,policy:lt_threshold window=64 MiB chunk=n/a verify=none verify_detail=none prealloc=ok flush_every=16 algo=none verify_policy=lt_threshold read_back=n/a"
         );
-        let mut all = Settings::default();
-        all.verify_policy = VerifyPolicy::All;
+        let all = Settings {
+            verify_policy: VerifyPolicy::All,
+            ..Default::default()
+        };
         let d = Decision::new(
             &all,
             Strategy::DirectLarge,

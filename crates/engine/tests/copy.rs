@@ -21,12 +21,11 @@ struct Recorder {
 
 impl Reporter for Recorder {
     fn report(&self, event: &Event) {
-        if let Event::Progress { phase, .. } = event {
-            if let Some((p, token)) = &*self.cancel_on.lock().unwrap() {
-                if p == phase {
-                    token.cancel();
-                }
-            }
+        if let Event::Progress { phase, .. } = event
+            && let Some((p, token)) = &*self.cancel_on.lock().unwrap()
+            && p == phase
+        {
+            token.cancel();
         }
         self.events.lock().unwrap().push(event.clone());
     }
@@ -58,10 +57,10 @@ impl Recorder {
     fn phases(&self) -> Vec<Phase> {
         let mut v: Vec<Phase> = Vec::new();
         for e in self.events.lock().unwrap().iter() {
-            if let Event::Progress { phase, .. } = e {
-                if v.last() != Some(phase) {
-                    v.push(*phase);
-                }
+            if let Event::Progress { phase, .. } = e
+                && v.last() != Some(phase)
+            {
+                v.push(*phase);
             }
         }
         v

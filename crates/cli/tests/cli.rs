@@ -1,0 +1,415 @@
+//! `fcs` as a user runs it: exit codes, Decision/Perf lines, NDJSON, the log file, Ctrl-C, bad
+//! input. Fault-injection tests that need strace run only with `FCS_FAULT_TESTS=1` (CI sets it).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use testkit::{assert_content, assert_no_temps, tempdir, write_file};
+
+const MIB: usize = 1 << 20;
+
+fn fcs() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fcs"))
+}
+
+fn run(args: &[&str]) -> Output {
+    fcs().args(args).output().expect("fcs runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn copy_succeeds_and_verbose_prints_decision_and_perf() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    let data = write_file(&src, 3 * MIB, 1);
+    let log = d.path().join("fcs.log");
+    let o = run(&[
+        "copy",
+        p(&src),
+        p(&dst),
+        "-v",
+        "--verify",
+        "all",
+        "--log",
+        p(&log),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(err.contains("Decision: DIRECT-SMALL reason=src:"), "{err}");
+    assert!(
+        err.contains("verify=mmap verify_detail=mmap_compare"),
+        "{err}"
+    );
+    assert!(err.contains("Perf: bytes=3145728 elapsed_ms="), "{err}");
+    assert_content(&dst, &data);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" INFO Decision: DIRECT-SMALL")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains(" INFO Perf: bytes=3145728")),
+        "{log}"
+    );
+}
+
+#[test]
+fn json_prints_one_event_per_line() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    write_file(&src, 2 * MIB, 2);
+    let o = run(&[
+        "copy",
+        p(&src),
+        p(&d.path().join("o")),
+        "--json",
+        "--strategy",
+        "staged",
+        "--set",
+        "staged_chunk=256KiB",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"file_started"));
+    assert_eq!(kinds.last(), Some(&"file_finished"));
+    assert!(kinds.contains(&"decision") && kinds.contains(&"progress"));
+    let decision = events.iter().find(|e| e["event"] == "decision").unwrap();
+    assert_eq!(decision["strategy"], "STAGED");
+    assert!(
+        decision["line"]
+            .as_str()
+            .unwrap()
+            .starts_with("Decision: STAGED")
+    );
+    let fin = events.last().unwrap();
+    assert_eq!(fin["outcome"]["status"], "committed");
+    assert_eq!(fin["perf"]["method"], "read_write");
+}
+
+#[test]
+fn invalid_settings_exit_2_naming_the_key_and_range() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    write_file(&src, 10, 3);
+    for (set, needle) in [
+        ("window=100000", "multiple of 64 KiB"),
+        ("flush_every_windows=0", "1 – 1000"),
+        ("staged_chunk=1KiB", "staged_chunk"),
+    ] {
+        let o = run(&["copy", p(&src), p(&d.path().join("o")), "--set", set]);
+        assert_eq!(o.status.code(), Some(2), "{set}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("CONFIG_E_INVALID_VALUE") && err.contains(needle),
+            "{set}: {err}"
+        );
+    }
+    let o = run(&[
+        "copy",
+        p(&src),
+        p(&d.path().join("o")),
+        "--set",
+        "no_such_key=1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("CONFIG_E_UNKNOWN_KEY"));
+    let cfg = d.path().join("c.toml");
+    std::fs::write(&cfg, "window = \"3MiB\"\nflush_every_windows = 0\n").unwrap();
+    let o = run(&["copy", p(&src), p(&d.path().join("o")), "--config", p(&cfg)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("flush_every_windows"), "{}", stderr(&o));
+    assert!(!d.path().join("o").exists());
+}
+
+#[test]
+fn a_config_file_sets_values_and_set_overrides_it() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    write_file(&src, 2 * MIB, 4);
+    let cfg = d.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "direct_large_threshold = \"1MiB\"\nwindow = \"512KiB\"\nverify_policy = \"all\"\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "copy",
+        p(&src),
+        p(&d.path().join("o")),
+        "-v",
+        "--config",
+        p(&cfg),
+        "--set",
+        "window=1MiB",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Decision: DIRECT-LARGE") && stderr(&o).contains("window=1 MiB"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_paths_exit_2_with_a_code_and_the_path() {
+    let d = tempdir().unwrap();
+    let o = run(&[
+        "copy",
+        p(&d.path().join("nope.bin")),
+        p(&d.path().join("o")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("PREFLIGHT_E_SOURCE") && err.contains("nope.bin"),
+        "{err}"
+    );
+    let src = d.path().join("in.bin");
+    write_file(&src, 10, 5);
+    let o = run(&["copy", p(&src), p(&d.path().join("missing/dir/o"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("PREFLIGHT_E_TARGET_DIR"));
+    let o = run(&["copy", p(&src), p(&src)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("PREFLIGHT_E_SAME_FILE"));
+}
+
+#[test]
+fn settings_lists_every_key() {
+    let o = run(&["settings"]);
+    assert!(o.status.success());
+    let out = String::from_utf8(o.stdout).unwrap();
+    for key in [
+        "window",
+        "flush_every_windows",
+        "staged_chunk",
+        "verify_policy",
+        "verify_read",
+        "unc_policy",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(key)), "{key} missing");
+    }
+}
+
+/// Ctrl-C (SIGINT) mid-copy: exit 3, the temp removed, the target untouched.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_cleanly_with_exit_3() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    write_file(&src, 64 * MIB, 6);
+    let old = write_file(&dst, 1234, 7);
+    // Small chunks, SHA-256 and a device read-back keep the copy busy long enough to interrupt.
+    let mut child = fcs()
+        .args([
+            "copy",
+            p(&src),
+            p(&dst),
+            "--json",
+            "--strategy",
+            "staged",
+            "--hash",
+            "sha256",
+            "--verify",
+            "all",
+        ])
+        .args(["--set", "staged_chunk=64KiB"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Wait until the copy is under way.
+    for line in lines.by_ref() {
+        if line.unwrap().contains("\"progress\"") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "last events: {:?}",
+        rest.iter().rev().take(2).collect::<Vec<_>>()
+    );
+    assert!(
+        rest.last().unwrap().contains("\"cancelled\""),
+        "{:?}",
+        rest.last()
+    );
+    assert_content(&dst, &old);
+    assert_no_temps(d.path());
+}
+
+fn strace_available() -> bool {
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Real errno injection with strace (RELIABILITY.md): the OS itself fails the call.
+fn under_strace(inject: &str, args: &[&str]) -> Output {
+    Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            &format!("inject={inject}"),
+        ])
+        .arg(env!("CARGO_BIN_EXE_fcs"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn fault_fallocate_enospc_gives_copy_e_prealloc() {
+    if !testkit::fault_tests_enabled() || !strace_available() {
+        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
+        return;
+    }
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    write_file(&src, 3 * MIB, 8);
+    let old = write_file(&dst, 99, 9);
+    let o = under_strace(
+        "fallocate:error=ENOSPC",
+        &[
+            "copy",
+            p(&src),
+            p(&dst),
+            "--set",
+            "direct_large_threshold=1MiB",
+            "--set",
+            "window=1MiB",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("COPY_E_PREALLOC"), "{}", stderr(&o));
+    assert_content(&dst, &old);
+    assert_no_temps(d.path());
+}
+
+#[test]
+fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
+    if !testkit::fault_tests_enabled() || !strace_available() {
+        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
+        return;
+    }
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    write_file(&src, 4 * MIB, 10);
+    let old = write_file(&dst, 99, 11);
+    let o = under_strace(
+        "pwrite64:error=EIO:when=2",
+        &[
+            "copy",
+            p(&src),
+            p(&dst),
+            "--verify",
+            "all",
+            "--set",
+            "direct_large_threshold=1MiB",
+            "--set",
+            "window=1MiB",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("COPY_E_MMAP_MAP_WRITE") && err.contains("offset 1048576"),
+        "{err}"
+    );
+    assert_content(&dst, &old);
+    assert_no_temps(d.path());
+}
+
+#[test]
+fn fault_exdev_from_copy_file_range_falls_back_to_read_write() {
+    if !testkit::fault_tests_enabled() || !strace_available() {
+        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
+        return;
+    }
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    let data = write_file(&src, 3 * MIB, 12);
+    let o = under_strace(
+        "copy_file_range:error=EXDEV",
+        &["copy", p(&src), p(&dst), "-v", "--verify", "all"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("method=read_write"), "{}", stderr(&o));
+    assert_content(&dst, &data);
+}
+
+#[test]
+fn fault_a_lost_write_is_caught_by_the_verify() {
+    if !testkit::fault_tests_enabled() || !strace_available() {
+        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
+        return;
+    }
+    // retval on pwrite64 skips the write but reports success: only a read-back catches it.
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    write_file(&src, 3 * MIB, 13);
+    let old = write_file(&dst, 99, 14);
+    let o = under_strace(
+        "pwrite64:retval=65536:when=3",
+        &[
+            "copy",
+            p(&src),
+            p(&dst),
+            "--strategy",
+            "staged",
+            "--verify",
+            "all",
+            "--set",
+            "staged_chunk=64KiB",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("VERIFY_E_HASH_MISMATCH"),
+        "{}",
+        stderr(&o)
+    );
+    assert_content(&dst, &old);
+    assert_no_temps(d.path());
+}
