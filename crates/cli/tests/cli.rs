@@ -336,7 +336,7 @@ fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
     write_file(&src, 4 * MIB, 10);
     let old = write_file(&dst, 99, 11);
     let o = under_strace(
-        "pwrite64:error=EIO:when=2",
+        "copy_file_range:error=EIO:when=2",
         &[
             "copy",
             p(&src),

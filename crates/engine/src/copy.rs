@@ -36,6 +36,10 @@ use crate::strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, se
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
+/// How much data moves through user space at a time: small enough to stay in the CPU's cache
+/// between the read, the hash and the write, large enough that syscalls cost nothing.
+const IO_SLICE: usize = 2 << 20;
+
 /// Fault injection for the test suite (`test-hooks` feature only; never in a release build).
 #[cfg(feature = "test-hooks")]
 #[derive(Default)]
@@ -50,6 +54,8 @@ pub struct Hooks {
     pub after_copy_chunk: Option<Box<dyn Fn(u64) + Send + Sync>>,
     /// Pretend the target's volume is of this kind (e.g. a network share).
     pub force_dst_kind: Option<DriveKind>,
+    /// Make the first N window mappings of the DIRECT-SMALL compare fail.
+    pub fail_maps: u32,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -642,13 +648,11 @@ impl Copier {
         let verify_by_hash = job.decision.verify == VerifyMode::Hash;
         let mut hasher = select_hasher(s.hash, verify_by_hash, s.hash_threads);
         let window = s.window;
+        // Bytes move through user space in slices that stay in the CPU cache (the window is the
+        // unit of progress, cancel, flush and failure; a 64 MiB buffer would make every copy and
+        // the hash run at memory speed instead of cache speed).
         let mut buf: Vec<u8> = Vec::new();
-        let mut kernel_ok = hasher.is_none();
-        let mut method = if kernel_ok {
-            "copy_file_range"
-        } else {
-            "pread_pwrite"
-        };
+        let mut kernel_ok = true;
         let (mut off, mut windows, mut flushes, mut flushed_to) = (0u64, 0u64, 0u64, 0u64);
 
         while off < job.size {
@@ -658,37 +662,54 @@ impl Copier {
             let len = window.min(job.size - off);
             let mut done = false;
             if kernel_ok {
+                // In-kernel copy of the window (no round trip through user space) …
                 match fsops::copy_range(&job.src_file, &tmp_file, off, len) {
                     Ok(Some(n)) if n == len => done = true,
                     Ok(Some(n)) => return Err(source_shrank(job.src, off + n, job.size)),
-                    Ok(None) => {
-                        kernel_ok = false;
-                        method = "pread_pwrite";
-                    }
+                    Ok(None) => kernel_ok = false,
                     Err(e) => return Err(window_error(&job.tmp, windows, off, len, e)),
+                }
+                // … and the same window of the source hashed straight from the page cache it
+                // was just copied through, so the source is read from the medium only once.
+                if done && let Some(h) = hasher.as_mut() {
+                    self.hash_range(
+                        &job.src_file,
+                        job.src,
+                        Code::CopyRead,
+                        h,
+                        &mut buf,
+                        off,
+                        len,
+                        job.size,
+                    )?;
                 }
             }
             if !done {
                 if buf.is_empty() {
-                    buf = vec![0u8; window.min(job.size) as usize];
+                    buf = vec![0u8; IO_SLICE.min(job.size as usize)];
                 }
-                let chunk = &mut buf[..len as usize];
-                let n = fsops::read_at(&job.src_file, chunk, off).map_err(|e| {
-                    Error::io(
-                        Code::CopyRead,
-                        job.src,
-                        format!("read of the source failed at offset {off}"),
-                        e,
-                    )
-                })?;
-                if (n as u64) < len {
-                    return Err(source_shrank(job.src, off + n as u64, job.size));
+                let mut pos = off;
+                while pos < off + len {
+                    let n = (buf.len() as u64).min(off + len - pos) as usize;
+                    let chunk = &mut buf[..n];
+                    let got = fsops::read_at(&job.src_file, chunk, pos).map_err(|e| {
+                        Error::io(
+                            Code::CopyRead,
+                            job.src,
+                            format!("read of the source failed at offset {pos}"),
+                            e,
+                        )
+                    })?;
+                    if got < n {
+                        return Err(source_shrank(job.src, pos + got as u64, job.size));
+                    }
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(chunk);
+                    }
+                    fsops::write_all_at(&tmp_file, chunk, pos)
+                        .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
+                    pos += n as u64;
                 }
-                if let Some(h) = hasher.as_mut() {
-                    h.update(chunk);
-                }
-                fsops::write_all_at(&tmp_file, chunk, off)
-                    .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
             }
             #[cfg(feature = "test-hooks")]
             if self.hooks.fail_window == Some(windows) {
@@ -725,7 +746,11 @@ impl Copier {
         Ok(Copied {
             file: tmp_file,
             bytes: off,
-            method,
+            method: if kernel_ok {
+                "copy_file_range"
+            } else {
+                "pread_pwrite"
+            },
             src_digest: hasher.map(Hasher::finalize_hex),
             windows,
             // The final fsync is the last flush (seed A.5: "always perform a final flush").
@@ -919,7 +944,14 @@ impl Copier {
                 return Err(source_shrank(job.src, off + n as u64, job.size));
             }
             let src = &src_buf[..len];
-            let mismatch = match fsops::MappedWindow::map(tmp, off, len) {
+            let mapped = fsops::MappedWindow::map(tmp, off, len);
+            #[cfg(feature = "test-hooks")]
+            let mapped = if off / (window as u64) < u64::from(self.hooks.fail_maps) {
+                Err(std::io::Error::other("injected mapping failure"))
+            } else {
+                mapped
+            };
+            let mismatch = match mapped {
                 Ok(map) => {
                     failures_in_row = 0;
                     first_difference(src, &map)
@@ -975,6 +1007,48 @@ impl Copier {
         Ok(())
     }
 
+    /// Feeds `len` bytes of `file` at `off` to `hasher`, reading through `buf` in cache-sized
+    /// slices. A short read means the file ended early: for the source (`code` = `COPY_E_READ`)
+    /// that is `COPY_E_SOURCE_CHANGED`, for the copy `VERIFY_E_READ`.
+    #[allow(clippy::too_many_arguments)]
+    fn hash_range(
+        &self,
+        file: &File,
+        path: &Path,
+        code: Code,
+        hasher: &mut Hasher,
+        buf: &mut Vec<u8>,
+        off: u64,
+        len: u64,
+        size: u64,
+    ) -> Result<(), Error> {
+        if buf.is_empty() {
+            buf.resize(IO_SLICE.min(size.max(1) as usize), 0);
+        }
+        let mut pos = off;
+        while pos < off + len {
+            let n = (buf.len() as u64).min(off + len - pos) as usize;
+            let got = fsops::read_at(file, &mut buf[..n], pos)
+                .map_err(|e| Error::io(code, path, format!("read failed at offset {pos}"), e))?;
+            if got < n {
+                return Err(match code {
+                    Code::CopyRead => source_shrank(path, pos + got as u64, size),
+                    _ => Error::new(
+                        code,
+                        path,
+                        format!(
+                            "the copy ends at {} bytes, expected {size}",
+                            pos + got as u64
+                        ),
+                    ),
+                });
+            }
+            hasher.update(&buf[..n]);
+            pos += n as u64;
+        }
+        Ok(())
+    }
+
     /// Hash verify (DIRECT-LARGE, STAGED): one buffered pass over the copy, compared with the
     /// digest of the source taken during the copy.
     fn verify_hash(&self, job: &Job<'_>, tmp: &File, expected: &str) -> Result<(), Error> {
@@ -985,34 +1059,24 @@ impl Copier {
         };
         let mut hasher =
             select_hasher(s.hash, true, s.hash_threads).expect("hash verify has a hasher");
-        let mut buf = vec![0u8; buf_len.min(job.size.max(1)) as usize];
+        let mut buf = Vec::new();
         let mut off = 0u64;
         while off < job.size {
             if self.cancel.is_cancelled() {
                 return Err(cancelled_verify(job.dst));
             }
-            let len = (buf.len() as u64).min(job.size - off) as usize;
-            let n = fsops::read_at(tmp, &mut buf[..len], off).map_err(|e| {
-                Error::io(
-                    Code::VerifyRead,
-                    &job.tmp,
-                    format!("read-back failed at offset {off}"),
-                    e,
-                )
-            })?;
-            if n < len {
-                return Err(Error::new(
-                    Code::VerifyRead,
-                    &job.tmp,
-                    format!(
-                        "the copy ends at {} bytes, expected {}",
-                        off + n as u64,
-                        job.size
-                    ),
-                ));
-            }
-            hasher.update(&buf[..n]);
-            off += n as u64;
+            let len = buf_len.max(1).min(job.size - off);
+            self.hash_range(
+                tmp,
+                &job.tmp,
+                Code::VerifyRead,
+                &mut hasher,
+                &mut buf,
+                off,
+                len,
+                job.size,
+            )?;
+            off += len;
             if self
                 .progress(job.id, Phase::Verify, off, job.size)
                 .is_break()

@@ -71,10 +71,18 @@ impl Hasher {
 
 /// The single source of truth for "which hasher, if any" (seed A.4): `None` when this file is not
 /// verified by hash, else a new hasher of the configured algorithm.
+///
+/// `threads` is the `hash_threads` setting: 0 means as many as the machine has cores.
 pub fn select_hasher(algo: HashAlgo, verify_by_hash: bool, threads: u32) -> Option<Hasher> {
     if !verify_by_hash {
         return None;
     }
+    let threads = match threads {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1),
+        n => n,
+    };
     HASHERS_CREATED.with(|c| c.set(c.get() + 1));
     Some(match algo {
         HashAlgo::Blake3 => {

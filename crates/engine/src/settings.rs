@@ -125,7 +125,7 @@ impl Default for Settings {
             verify_threshold: 2 * GIB,
             verify_read: VerifyRead::Device,
             hash: HashAlgo::Blake3,
-            hash_threads: 1,
+            hash_threads: 0,
             free_space_margin: 64 * MIB,
             max_file_size: 0,
             unc_policy: UncPolicy::Reject,
@@ -244,9 +244,9 @@ pub const SPECS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "hash_threads",
-        default: "1",
-        range: "1 – 64",
-        doc: "Threads hashing one window (BLAKE3 only).",
+        default: "0",
+        range: "0 (auto: the available cores) – 64",
+        doc: "Threads hashing one window (BLAKE3 only); 0 = as many as the machine has cores.",
         seed: "—",
     },
     SettingSpec {
@@ -393,7 +393,7 @@ impl Settings {
                 }
             }
             "hash_threads" => {
-                self.hash_threads = parse_int(v, 1, 64).ok_or_else(|| bad(range_of(key)))? as u32
+                self.hash_threads = parse_int(v, 0, 64).ok_or_else(|| bad(range_of(key)))? as u32
             }
             "free_space_margin" => {
                 self.free_space_margin = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?

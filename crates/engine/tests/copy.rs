@@ -621,3 +621,33 @@ fn events_follow_the_contract_order() {
         "{line}"
     );
 }
+
+#[test]
+fn failed_mappings_fall_back_to_a_buffered_compare_at_most_n_in_a_row() {
+    // 3 MiB in 256 KiB windows = 12 windows; the limit is 5 failures in a row.
+    let c = case(3 * MIB);
+    let mut s = small_settings();
+    s.set("strategy", "direct-small").unwrap();
+    let (mut cp, _) = copier(s.clone());
+    cp.hooks.fail_maps = 5;
+    cp.copy_file(&c.src, &c.dst).unwrap();
+    assert_content(&c.dst, &c.data);
+
+    let c = case(3 * MIB);
+    let (mut cp, _) = copier(s.clone());
+    cp.hooks.fail_maps = 6;
+    let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
+    assert_eq!(e.code, Code::VerifyRead);
+    assert!(e.message.contains("6 windows in a row"), "{}", e.message);
+    assert_content(&c.dst, &c.old);
+    assert_no_temps(dst_dir(&c));
+
+    // The buffered fallback still finds a difference.
+    let c = case(3 * MIB);
+    let (mut cp, _) = copier(s);
+    cp.hooks.fail_maps = 5;
+    cp.hooks.flip_byte_before_verify = Some(300_000);
+    let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
+    assert_eq!(e.code, Code::VerifyCompareMismatch);
+    assert!(e.message.contains("offset 300000"), "{}", e.message);
+}

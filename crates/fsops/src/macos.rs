@@ -1,1 +1,363 @@
+//! macOS backend: `fclonefileat` (APFS clones), `fcopyfile`, `F_PREALLOCATE`, `F_NOCACHE`, and
+//! drive kinds from `statfs` (`f_fstypename` and the `MNT_LOCAL` / `MNT_REMOVABLE` flags).
+//! Everything POSIX does the same way comes from [`crate::unix`].
 
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::unix::errno;
+use crate::{
+    CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
+};
+
+pub(crate) use crate::unix::{
+    create_temp, file_identity, free_space, read_at_once, sync_dir, write_at_once,
+};
+
+/// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
+/// cancel and progress stay prompt.
+const FALLBACK_BUF: usize = 1 << 20;
+
+/// `MNT_REMOVABLE` from XNU's `<sys/mount.h>` ("storage which can be removed from the system by
+/// the user"); the libc crate does not export it.
+const MNT_REMOVABLE: u32 = 0x0000_0200;
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drive kind
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+    let resolved = crate::nearest_existing(path)?;
+    let c = c_path(&resolved)?;
+    // SAFETY: `statfs` is plain data; all-zero is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and out-parameter.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fs_type: String = String::from_utf8_lossy(
+        &st.f_fstypename
+            .iter()
+            .take_while(|&&ch| ch != 0)
+            .map(|&ch| ch as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .into_owned();
+    let kind = classify(&fs_type, st.f_flags);
+    Ok(DriveInfo {
+        kind,
+        fs_type,
+        resolved,
+        is_unc: false,
+    })
+}
+
+/// Maps a `statfs` filesystem type name and mount flags to a drive kind.
+pub(crate) fn classify(fs_type: &str, flags: u32) -> DriveKind {
+    const NETWORK: &[&str] = &["smbfs", "nfs", "afpfs", "webdav", "ftp", "cifs", "ncp"];
+    const LOCAL: &[&str] = &["apfs", "hfs", "msdos", "exfat", "ntfs"];
+    let local = flags & libc::MNT_LOCAL as u32 != 0;
+    match fs_type {
+        t if NETWORK.contains(&t) => DriveKind::NetworkUnc,
+        "cd9660" | "udf" => DriveKind::Cdrom,
+        t if local && LOCAL.contains(&t) => {
+            if flags & MNT_REMOVABLE != 0 {
+                DriveKind::Removable
+            } else {
+                DriveKind::LocalFixed
+            }
+        }
+        // devfs, macFUSE (which may be local or remote), a local type without MNT_LOCAL …
+        _ => DriveKind::Unknown,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Copy
+// ---------------------------------------------------------------------------------------------
+
+/// Opens a freshly cloned `dst` for reading and writing. A clone carries the source's mode, so a
+/// read-only source gives a read-only clone: make it owner-only read/write first, like
+/// [`create_temp`] would have created it.
+fn open_clone(c_dst: &CString, dst: &Path) -> io::Result<File> {
+    // SAFETY: valid C string. AT_SYMLINK_NOFOLLOW: never chmod what a planted link points at.
+    let rc = unsafe {
+        libc::fchmodat(
+            libc::AT_FDCWD,
+            c_dst.as_ptr(),
+            0o600,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dst)
+}
+
+/// `fcopyfile(COPYFILE_DATA)` of all of `src` into `dst` in one call. fcopyfile reads and writes
+/// at the descriptors' current offsets, so `src` is rewound for the call and its offset restored
+/// afterwards (the engine itself only uses positional I/O on it).
+fn fcopyfile_all(src: &File, dst: &File) -> io::Result<()> {
+    let fd = src.as_raw_fd();
+    // SAFETY: valid fd.
+    let pos = unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) };
+    if pos < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: valid fd.
+    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are open for the duration of the call; a null state is allowed (the
+    // library allocates and frees its own).
+    let rc = unsafe {
+        libc::fcopyfile(
+            fd,
+            dst.as_raw_fd(),
+            std::ptr::null_mut(),
+            libc::COPYFILE_DATA,
+        )
+    };
+    let result = if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    };
+    // SAFETY: valid fd; restoring the offset it had.
+    unsafe { libc::lseek(fd, pos, libc::SEEK_SET) };
+    result
+}
+
+pub(crate) fn kernel_copy(
+    src: &File,
+    _src_path: &Path,
+    dst: &Path,
+    len: u64,
+    chunk: u64,
+    progress: Progress<'_>,
+) -> io::Result<KernelCopy> {
+    let c_dst = c_path(dst)?;
+
+    // An APFS clone shares the source's blocks: instant, and nothing to write. It creates `dst`
+    // itself and fails with EEXIST if the name exists (a planted symlink included); any other
+    // error means "not here" (ENOTSUP on HFS+/exFAT/SMB, EXDEV across volumes).
+    // SAFETY: valid fd and C string; AT_FDCWD makes a relative `dst` relative to the cwd.
+    let rc = unsafe { libc::fclonefileat(src.as_raw_fd(), libc::AT_FDCWD, c_dst.as_ptr(), 0) };
+    if rc == 0 {
+        let out = open_clone(&c_dst, dst)?;
+        let cloned = out.metadata()?.len();
+        if progress(cloned).is_break() {
+            return Ok(KernelCopy::Cancelled);
+        }
+        return Ok(KernelCopy::Copied {
+            file: out,
+            method: CopyMethod::Clone,
+            bytes: cloned,
+        });
+    }
+    let e = io::Error::last_os_error();
+    if errno(&e) == libc::EEXIST {
+        return Err(e);
+    }
+
+    let out = create_temp(dst)?;
+    // fcopyfile runs to the end in one call, with no progress or cancel inside: ask first.
+    if progress(0).is_break() {
+        return Ok(KernelCopy::Cancelled);
+    }
+    if fcopyfile_all(src, &out).is_ok() {
+        let bytes = out.metadata()?.len();
+        if progress(bytes).is_break() {
+            return Ok(KernelCopy::Cancelled);
+        }
+        return Ok(KernelCopy::Copied {
+            file: out,
+            method: CopyMethod::Fcopyfile,
+            bytes,
+        });
+    }
+
+    // fcopyfile failed (an unusual filesystem, a special file): start over with read/write.
+    out.set_len(0)?;
+    match read_write_from(src, &out, 0, len, chunk, progress)? {
+        Some(bytes) => Ok(KernelCopy::Copied {
+            file: out,
+            method: CopyMethod::ReadWrite,
+            bytes,
+        }),
+        None => Ok(KernelCopy::Cancelled),
+    }
+}
+
+/// Plain read/write from `off` until `len` or the source's end, reporting progress at least
+/// every `chunk` bytes. `None` when cancelled.
+fn read_write_from(
+    src: &File,
+    dst: &File,
+    mut off: u64,
+    len: u64,
+    chunk: u64,
+    progress: Progress<'_>,
+) -> io::Result<Option<u64>> {
+    let step = (chunk.max(64 * 1024) as usize).min(FALLBACK_BUF);
+    let mut buf = vec![0u8; step.min(len.saturating_sub(off).max(1) as usize)];
+    while off < len {
+        let want = ((len - off) as usize).min(buf.len());
+        let n = crate::read_at(src, &mut buf[..want], off)?;
+        if n == 0 {
+            break;
+        }
+        crate::write_all_at(dst, &buf[..n], off)?;
+        off += n as u64;
+        if progress(off).is_break() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(off))
+}
+
+pub(crate) fn copy_range(
+    _src: &File,
+    _dst: &File,
+    _offset: u64,
+    _len: u64,
+) -> io::Result<Option<u64>> {
+    // macOS has no copy_file_range; the caller uses read_at / write_all_at.
+    Ok(None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocation, cache, times
+// ---------------------------------------------------------------------------------------------
+
+/// Errors meaning "this filesystem cannot preallocate" rather than a real failure.
+fn prealloc_unsupported(e: &io::Error) -> bool {
+    matches!(errno(e), libc::ENOTSUP | libc::EOPNOTSUPP | libc::ENOTTY)
+}
+
+pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+    let current = file.metadata()?.len();
+    if len > current {
+        // F_PEOFPOSMODE allocates `fst_length` bytes past the physical end of file; the file is
+        // never sparse (create_temp made it empty), so that covers everything up to `len`.
+        let extra = libc::off_t::try_from(len - current)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "length exceeds off_t"))?;
+        let mut store = libc::fstore_t {
+            fst_flags: libc::F_ALLOCATECONTIG | libc::F_ALLOCATEALL,
+            fst_posmode: libc::F_PEOFPOSMODE,
+            fst_offset: 0,
+            fst_length: extra,
+            fst_bytesalloc: 0,
+        };
+        // Contiguous first (faster to read back), then any blocks at all.
+        // SAFETY: valid fd; `store` is a properly initialised fstore_t.
+        let mut rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_PREALLOCATE, &mut store) };
+        if rc == -1 {
+            store.fst_flags = libc::F_ALLOCATEALL;
+            store.fst_bytesalloc = 0;
+            // SAFETY: as above.
+            rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_PREALLOCATE, &mut store) };
+        }
+        if rc == -1 {
+            let e = io::Error::last_os_error();
+            if prealloc_unsupported(&e) {
+                return Ok(false);
+            }
+            return Err(e);
+        }
+    }
+    // F_PREALLOCATE reserves blocks without moving the end of file.
+    file.set_len(len)?;
+    Ok(true)
+}
+
+pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
+    // F_NOCACHE turns the unified buffer cache off for this open file: subsequent reads through
+    // this same descriptor bypass the UBC and come from the device (page-aligned reads go direct;
+    // the caller has fsynced, so no dirty page has to be reconciled first). There is no call to
+    // evict one file's pages for other descriptors, so the read-back must use `file` itself.
+    // SAFETY: valid fd; F_NOCACHE takes an int argument.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_NOCACHE, 1) };
+    if rc == -1 {
+        return Ok(ReadBack::Cache);
+    }
+    Ok(ReadBack::Device)
+}
+
+pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    // set_std_times applies the creation time on macOS too (setattrlist through std).
+    crate::unix::set_std_times(file, times)?;
+    Ok(TimesApplied { created: true })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ops::ControlFlow;
+
+    #[test]
+    fn classifies_filesystem_types() {
+        let local = libc::MNT_LOCAL as u32;
+        for t in ["smbfs", "nfs", "afpfs", "webdav"] {
+            assert_eq!(classify(t, 0), DriveKind::NetworkUnc, "{t}");
+        }
+        assert_eq!(classify("cd9660", local), DriveKind::Cdrom);
+        assert_eq!(classify("udf", local), DriveKind::Cdrom);
+        for t in ["apfs", "hfs", "msdos", "exfat"] {
+            assert_eq!(classify(t, local), DriveKind::LocalFixed, "{t}");
+            assert_eq!(
+                classify(t, local | MNT_REMOVABLE),
+                DriveKind::Removable,
+                "{t}"
+            );
+            assert_eq!(classify(t, 0), DriveKind::Unknown, "{t}");
+        }
+        assert_eq!(classify("devfs", local), DriveKind::Unknown);
+        assert_eq!(classify("macfuse", 0), DriveKind::Unknown);
+    }
+
+    #[test]
+    fn this_machine_temp_dir_is_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = drive_info(&dir.path().join("not/yet/there")).unwrap();
+        assert!(!info.fs_type.is_empty());
+        assert_eq!(info.resolved, dir.path().canonicalize().unwrap());
+    }
+
+    #[test]
+    fn a_read_only_source_gives_a_writable_copy() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("ro");
+        std::fs::write(&src_path, b"read only").unwrap();
+        std::fs::set_permissions(&src_path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let dst = dir.path().join("copy");
+        let mut cb = |_n: u64| ControlFlow::Continue(());
+        let KernelCopy::Copied { file, .. } =
+            kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb).unwrap()
+        else {
+            panic!("not cancelled")
+        };
+        crate::write_all_at(&file, b"W", 0).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
+        let again = kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb);
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+    }
+}
