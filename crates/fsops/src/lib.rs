@@ -147,8 +147,8 @@ pub enum KernelCopy {
         method: CopyMethod,
         bytes: u64,
     },
-    /// The progress callback asked to stop. The partial destination still exists; the caller
-    /// deletes it.
+    /// The progress callback asked to stop. The partial destination may still exist (Windows'
+    /// `CopyFileExW` deletes it itself): the caller deletes it and ignores `NotFound`.
     Cancelled,
 }
 
@@ -201,7 +201,8 @@ pub fn create_temp(path: &Path) -> io::Result<File> {
 }
 
 /// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) with the
-/// OS's fastest mechanism, calling `progress` at least every `chunk` bytes. On Linux: FICLONE when
+/// OS's fastest mechanism, calling `progress` at least every `chunk` bytes where the OS lets us
+/// choose (Linux); `CopyFileExW` reports in its own steps and `fcopyfile` only at the end. On Linux: FICLONE when
 /// the filesystem can share extents, else `copy_file_range` in chunks of at most `chunk`, else
 /// read/write (on EXDEV, EOPNOTSUPP, or a call that makes no progress). On Windows: `CopyFileExW`
 /// with a progress routine. On macOS: `fclonefileat`, else `fcopyfile`.
@@ -439,7 +440,11 @@ pub fn nearest_existing(path: &Path) -> io::Result<PathBuf> {
             Ok(p) => return Ok(p),
             Err(e) if e.kind() == io::ErrorKind::NotFound => match cur.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => cur = parent,
-                _ => return std::fs::canonicalize("."),
+                // A relative path whose first component is missing lives in the current
+                // directory; an absolute one with no existing ancestor (an unreachable share)
+                // must not be judged by the current directory's volume.
+                _ if path.is_relative() => return std::fs::canonicalize("."),
+                _ => return Err(e),
             },
             Err(e) => return Err(e),
         }
