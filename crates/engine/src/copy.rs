@@ -29,7 +29,8 @@ use fsops::{DriveKind, KernelCopy, ReadBack};
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
-use crate::hash::{Hasher, select_hasher};
+use crate::hash::select_hasher;
+use crate::pipe;
 use crate::settings::{Settings, UncPolicy};
 use crate::strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
 
@@ -39,6 +40,10 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 /// How much data moves through user space at a time: small enough to stay in the CPU's cache
 /// between the read, the hash and the write, large enough that syscalls cost nothing.
 const IO_SLICE: usize = 2 << 20;
+
+/// Request size of unbuffered (`O_DIRECT`) read-backs: large, because each request waits for
+/// the device.
+const DIRECT_SLICE: usize = 8 << 20;
 
 /// Fault injection for the test suite (`test-hooks` feature only; never in a release build).
 #[cfg(feature = "test-hooks")]
@@ -593,8 +598,10 @@ impl Copier {
     ///
     /// The source is read with `pread`, never mapped: a source truncated while mapped raises
     /// SIGBUS and kills the process, whereas a short read is just a value we turn into
-    /// `COPY_E_SOURCE_CHANGED`. With verify off there is no hasher and no user-space copy at all:
-    /// each window is one in-kernel `copy_file_range` where the OS has it.
+    /// `COPY_E_SOURCE_CHANGED`. Each window is copied in the kernel (`copy_file_range`) where the
+    /// OS can; with verify on, the same window of the source is then read from the page cache it
+    /// was just copied through and hashed on a second thread, so the source comes off the medium
+    /// once and the hash overlaps the copy. With verify off there is no hasher at all.
     fn direct_large(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
         let s = &self.settings;
         let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
@@ -606,36 +613,34 @@ impl Copier {
             )
         })?;
 
-        let prealloc: Result<(), Error> = {
-            #[cfg(feature = "test-hooks")]
-            let injected = self.hooks.fail_prealloc;
-            #[cfg(not(feature = "test-hooks"))]
-            let injected = false;
-            if injected {
-                Err(Error::io(
+        #[cfg(feature = "test-hooks")]
+        let injected = self.hooks.fail_prealloc;
+        #[cfg(not(feature = "test-hooks"))]
+        let injected = false;
+        let prealloc = if injected {
+            Err(Error::io(
+                Code::CopyPrealloc,
+                &job.tmp,
+                format!("cannot pre-allocate {} bytes", job.size),
+                std::io::Error::from(std::io::ErrorKind::StorageFull),
+            ))
+        } else {
+            match fsops::preallocate(&tmp_file, job.size) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::new(
+                    Code::CopyPrealloc,
+                    &job.tmp,
+                    format!(
+                        "the target filesystem cannot pre-allocate {} bytes without making a sparse file",
+                        job.size
+                    ),
+                )),
+                Err(e) => Err(Error::io(
                     Code::CopyPrealloc,
                     &job.tmp,
                     format!("cannot pre-allocate {} bytes", job.size),
-                    std::io::Error::from(std::io::ErrorKind::StorageFull),
-                ))
-            } else {
-                match fsops::preallocate(&tmp_file, job.size) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(Error::new(
-                        Code::CopyPrealloc,
-                        &job.tmp,
-                        format!(
-                            "the target filesystem cannot pre-allocate {} bytes without making a sparse file",
-                            job.size
-                        ),
-                    )),
-                    Err(e) => Err(Error::io(
-                        Code::CopyPrealloc,
-                        &job.tmp,
-                        format!("cannot pre-allocate {} bytes", job.size),
-                        e,
-                    )),
-                }
+                    e,
+                )),
             }
         };
         if let Err(e) = prealloc {
@@ -645,120 +650,111 @@ impl Copier {
         }
         self.emit_decision(job);
 
-        let verify_by_hash = job.decision.verify == VerifyMode::Hash;
-        let mut hasher = select_hasher(s.hash, verify_by_hash, s.hash_threads);
+        let hasher = select_hasher(
+            s.hash,
+            job.decision.verify == VerifyMode::Hash,
+            s.hash_threads,
+        );
         let window = s.window;
-        // Bytes move through user space in slices that stay in the CPU cache (the window is the
-        // unit of progress, cancel, flush and failure; a 64 MiB buffer would make every copy and
-        // the hash run at memory speed instead of cache speed).
-        let mut buf: Vec<u8> = Vec::new();
-        let mut kernel_ok = true;
-        let (mut off, mut windows, mut flushes, mut flushed_to) = (0u64, 0u64, 0u64, 0u64);
-
-        while off < job.size {
-            if self.cancel.is_cancelled() {
-                return Err(cancelled_copy(job.dst));
-            }
-            let len = window.min(job.size - off);
-            let mut done = false;
-            if kernel_ok {
-                // In-kernel copy of the window (no round trip through user space) …
-                match fsops::copy_range(&job.src_file, &tmp_file, off, len) {
-                    Ok(Some(n)) if n == len => done = true,
-                    Ok(Some(n)) => return Err(source_shrank(job.src, off + n, job.size)),
-                    Ok(None) => kernel_ok = false,
-                    Err(e) => return Err(window_error(&job.tmp, windows, off, len, e)),
+        let slice = IO_SLICE.min(job.size.max(1) as usize);
+        let job = &*job;
+        let tmp = &tmp_file;
+        let ((kernel_ok, windows, flushes), digest) = pipe::with_hasher(hasher, slice, |feed| {
+            let hashing = feed.hashing();
+            let mut kernel_ok = true;
+            let (mut off, mut windows, mut flushes, mut flushed_to) = (0u64, 0u64, 0u64, 0u64);
+            while off < job.size {
+                if self.cancel.is_cancelled() {
+                    return Err(cancelled_copy(job.dst));
                 }
-                // … and the same window of the source hashed straight from the page cache it
-                // was just copied through, so the source is read from the medium only once.
-                if done && let Some(h) = hasher.as_mut() {
-                    self.hash_range(
-                        &job.src_file,
-                        job.src,
-                        Code::CopyRead,
-                        h,
-                        &mut buf,
+                let len = window.min(job.size - off);
+                let mut done = false;
+                if kernel_ok {
+                    match fsops::copy_range(&job.src_file, tmp, off, len) {
+                        Ok(Some(n)) if n == len => done = true,
+                        Ok(Some(n)) => return Err(source_shrank(job.src, off + n, job.size)),
+                        Ok(None) => kernel_ok = false,
+                        Err(e) => return Err(window_error(&job.tmp, windows, off, len, e)),
+                    }
+                }
+                // Slices of the window through user space: to hash them after the kernel copy,
+                // or to copy (and hash) them where the kernel cannot.
+                if hashing || !done {
+                    let mut pos = off;
+                    while pos < off + len {
+                        let n = (slice as u64).min(off + len - pos) as usize;
+                        let mut buf = feed.buf();
+                        let got =
+                            fsops::read_at(&job.src_file, &mut buf[..n], pos).map_err(|e| {
+                                Error::io(
+                                    Code::CopyRead,
+                                    job.src,
+                                    format!("read of the source failed at offset {pos}"),
+                                    e,
+                                )
+                            })?;
+                        if got < n {
+                            return Err(source_shrank(job.src, pos + got as u64, job.size));
+                        }
+                        if !done {
+                            fsops::write_all_at(tmp, &buf[..n], pos)
+                                .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
+                        }
+                        feed.submit(buf, n);
+                        pos += n as u64;
+                    }
+                }
+                #[cfg(feature = "test-hooks")]
+                if self.hooks.fail_window == Some(windows) {
+                    return Err(window_error(
+                        &job.tmp,
+                        windows,
                         off,
                         len,
-                        job.size,
-                    )?;
+                        std::io::Error::other("injected window failure"),
+                    ));
                 }
-            }
-            if !done {
-                if buf.is_empty() {
-                    buf = vec![0u8; IO_SLICE.min(job.size as usize)];
-                }
-                let mut pos = off;
-                while pos < off + len {
-                    let n = (buf.len() as u64).min(off + len - pos) as usize;
-                    let chunk = &mut buf[..n];
-                    let got = fsops::read_at(&job.src_file, chunk, pos).map_err(|e| {
+                off += len;
+                windows += 1;
+                if windows % u64::from(s.flush_every_windows) == 0 {
+                    fsops::start_writeback(tmp, flushed_to, off - flushed_to).map_err(|e| {
                         Error::io(
-                            Code::CopyRead,
-                            job.src,
-                            format!("read of the source failed at offset {pos}"),
+                            Code::CopyWrite,
+                            &job.tmp,
+                            format!("flush after window {windows} failed"),
                             e,
                         )
                     })?;
-                    if got < n {
-                        return Err(source_shrank(job.src, pos + got as u64, job.size));
-                    }
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(chunk);
-                    }
-                    fsops::write_all_at(&tmp_file, chunk, pos)
-                        .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
-                    pos += n as u64;
+                    flushed_to = off;
+                    flushes += 1;
+                }
+                #[cfg(feature = "test-hooks")]
+                if let Some(f) = &self.hooks.after_copy_chunk {
+                    f(windows - 1);
+                }
+                if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
+                    return Err(cancelled_copy(job.dst));
                 }
             }
-            #[cfg(feature = "test-hooks")]
-            if self.hooks.fail_window == Some(windows) {
-                return Err(window_error(
-                    &job.tmp,
-                    windows,
-                    off,
-                    len,
-                    std::io::Error::other("injected window failure"),
-                ));
-            }
-            off += len;
-            windows += 1;
-            if windows % u64::from(s.flush_every_windows) == 0 {
-                fsops::start_writeback(&tmp_file, flushed_to, off - flushed_to).map_err(|e| {
-                    Error::io(
-                        Code::CopyWrite,
-                        &job.tmp,
-                        format!("flush after window {windows} failed"),
-                        e,
-                    )
-                })?;
-                flushed_to = off;
-                flushes += 1;
-            }
-            #[cfg(feature = "test-hooks")]
-            if let Some(f) = &self.hooks.after_copy_chunk {
-                f(windows - 1);
-            }
-            if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
-                return Err(cancelled_copy(job.dst));
-            }
-        }
+            Ok((kernel_ok, windows, flushes))
+        })?;
         Ok(Copied {
             file: tmp_file,
-            bytes: off,
+            bytes: job.size,
             method: if kernel_ok {
                 "copy_file_range"
             } else {
                 "pread_pwrite"
             },
-            src_digest: hasher.map(Hasher::finalize_hex),
+            src_digest: digest,
             windows,
             // The final fsync is the last flush (seed A.5: "always perform a final flush").
             flushes: flushes + 1,
         })
     }
 
-    /// STAGED: buffered chunks with a progressive hash of the source.
+    /// STAGED: buffered chunks with a progressive hash of the source (on a second thread, so
+    /// it overlaps the network I/O).
     fn staged(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
         let s = &self.settings;
         let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
@@ -770,55 +766,59 @@ impl Copier {
             )
         })?;
         self.emit_decision(job);
-        let mut hasher = select_hasher(
+        let hasher = select_hasher(
             s.hash,
             job.decision.verify == VerifyMode::Hash,
             s.hash_threads,
         );
-        let mut buf = vec![0u8; s.staged_chunk.min(job.size.max(1)) as usize];
-        let (mut off, mut chunks) = (0u64, 0u64);
-        while off < job.size {
-            if self.cancel.is_cancelled() {
-                return Err(cancelled_copy(job.dst));
+        let chunk = s.staged_chunk.min(job.size.max(1)) as usize;
+        let job = &*job;
+        let tmp = &tmp_file;
+        let (chunks, digest) = pipe::with_hasher(hasher, chunk, |feed| {
+            let (mut off, mut chunks) = (0u64, 0u64);
+            while off < job.size {
+                if self.cancel.is_cancelled() {
+                    return Err(cancelled_copy(job.dst));
+                }
+                let len = (chunk as u64).min(job.size - off) as usize;
+                let mut buf = feed.buf();
+                let n = fsops::read_at(&job.src_file, &mut buf[..len], off).map_err(|e| {
+                    Error::io(
+                        Code::CopyRead,
+                        job.src,
+                        format!("read of the source failed at offset {off}"),
+                        e,
+                    )
+                })?;
+                if n < len {
+                    return Err(source_shrank(job.src, off + n as u64, job.size));
+                }
+                fsops::write_all_at(tmp, &buf[..n], off).map_err(|e| {
+                    Error::io(
+                        Code::CopyWrite,
+                        &job.tmp,
+                        format!("write failed at offset {off} ({off} bytes written)"),
+                        e,
+                    )
+                })?;
+                feed.submit(buf, n);
+                off += n as u64;
+                chunks += 1;
+                #[cfg(feature = "test-hooks")]
+                if let Some(f) = &self.hooks.after_copy_chunk {
+                    f(chunks - 1);
+                }
+                if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
+                    return Err(cancelled_copy(job.dst));
+                }
             }
-            let len = (buf.len() as u64).min(job.size - off) as usize;
-            let n = fsops::read_at(&job.src_file, &mut buf[..len], off).map_err(|e| {
-                Error::io(
-                    Code::CopyRead,
-                    job.src,
-                    format!("read of the source failed at offset {off}"),
-                    e,
-                )
-            })?;
-            if n < len {
-                return Err(source_shrank(job.src, off + n as u64, job.size));
-            }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
-            fsops::write_all_at(&tmp_file, &buf[..n], off).map_err(|e| {
-                Error::io(
-                    Code::CopyWrite,
-                    &job.tmp,
-                    format!("write failed at offset {off} ({off} bytes written)"),
-                    e,
-                )
-            })?;
-            off += n as u64;
-            chunks += 1;
-            #[cfg(feature = "test-hooks")]
-            if let Some(f) = &self.hooks.after_copy_chunk {
-                f(chunks - 1);
-            }
-            if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
-                return Err(cancelled_copy(job.dst));
-            }
-        }
+            Ok(chunks)
+        })?;
         Ok(Copied {
             file: tmp_file,
-            bytes: off,
+            bytes: job.size,
             method: "read_write",
-            src_digest: hasher.map(Hasher::finalize_hex),
+            src_digest: digest,
             windows: chunks,
             flushes: 1,
         })
@@ -1007,84 +1007,68 @@ impl Copier {
         Ok(())
     }
 
-    /// Feeds `len` bytes of `file` at `off` to `hasher`, reading through `buf` in cache-sized
-    /// slices. A short read means the file ended early: for the source (`code` = `COPY_E_READ`)
-    /// that is `COPY_E_SOURCE_CHANGED`, for the copy `VERIFY_E_READ`.
-    #[allow(clippy::too_many_arguments)]
-    fn hash_range(
-        &self,
-        file: &File,
-        path: &Path,
-        code: Code,
-        hasher: &mut Hasher,
-        buf: &mut Vec<u8>,
-        off: u64,
-        len: u64,
-        size: u64,
-    ) -> Result<(), Error> {
-        if buf.is_empty() {
-            buf.resize(IO_SLICE.min(size.max(1) as usize), 0);
-        }
-        let mut pos = off;
-        while pos < off + len {
-            let n = (buf.len() as u64).min(off + len - pos) as usize;
-            let got = fsops::read_at(file, &mut buf[..n], pos)
-                .map_err(|e| Error::io(code, path, format!("read failed at offset {pos}"), e))?;
-            if got < n {
-                return Err(match code {
-                    Code::CopyRead => source_shrank(path, pos + got as u64, size),
-                    _ => Error::new(
-                        code,
-                        path,
-                        format!(
-                            "the copy ends at {} bytes, expected {size}",
-                            pos + got as u64
-                        ),
-                    ),
-                });
-            }
-            hasher.update(&buf[..n]);
-            pos += n as u64;
-        }
-        Ok(())
-    }
-
-    /// Hash verify (DIRECT-LARGE, STAGED): one buffered pass over the copy, compared with the
-    /// digest of the source taken during the copy.
-    fn verify_hash(&self, job: &Job<'_>, tmp: &File, expected: &str) -> Result<(), Error> {
+    /// Hash verify (DIRECT-LARGE, STAGED): one pass over the copy, hashed on a second thread
+    /// while the next slice is read, compared with the digest of the source taken during the
+    /// copy. With `read_back=device` the copy is read unbuffered (`O_DIRECT`) where the
+    /// filesystem allows, else through the page cache that was dropped after the fsync.
+    fn verify_hash(&self, job: &Job<'_>, readback: &File, expected: &str) -> Result<(), Error> {
         let s = &self.settings;
-        let buf_len = match job.decision.strategy {
-            Strategy::Staged => s.staged_chunk,
-            _ => s.window,
+        let direct = match job.decision.read_back {
+            ReadBackMode::Device => fsops::open_direct(&job.tmp).ok().flatten(),
+            _ => None,
         };
-        let mut hasher =
-            select_hasher(s.hash, true, s.hash_threads).expect("hash verify has a hasher");
-        let mut buf = Vec::new();
-        let mut off = 0u64;
-        while off < job.size {
-            if self.cancel.is_cancelled() {
-                return Err(cancelled_verify(job.dst));
-            }
-            let len = buf_len.max(1).min(job.size - off);
-            self.hash_range(
-                tmp,
-                &job.tmp,
-                Code::VerifyRead,
-                &mut hasher,
-                &mut buf,
-                off,
-                len,
-                job.size,
-            )?;
-            off += len;
-            if self
-                .progress(job.id, Phase::Verify, off, job.size)
-                .is_break()
-            {
-                return Err(cancelled_verify(job.dst));
-            }
+        let file = direct.as_ref().unwrap_or(readback);
+        let slice = match job.decision.strategy {
+            // STAGED reads back in its own chunk size (seed 001 §B.2.3); unbuffered reads want
+            // large requests, buffered ones cache-sized slices.
+            Strategy::Staged => s.staged_chunk as usize,
+            _ if direct.is_some() => DIRECT_SLICE,
+            _ => IO_SLICE,
         }
-        let actual = hasher.finalize_hex();
+        .min(job.size.max(1) as usize);
+        let hasher = select_hasher(s.hash, true, s.hash_threads);
+        let ((), actual) = pipe::with_hasher(hasher, slice, |feed| {
+            let mut off = 0u64;
+            while off < job.size {
+                if self.cancel.is_cancelled() {
+                    return Err(cancelled_verify(job.dst));
+                }
+                let want = (slice as u64).min(job.size - off) as usize;
+                let mut buf = feed.buf();
+                // Unbuffered reads must be whole blocks: ask for the rounded-up length and
+                // accept the short read at the end of the file.
+                let ask = if direct.is_some() { buf.len() } else { want };
+                let got = fsops::read_at(file, &mut buf[..ask], off).map_err(|e| {
+                    Error::io(
+                        Code::VerifyRead,
+                        &job.tmp,
+                        format!("read-back failed at offset {off}"),
+                        e,
+                    )
+                })?;
+                if got < want {
+                    return Err(Error::new(
+                        Code::VerifyRead,
+                        &job.tmp,
+                        format!(
+                            "the copy ends at {} bytes, expected {}",
+                            off + got as u64,
+                            job.size
+                        ),
+                    ));
+                }
+                feed.submit(buf, want);
+                off += want as u64;
+                if self
+                    .progress(job.id, Phase::Verify, off, job.size)
+                    .is_break()
+                {
+                    return Err(cancelled_verify(job.dst));
+                }
+            }
+            Ok(())
+        })?;
+        let actual = actual.unwrap_or_default();
         if actual != expected {
             return Err(Error::new(
                 Code::VerifyHashMismatch,

@@ -15,6 +15,7 @@ mod copy;
 mod error;
 mod events;
 mod hash;
+mod pipe;
 mod settings;
 mod strategy;
 
