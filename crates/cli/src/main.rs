@@ -1,7 +1,8 @@
-//! `fcs` — the FolderCompareSync command line: flags → engine settings, engine events → a
-//! progress bar, NDJSON, a log file; outcomes → exit codes (DESIGN.md §7).
+//! `fcs` — the FolderCompareSync command line: flags → engine settings, engine events → progress
+//! bars, NDJSON, a log file; outcomes → exit codes (DESIGN.md §7).
 
 mod report;
+mod tree;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,9 +14,10 @@ use engine::{CancelToken, Copier, Settings};
 use crate::report::CliReporter;
 
 /// Exit codes (DESIGN.md §7).
-const EXIT_OK: u8 = 0;
-const EXIT_ERROR: u8 = 2;
-const EXIT_CANCELLED: u8 = 3;
+pub(crate) const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_DIFFERENT: u8 = 1;
+pub(crate) const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_CANCELLED: u8 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,60 +33,88 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Common {
+pub(crate) struct Common {
     /// Settings file (TOML, flat `key = value`); see `fcs settings`.
     #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// Override any setting: `--set window=128MiB` (repeatable; applied after --config).
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
-    set: Vec<String>,
-    /// Append Decision/Perf lines, notices and errors to FILE.
+    pub set: Vec<String>,
+    /// Write Decision/Perf lines, notices and errors to FILE (tree runs default to a file in the
+    /// user's data directory, printed at the end).
     #[arg(long, global = true, value_name = "FILE")]
-    log: Option<PathBuf>,
+    pub log: Option<PathBuf>,
     /// Print the Decision and Perf lines (and notices) to stderr.
     #[arg(short, long, global = true)]
-    verbose: bool,
+    pub verbose: bool,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print events as NDJSON on stdout (one JSON object per line) instead of a progress bar.
+    pub quiet: bool,
+    /// Print events as NDJSON on stdout (one JSON object per line) instead of progress bars.
     #[arg(long, global = true)]
-    json: bool,
-    /// Parallel workers for tree operations (0 = auto).
+    pub json: bool,
+    /// Parallel file workers for tree operations (0 = auto).
     #[arg(long, global = true, value_name = "N")]
-    workers: Option<u32>,
+    pub workers: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Copy one file safely: temp in the target directory, verify, atomic replace.
+    /// Compare two folder trees; exit 0 identical, 1 different, 2 errors.
+    Compare(tree::CompareArgs),
+    /// Make RIGHT hold LEFT's version of every differing item (`--delete` to mirror).
+    Sync(tree::SyncArgs),
+    /// Copy a file (temp, verify, atomic replace) or a folder tree (into DST).
     Copy(CopyArgs),
     /// List every setting with its default, allowed range and meaning.
     Settings,
 }
 
-#[derive(Debug, Args)]
-struct CopyArgs {
-    /// The source file.
-    src: PathBuf,
-    /// The target file, or an existing directory to copy into.
-    dst: PathBuf,
+/// Flags that map onto settings, shared by copy and sync.
+#[derive(Debug, Args, Default)]
+pub(crate) struct CopyFlags {
     /// Which files to verify (verify_policy).
     #[arg(long, value_enum)]
-    verify: Option<VerifyArg>,
+    pub verify: Option<VerifyArg>,
     /// Hash algorithm for hash verification.
     #[arg(long, value_enum)]
-    hash: Option<HashArg>,
+    pub hash: Option<HashArg>,
     /// Force a copy strategy instead of the decision matrix.
     #[arg(long, value_enum)]
-    strategy: Option<StrategyArg>,
+    pub strategy: Option<StrategyArg>,
     /// Read the copy back from the medium (device) or the page cache when verifying.
     #[arg(long, value_enum)]
-    verify_read: Option<VerifyReadArg>,
+    pub verify_read: Option<VerifyReadArg>,
+}
+
+impl CopyFlags {
+    pub fn pairs(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("verify_policy", value_name(self.verify)),
+            ("hash", value_name(self.hash)),
+            ("strategy", value_name(self.strategy)),
+            ("verify_read", value_name(self.verify_read)),
+        ]
+    }
+}
+
+#[derive(Debug, Args)]
+struct CopyArgs {
+    /// The source file or folder.
+    src: PathBuf,
+    /// The target file, or an existing folder to copy into.
+    dst: PathBuf,
+    #[command(flatten)]
+    flags: CopyFlags,
+    #[command(flatten)]
+    filters: tree::FilterArgs,
+    /// Print what a tree copy would do, write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum VerifyArg {
+pub(crate) enum VerifyArg {
     None,
     #[value(name = "lt_threshold", alias = "lt-threshold")]
     LtThreshold,
@@ -92,13 +122,13 @@ enum VerifyArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum HashArg {
+pub(crate) enum HashArg {
     Blake3,
     Sha256,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum StrategyArg {
+pub(crate) enum StrategyArg {
     Auto,
     DirectSmall,
     DirectLarge,
@@ -106,7 +136,7 @@ enum StrategyArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum VerifyReadArg {
+pub(crate) enum VerifyReadArg {
     Device,
     Cache,
 }
@@ -123,7 +153,7 @@ fn main() -> ExitCode {
 }
 
 /// Defaults ← config file ← `--set` ← friendly flags, each through `Settings::set`.
-fn build_settings(
+pub(crate) fn build_settings(
     common: &Common,
     flags: &[(&str, Option<String>)],
 ) -> Result<Settings, engine::Error> {
@@ -145,7 +175,7 @@ fn build_settings(
     Ok(s)
 }
 
-fn value_name<T: ValueEnum>(v: Option<T>) -> Option<String> {
+pub(crate) fn value_name<T: ValueEnum>(v: Option<T>) -> Option<String> {
     v.and_then(|v| v.to_possible_value())
         .map(|p| p.get_name().to_string())
 }
@@ -156,79 +186,83 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
             print_settings();
             Ok(EXIT_OK)
         }
-        Command::Copy(args) => {
-            let settings = build_settings(
-                &cli.common,
-                &[
-                    ("verify_policy", value_name(args.verify)),
-                    ("hash", value_name(args.hash)),
-                    ("strategy", value_name(args.strategy)),
-                    ("verify_read", value_name(args.verify_read)),
-                ],
-            )?;
-            let cancel = CancelToken::new();
-            install_ctrl_c(&cancel);
-            let reporter = Arc::new(
-                CliReporter::new(
-                    cli.common.verbose,
-                    cli.common.quiet,
-                    cli.common.json,
-                    cli.common.log.as_deref(),
-                )
-                .map_err(|e| {
-                    engine::Error::io(
-                        engine::Code::ConfigFile,
-                        cli.common.log.as_deref().unwrap_or("".as_ref()),
-                        "cannot open the log file",
-                        e,
-                    )
-                })?,
-            );
-            let copier = Copier::new(settings, reporter.clone(), cancel);
-            let result = copier.copy_file(&args.src, &args.dst);
-            reporter.finish();
-            match result {
-                Ok(r) => {
-                    if !cli.common.quiet && !cli.common.json {
-                        eprintln!(
-                            "copied '{}' → '{}': {} bytes, {}, {}, {:.1} MB/s",
-                            r.src.display(),
-                            r.dst.display(),
-                            r.size,
-                            r.strategy,
-                            if r.verified {
-                                format!("verified ({})", r.decision.verify.as_str())
-                            } else {
-                                "not verified".into()
-                            },
-                            r.perf.throughput_mbps()
-                        );
-                    }
-                    Ok(EXIT_OK)
-                }
-                Err(e) if e.is_cancelled() => {
-                    if !cli.common.json {
-                        eprintln!("cancelled: {e}");
-                    }
-                    Ok(EXIT_CANCELLED)
-                }
-                Err(e) => {
-                    if !cli.common.json {
-                        eprintln!("error: {e}");
-                    }
-                    Ok(EXIT_ERROR)
-                }
+        Command::Compare(args) => tree::compare(&cli.common, &args),
+        Command::Sync(args) => tree::sync(&cli.common, &args),
+        Command::Copy(args) if args.src.is_dir() => tree::copy_tree(
+            &cli.common,
+            &args.src,
+            &args.dst,
+            &args.flags,
+            &args.filters,
+            args.dry_run,
+        ),
+        Command::Copy(args) => copy_one(&cli.common, &args),
+    }
+}
+
+fn copy_one(common: &Common, args: &CopyArgs) -> Result<u8, engine::Error> {
+    let settings = build_settings(common, &args.flags.pairs())?;
+    let cancel = CancelToken::new();
+    install_ctrl_c(&cancel);
+    let reporter = Arc::new(
+        CliReporter::new(
+            common.verbose,
+            common.quiet,
+            common.json,
+            common.log.as_deref(),
+        )
+        .map_err(|e| {
+            engine::Error::io(
+                engine::Code::ConfigFile,
+                common.log.as_deref().unwrap_or("".as_ref()),
+                "cannot open the log file",
+                e,
+            )
+        })?,
+    );
+    let copier = Copier::new(settings, reporter.clone(), cancel);
+    let result = copier.copy_file(&args.src, &args.dst);
+    reporter.finish();
+    match result {
+        Ok(r) => {
+            if !common.quiet && !common.json {
+                eprintln!(
+                    "copied '{}' → '{}': {} bytes, {}, {}, {:.1} MB/s",
+                    r.src.display(),
+                    r.dst.display(),
+                    r.size,
+                    r.strategy,
+                    if r.verified {
+                        format!("verified ({})", r.decision.verify.as_str())
+                    } else {
+                        "not verified".into()
+                    },
+                    r.perf.throughput_mbps()
+                );
             }
+            Ok(EXIT_OK)
+        }
+        Err(e) if e.is_cancelled() => {
+            if !common.json {
+                eprintln!("cancelled: {e}");
+            }
+            Ok(EXIT_CANCELLED)
+        }
+        Err(e) => {
+            if !common.json {
+                eprintln!("error: {e}");
+            }
+            Ok(EXIT_ERROR)
         }
     }
 }
 
-/// Ctrl-C cancels cleanly: the engine stops at the next window/chunk, deletes the temp, and we
-/// exit 3. A second Ctrl-C does not kill us mid-cleanup; the first one is already being honoured.
-fn install_ctrl_c(cancel: &CancelToken) {
+/// Ctrl-C cancels cleanly: the engine stops at the next window/chunk/entry, deletes its temps,
+/// and we exit 3. A second Ctrl-C does not kill us mid-cleanup; the first is being honoured.
+pub(crate) fn install_ctrl_c(cancel: &CancelToken) {
     let token = cancel.clone();
     // Failing to install the handler only means Ctrl-C kills the process the default way, which
-    // still leaves the target intact (the temp is then removed by the next run's sweep).
+    // still leaves every target intact (a temp may remain, marked `.fcs.tmp`).
     let _ = ctrlc::set_handler(move || token.cancel());
 }
 
@@ -267,7 +301,7 @@ mod tests {
         let Command::Copy(args) = &cli.command else {
             panic!()
         };
-        let s = build_settings(&cli.common, &[("verify_policy", value_name(args.verify))]).unwrap();
+        let s = build_settings(&cli.common, &args.flags.pairs()).unwrap();
         assert_eq!(s.window, 1 << 20);
         assert_eq!(s.verify_policy, engine::VerifyPolicy::All);
     }
@@ -288,6 +322,29 @@ mod tests {
         let Command::Copy(args) = &cli.command else {
             panic!()
         };
-        assert_eq!(value_name(args.verify).as_deref(), Some("lt_threshold"));
+        assert_eq!(
+            value_name(args.flags.verify).as_deref(),
+            Some("lt_threshold")
+        );
+    }
+
+    #[test]
+    fn sync_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "fcs",
+            "sync",
+            "l",
+            "r",
+            "--delete",
+            "--dry-run",
+            "--reverse",
+            "--force",
+            "--exclude",
+            "*.tmp",
+            "--by",
+            "size,content",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Sync(_)));
     }
 }

@@ -1,7 +1,8 @@
-//! The CLI's [`Reporter`]: an indicatif bar per file (copy phase, then verify phase), NDJSON on
-//! stdout with `--json`, Decision/Perf lines on stderr with `-v`, and everything worth keeping in
-//! the `--log` file.
+//! The CLI's [`Reporter`]: progress bars like the seed's dialog — overall (files, bytes,
+//! throughput, ETA) and current file (copy phase, then verify phase) — NDJSON on stdout with
+//! `--json`, Decision/Perf lines on stderr with `-v`, and everything worth keeping in the log file.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use engine::{Event, Outcome, Phase, Reporter};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct CliReporter {
     verbose: bool,
@@ -19,8 +20,14 @@ pub struct CliReporter {
 }
 
 struct State {
-    bar: Option<ProgressBar>,
+    multi: MultiProgress,
+    scan: Option<ProgressBar>,
+    overall: Option<ProgressBar>,
+    current: Option<(u64, ProgressBar)>,
     phase: Option<Phase>,
+    sizes: HashMap<u64, u64>,
+    files_total: u64,
+    files_done: u64,
     log: Option<File>,
 }
 
@@ -40,22 +47,45 @@ impl CliReporter {
             ),
             None => None,
         };
+        let show = !quiet && !json && io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
         Ok(CliReporter {
             verbose,
             quiet,
             json,
             state: Mutex::new(State {
-                bar: None,
+                multi,
+                scan: None,
+                overall: None,
+                current: None,
                 phase: None,
+                sizes: HashMap::new(),
+                files_total: 0,
+                files_done: 0,
                 log,
             }),
         })
     }
 
-    /// Clears the bar and flushes the log.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Clears the bars and flushes the log.
     pub fn finish(&self) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(bar) = st.bar.take() {
+        let mut st = self.lock();
+        for bar in [
+            st.scan.take(),
+            st.overall.take(),
+            st.current.take().map(|c| c.1),
+        ]
+        .into_iter()
+        .flatten()
+        {
             bar.finish_and_clear();
         }
         if let Some(log) = st.log.as_mut() {
@@ -63,8 +93,22 @@ impl CliReporter {
         }
     }
 
-    fn show_bar(&self) -> bool {
-        !self.quiet && !self.json && io::stderr().is_terminal()
+    /// A warning worth showing (stderr unless quiet) and keeping (log).
+    pub fn note(&self, text: &str) {
+        let mut st = self.lock();
+        log_line(&mut st, "WARN", text);
+        if !self.quiet && !self.json {
+            eprint_line(&st, &format!("warning: {text}"));
+        }
+    }
+
+    /// An error to show (always) and keep.
+    pub fn error_line(&self, text: &str) {
+        let mut st = self.lock();
+        log_line(&mut st, "ERROR", text);
+        if !self.json {
+            eprint_line(&st, &format!("error: {text}"));
+        }
     }
 }
 
@@ -76,12 +120,17 @@ fn log_line(st: &mut State, level: &str, text: &str) {
     }
 }
 
-/// Prints to stderr without tearing the progress bar.
+/// Prints to stderr without tearing the progress bars.
 fn eprint_line(st: &State, text: &str) {
-    match &st.bar {
-        Some(bar) => bar.suspend(|| eprintln!("{text}")),
-        None => eprintln!("{text}"),
-    }
+    st.multi.suspend(|| eprintln!("{text}"));
+}
+
+fn bytes_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix:.bold} {msg:7} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    )
+    .expect("static template")
+    .progress_chars("=> ")
 }
 
 impl Reporter for CliReporter {
@@ -92,24 +141,26 @@ impl Reporter for CliReporter {
                 let _ = out.write_all(b"\n");
             }
         }
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.lock();
         match event {
-            Event::FileStarted { src, size, .. } => {
-                if self.show_bar() {
-                    let bar =
-                        ProgressBar::with_draw_target(Some(*size), ProgressDrawTarget::stderr());
-                    bar.set_style(
-                        ProgressStyle::with_template("{prefix:.bold} {msg:7} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-                            .expect("static template")
-                            .progress_chars("=> "),
-                    );
+            Event::FileStarted { id, src, size, .. } => {
+                st.sizes.insert(*id, *size);
+                if st.current.is_none() {
+                    let bar = st.multi.add(ProgressBar::new(*size));
+                    bar.set_style(bytes_style());
+                    st.current = Some((*id, bar));
+                }
+                if let Some((cur, bar)) = st.current.as_mut() {
+                    *cur = *id;
+                    bar.set_length(*size);
+                    bar.set_position(0);
+                    bar.reset_eta();
                     bar.set_prefix(
                         src.file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_default(),
                     );
                     bar.set_message("copy");
-                    st.bar = Some(bar);
                 }
                 st.phase = Some(Phase::Copy);
             }
@@ -119,18 +170,21 @@ impl Reporter for CliReporter {
                     eprint_line(&st, line);
                 }
             }
-            Event::Progress { phase, done, .. } => {
-                if st.phase != Some(*phase) {
-                    st.phase = Some(*phase);
-                    if let Some(bar) = &st.bar {
+            Event::Progress {
+                id, phase, done, ..
+            } => {
+                let phase_changed = st.phase != Some(*phase);
+                st.phase = Some(*phase);
+                if let Some((cur, bar)) = &st.current
+                    && cur == id
+                {
+                    if phase_changed {
                         bar.set_message(match phase {
                             Phase::Copy => "copy",
                             Phase::Verify => "verify",
                         });
                         bar.reset_eta();
                     }
-                }
-                if let Some(bar) = &st.bar {
                     bar.set_position(*done);
                 }
             }
@@ -147,10 +201,16 @@ impl Reporter for CliReporter {
                 }
             }
             Event::FileFinished {
-                outcome, perf_line, ..
+                id,
+                outcome,
+                perf_line,
+                ..
             } => {
-                if let Some(bar) = st.bar.take() {
-                    bar.finish_and_clear();
+                let size = st.sizes.remove(id).unwrap_or(0);
+                st.files_done += 1;
+                if let Some(o) = &st.overall {
+                    o.inc(size);
+                    o.set_message(format!("files {}/{}", st.files_done, st.files_total));
                 }
                 if let Some(line) = perf_line {
                     log_line(&mut st, "INFO", line);
@@ -165,6 +225,67 @@ impl Reporter for CliReporter {
                         log_line(&mut st, "WARN", &format!("{code}: cancelled"))
                     }
                 }
+            }
+            Event::ScanProgress { side, entries } => {
+                if st.scan.is_none() {
+                    let bar = st.multi.add(ProgressBar::new_spinner());
+                    st.scan = Some(bar);
+                }
+                if let Some(b) = &st.scan {
+                    b.set_message(format!("scanning: {entries} entries ({side:?})"));
+                    b.tick();
+                }
+            }
+            Event::CompareProgress {
+                hashed_bytes,
+                total_bytes,
+            } => {
+                if let Some(b) = &st.scan {
+                    b.set_message(format!(
+                        "comparing content: {} of {} MB hashed",
+                        hashed_bytes / 1_000_000,
+                        total_bytes / 1_000_000
+                    ));
+                    b.tick();
+                }
+            }
+            Event::RunStarted { files, bytes, .. } => {
+                if let Some(b) = st.scan.take() {
+                    b.finish_and_clear();
+                }
+                st.files_total = *files;
+                let bar = st.multi.insert(0, ProgressBar::new(*bytes));
+                bar.set_style(
+                    ProgressStyle::with_template("{msg:>16} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                        .expect("static template")
+                        .progress_chars("#>-"),
+                );
+                bar.set_message(format!("files 0/{files}"));
+                st.overall = Some(bar);
+                log_line(
+                    &mut st,
+                    "INFO",
+                    &format!("run started: {files} files, {bytes} bytes to copy"),
+                );
+            }
+            Event::Deleted { path, mode } => {
+                log_line(
+                    &mut st,
+                    "INFO",
+                    &format!("deleted ({mode:?}): {}", path.display()),
+                );
+            }
+            Event::RunFinished { summary } => {
+                let text = format!(
+                    "run finished: copied {} (verified {}), deleted {}, failed {}, {} bytes, {} ms",
+                    summary.copied,
+                    summary.verified,
+                    summary.deleted,
+                    summary.failed,
+                    summary.bytes,
+                    summary.elapsed_ms
+                );
+                log_line(&mut st, "INFO", &text);
             }
         }
     }

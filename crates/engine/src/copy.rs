@@ -165,13 +165,28 @@ impl Copier {
         &self.cancel
     }
 
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
+    }
+
+    /// Like [`Copier::copy_file`], but leaves the fsync of the target's directory to the caller,
+    /// who syncs each directory once after a batch of files (the tree executor). The file itself
+    /// is fsynced and verified before its rename as always.
+    pub fn copy_file_deferred(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
+        self.copy_with(src, dst, false)
+    }
+
     /// Copies the regular file `src` to `dst` (a file path, or an existing directory to copy
     /// into). Emits `FileStarted` … `FileFinished` whatever the outcome.
     pub fn copy_file(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
+        self.copy_with(src, dst, true)
+    }
+
+    fn copy_with(&self, src: &Path, dst: &Path, sync_dir: bool) -> Result<FileReport, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
         let started = Instant::now();
-        let result = self.copy_inner(id, src, &dst, started);
+        let result = self.copy_inner(id, src, &dst, started, sync_dir);
         let (outcome, perf) = match &result {
             Ok(r) => (
                 Outcome::Committed {
@@ -241,6 +256,7 @@ impl Copier {
         src: &Path,
         dst: &Path,
         started: Instant,
+        sync_dir: bool,
     ) -> Result<FileReport, Error> {
         let s = &self.settings;
 
@@ -520,14 +536,16 @@ impl Copier {
             )
         })?;
         guard.armed = false;
-        fsops::sync_dir(&dst_dir).map_err(|e| {
-            Error::io(
-                Code::FinalizeDirSync,
-                &dst_dir,
-                "fsync of the target directory failed after the rename",
-                e,
-            )
-        })?;
+        if sync_dir {
+            fsops::sync_dir(&dst_dir).map_err(|e| {
+                Error::io(
+                    Code::FinalizeDirSync,
+                    &dst_dir,
+                    "fsync of the target directory failed after the rename",
+                    e,
+                )
+            })?;
+        }
 
         let perf = Perf {
             bytes,

@@ -97,6 +97,24 @@ codes! {
         "The verified copy could not replace the target; check that the target is not read-only or open in another program.";
     FinalizeDirSync => "FINALIZE_E_DIR_SYNC", Committed,
         "The new file is in place but the directory could not be made durable; check the target medium.";
+    ScanRead => "SCAN_E_READ", NotCreated,
+        "A directory or file could not be read while scanning; check its permissions. The rest of the tree was scanned.";
+    ScanSpecial => "SCAN_E_SPECIAL", NotCreated,
+        "FIFOs, sockets and devices are never copied; nothing to do.";
+    PlanRoots => "PLAN_E_ROOTS", NotCreated,
+        "Choose two different, existing folders, neither inside the other.";
+    PlanMassDelete => "PLAN_E_MASS_DELETE", NotCreated,
+        "Check the source path; if the deletions are intended, run again with --force (or raise max_delete).";
+    TreeMkdir => "TREE_E_MKDIR", NotCreated,
+        "Check the target folder's permissions and free space.";
+    TreeSymlink => "TREE_E_SYMLINK", NotCreated,
+        "The symbolic link could not be recreated; check permissions (on Windows: Developer Mode or the symlink privilege).";
+    TreeDelete => "TREE_E_DELETE", NotCreated,
+        "The item could not be deleted; check permissions, or whether a folder still holds files.";
+    TreeTrash => "TREE_E_TRASH", NotCreated,
+        "The item could not be moved to the trash and was left in place; use --delete-mode permanent to delete without the trash.";
+    TreeDirTimes => "TREE_E_DIR_TIMES", NotCreated,
+        "A folder's times or permissions could not be applied; check the target filesystem.";
 }
 
 impl fmt::Display for Code {

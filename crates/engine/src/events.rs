@@ -107,9 +107,9 @@ pub struct Notice {
 pub enum Event {
     FileStarted {
         id: u64,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy_path")]
         src: PathBuf,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy_path")]
         dst: PathBuf,
         size: u64,
     },
@@ -129,25 +129,46 @@ pub enum Event {
     },
     Notice {
         id: u64,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
         #[serde(flatten)]
         notice: Notice,
     },
     FileFinished {
         id: u64,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy_path")]
         src: PathBuf,
-        #[serde(serialize_with = "lossy")]
+        #[serde(serialize_with = "lossy_path")]
         dst: PathBuf,
         outcome: Outcome,
         perf: Option<Perf>,
         /// The `Perf:` line, when `perf_log` is on and the file got far enough to have one.
         perf_line: Option<String>,
     },
+    /// Entries scanned so far on one side.
+    ScanProgress {
+        side: crate::tree::Side,
+        entries: u64,
+    },
+    /// Content hashing of a comparison: bytes hashed of both sides so far.
+    CompareProgress { hashed_bytes: u64, total_bytes: u64 },
+    /// A plan starts executing: its size.
+    RunStarted {
+        actions: u64,
+        files: u64,
+        bytes: u64,
+    },
+    /// A target item was deleted (to the trash or permanently).
+    Deleted {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        mode: crate::settings::DeleteMode,
+    },
+    /// A plan finished executing.
+    RunFinished { summary: crate::tree::Summary },
 }
 
-fn lossy<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
 

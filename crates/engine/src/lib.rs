@@ -18,6 +18,7 @@ mod hash;
 mod pipe;
 mod settings;
 mod strategy;
+pub mod tree;
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
@@ -29,7 +30,7 @@ pub use events::{
 pub use fsops::DriveKind;
 pub use hash::{Hasher, hashers_created, select_hasher};
 pub use settings::{
-    HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy, VerifyPolicy, VerifyRead,
-    format_bytes, parse_bytes,
+    DeleteMode, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy, VerifyPolicy,
+    VerifyRead, format_bytes, parse_bytes,
 };
 pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};

@@ -81,6 +81,16 @@ pub enum UncPolicy {
     Staged,
 }
 
+/// What deleting a target item means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteMode {
+    /// Move to the platform's trash / Recycle Bin (the original app's default).
+    Trash,
+    /// Unlink for good.
+    Permanent,
+}
+
 /// Every tunable of the engine. Field names are the setting keys.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Settings {
@@ -107,6 +117,8 @@ pub struct Settings {
     pub preserve_times: bool,
     pub preserve_permissions: bool,
     pub perf_log: bool,
+    pub delete_mode: DeleteMode,
+    pub max_delete: f64,
 }
 
 impl Default for Settings {
@@ -135,6 +147,8 @@ impl Default for Settings {
             preserve_times: true,
             preserve_permissions: true,
             perf_log: true,
+            delete_mode: DeleteMode::Trash,
+            max_delete: 0.5,
         }
     }
 }
@@ -312,6 +326,20 @@ pub const SPECS: &[SettingSpec] = &[
         doc: "Emit a Perf: line after each file.",
         seed: "PERF_LOG_ENABLED",
     },
+    SettingSpec {
+        key: "delete_mode",
+        default: "trash",
+        range: "trash | permanent",
+        doc: "Deleted target items go to the trash / Recycle Bin, or are unlinked for good.",
+        seed: "original app: Recycle Bin by default",
+    },
+    SettingSpec {
+        key: "max_delete",
+        default: "0.5",
+        range: "0 – 1 (a share of the target's entries)",
+        doc: "A mirror refuses to delete more than this share of the target (when more than 10 entries) without --force.",
+        seed: "—",
+    },
 ];
 
 impl Settings {
@@ -428,6 +456,24 @@ impl Settings {
                 self.preserve_permissions = parse_bool(v).ok_or_else(|| bad("true | false"))?
             }
             "perf_log" => self.perf_log = parse_bool(v).ok_or_else(|| bad("true | false"))?,
+            "delete_mode" => {
+                self.delete_mode = match v.to_ascii_lowercase().as_str() {
+                    "trash" => DeleteMode::Trash,
+                    "permanent" => DeleteMode::Permanent,
+                    _ => return Err(bad(range_of(key))),
+                }
+            }
+            "max_delete" => {
+                let x: f64 = v
+                    .trim_end_matches('%')
+                    .parse()
+                    .map_err(|_| bad(range_of(key)))?;
+                let x = if v.ends_with('%') { x / 100.0 } else { x };
+                if !(0.0..=1.0).contains(&x) {
+                    return Err(bad(range_of(key)));
+                }
+                self.max_delete = x;
+            }
             _ => {
                 return Err(Error::new(
                     Code::ConfigUnknownKey,

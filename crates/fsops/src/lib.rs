@@ -466,6 +466,111 @@ impl std::fmt::Debug for AlignedBuf {
     }
 }
 
+/// Creates a symbolic link at `link` pointing to `target` (the target is stored as given, so
+/// relative links stay relative). On Windows the link kind (file or directory) follows
+/// `target_is_dir`; creating links there needs Developer Mode or the privilege.
+pub fn create_symlink(target: &Path, link: &Path, target_is_dir: bool) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let _ = target_is_dir;
+        std::os::unix::fs::symlink(target, link)
+    }
+    #[cfg(windows)]
+    {
+        if target_is_dir {
+            std::os::windows::fs::symlink_dir(target, link)
+        } else {
+            std::os::windows::fs::symlink_file(target, link)
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (target, link, target_is_dir);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "symbolic links are not supported here",
+        ))
+    }
+}
+
+/// Sets the access and modified times of a symbolic link itself, not of what it points to.
+/// `Ok(false)` where the OS cannot.
+pub fn set_symlink_times(
+    link: &Path,
+    accessed: SystemTime,
+    modified: SystemTime,
+) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        fn ts(t: SystemTime) -> libc::timespec {
+            let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+            libc::timespec {
+                tv_sec: d.as_secs() as libc::time_t,
+                tv_nsec: d.subsec_nanos() as _,
+            }
+        }
+        let c = std::ffi::CString::new(link.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+        let times = [ts(accessed), ts(modified)];
+        // SAFETY: valid C string and a two-element timespec array, as utimensat(2) requires.
+        let rc = unsafe {
+            libc::utimensat(
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                times.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(true)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (link, accessed, modified);
+        Ok(false)
+    }
+}
+
+/// Applies `times` to a directory (opened the way the OS requires for that).
+pub fn set_dir_times(dir: &Path, times: &Times) -> io::Result<TimesApplied> {
+    #[cfg(windows)]
+    let f = {
+        use std::os::windows::fs::OpenOptionsExt;
+        // A directory handle needs FILE_FLAG_BACKUP_SEMANTICS; write access for the times.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(0x0200_0000)
+            .open(dir)?
+    };
+    #[cfg(not(windows))]
+    let f = File::open(dir)?;
+    set_times(&f, times)
+}
+
+/// Flushes every dirty page and inode of the filesystem holding `path` in one call (Linux
+/// `syncfs`), instead of one fsync per file. `Ok(false)` where the OS has no such call: the
+/// caller then fsyncs file by file.
+pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let f = File::open(path)?;
+        // SAFETY: valid fd.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        Ok(false)
+    }
+}
+
 /// (volume, file) identity of whatever `path` names now (following symlinks). Used to notice a
 /// source that was replaced (renamed over) while it was being copied.
 pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {

@@ -1,0 +1,611 @@
+//! Compare two scans into a [`Comparison`]: per relative path, which sides have it, what differs
+//! (existence, size, modified, created, content, type) and a category, plus case-only and
+//! Unicode-normalisation twins (names that one case-insensitive or normalising filesystem would
+//! fold into one file).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Code, Error};
+use crate::events::{CancelToken, Event, Reporter};
+use crate::tree::scan::{Entry, EntryKind, Scan};
+
+/// Which properties are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Criteria {
+    pub existence: bool,
+    pub size: bool,
+    pub modified: bool,
+    pub created: bool,
+    pub content: bool,
+}
+
+impl Default for Criteria {
+    /// Existence, size and modified time: the quick check rsync and robocopy use.
+    fn default() -> Criteria {
+        Criteria {
+            existence: true,
+            size: true,
+            modified: true,
+            created: false,
+            content: false,
+        }
+    }
+}
+
+impl Criteria {
+    /// Parses `existence,size,modified,created,content` (any subset; `all`).
+    pub fn parse(list: &str) -> Result<Criteria, Error> {
+        let mut c = Criteria {
+            existence: true,
+            size: false,
+            modified: false,
+            created: false,
+            content: false,
+        };
+        for part in list.split(',').map(|p| p.trim().to_ascii_lowercase()) {
+            match part.as_str() {
+                "existence" => c.existence = true,
+                "size" => c.size = true,
+                "modified" | "mtime" => c.modified = true,
+                "created" | "ctime" | "birth" => c.created = true,
+                "content" | "hash" => c.content = true,
+                "all" => {
+                    c = Criteria {
+                        existence: true,
+                        size: true,
+                        modified: true,
+                        created: true,
+                        content: true,
+                    }
+                }
+                "" => {}
+                other => {
+                    return Err(Error::new(
+                        Code::ConfigInvalidValue,
+                        "",
+                        format!(
+                            "unknown compare criterion '{other}': allowed existence, size, modified, created, content, all"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// What differs between the two sides of one path (a small bit set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Diffs(u8);
+
+impl Diffs {
+    pub const EXISTENCE: Diffs = Diffs(1);
+    pub const SIZE: Diffs = Diffs(2);
+    pub const MODIFIED: Diffs = Diffs(4);
+    pub const CREATED: Diffs = Diffs(8);
+    pub const CONTENT: Diffs = Diffs(16);
+    pub const TYPE: Diffs = Diffs(32);
+
+    pub fn contains(self, d: Diffs) -> bool {
+        self.0 & d.0 != 0
+    }
+    pub fn insert(&mut self, d: Diffs) {
+        self.0 |= d.0;
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// Names of the set bits, for display and JSON.
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (Diffs::EXISTENCE, "existence"),
+            (Diffs::SIZE, "size"),
+            (Diffs::MODIFIED, "modified"),
+            (Diffs::CREATED, "created"),
+            (Diffs::CONTENT, "content"),
+            (Diffs::TYPE, "type"),
+        ]
+        .into_iter()
+        .filter(|(d, _)| self.contains(*d))
+        .map(|(_, n)| n)
+        .collect()
+    }
+}
+
+impl Serialize for Diffs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
+}
+
+/// The category of one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    LeftOnly,
+    RightOnly,
+    LeftNewer,
+    RightNewer,
+    Different,
+    Same,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::LeftOnly => "left-only",
+            Category::RightOnly => "right-only",
+            Category::LeftNewer => "left-newer",
+            Category::RightNewer => "right-newer",
+            Category::Different => "different",
+            Category::Same => "same",
+        }
+    }
+}
+
+/// One relative path of the union of both trees, by index into the scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    pub left: Option<u32>,
+    pub right: Option<u32>,
+    pub diffs: Diffs,
+    pub category: Category,
+}
+
+/// Names that differ only by case, or only by Unicode normalisation (NFC vs NFD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Twins {
+    pub kind: &'static str,
+    #[serde(serialize_with = "lossy_paths")]
+    pub paths: Vec<PathBuf>,
+}
+
+fn lossy_paths<S: serde::Serializer>(p: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    p.iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .serialize(s)
+}
+
+/// The comparison of two trees.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub left: Scan,
+    pub right: Scan,
+    pub items: Vec<Item>,
+    pub twins: Vec<Twins>,
+    pub criteria: Criteria,
+    pub tolerance: Duration,
+    /// Content hashing problems (unreadable files), reported per path.
+    pub issues: Vec<(PathBuf, String)>,
+    pub cancelled: bool,
+}
+
+impl Comparison {
+    pub fn rel(&self, item: &Item) -> &Path {
+        match (item.left, item.right) {
+            (Some(l), _) => &self.left.entries[l as usize].rel,
+            (None, Some(r)) => &self.right.entries[r as usize].rel,
+            (None, None) => Path::new(""),
+        }
+    }
+    pub fn left_entry(&self, item: &Item) -> Option<&Entry> {
+        item.left.map(|i| &self.left.entries[i as usize])
+    }
+    pub fn right_entry(&self, item: &Item) -> Option<&Entry> {
+        item.right.map(|i| &self.right.entries[i as usize])
+    }
+    /// Whether the trees are identical under the criteria (and nothing failed).
+    pub fn identical(&self) -> bool {
+        self.items.iter().all(|i| i.category == Category::Same)
+    }
+    /// Counts per category, in the order of [`Category`].
+    pub fn counts(&self) -> [u64; 6] {
+        let mut c = [0u64; 6];
+        for i in &self.items {
+            c[i.category as usize] += 1;
+        }
+        c
+    }
+}
+
+fn times_differ(a: Option<SystemTime>, b: Option<SystemTime>, tol: Duration) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let d = a.duration_since(b).unwrap_or_else(|e| e.duration());
+            d > tol
+        }
+        // A time one side cannot report is not evidence of a difference.
+        _ => false,
+    }
+}
+
+fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
+    let mut d = Diffs::default();
+    if l.kind != r.kind {
+        d.insert(Diffs::TYPE);
+        return d;
+    }
+    match l.kind {
+        EntryKind::File => {
+            if c.size && l.size != r.size {
+                d.insert(Diffs::SIZE);
+            }
+            if c.modified && times_differ(l.modified, r.modified, tol) {
+                d.insert(Diffs::MODIFIED);
+            }
+            if c.created && times_differ(l.created, r.created, tol) {
+                d.insert(Diffs::CREATED);
+            }
+        }
+        EntryKind::Dir => {
+            // Folders compare by existence and timestamps (the original app's "Folder (timestamp)").
+            if c.modified && times_differ(l.modified, r.modified, tol) {
+                d.insert(Diffs::MODIFIED);
+            }
+            if c.created && times_differ(l.created, r.created, tol) {
+                d.insert(Diffs::CREATED);
+            }
+        }
+        EntryKind::Symlink => {
+            if l.link_target != r.link_target {
+                d.insert(Diffs::CONTENT);
+            }
+            if c.modified && times_differ(l.modified, r.modified, tol) {
+                d.insert(Diffs::MODIFIED);
+            }
+        }
+        EntryKind::Special => {}
+    }
+    d
+}
+
+fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Category {
+    match (l, r) {
+        (Some(_), None) => Category::LeftOnly,
+        (None, Some(_)) => Category::RightOnly,
+        (Some(l), Some(r)) => {
+            if d.is_empty() {
+                Category::Same
+            } else if d.contains(Diffs::TYPE) {
+                Category::Different
+            } else if d.contains(Diffs::MODIFIED) && l.kind == EntryKind::File {
+                if l.modified > r.modified {
+                    Category::LeftNewer
+                } else {
+                    Category::RightNewer
+                }
+            } else {
+                Category::Different
+            }
+        }
+        (None, None) => Category::Same,
+    }
+}
+
+/// Compares two scans. Content (when selected) is hashed only for file pairs of equal size,
+/// in parallel, with `CompareProgress` events.
+pub fn compare(
+    left: Scan,
+    right: Scan,
+    criteria: Criteria,
+    tolerance: Duration,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Comparison {
+    let mut items = Vec::with_capacity(left.entries.len().max(right.entries.len()));
+    let (mut i, mut j) = (0usize, 0usize);
+    let (le, re) = (&left.entries, &right.entries);
+    while i < le.len() || j < re.len() {
+        let ord = match (le.get(i), re.get(j)) {
+            (Some(a), Some(b)) => a.rel.cmp(&b.rel),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (l, r) = match ord {
+            std::cmp::Ordering::Less => {
+                i += 1;
+                (Some(i - 1), None)
+            }
+            std::cmp::Ordering::Greater => {
+                j += 1;
+                (None, Some(j - 1))
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+                (Some(i - 1), Some(j - 1))
+            }
+        };
+        let (lo, ro) = (l.map(|x| &le[x]), r.map(|x| &re[x]));
+        let diffs = match (lo, ro) {
+            (Some(a), Some(b)) => metadata_diffs(a, b, &criteria, tolerance),
+            _ => Diffs::EXISTENCE,
+        };
+        items.push(Item {
+            left: l.map(|x| x as u32),
+            right: r.map(|x| x as u32),
+            diffs,
+            category: categorize(lo, ro, diffs),
+        });
+    }
+
+    let mut issues = Vec::new();
+    if criteria.content {
+        let candidates: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| match (it.left, it.right) {
+                (Some(l), Some(r)) => {
+                    let (a, b) = (&le[l as usize], &re[r as usize]);
+                    a.kind == EntryKind::File && b.kind == EntryKind::File && a.size == b.size
+                }
+                _ => false,
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let total: u64 = candidates
+            .iter()
+            .map(|&k| le[items[k].left.unwrap() as usize].size * 2)
+            .sum();
+        let done = AtomicU64::new(0);
+        let results: Vec<(usize, Result<bool, String>)> = candidates
+            .par_iter()
+            .map(|&k| {
+                if cancel.is_cancelled() {
+                    return (k, Err("cancelled".into()));
+                }
+                let it = items[k];
+                let (a, b) = (
+                    &le[it.left.unwrap() as usize],
+                    &re[it.right.unwrap() as usize],
+                );
+                let res = same_content(&left.root.join(&a.rel), &right.root.join(&b.rel));
+                let n = done.fetch_add(a.size * 2, Ordering::Relaxed) + a.size * 2;
+                reporter.report(&Event::CompareProgress {
+                    hashed_bytes: n,
+                    total_bytes: total,
+                });
+                (k, res)
+            })
+            .collect();
+        for (k, res) in results {
+            match res {
+                Ok(true) => {}
+                Ok(false) => items[k].diffs.insert(Diffs::CONTENT),
+                Err(e) => {
+                    items[k].diffs.insert(Diffs::CONTENT);
+                    let rel = le[items[k].left.unwrap() as usize].rel.to_path_buf();
+                    issues.push((rel, e));
+                }
+            }
+            let it = items[k];
+            items[k].category = categorize(
+                Some(&le[it.left.unwrap() as usize]),
+                Some(&re[it.right.unwrap() as usize]),
+                it.diffs,
+            );
+        }
+    }
+
+    let twins = find_twins(&left, &right);
+    let cancelled = cancel.is_cancelled() || left.cancelled || right.cancelled;
+    Comparison {
+        left,
+        right,
+        items,
+        twins,
+        criteria,
+        tolerance,
+        issues,
+        cancelled,
+    }
+}
+
+/// Hashes both files (BLAKE3) and says whether they are equal.
+fn same_content(a: &Path, b: &Path) -> Result<bool, String> {
+    let ha = hash_file(a)
+        .map_err(|e| format!("SCAN_E_READ: cannot read '{}' to hash it: {e}", a.display()))?;
+    let hb = hash_file(b)
+        .map_err(|e| format!("SCAN_E_READ: cannot read '{}' to hash it: {e}", b.display()))?;
+    Ok(ha == hb)
+}
+
+/// BLAKE3 of a whole file, read in cache-sized slices.
+pub fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
+    let mut f = fsops::open_source(path)?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize())
+}
+
+/// Groups of paths (from both trees) that differ only by case or only by Unicode normalisation:
+/// copied onto a case-insensitive or normalising filesystem they would overwrite each other.
+fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
+    let mut by_fold: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for e in left.entries.iter().chain(&right.entries) {
+        let Some(s) = e.rel.to_str() else { continue };
+        let key: String = s.nfc().collect::<String>().to_lowercase();
+        let v = by_fold.entry(key).or_default();
+        if !v.iter().any(|p| p.as_path() == &*e.rel) {
+            v.push(e.rel.to_path_buf());
+        }
+    }
+    let mut out: Vec<Twins> = by_fold
+        .into_values()
+        .filter(|v| v.len() > 1)
+        .map(|mut paths| {
+            paths.sort();
+            let nfc: Vec<String> = paths
+                .iter()
+                .map(|p| p.to_string_lossy().nfc().collect())
+                .collect();
+            let kind = if nfc.windows(2).all(|w| w[0] == w[1]) {
+                "unicode_normalization"
+            } else {
+                "case"
+            };
+            Twins { kind, paths }
+        })
+        .collect();
+    out.sort_by(|a, b| a.paths.cmp(&b.paths));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::NullReporter;
+
+    fn entry(rel: &str, kind: EntryKind, size: u64, mtime_ms: u64) -> Entry {
+        Entry {
+            rel: PathBuf::from(rel).into_boxed_path(),
+            kind,
+            size,
+            modified: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(mtime_ms)),
+            created: None,
+            mode: 0o644,
+            link_target: None,
+        }
+    }
+
+    fn scan(entries: Vec<Entry>) -> Scan {
+        Scan {
+            root: PathBuf::from("/nonexistent"),
+            entries,
+            issues: vec![],
+            cancelled: false,
+        }
+    }
+
+    fn cmp(l: Vec<Entry>, r: Vec<Entry>, tol_ms: u64) -> Comparison {
+        compare(
+            scan(l),
+            scan(r),
+            Criteria::default(),
+            Duration::from_millis(tol_ms),
+            &NullReporter,
+            &CancelToken::new(),
+        )
+    }
+
+    #[test]
+    fn categories() {
+        let c = cmp(
+            vec![
+                entry("a", EntryKind::File, 1, 1000),
+                entry("b", EntryKind::File, 1, 5000),
+                entry("c", EntryKind::File, 1, 1000),
+                entry("d", EntryKind::File, 1, 1000),
+                entry("e", EntryKind::File, 2, 1000),
+                entry("t", EntryKind::Dir, 0, 1000),
+            ],
+            vec![
+                entry("b", EntryKind::File, 1, 1000),
+                entry("c", EntryKind::File, 1, 9000),
+                entry("d", EntryKind::File, 1, 1000),
+                entry("e", EntryKind::File, 3, 1000),
+                entry("t", EntryKind::File, 0, 1000),
+                entry("z", EntryKind::File, 1, 1000),
+            ],
+            10,
+        );
+        let cats: Vec<(String, Category)> = c
+            .items
+            .iter()
+            .map(|i| (c.rel(i).to_string_lossy().into_owned(), i.category))
+            .collect();
+        assert_eq!(
+            cats,
+            vec![
+                ("a".into(), Category::LeftOnly),
+                ("b".into(), Category::LeftNewer),
+                ("c".into(), Category::RightNewer),
+                ("d".into(), Category::Same),
+                ("e".into(), Category::Different),
+                ("t".into(), Category::Different),
+                ("z".into(), Category::RightOnly),
+            ]
+        );
+        assert!(c.items[5].diffs.contains(Diffs::TYPE));
+        assert!(!c.identical());
+    }
+
+    #[test]
+    fn tolerance_edges() {
+        let c = cmp(
+            vec![entry("f", EntryKind::File, 1, 1000)],
+            vec![entry("f", EntryKind::File, 1, 1010)],
+            10,
+        );
+        assert_eq!(
+            c.items[0].category,
+            Category::Same,
+            "10 ms apart with 10 ms tolerance is equal"
+        );
+        let c = cmp(
+            vec![entry("f", EntryKind::File, 1, 1000)],
+            vec![entry("f", EntryKind::File, 1, 1011)],
+            10,
+        );
+        assert_eq!(c.items[0].category, Category::RightNewer);
+        let c = cmp(
+            vec![entry("f", EntryKind::File, 1, 1000)],
+            vec![entry("f", EntryKind::File, 1, 2999)],
+            2000,
+        );
+        assert_eq!(c.items[0].category, Category::Same, "FAT preset: 2 s");
+    }
+
+    #[test]
+    fn folders_compare_by_timestamp_only() {
+        let c = cmp(
+            vec![entry("d", EntryKind::Dir, 0, 1000)],
+            vec![entry("d", EntryKind::Dir, 0, 5000)],
+            10,
+        );
+        assert_eq!(c.items[0].category, Category::Different);
+        assert_eq!(c.items[0].diffs, Diffs::MODIFIED);
+    }
+
+    #[test]
+    fn case_and_normalisation_twins_are_reported() {
+        let c = cmp(
+            vec![
+                entry("a.txt", EntryKind::File, 1, 1),
+                entry("A.txt", EntryKind::File, 1, 1),
+                entry("caf\u{e9}", EntryKind::File, 1, 1),
+            ],
+            vec![entry("cafe\u{301}", EntryKind::File, 1, 1)],
+            10,
+        );
+        assert_eq!(c.twins.len(), 2, "{:?}", c.twins);
+        assert!(c.twins.iter().any(|t| t.kind == "case"));
+        assert!(c.twins.iter().any(|t| t.kind == "unicode_normalization"));
+    }
+
+    #[test]
+    fn criteria_parse() {
+        let c = Criteria::parse("size,content").unwrap();
+        assert!(c.existence && c.size && c.content && !c.modified);
+        assert!(Criteria::parse("colour").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Folder trees: scan both roots → compare → plan → execute (DESIGN.md §3).
+
+mod compare;
+mod execute;
+mod filter;
+mod plan;
+mod scan;
+
+use std::path::{Path, PathBuf};
+
+pub use compare::{Category, Comparison, Criteria, Diffs, Item, Twins, compare, hash_file};
+pub use execute::{FailedItem, Summary, execute};
+pub use filter::Filter;
+pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, Side, scan};
+
+use crate::error::{Code, Error};
+use crate::events::{CancelToken, Reporter};
+
+/// Refusals before any write (issue: "LEFT = RIGHT, RIGHT inside LEFT or LEFT inside RIGHT, by
+/// identity, through symlinks too; a root that does not exist or is not a directory"). `right`
+/// may not exist yet when `create_right` (a tree copy creates its target); its nearest existing
+/// ancestor is then what is checked. Returns the canonical roots.
+pub fn check_roots(
+    left: &Path,
+    right: &Path,
+    create_right: bool,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let canon_dir = |p: &Path| -> Result<PathBuf, Error> {
+        let c = std::fs::canonicalize(p).map_err(|e| {
+            Error::io(
+                Code::PlanRoots,
+                p,
+                "the folder does not exist or cannot be reached",
+                e,
+            )
+        })?;
+        if !c.is_dir() {
+            return Err(Error::new(Code::PlanRoots, p, "not a folder"));
+        }
+        Ok(c)
+    };
+    let l = canon_dir(left)?;
+    let r = if create_right && !right.exists() {
+        // The target does not exist yet: resolve its nearest existing ancestor (symlinks too)
+        // and put the missing tail back on.
+        let anc = right
+            .ancestors()
+            .skip(1)
+            .find(|a| !a.as_os_str().is_empty() && a.exists())
+            .unwrap_or(Path::new("."));
+        let base = std::fs::canonicalize(anc)
+            .map_err(|e| Error::io(Code::PlanRoots, right, "cannot resolve the target", e))?;
+        let tail = right.strip_prefix(anc).unwrap_or(right);
+        base.join(tail)
+    } else {
+        canon_dir(right)?
+    };
+    if l == r {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            "both roots are the same folder",
+        ));
+    }
+    if r.starts_with(&l) {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            format!("the target is inside the source '{}'", l.display()),
+        ));
+    }
+    if l.starts_with(&r) {
+        return Err(Error::new(
+            Code::PlanRoots,
+            left,
+            format!("the source is inside the target '{}'", r.display()),
+        ));
+    }
+    // Same folder reached by two different canonical paths (bind mounts): compare identities.
+    if r.exists()
+        && let (Ok(a), Ok(b)) = (fsops::path_identity(&l), fsops::path_identity(&r))
+        && a == b
+    {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            "both roots are the same folder (same identity)",
+        ));
+    }
+    Ok((l, r))
+}
+
+/// Scans both roots in parallel (one thread pool each) and compares them.
+#[allow(clippy::too_many_arguments)]
+pub fn compare_trees(
+    left: &Path,
+    right: &Path,
+    filter: &Filter,
+    criteria: Criteria,
+    tolerance: std::time::Duration,
+    threads: usize,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Comparison {
+    let per_side = (threads / 2).max(1);
+    let (ls, rs) = std::thread::scope(|s| {
+        let l = s.spawn(|| scan(left, Side::Left, filter, per_side, reporter, cancel));
+        let r = if right.exists() {
+            scan(right, Side::Right, filter, per_side, reporter, cancel)
+        } else {
+            Scan {
+                root: right.to_path_buf(),
+                ..Scan::default()
+            }
+        };
+        (l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), r)
+    });
+    compare(ls, rs, criteria, tolerance, reporter, cancel)
+}

@@ -1,0 +1,317 @@
+//! Plan: from a [`Comparison`], the list of actions that makes the target side hold the source
+//! side's version of every differing item. Nothing is written before the plan exists;
+//! `--dry-run` prints it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Code, Error};
+use crate::tree::compare::{Category, Comparison, Item};
+use crate::tree::scan::{Entry, EntryKind};
+
+/// Which way a sync goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    LeftToRight,
+    RightToLeft,
+}
+
+/// How the plan is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanOptions {
+    pub direction: Direction,
+    /// Also delete target-only items (mirror).
+    pub delete: bool,
+    /// Skip the mass-deletion guard.
+    pub force: bool,
+    /// Refuse to delete more than this share of the target's entries (see [`Plan::build`]).
+    pub max_delete: f64,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Create a directory.
+    Mkdir,
+    /// Copy a file that the target does not have.
+    Copy,
+    /// Replace the target's different version of a file.
+    Replace,
+    /// Create (or replace) a symbolic link, as a link.
+    Symlink,
+    /// Delete a target item (file, link or, once emptied, directory).
+    Delete,
+    /// Apply a directory's times (last, bottom-up).
+    SetDirTimes,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Mkdir => "mkdir",
+            ActionKind::Copy => "copy",
+            ActionKind::Replace => "replace",
+            ActionKind::Symlink => "symlink",
+            ActionKind::Delete => "delete",
+            ActionKind::SetDirTimes => "set-times",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub rel: PathBuf,
+    /// Bytes to copy (files), else 0.
+    pub size: u64,
+    /// Why (the differences, or "left-only" …).
+    pub reason: String,
+}
+
+/// An item the plan leaves alone, and why (a type conflict without `--delete`, a FIFO …).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skip {
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub rel: PathBuf,
+    pub reason: String,
+}
+
+/// A serialisable plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub source_root: PathBuf,
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub target_root: PathBuf,
+    pub direction: Direction,
+    /// In execution order: deletes needed by type conflicts, mkdirs (top-down), copies and links,
+    /// other deletes (deepest first), directory times (bottom-up).
+    pub actions: Vec<Action>,
+    pub skipped: Vec<Skip>,
+}
+
+impl Plan {
+    /// Builds the plan. With `delete`, refuses (`PLAN_E_MASS_DELETE`) to delete more than
+    /// `max_delete` of the target's entries when that is more than 10 entries, unless `force`:
+    /// a mistyped source path must not empty the target.
+    pub fn build(cmp: &Comparison, opts: &PlanOptions) -> Result<Plan, Error> {
+        let (src_root, dst_root) = match opts.direction {
+            Direction::LeftToRight => (&cmp.left.root, &cmp.right.root),
+            Direction::RightToLeft => (&cmp.right.root, &cmp.left.root),
+        };
+        let sides = |it: &Item| -> (Option<&Entry>, Option<&Entry>) {
+            match opts.direction {
+                Direction::LeftToRight => (cmp.left_entry(it), cmp.right_entry(it)),
+                Direction::RightToLeft => (cmp.right_entry(it), cmp.left_entry(it)),
+            }
+        };
+        let (mut pre_deletes, mut mkdirs, mut copies, mut deletes, mut skipped) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        // Directories whose contents change or that differ themselves get their times re-applied.
+        let mut touched_dirs: Vec<PathBuf> = Vec::new();
+        let touch_parent = |rel: &Path, v: &mut Vec<PathBuf>| {
+            let mut p = rel.parent();
+            while let Some(d) = p {
+                v.push(d.to_path_buf());
+                p = d.parent();
+            }
+        };
+        for it in &cmp.items {
+            if it.category == Category::Same {
+                continue;
+            }
+            let rel = cmp.rel(it).to_path_buf();
+            let (src, dst) = sides(it);
+            let reason = match it.category {
+                Category::LeftOnly | Category::RightOnly => "missing on the target".to_string(),
+                _ => it.diffs.names().join(","),
+            };
+            let create = |e: &Entry, replace: bool| -> Option<Action> {
+                let kind = match e.kind {
+                    EntryKind::Dir => ActionKind::Mkdir,
+                    EntryKind::File if replace => ActionKind::Replace,
+                    EntryKind::File => ActionKind::Copy,
+                    EntryKind::Symlink => ActionKind::Symlink,
+                    EntryKind::Special => return None,
+                };
+                Some(Action {
+                    kind,
+                    rel: rel.clone(),
+                    size: e.size,
+                    reason: reason.clone(),
+                })
+            };
+            match (src, dst) {
+                (Some(s), None) => match create(s, false) {
+                    Some(a) if a.kind == ActionKind::Mkdir => {
+                        touch_parent(&rel, &mut touched_dirs);
+                        touched_dirs.push(rel.clone());
+                        mkdirs.push(a)
+                    }
+                    Some(a) => {
+                        touch_parent(&rel, &mut touched_dirs);
+                        copies.push(a)
+                    }
+                    None => skipped.push(Skip {
+                        rel,
+                        reason: "a FIFO, socket or device: not copied".into(),
+                    }),
+                },
+                (Some(s), Some(d)) if s.kind != d.kind => {
+                    if s.kind == EntryKind::Special {
+                        skipped.push(Skip {
+                            rel,
+                            reason: "a FIFO, socket or device: not copied".into(),
+                        });
+                    } else if !opts.delete {
+                        skipped.push(Skip {
+                            rel,
+                            reason: format!(
+                                "type conflict ({:?} vs {:?}): run with --delete to replace it",
+                                s.kind, d.kind
+                            ),
+                        });
+                    } else {
+                        touch_parent(&rel, &mut touched_dirs);
+                        pre_deletes.push(Action {
+                            kind: ActionKind::Delete,
+                            rel: rel.clone(),
+                            size: 0,
+                            reason: "type conflict".into(),
+                        });
+                        if let Some(a) = create(s, false) {
+                            if a.kind == ActionKind::Mkdir {
+                                touched_dirs.push(rel.clone());
+                                mkdirs.push(a);
+                            } else {
+                                copies.push(a);
+                            }
+                        }
+                    }
+                }
+                (Some(s), Some(_)) => match s.kind {
+                    EntryKind::Dir => touched_dirs.push(rel.clone()),
+                    EntryKind::Special => skipped.push(Skip {
+                        rel,
+                        reason: "a FIFO, socket or device: not copied".into(),
+                    }),
+                    _ => {
+                        touch_parent(&rel, &mut touched_dirs);
+                        copies.extend(create(s, true));
+                    }
+                },
+                (None, Some(_)) => {
+                    if opts.delete {
+                        touch_parent(&rel, &mut touched_dirs);
+                        deletes.push(Action {
+                            kind: ActionKind::Delete,
+                            rel,
+                            size: 0,
+                            reason: "not in the source".into(),
+                        });
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        // Deleting a directory deletes what is below it first: all of it is target-only too.
+        deletes.sort_by(|a, b| {
+            depth(&b.rel)
+                .cmp(&depth(&a.rel))
+                .then_with(|| b.rel.cmp(&a.rel))
+        });
+        // A type-conflict delete of a directory takes its target-only contents with it.
+        let target_total = match opts.direction {
+            Direction::LeftToRight => cmp.right.entries.len(),
+            Direction::RightToLeft => cmp.left.entries.len(),
+        };
+        let n_del = deletes.len() + pre_deletes.len();
+        if opts.delete
+            && !opts.force
+            && n_del > 10
+            && n_del as f64 > opts.max_delete * target_total as f64
+        {
+            return Err(Error::new(
+                Code::PlanMassDelete,
+                dst_root,
+                format!(
+                    "the plan deletes {n_del} of the target's {target_total} entries, more than max_delete={:.0}%",
+                    opts.max_delete * 100.0
+                ),
+            ));
+        }
+        // Directory times: every touched source directory that still exists in the source, plus
+        // the root (""), bottom-up.
+        touched_dirs.sort();
+        touched_dirs.dedup();
+        let src_scan = match opts.direction {
+            Direction::LeftToRight => &cmp.left,
+            Direction::RightToLeft => &cmp.right,
+        };
+        let mut times: Vec<Action> = touched_dirs
+            .into_iter()
+            .filter(|d| {
+                d.as_os_str().is_empty()
+                    || src_scan.get(d).is_some_and(|e| e.kind == EntryKind::Dir)
+            })
+            .map(|rel| Action {
+                kind: ActionKind::SetDirTimes,
+                rel,
+                size: 0,
+                reason: "directory times".into(),
+            })
+            .collect();
+        if !times.iter().any(|a| a.rel.as_os_str().is_empty())
+            && cmp.items.iter().any(|i| i.category != Category::Same)
+        {
+            times.push(Action {
+                kind: ActionKind::SetDirTimes,
+                rel: PathBuf::new(),
+                size: 0,
+                reason: "directory times".into(),
+            });
+        }
+        times.sort_by(|a, b| {
+            depth(&b.rel)
+                .cmp(&depth(&a.rel))
+                .then_with(|| b.rel.cmp(&a.rel))
+        });
+        // Large files first, so a big file starts early and never leaves the other workers idle
+        // at the end of the run.
+        copies.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.rel.cmp(&b.rel)));
+
+        let mut actions = pre_deletes;
+        actions.extend(mkdirs);
+        actions.extend(copies);
+        actions.extend(deletes);
+        actions.extend(times);
+        Ok(Plan {
+            source_root: src_root.clone(),
+            target_root: dst_root.clone(),
+            direction: opts.direction,
+            actions,
+            skipped,
+        })
+    }
+
+    /// Files and bytes the plan copies.
+    pub fn copy_totals(&self) -> (u64, u64) {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a.kind, ActionKind::Copy | ActionKind::Replace))
+            .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
+    }
+
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+fn depth(p: &Path) -> usize {
+    p.components().count()
+}
