@@ -413,3 +413,193 @@ fn fault_a_lost_write_is_caught_by_the_verify() {
     assert_content(&dst, &old);
     assert_no_temps(d.path());
 }
+
+fn tree(root: &Path) {
+    write_file(&root.join("a/b/deep.bin"), 200_000, 21);
+    write_file(&root.join("top.txt"), 1000, 22);
+    write_file(&root.join("zero"), 0, 23);
+    std::fs::create_dir_all(root.join("empty")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("top.txt", root.join("link")).unwrap();
+}
+
+/// The issue's "done when": after `fcs sync --delete L R`, `diff -r` is empty, `rsync -ani`
+/// lists nothing, `fcs compare` exits 0, and a second sync writes nothing.
+#[test]
+fn sync_delete_then_every_oracle_agrees_and_a_resync_does_nothing() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    tree(&l);
+    write_file(&r.join("stale/old.txt"), 10, 24);
+    write_file(&r.join("top.txt"), 999, 25);
+    let o = run(&[
+        "sync",
+        "--delete",
+        "--delete-mode",
+        "permanent",
+        "--force",
+        p(&l),
+        p(&r),
+        "--log",
+        p(&d.path().join("run.log")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("deleted 2"), "{}", stderr(&o));
+    let diff = Command::new("diff")
+        .args(["-r", "--no-dereference"])
+        .arg(&l)
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+    if Command::new("rsync").arg("--version").output().is_ok() {
+        let rs = Command::new("rsync")
+            .args(["-ani", "--delete"])
+            .arg(format!("{}/", p(&l)))
+            .arg(format!("{}/", p(&r)))
+            .output()
+            .unwrap();
+        assert!(
+            rs.stdout.is_empty(),
+            "rsync -ani: {}",
+            String::from_utf8_lossy(&rs.stdout)
+        );
+    }
+    let o = run(&["compare", p(&l), p(&r)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = run(&["sync", "--delete", p(&l), p(&r), "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let fin: serde_json::Value = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "run_finished")
+        .unwrap();
+    assert_eq!(fin["summary"]["copied"], 0);
+    assert_eq!(fin["summary"]["deleted"], 0);
+    let log = std::fs::read_to_string(d.path().join("run.log")).unwrap();
+    assert!(log.contains("INFO Decision: DIRECT-SMALL"), "{log}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    tree(&l);
+    std::fs::create_dir(&r).unwrap();
+    let o = run(&["sync", "--dry-run", p(&l), p(&r)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("copy") && l.contains("a/b/deep.bin")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("mkdir") && l.contains("empty")),
+        "{out}"
+    );
+    assert!(stderr(&o).contains("DRY RUN"));
+    assert_eq!(std::fs::read_dir(&r).unwrap().count(), 0);
+}
+
+#[test]
+fn compare_exits_1_on_differences_with_a_table_and_json() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    tree(&l);
+    std::fs::create_dir(&r).unwrap();
+    write_file(&r.join("only-right"), 3, 26);
+    let o = run(&["compare", p(&l), p(&r)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("left-only") && l.ends_with("top.txt")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("right-only") && l.ends_with("only-right")),
+        "{out}"
+    );
+    let o = run(&["compare", p(&l), p(&r), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8(o.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "summary");
+    assert_eq!(last["identical"], false);
+    assert_eq!(last["right_only"], 1);
+    let o = run(&["compare", p(&l), p(&l)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("PLAN_E_ROOTS"));
+}
+
+#[test]
+fn copy_of_a_folder_goes_into_an_existing_target() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("proj");
+    tree(&src);
+    let into = d.path().join("backup");
+    std::fs::create_dir(&into).unwrap();
+    let o = run(&["copy", p(&src), p(&into)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_content(&into.join("proj/a/b/deep.bin"), &testkit::data(200_000, 21));
+    let o = run(&["copy", p(&src), p(&src.join("a"))]);
+    assert_eq!(o.status.code(), Some(2), "a copy into itself is refused");
+}
+
+/// Root reads every file, so the unreadable-file case runs the binary as `nobody`.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_file_is_reported_and_the_rest_is_copied() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    write_file(&l.join("ok.txt"), 100, 27);
+    write_file(&l.join("secret.txt"), 100, 28);
+    std::fs::create_dir(&r).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(&l.join("secret.txt"), 0o000);
+    let mut cmd = fcs();
+    if testkit::is_root() {
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            eprintln!("skipped: needs setpriv to drop root");
+            return;
+        }
+        for dir in [d.path(), &l, &r] {
+            mode(dir, 0o777);
+        }
+        mode(&l.join("ok.txt"), 0o644);
+        cmd = Command::new("setpriv");
+        cmd.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_fcs"),
+        ]);
+    }
+    let o = cmd
+        .args(["sync", p(&l), p(&r), "--log", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("secret.txt") && stderr(&o).contains("PREFLIGHT_E_SOURCE"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(r.join("ok.txt").exists());
+    assert!(!r.join("secret.txt").exists());
+}

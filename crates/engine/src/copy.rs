@@ -397,11 +397,8 @@ impl Copier {
             self.notice(&mut job, n.kind, n.message);
         }
 
-        // A read-back from the medium is impossible where the medium *is* the cache (tmpfs) and
-        // not implemented yet on Windows (it needs an aligned FILE_FLAG_NO_BUFFERING handle).
-        if decision.read_back == ReadBackMode::Device
-            && (dst_kind == DriveKind::Ramdisk || cfg!(windows))
-        {
+        // A read-back from the medium is impossible where the medium *is* the cache (tmpfs).
+        if decision.read_back == ReadBackMode::Device && dst_kind == DriveKind::Ramdisk {
             decision.read_back = ReadBackMode::Cache;
             job.decision = decision.clone();
             self.notice(
@@ -528,12 +525,11 @@ impl Copier {
         // Close our handle first: Windows cannot rename a file that is open without share-delete.
         drop(tmp_file);
         std::fs::rename(&job.tmp, dst).map_err(|e| {
-            Error::io(
-                Code::FinalizeRename,
-                dst,
-                "cannot replace the target with the verified copy",
-                e,
-            )
+            let message = match fsops::describe_os_error(&e) {
+                Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
+                None => "cannot replace the target with the verified copy".to_string(),
+            };
+            Error::io(Code::FinalizeRename, dst, message, e)
         })?;
         guard.armed = false;
         if sync_dir {
@@ -927,6 +923,14 @@ impl Copier {
                     Code::FinalizeMetadata,
                     &job.tmp,
                     "cannot set the copy's permissions",
+                    e,
+                )
+            })?;
+            fsops::copy_attributes(src_meta, tmp).map_err(|e| {
+                Error::io(
+                    Code::FinalizeMetadata,
+                    &job.tmp,
+                    "cannot set the copy's attributes",
                     e,
                 )
             })?;

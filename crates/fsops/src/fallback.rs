@@ -116,6 +116,11 @@ pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> 
     })
 }
 
+pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
+    // No portable attributes beyond permissions, which the caller applies with std.
+    Ok(())
+}
+
 // ----- Non-Unix: std alone ------------------------------------------------------------------
 
 #[cfg(not(unix))]

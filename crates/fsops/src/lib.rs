@@ -19,6 +19,8 @@
 //! * [`free_space`] — bytes available to this user on the volume holding a path.
 //! * [`file_identity`] — (volume, file) identity of an open file.
 //! * [`set_times`] — access, modified and (where the OS can) creation time.
+//! * [`copy_attributes`] — the attributes a user sets that permissions do not carry (Windows:
+//!   hidden, archive).
 //! * [`MappedWindow`] — a read-only memory map of one window of a file.
 
 use std::fs::File;
@@ -289,6 +291,29 @@ pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
     backend::set_times(file, times)
 }
 
+/// Copies the source's user-visible attributes that permissions do not carry onto `dst` (open
+/// for writing), leaving its times alone. On Windows: FILE_ATTRIBUTE_HIDDEN and
+/// FILE_ATTRIBUTE_ARCHIVE, through `SetFileInformationByHandle(FileBasicInfo)` (READONLY is a
+/// permission: std's `set_permissions` applies it). Elsewhere there is nothing to copy: a no-op.
+pub fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
+    backend::copy_attributes(src_meta, dst)
+}
+
+/// A short, plain-words cause for an OS error whose code alone says little to a user (Windows:
+/// a sharing violation, a lock violation, access denied), to put in an error message. `None`
+/// when the OS's own text is as good (and always off Windows).
+pub fn describe_os_error(e: &io::Error) -> Option<&'static str> {
+    #[cfg(windows)]
+    {
+        windows::describe_os_error(e)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = e;
+        None
+    }
+}
+
 /// A read-only memory map of `len` bytes at `offset` of a file.
 ///
 /// Only map files that no one else truncates while the map lives (our own temp files): reading a
@@ -370,11 +395,12 @@ fn open_for_reading(path: &Path, nonblock: bool) -> io::Result<File> {
     }
 }
 
-/// Opens a file for reads that bypass the page cache (Linux `O_DIRECT`), for a verify that must
-/// read the medium. `Ok(None)` where the OS or filesystem cannot (tmpfs refuses `O_DIRECT` with
-/// `EINVAL`; other OSes use [`drop_cache`] or their own flags instead). Reads on the handle must
-/// use an [`AlignedBuf`], offsets that are multiples of [`DIRECT_ALIGN`], and lengths that are
-/// too (the last read may return fewer bytes, at the end of the file).
+/// Opens a file for reads that bypass the page cache (Linux `O_DIRECT`, Windows
+/// `FILE_FLAG_NO_BUFFERING`), for a verify that must read the medium. `Ok(None)` where the OS or
+/// filesystem cannot (tmpfs refuses `O_DIRECT` with `EINVAL`; macOS uses [`drop_cache`]
+/// instead). Reads on the handle must use an [`AlignedBuf`], offsets that are multiples of
+/// [`DIRECT_ALIGN`], and lengths that are too (the last read may return fewer bytes, at the end
+/// of the file).
 pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
     #[cfg(target_os = "linux")]
     {
@@ -393,7 +419,24 @@ pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
         }
         Ok(None)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        use windows_sys::Win32::Storage::FileSystem::{
+            FILE_FLAG_NO_BUFFERING, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+        };
+        // Unbuffered reads need sector-aligned buffers, offsets and lengths; DIRECT_ALIGN (4 KiB)
+        // is a multiple of every sector size Windows supports (512 B, 4 KiB). Sharing write and
+        // delete like std's default handles do, so the open never fails on our own temp's other
+        // handle, and the rename after the verify is not blocked by it.
+        std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+            .custom_flags(FILE_FLAG_NO_BUFFERING)
+            .open(path)
+            .map(Some)
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
     {
         let _ = path;
         Ok(None)

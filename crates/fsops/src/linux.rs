@@ -414,6 +414,11 @@ pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> 
     })
 }
 
+pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
+    // Linux has no hidden or archive attribute: a dot name hides a file, and the name is copied.
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -305,6 +305,11 @@ pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> 
     Ok(TimesApplied { created: true })
 }
 
+pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
+    // macOS keeps "hidden" in the BSD file flags (UF_HIDDEN), which are not copied yet.
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

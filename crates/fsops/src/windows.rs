@@ -19,18 +19,19 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 
 use windows_sys::Win32::Foundation::{
-    ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED, ERROR_REQUEST_ABORTED,
-    HANDLE, MAX_PATH,
+    ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_FUNCTION, ERROR_LOCK_VIOLATION,
+    ERROR_NOT_SUPPORTED, ERROR_REQUEST_ABORTED, ERROR_SHARING_VIOLATION, HANDLE, MAX_PATH,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, COPY_FILE_FAIL_IF_EXISTS, COPYPROGRESSROUTINE_PROGRESS,
     CopyFileExW, FILE_ALLOCATION_INFO, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN,
     FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE,
-    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, FileAllocationInfo,
-    GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW, GetFileInformationByHandle,
-    GetVolumeInformationW, GetVolumePathNameW, INVALID_FILE_ATTRIBUTES,
-    LPPROGRESS_ROUTINE_CALLBACK_REASON, PROGRESS_CANCEL, PROGRESS_CONTINUE, SetFileAttributesW,
-    SetFileInformationByHandle,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, FILE_BASIC_INFO,
+    FILE_INFO_BY_HANDLE_CLASS, FILE_STANDARD_INFO, FileAllocationInfo, FileBasicInfo,
+    FileStandardInfo, GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW,
+    GetFileInformationByHandle, GetFileInformationByHandleEx, GetVolumeInformationW,
+    GetVolumePathNameW, INVALID_FILE_ATTRIBUTES, LPPROGRESS_ROUTINE_CALLBACK_REASON,
+    PROGRESS_CANCEL, PROGRESS_CONTINUE, SetFileAttributesW, SetFileInformationByHandle,
 };
 use windows_sys::Win32::System::WindowsProgramming::{
     DRIVE_CDROM, DRIVE_FIXED, DRIVE_RAMDISK, DRIVE_REMOTE, DRIVE_REMOVABLE,
@@ -436,39 +437,99 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     let info = FILE_ALLOCATION_INFO {
         AllocationSize: size,
     };
-    // SAFETY: valid handle (opened with write access); `info` is a FILE_ALLOCATION_INFO and the
-    // size passed is its size.
+    // SAFETY: `info` is a FILE_ALLOCATION_INFO and the size passed is its size.
+    let r = unsafe { set_info(file, FileAllocationInfo, &info) };
+    match r {
+        Ok(()) => {
+            // Clusters are reserved; now move the end of file (SetFileInformationByHandle with
+            // FileEndOfFileInfo). The file is never marked sparse, so the range is backed by
+            // those clusters. NTFS keeps the valid-data length at the old end and returns zeros
+            // past it; a write beyond it zero-fills the gap first, which costs time but never
+            // space.
+            file.set_len(len)?;
+            Ok(true)
+        }
+        Err(e) if e.raw_os_error() == Some(ERROR_CALL_NOT_IMPLEMENTED as i32) => {
+            // The Win32 layer itself lacks the information class (Wine 8 answers
+            // ERROR_CALL_NOT_IMPLEMENTED; real Windows implements it on every filesystem it
+            // ships). Moving the end of file is still a real allocation there: on NTFS, ReFS,
+            // FAT and exFAT, extending a file that is not marked sparse with SetEndOfFile
+            // allocates its clusters (and fails with ERROR_DISK_FULL when they are not free);
+            // only a sparse file gets a hole.
+            let old_len = file.metadata()?.len();
+            file.set_len(len)?;
+            // That is the filesystem's promise, not ours, so check it: the allocation size is
+            // what the volume really reserved (under Wine, the host's st_blocks; Linux's
+            // ftruncate leaves a hole). Where it falls short, write the zeros ourselves: the
+            // blocks are then truly allocated, and a full volume fails here, not mid-copy.
+            if len > old_len && allocation_size(file)? < len {
+                zero_fill(file, old_len, len)?;
+            }
+            Ok(true)
+        }
+        Err(e)
+            if [ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED]
+                .iter()
+                .any(|&c| e.raw_os_error() == Some(c as i32)) =>
+        {
+            // The filesystem cannot allocate ahead (a third-party or network filesystem).
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `SetFileInformationByHandle(file, class, info)`.
+///
+/// # Safety
+/// `T` must be the structure that `class` documents.
+unsafe fn set_info<T>(file: &File, class: FILE_INFO_BY_HANDLE_CLASS, info: &T) -> io::Result<()> {
+    // SAFETY: valid handle; `info` points at a live `T` of the size passed, which the caller
+    // guarantees is the structure `class` expects. The call only reads it.
     let ok = unsafe {
         SetFileInformationByHandle(
             handle(file),
-            FileAllocationInfo,
-            (&raw const info).cast::<c_void>(),
-            size_of::<FILE_ALLOCATION_INFO>() as u32,
+            class,
+            (info as *const T).cast::<c_void>(),
+            size_of::<T>() as u32,
         )
     };
     if ok == 0 {
-        let e = io::Error::last_os_error();
-        let code = e.raw_os_error().unwrap_or(0);
-        // The filesystem (or, for ERROR_CALL_NOT_IMPLEMENTED, the Win32 layer: Wine) cannot
-        // allocate. Real Windows implements this class on NTFS, ReFS, FAT and exFAT.
-        if [
-            ERROR_INVALID_FUNCTION,
-            ERROR_NOT_SUPPORTED,
-            ERROR_CALL_NOT_IMPLEMENTED,
-        ]
-        .iter()
-        .any(|&c| code == c as i32)
-        {
-            return Ok(false);
-        }
-        return Err(e);
+        return Err(io::Error::last_os_error());
     }
-    // Clusters are reserved; now move the end of file (SetFileInformationByHandle with
-    // FileEndOfFileInfo). The file is never marked sparse, so the range is backed by those
-    // clusters. NTFS keeps the valid-data length at the old end and returns zeros past it;
-    // a write beyond it zero-fills the gap first, which costs time but never space.
-    file.set_len(len)?;
-    Ok(true)
+    Ok(())
+}
+
+/// Bytes the volume has allocated to `file` (FILE_STANDARD_INFO.AllocationSize).
+fn allocation_size(file: &File) -> io::Result<u64> {
+    let mut info = FILE_STANDARD_INFO::default();
+    // SAFETY: valid handle; `info` is a FILE_STANDARD_INFO, as FileStandardInfo requires, and
+    // writable for the size passed.
+    let ok = unsafe {
+        GetFileInformationByHandleEx(
+            handle(file),
+            FileStandardInfo,
+            (&raw mut info).cast::<c_void>(),
+            size_of::<FILE_STANDARD_INFO>() as u32,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::try_from(info.AllocationSize).unwrap_or(0))
+}
+
+/// Writes zeros over `[from, to)` of `file`.
+fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
+    const STEP: u64 = 1 << 20;
+    let zeros = vec![0u8; STEP.min(to.saturating_sub(from)) as usize];
+    let mut off = from;
+    while off < to {
+        let n = STEP.min(to - off) as usize;
+        crate::write_all_at(file, &zeros[..n], off)?;
+        off += n as u64;
+    }
+    Ok(())
 }
 
 pub(crate) fn read_at_once(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -490,10 +551,10 @@ pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
 }
 
 pub(crate) fn drop_cache(_file: &File) -> io::Result<ReadBack> {
-    // Windows has no call to evict one file's pages from the system cache. A true read-back from
-    // the device needs a separate FILE_FLAG_NO_BUFFERING handle with sector-aligned buffers,
-    // offsets and lengths; that is planned in the Windows issue. Until then the read-back is
-    // honestly reported as served by the cache.
+    // Windows has no call to evict one file's pages from the system cache. A read-back from the
+    // device goes through a separate FILE_FLAG_NO_BUFFERING handle instead (`open_direct`, used
+    // by the hash verify); a read through this handle, or a memory map, sees the cache, and is
+    // honestly reported as such.
     Ok(ReadBack::Cache)
 }
 
@@ -569,6 +630,44 @@ pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> 
     // SetFileTime with 100 ns resolution; the handle needs FILE_WRITE_ATTRIBUTES (write access).
     file.set_times(ft)?;
     Ok(TimesApplied { created: true })
+}
+
+/// The attributes [`copy_attributes`] carries over. READONLY is left to std's
+/// `set_permissions`; the others (SYSTEM, OFFLINE, TEMPORARY …) describe how the source is
+/// stored or used, not what the user marked.
+const COPIED_ATTRIBUTES: u32 = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE;
+
+pub(crate) fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
+    use std::os::windows::fs::MetadataExt;
+    let want = src_meta.file_attributes() & COPIED_ATTRIBUTES;
+    let have = dst.metadata()?.file_attributes();
+    if have & COPIED_ATTRIBUTES == want {
+        return Ok(());
+    }
+    let mut attrs = (have & SETTABLE_ATTRIBUTES & !COPIED_ATTRIBUTES) | want;
+    if attrs == 0 {
+        // Zero means "leave the attributes alone" to FileBasicInfo; NORMAL means "none".
+        attrs = FILE_ATTRIBUTE_NORMAL;
+    }
+    // Times of zero are left unchanged, so the times applied before survive.
+    let info = FILE_BASIC_INFO {
+        FileAttributes: attrs,
+        ..FILE_BASIC_INFO::default()
+    };
+    // SAFETY: `info` is a FILE_BASIC_INFO, the structure FileBasicInfo expects.
+    unsafe { set_info(dst, FileBasicInfo, &info) }
+}
+
+pub(crate) fn describe_os_error(e: &io::Error) -> Option<&'static str> {
+    let code = u32::try_from(e.raw_os_error()?).ok()?;
+    match code {
+        ERROR_SHARING_VIOLATION => Some("the file is open in another program (sharing violation)"),
+        ERROR_LOCK_VIOLATION => {
+            Some("part of the file is locked by another program (lock violation)")
+        }
+        ERROR_ACCESS_DENIED => Some("access denied (read-only or protected)"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -191,13 +191,17 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
     }
     // 5. Make every rename and unlink durable: one fsync per touched directory.
     for dir in touched.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        if let Err(e) = fsops::sync_dir(&dir) {
-            sum.fail(&Error::io(
+        match fsops::sync_dir(&dir) {
+            Ok(()) => {}
+            // A directory deleted later in the run: its removal is made durable by its parent's
+            // fsync (the parent is touched by that delete).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => sum.fail(&Error::io(
                 Code::FinalizeDirSync,
                 &dir,
                 "fsync of the directory failed",
                 e,
-            ));
+            )),
         }
     }
     // 6. Directory times and permissions, bottom-up, last.
