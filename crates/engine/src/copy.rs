@@ -91,6 +91,10 @@ pub struct Copier {
     reporter: Arc<dyn Reporter>,
     cancel: CancelToken,
     run_id: String,
+    drive_cache: std::sync::Mutex<std::collections::HashMap<PathBuf, (DriveKind, bool)>>,
+    /// The "creation time not preserved" notice is an OS limit, not news about one file: emitted
+    /// once per run (every file's report still lists it).
+    created_notice_sent: std::sync::atomic::AtomicBool,
     #[cfg(feature = "test-hooks")]
     pub hooks: Hooks,
 }
@@ -112,8 +116,9 @@ struct TempGuard {
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if self.armed {
-            // Best effort: the error that got us here is the one worth reporting.
-            let _ = std::fs::remove_file(&self.path);
+            // Best effort: the error that got us here is the one worth reporting. fsops also
+            // deletes a temp that already has the source's read-only attribute (Windows).
+            let _ = fsops::remove_temp(&self.path);
         }
     }
 }
@@ -128,11 +133,51 @@ struct Copied {
     flushes: u64,
 }
 
+/// A file copied into its temp, not yet durable, verified or committed.
+struct Prepared {
+    job: Job,
+    tmp_file: File,
+    guard: TempGuard,
+    dst_dir: PathBuf,
+    strategy: Strategy,
+    bytes: u64,
+    method: &'static str,
+    src_digest: Option<String>,
+    windows: u64,
+    flushes: u64,
+    copy_ms: u64,
+    started: Instant,
+}
+
+/// A file copied into its temp next to the target, waiting for its batch to be made durable
+/// (see [`Copier::prepare_file`]). Dropping it deletes the temp.
+pub struct PendingFile(Box<Prepared>);
+
+impl std::fmt::Debug for PendingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFile")
+            .field("dst", &self.0.job.dst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingFile {
+    pub fn strategy(&self) -> Strategy {
+        self.0.strategy
+    }
+    pub fn size(&self) -> u64 {
+        self.0.job.size
+    }
+    pub fn target(&self) -> &Path {
+        &self.0.job.dst
+    }
+}
+
 /// Per-file state shared by the phases.
-struct Job<'a> {
+struct Job {
     id: u64,
-    src: &'a Path,
-    dst: &'a Path,
+    src: PathBuf,
+    dst: PathBuf,
     src_file: File,
     size: u64,
     tmp: PathBuf,
@@ -152,6 +197,8 @@ impl Copier {
             reporter,
             cancel,
             run_id,
+            drive_cache: Default::default(),
+            created_notice_sent: Default::default(),
             #[cfg(feature = "test-hooks")]
             hooks: Hooks::default(),
         }
@@ -163,6 +210,40 @@ impl Copier {
 
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel
+    }
+
+    /// The drive kind (and UNC-ness) of a path, cached per directory: a tree run asks for the
+    /// same few directories thousands of times, and each uncached answer reads
+    /// `/proc/self/mountinfo` and resolves every path component. A symlink is judged by its
+    /// target (seed A.9), so it is never answered from its directory's entry.
+    fn drive_info_cached(&self, p: &Path, is_dir: bool) -> std::io::Result<(DriveKind, bool)> {
+        let is_link = !is_dir
+            && std::fs::symlink_metadata(p)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+        let key = if is_dir || is_link {
+            p.to_path_buf()
+        } else {
+            parent_dir(p)
+        };
+        if !is_link
+            && let Some(k) = self
+                .drive_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+        {
+            return Ok(*k);
+        }
+        let info = fsops::drive_info(p)?;
+        let k = (info.kind, info.is_unc || fsops::is_unc_path(p));
+        if !is_link {
+            self.drive_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, k);
+        }
+        Ok(k)
     }
 
     pub fn reporter(&self) -> &dyn Reporter {
@@ -185,9 +266,61 @@ impl Copier {
     fn copy_with(&self, src: &Path, dst: &Path, sync_dir: bool) -> Result<FileReport, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
-        let started = Instant::now();
-        let result = self.copy_inner(id, src, &dst, started, sync_dir);
-        let (outcome, perf) = match &result {
+        let result = self
+            .prepare(id, src, &dst, Instant::now())
+            .and_then(|p| self.finish(p, false, sync_dir));
+        self.report_finished(id, src, &dst, result.as_ref());
+        result
+    }
+
+    /// First half of a batched copy: preflight, copy into the temp, source check, metadata —
+    /// everything but making it durable, verifying and committing it. The caller collects a batch,
+    /// makes the whole filesystem durable once (`fsops::sync_filesystem`), then calls
+    /// [`Copier::commit_file`] for each. Thousands of small files then cost a few syncs instead
+    /// of one fsync each, and every file is still verified (from the medium) before its rename.
+    pub fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        match self.prepare(id, src, dst, Instant::now()) {
+            Ok(p) => Ok(PendingFile(Box::new(p))),
+            Err(e) => {
+                self.report_finished(id, src, dst, Err(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Second half of a batched copy. `synced`: the filesystem holding the temp was synced after
+    /// the temp was written (else the temp is fsynced here). The directory fsync is left to the
+    /// caller, once per directory.
+    pub fn commit_file(&self, pending: PendingFile, synced: bool) -> Result<FileReport, Error> {
+        let p = *pending.0;
+        let (id, src, dst) = (p.job.id, p.job.src.clone(), p.job.dst.clone());
+        let result = self.finish(p, synced, false);
+        self.report_finished(id, &src, &dst, result.as_ref());
+        result
+    }
+
+    /// Abandons a prepared file (its batch could not be made durable): the temp is deleted and
+    /// the file reported as failed with `error`.
+    pub fn abandon_file(&self, pending: PendingFile, error: Error) -> Error {
+        let (id, src, dst) = (
+            pending.0.job.id,
+            pending.0.job.src.clone(),
+            pending.0.job.dst.clone(),
+        );
+        drop(pending);
+        self.report_finished(id, &src, &dst, Err(&error));
+        error
+    }
+
+    fn report_finished(
+        &self,
+        id: u64,
+        src: &Path,
+        dst: &Path,
+        result: Result<&FileReport, &Error>,
+    ) {
+        let (outcome, perf) = match result {
             Ok(r) => (
                 Outcome::Committed {
                     verified: r.verified,
@@ -210,25 +343,24 @@ impl Copier {
         self.reporter.report(&Event::FileFinished {
             id,
             src: src.to_path_buf(),
-            dst: dst.clone(),
+            dst: dst.to_path_buf(),
             outcome,
             perf,
             perf_line,
         });
-        result
     }
 
-    fn notice(&self, job: &mut Job<'_>, kind: &'static str, message: String) {
+    fn notice(&self, job: &mut Job, kind: &'static str, message: String) {
         let n = Notice { kind, message };
         self.reporter.report(&Event::Notice {
             id: job.id,
-            path: job.dst.to_path_buf(),
+            path: job.dst.clone(),
             notice: n.clone(),
         });
         job.notices.push(n);
     }
 
-    fn emit_decision(&self, job: &Job<'_>) {
+    fn emit_decision(&self, job: &Job) {
         self.reporter.report(&Event::Decision {
             id: job.id,
             decision: job.decision.clone(),
@@ -250,14 +382,15 @@ impl Copier {
         }
     }
 
-    fn copy_inner(
+    /// Everything up to (not including) making the temp durable: preflight, strategy, temp,
+    /// copy, source-unchanged check, metadata.
+    fn prepare(
         &self,
         id: u64,
         src: &Path,
         dst: &Path,
         started: Instant,
-        sync_dir: bool,
-    ) -> Result<FileReport, Error> {
+    ) -> Result<Prepared, Error> {
         let s = &self.settings;
 
         // --- source ---------------------------------------------------------------------------
@@ -285,8 +418,12 @@ impl Copier {
             dst: dst.into(),
             size,
         });
-        let src_identity = fsops::file_identity(&src_file)
-            .map_err(|e| Error::io(Code::PreflightSource, src, "cannot identify the source", e))?;
+        let src_identity = match fsops::identity_from_metadata(&src_meta) {
+            Some(id) => id,
+            None => fsops::file_identity(&src_file).map_err(|e| {
+                Error::io(Code::PreflightSource, src, "cannot identify the source", e)
+            })?,
+        };
 
         // --- target directory and existing target ----------------------------------------------
         let dst_dir = parent_dir(dst);
@@ -330,8 +467,8 @@ impl Copier {
 
         // --- drive kinds, UNC policy, size cap --------------------------------------------------
         let mut notices = Vec::new();
-        let mut kind_of = |p: &Path| match fsops::drive_info(p) {
-            Ok(info) => (info.kind, info.is_unc || fsops::is_unc_path(p)),
+        let mut kind_of = |p: &Path, is_dir: bool| match self.drive_info_cached(p, is_dir) {
+            Ok(k) => k,
             Err(e) => {
                 notices.push(Notice {
                     kind: "drive_kind_unknown",
@@ -343,8 +480,8 @@ impl Copier {
                 (DriveKind::Unknown, fsops::is_unc_path(p))
             }
         };
-        let (mut src_kind, src_unc) = kind_of(src);
-        let (mut dst_kind, dst_unc) = kind_of(&dst_dir);
+        let (mut src_kind, src_unc) = kind_of(src, false);
+        let (mut dst_kind, dst_unc) = kind_of(&dst_dir, true);
         #[cfg(feature = "test-hooks")]
         if let Some(k) = self.hooks.force_dst_kind {
             dst_kind = k;
@@ -385,8 +522,8 @@ impl Copier {
         let tmp = temp_path(&dst_dir, dst, &self.run_id);
         let mut job = Job {
             id,
-            src,
-            dst,
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
             src_file,
             size,
             tmp,
@@ -438,7 +575,7 @@ impl Copier {
 
         // --- copy -------------------------------------------------------------------------------
         let t_copy = Instant::now();
-        let mut guard = TempGuard {
+        let guard = TempGuard {
             path: job.tmp.clone(),
             armed: true,
         };
@@ -462,15 +599,52 @@ impl Copier {
 
         // --- metadata onto the temp, then make it durable ----------------------------------------
         self.apply_metadata(&mut job, &tmp_file, &src_meta)?;
-        tmp_file.sync_all().map_err(|e| {
-            // I7: a failed fsync is never retried and trusted. The temp is discarded.
-            Error::io(
-                Code::FinalizeFsync,
-                &job.tmp,
-                "fsync of the temp file failed",
-                e,
-            )
-        })?;
+        Ok(Prepared {
+            job,
+            tmp_file,
+            guard,
+            dst_dir,
+            strategy,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+            copy_ms,
+            started,
+        })
+    }
+
+    /// Makes the temp durable (unless the caller already synced the whole filesystem), verifies
+    /// it, renames it over the target and (unless deferred) fsyncs the directory.
+    fn finish(&self, p: Prepared, synced: bool, sync_dir: bool) -> Result<FileReport, Error> {
+        let Prepared {
+            mut job,
+            tmp_file,
+            mut guard,
+            dst_dir,
+            strategy,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+            copy_ms,
+            started,
+        } = p;
+        let (src, dst, size) = (job.src.clone(), job.dst.clone(), job.size);
+        let (src, dst) = (src.as_path(), dst.as_path());
+        if !synced {
+            tmp_file.sync_all().map_err(|e| {
+                // I7: a failed fsync is never retried and trusted. The temp is discarded.
+                Error::io(
+                    Code::FinalizeFsync,
+                    &job.tmp,
+                    "fsync of the temp file failed",
+                    e,
+                )
+            })?;
+        }
 
         #[cfg(feature = "test-hooks")]
         if let Some(off) = self.hooks.flip_byte_before_verify {
@@ -568,7 +742,7 @@ impl Copier {
     }
 
     /// DIRECT-SMALL: the kernel copy; verify (later) by window compare.
-    fn direct_small(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+    fn direct_small(&self, job: &mut Job) -> Result<Copied, Error> {
         self.emit_decision(job);
         let (id, size) = (job.id, job.size);
         #[cfg(feature = "test-hooks")]
@@ -583,15 +757,15 @@ impl Copier {
         };
         let out = fsops::kernel_copy(
             &job.src_file,
-            job.src,
+            &job.src,
             &job.tmp,
             size,
             self.settings.kernel_copy_chunk,
             &mut cb,
         )
-        .map_err(|e| copy_io_error(e, &job.tmp, job.src))?;
+        .map_err(|e| copy_io_error(e, &job.tmp, &job.src))?;
         match out {
-            KernelCopy::Cancelled => Err(cancelled_copy(job.dst)),
+            KernelCopy::Cancelled => Err(cancelled_copy(&job.dst)),
             KernelCopy::Copied {
                 file,
                 method,
@@ -616,7 +790,7 @@ impl Copier {
     /// OS can; with verify on, the same window of the source is then read from the page cache it
     /// was just copied through and hashed on a second thread, so the source comes off the medium
     /// once and the hash overlaps the copy. With verify off there is no hasher at all.
-    fn direct_large(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+    fn direct_large(&self, job: &mut Job) -> Result<Copied, Error> {
         let s = &self.settings;
         let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
             Error::io(
@@ -679,14 +853,14 @@ impl Copier {
             let (mut off, mut windows, mut flushes, mut flushed_to) = (0u64, 0u64, 0u64, 0u64);
             while off < job.size {
                 if self.cancel.is_cancelled() {
-                    return Err(cancelled_copy(job.dst));
+                    return Err(cancelled_copy(&job.dst));
                 }
                 let len = window.min(job.size - off);
                 let mut done = false;
                 if kernel_ok {
                     match fsops::copy_range(&job.src_file, tmp, off, len) {
                         Ok(Some(n)) if n == len => done = true,
-                        Ok(Some(n)) => return Err(source_shrank(job.src, off + n, job.size)),
+                        Ok(Some(n)) => return Err(source_shrank(&job.src, off + n, job.size)),
                         Ok(None) => kernel_ok = false,
                         Err(e) => return Err(window_error(&job.tmp, windows, off, len, e)),
                     }
@@ -702,13 +876,13 @@ impl Copier {
                             fsops::read_at(&job.src_file, &mut buf[..n], pos).map_err(|e| {
                                 Error::io(
                                     Code::CopyRead,
-                                    job.src,
+                                    &job.src,
                                     format!("read of the source failed at offset {pos}"),
                                     e,
                                 )
                             })?;
                         if got < n {
-                            return Err(source_shrank(job.src, pos + got as u64, job.size));
+                            return Err(source_shrank(&job.src, pos + got as u64, job.size));
                         }
                         if !done {
                             fsops::write_all_at(tmp, &buf[..n], pos)
@@ -747,7 +921,7 @@ impl Copier {
                     f(windows - 1);
                 }
                 if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
-                    return Err(cancelled_copy(job.dst));
+                    return Err(cancelled_copy(&job.dst));
                 }
             }
             Ok((kernel_ok, windows, flushes))
@@ -769,7 +943,7 @@ impl Copier {
 
     /// STAGED: buffered chunks with a progressive hash of the source (on a second thread, so
     /// it overlaps the network I/O).
-    fn staged(&self, job: &mut Job<'_>) -> Result<Copied, Error> {
+    fn staged(&self, job: &mut Job) -> Result<Copied, Error> {
         let s = &self.settings;
         let tmp_file = fsops::create_temp(&job.tmp).map_err(|e| {
             Error::io(
@@ -792,20 +966,20 @@ impl Copier {
             let (mut off, mut chunks) = (0u64, 0u64);
             while off < job.size {
                 if self.cancel.is_cancelled() {
-                    return Err(cancelled_copy(job.dst));
+                    return Err(cancelled_copy(&job.dst));
                 }
                 let len = (chunk as u64).min(job.size - off) as usize;
                 let mut buf = feed.buf();
                 let n = fsops::read_at(&job.src_file, &mut buf[..len], off).map_err(|e| {
                     Error::io(
                         Code::CopyRead,
-                        job.src,
+                        &job.src,
                         format!("read of the source failed at offset {off}"),
                         e,
                     )
                 })?;
                 if n < len {
-                    return Err(source_shrank(job.src, off + n as u64, job.size));
+                    return Err(source_shrank(&job.src, off + n as u64, job.size));
                 }
                 fsops::write_all_at(tmp, &buf[..n], off).map_err(|e| {
                     Error::io(
@@ -823,7 +997,7 @@ impl Copier {
                     f(chunks - 1);
                 }
                 if self.progress(job.id, Phase::Copy, off, job.size).is_break() {
-                    return Err(cancelled_copy(job.dst));
+                    return Err(cancelled_copy(&job.dst));
                 }
             }
             Ok(chunks)
@@ -842,12 +1016,12 @@ impl Copier {
     /// it — else what we copied may be a torn mix of two versions.
     fn check_source_unchanged(
         &self,
-        job: &Job<'_>,
+        job: &Job,
         before: &std::fs::Metadata,
         identity: fsops::FileIdentity,
         copied: u64,
     ) -> Result<(), Error> {
-        let changed = |what: String| Error::new(Code::CopySourceChanged, job.src, what);
+        let changed = |what: String| Error::new(Code::CopySourceChanged, &job.src, what);
         if copied != job.size {
             return Err(changed(format!(
                 "copied {copied} bytes but the source had {} when opened",
@@ -857,7 +1031,7 @@ impl Copier {
         let after = job.src_file.metadata().map_err(|e| {
             Error::io(
                 Code::CopyRead,
-                job.src,
+                &job.src,
                 "cannot re-read the source's metadata",
                 e,
             )
@@ -872,14 +1046,14 @@ impl Copier {
         if after.modified().ok() != before.modified().ok() {
             return Err(changed("the source was modified during the copy".into()));
         }
-        match fsops::path_identity(job.src) {
+        match fsops::path_identity(&job.src) {
             Ok(id) if id == identity => Ok(()),
             Ok(_) => Err(changed(
                 "the source path now names a different file (replaced during the copy)".into(),
             )),
             Err(e) => Err(Error::io(
                 Code::CopySourceChanged,
-                job.src,
+                &job.src,
                 "the source disappeared during the copy",
                 e,
             )),
@@ -888,7 +1062,7 @@ impl Copier {
 
     fn apply_metadata(
         &self,
-        job: &mut Job<'_>,
+        job: &mut Job,
         tmp: &File,
         src_meta: &std::fs::Metadata,
     ) -> Result<(), Error> {
@@ -909,12 +1083,18 @@ impl Copier {
                 )
             })?;
             if created.is_some() && !applied.created {
-                self.notice(
-                    job,
-                    "created_time_not_preserved",
-                    "this OS cannot set a file's creation time; the copy's is the time of the copy"
-                        .into(),
-                );
+                let n = Notice {
+                    kind: "created_time_not_preserved",
+                    message: "this OS cannot set a file's creation time; the copy's is the time of the copy".into(),
+                };
+                if !self.created_notice_sent.swap(true, Ordering::Relaxed) {
+                    self.reporter.report(&Event::Notice {
+                        id: job.id,
+                        path: job.dst.clone(),
+                        notice: n.clone(),
+                    });
+                }
+                job.notices.push(n);
             }
         }
         if s.preserve_permissions {
@@ -943,7 +1123,7 @@ impl Copier {
     /// memory-mapped; a window whose mapping fails is compared through a buffer instead, at most
     /// `mmap_fallback_max_failures` windows in a row. The source is read with `pread` so that a
     /// source shrinking under us is a short read, not a SIGBUS.
-    fn verify_compare(&self, job: &Job<'_>, tmp: &File) -> Result<(), Error> {
+    fn verify_compare(&self, job: &Job, tmp: &File) -> Result<(), Error> {
         let s = &self.settings;
         let window = s.window.min(job.size.max(1)) as usize;
         let mut src_buf = vec![0u8; window];
@@ -951,19 +1131,19 @@ impl Copier {
         let (mut off, mut failures_in_row) = (0u64, 0u32);
         while off < job.size {
             if self.cancel.is_cancelled() {
-                return Err(cancelled_verify(job.dst));
+                return Err(cancelled_verify(&job.dst));
             }
             let len = (window as u64).min(job.size - off) as usize;
             let n = fsops::read_at(&job.src_file, &mut src_buf[..len], off).map_err(|e| {
                 Error::io(
                     Code::CopyRead,
-                    job.src,
+                    &job.src,
                     format!("read of the source failed at offset {off}"),
                     e,
                 )
             })?;
             if n < len {
-                return Err(source_shrank(job.src, off + n as u64, job.size));
+                return Err(source_shrank(&job.src, off + n as u64, job.size));
             }
             let src = &src_buf[..len];
             let mapped = fsops::MappedWindow::map(tmp, off, len);
@@ -1011,7 +1191,7 @@ impl Copier {
             if let Some(i) = mismatch {
                 return Err(Error::new(
                     Code::VerifyCompareMismatch,
-                    job.dst,
+                    &job.dst,
                     format!(
                         "the copy differs from the source at offset {}",
                         off + i as u64
@@ -1023,7 +1203,7 @@ impl Copier {
                 .progress(job.id, Phase::Verify, off, job.size)
                 .is_break()
             {
-                return Err(cancelled_verify(job.dst));
+                return Err(cancelled_verify(&job.dst));
             }
         }
         Ok(())
@@ -1033,7 +1213,7 @@ impl Copier {
     /// while the next slice is read, compared with the digest of the source taken during the
     /// copy. With `read_back=device` the copy is read unbuffered (`O_DIRECT`) where the
     /// filesystem allows, else through the page cache that was dropped after the fsync.
-    fn verify_hash(&self, job: &Job<'_>, readback: &File, expected: &str) -> Result<(), Error> {
+    fn verify_hash(&self, job: &Job, readback: &File, expected: &str) -> Result<(), Error> {
         let s = &self.settings;
         let direct = match job.decision.read_back {
             ReadBackMode::Device => fsops::open_direct(&job.tmp).ok().flatten(),
@@ -1053,14 +1233,19 @@ impl Copier {
             let mut off = 0u64;
             while off < job.size {
                 if self.cancel.is_cancelled() {
-                    return Err(cancelled_verify(job.dst));
+                    return Err(cancelled_verify(&job.dst));
                 }
                 let want = (slice as u64).min(job.size - off) as usize;
                 let mut buf = feed.buf();
                 // Unbuffered reads must be whole blocks: ask for the rounded-up length and
                 // accept the short read at the end of the file.
                 let ask = if direct.is_some() { buf.len() } else { want };
-                let got = fsops::read_at(file, &mut buf[..ask], off).map_err(|e| {
+                let got = if direct.is_some() {
+                    fsops::read_direct_at(file, &mut buf[..ask], off)
+                } else {
+                    fsops::read_at(file, &mut buf[..ask], off)
+                };
+                let got = got.map_err(|e| {
                     Error::io(
                         Code::VerifyRead,
                         &job.tmp,
@@ -1085,7 +1270,7 @@ impl Copier {
                     .progress(job.id, Phase::Verify, off, job.size)
                     .is_break()
                 {
-                    return Err(cancelled_verify(job.dst));
+                    return Err(cancelled_verify(&job.dst));
                 }
             }
             Ok(())
@@ -1094,7 +1279,7 @@ impl Copier {
         if actual != expected {
             return Err(Error::new(
                 Code::VerifyHashMismatch,
-                job.dst,
+                &job.dst,
                 format!(
                     "{} of the source {expected} differs from the copy's {actual}",
                     s.hash.as_str()

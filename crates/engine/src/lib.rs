@@ -22,7 +22,7 @@ pub mod tree;
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
-pub use copy::{Copier, FileReport, is_temp_name};
+pub use copy::{Copier, FileReport, PendingFile, is_temp_name};
 pub use error::{Code, Error, TempFate};
 pub use events::{
     CancelToken, Event, FnReporter, Notice, NullReporter, Outcome, Perf, Phase, Reporter,

@@ -248,6 +248,38 @@ pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     Ok(done)
 }
 
+/// [`read_at`] for a handle from [`open_direct`]: `buf` (an [`AlignedBuf`] slice whose length is
+/// a multiple of [`DIRECT_ALIGN`]) is filled from `offset` (a multiple too) until it is full or
+/// the file ends. Unlike [`read_at`], it never continues at the unaligned offset a short read at
+/// the end of the file leaves: Windows fails such a read on an unbuffered handle with
+/// ERROR_INVALID_PARAMETER instead of returning 0.
+pub fn read_direct_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    read_direct_with(buf, offset, |b, off| backend::read_at_once(file, b, off))
+}
+
+fn read_direct_with(
+    buf: &mut [u8],
+    offset: u64,
+    mut read_once: impl FnMut(&mut [u8], u64) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match read_once(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                done += n;
+                // A read that ends off a block boundary stopped at the end of the file.
+                if !done.is_multiple_of(DIRECT_ALIGN) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// Writes all of `buf` at `offset`, retrying on short writes and interruption.
 pub fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     let mut done = 0;
@@ -354,14 +386,16 @@ impl Deref for MappedWindow {
 
 /// Opens a copy source for reading. On Unix with `O_NONBLOCK`, so that a FIFO swapped in for a
 /// regular file after it was checked can never block the open (the caller checks the opened
-/// file's type before reading), and on Linux with `O_NOATIME` where permitted, so that copying
-/// does not even change the source's access time (I1).
+/// file's type before reading), and with `O_NOATIME` (Linux) or a handle that does not update
+/// the last-access time (Windows) where permitted, so that copying does not even change the
+/// source's access time (I1).
 pub fn open_source(path: &Path) -> io::Result<File> {
     open_for_reading(path, true)
 }
 
 /// Opens a file we wrote (a temp) for its verify read-back, without updating its access time
-/// (Linux `O_NOATIME`), so the times applied before the verify survive it.
+/// (Linux `O_NOATIME`; on Windows a handle whose last-access time is pinned with SetFileTime),
+/// so the times applied before the verify survive it.
 pub fn open_readback(path: &Path) -> io::Result<File> {
     open_for_reading(path, false)
 }
@@ -388,10 +422,29 @@ fn open_for_reading(path: &Path, nonblock: bool) -> io::Result<File> {
             .custom_flags(base)
             .open(path)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        let _ = nonblock; // No FIFO lives among Windows files: nothing can block the open.
+        windows::open_for_reading(path, 0)
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = nonblock;
         File::open(path)
+    }
+}
+
+/// Deletes a file of ours (a temp), even one that already carries the source's read-only
+/// attribute: Windows refuses to delete a read-only file, so the attribute is cleared first when
+/// that is the reason. Elsewhere `std::fs::remove_file`.
+pub fn remove_temp(path: &Path) -> io::Result<()> {
+    #[cfg(windows)]
+    {
+        windows::remove_file(path)
+    }
+    #[cfg(not(windows))]
+    {
+        std::fs::remove_file(path)
     }
 }
 
@@ -421,20 +474,15 @@ pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
     }
     #[cfg(windows)]
     {
-        use std::os::windows::fs::OpenOptionsExt;
-        use windows_sys::Win32::Storage::FileSystem::{
-            FILE_FLAG_NO_BUFFERING, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
-        };
         // Unbuffered reads need sector-aligned buffers, offsets and lengths; DIRECT_ALIGN (4 KiB)
-        // is a multiple of every sector size Windows supports (512 B, 4 KiB). Sharing write and
-        // delete like std's default handles do, so the open never fails on our own temp's other
-        // handle, and the rename after the verify is not blocked by it.
-        std::fs::OpenOptions::new()
-            .read(true)
-            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-            .custom_flags(FILE_FLAG_NO_BUFFERING)
-            .open(path)
-            .map(Some)
+        // is a multiple of every sector size Windows supports (512 B, 4 KiB). The handle shares
+        // read, write and delete like std's default ones, so the open never fails on our own
+        // temp's other handle, and leaves the access time alone like `open_readback`.
+        windows::open_for_reading(
+            path,
+            windows_sys::Win32::Storage::FileSystem::FILE_FLAG_NO_BUFFERING,
+        )
+        .map(Some)
     }
     #[cfg(not(any(target_os = "linux", windows)))]
     {
@@ -611,6 +659,24 @@ pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
     {
         let _ = path;
         Ok(false)
+    }
+}
+
+/// (volume, file) identity from metadata already in hand, where the OS puts it there (Unix);
+/// `None` elsewhere (use [`file_identity`]).
+pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(FileIdentity {
+            volume: m.dev(),
+            file: m.ino(),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        None
     }
 }
 
@@ -853,7 +919,7 @@ mod tests {
         let mut got = Vec::new();
         let mut off = 0u64;
         loop {
-            let n = read_at(&f, &mut buf, off).unwrap();
+            let n = read_direct_at(&f, &mut buf, off).unwrap();
             got.extend_from_slice(&buf[..n]);
             off += n as u64;
             if n < buf.len() {
@@ -861,6 +927,38 @@ mod tests {
             }
         }
         assert_eq!(got, data);
+    }
+
+    #[test]
+    fn direct_reads_never_continue_at_an_unaligned_offset() {
+        // A file of 3 blocks + 123 bytes read the way Windows serves an unbuffered handle: any
+        // offset or length off a block boundary is ERROR_INVALID_PARAMETER, even at the end;
+        // like a device, at most two blocks come back per call.
+        const BLOCK: u64 = DIRECT_ALIGN as u64;
+        let size = 3 * BLOCK + 123;
+        let windows_like = |reads: &mut Vec<u64>, b: &mut [u8], off: u64| {
+            reads.push(off);
+            if !off.is_multiple_of(BLOCK) || !(b.len() as u64).is_multiple_of(BLOCK) {
+                return Err(io::Error::from_raw_os_error(87));
+            }
+            let n = (b.len() as u64)
+                .min(size.saturating_sub(off))
+                .min(2 * BLOCK);
+            b[..n as usize].fill(7);
+            Ok(n as usize)
+        };
+        let mut reads = Vec::new();
+        let mut buf = vec![0u8; 8 * DIRECT_ALIGN];
+        let n = read_direct_with(&mut buf, 0, |b, off| windows_like(&mut reads, b, off));
+        assert_eq!(n.unwrap() as u64, size);
+        assert_eq!(reads, vec![0, 2 * BLOCK]);
+        // At the end exactly: one read, which returns 0.
+        let mut reads = Vec::new();
+        let mut buf = vec![0u8; DIRECT_ALIGN];
+        let n = read_direct_with(&mut buf, 4 * BLOCK, |b, off| {
+            windows_like(&mut reads, b, off)
+        });
+        assert_eq!((n.unwrap(), reads.len()), (0, 1));
     }
 
     #[test]

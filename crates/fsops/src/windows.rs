@@ -20,18 +20,20 @@ use std::path::Path;
 
 use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_FUNCTION, ERROR_LOCK_VIOLATION,
-    ERROR_NOT_SUPPORTED, ERROR_REQUEST_ABORTED, ERROR_SHARING_VIOLATION, HANDLE, MAX_PATH,
+    ERROR_NOT_SUPPORTED, ERROR_REQUEST_ABORTED, ERROR_SHARING_VIOLATION, FILETIME, GENERIC_READ,
+    HANDLE, MAX_PATH,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, COPY_FILE_FAIL_IF_EXISTS, COPYPROGRESSROUTINE_PROGRESS,
     CopyFileExW, FILE_ALLOCATION_INFO, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN,
     FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE,
     FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, FILE_BASIC_INFO,
-    FILE_INFO_BY_HANDLE_CLASS, FILE_STANDARD_INFO, FileAllocationInfo, FileBasicInfo,
-    FileStandardInfo, GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW,
-    GetFileInformationByHandle, GetFileInformationByHandleEx, GetVolumeInformationW,
-    GetVolumePathNameW, INVALID_FILE_ATTRIBUTES, LPPROGRESS_ROUTINE_CALLBACK_REASON,
-    PROGRESS_CANCEL, PROGRESS_CONTINUE, SetFileAttributesW, SetFileInformationByHandle,
+    FILE_INFO_BY_HANDLE_CLASS, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    FILE_STANDARD_INFO, FILE_WRITE_ATTRIBUTES, FileAllocationInfo, FileBasicInfo, FileStandardInfo,
+    GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW, GetFileInformationByHandle,
+    GetFileInformationByHandleEx, GetVolumeInformationW, GetVolumePathNameW,
+    INVALID_FILE_ATTRIBUTES, LPPROGRESS_ROUTINE_CALLBACK_REASON, PROGRESS_CANCEL,
+    PROGRESS_CONTINUE, SetFileAttributesW, SetFileInformationByHandle, SetFileTime,
 };
 use windows_sys::Win32::System::WindowsProgramming::{
     DRIVE_CDROM, DRIVE_FIXED, DRIVE_RAMDISK, DRIVE_REMOTE, DRIVE_REMOVABLE,
@@ -269,6 +271,56 @@ pub(crate) fn create_temp(path: &Path) -> io::Result<File> {
         .write(true)
         .create_new(true)
         .open(path)
+}
+
+/// Opens `path` for reading (with `flags`, e.g. FILE_FLAG_NO_BUFFERING) so that reads through
+/// the handle leave the file's last-access time alone — Windows' counterpart of Linux's
+/// `O_NOATIME`. SetFileTime documents it: a last-access time of 0xFFFFFFFF_FFFFFFFF "prevents
+/// file operations using the given handle from modifying the last access time". That needs
+/// FILE_WRITE_ATTRIBUTES on the handle, which a read-only medium or a share's ACL may refuse;
+/// then the file is opened for reading only, and reads may touch the access time (NTFS updates
+/// it, when its last-access tracking is on, at most once an hour).
+pub(crate) fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    let open = |access: u32| {
+        OpenOptions::new()
+            .access_mode(access)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+            .custom_flags(flags)
+            .open(path)
+    };
+    let Ok(file) = open(GENERIC_READ | FILE_WRITE_ATTRIBUTES) else {
+        // Whatever refused the attribute access, a plain read open gives the error that counts.
+        return open(GENERIC_READ);
+    };
+    let keep = FILETIME {
+        dwLowDateTime: u32::MAX,
+        dwHighDateTime: u32::MAX,
+    };
+    // SAFETY: valid handle opened with FILE_WRITE_ATTRIBUTES; `keep` outlives the call; the
+    // other two times are optional (null: unchanged). Best effort: a failure only means reads
+    // may update the access time, as they would on a plain handle.
+    let _ = unsafe { SetFileTime(handle(&file), std::ptr::null(), &keep, std::ptr::null()) };
+    Ok(file)
+}
+
+/// Deletes `path`, clearing FILE_ATTRIBUTE_READONLY first when that is what refuses the delete.
+/// std's `remove_file` retries a read-only file with POSIX delete semantics, which only NTFS
+/// (Windows 10 1809 and later) has: FAT, exFAT and Wine refuse it.
+pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let w = to_wide_long(path)?;
+            // SAFETY: `w` is NUL-terminated.
+            let attrs = unsafe { GetFileAttributesW(w.as_ptr()) };
+            if attrs == INVALID_FILE_ATTRIBUTES || attrs & FILE_ATTRIBUTE_READONLY == 0 {
+                return Err(e);
+            }
+            clear_readonly(&w)?;
+            std::fs::remove_file(path)
+        }
+        r => r,
+    }
 }
 
 /// What the progress routine shares with [`kernel_copy`] through `lpData`. A `&mut dyn FnMut` is
@@ -665,7 +717,10 @@ pub(crate) fn describe_os_error(e: &io::Error) -> Option<&'static str> {
         ERROR_LOCK_VIOLATION => {
             Some("part of the file is locked by another program (lock violation)")
         }
-        ERROR_ACCESS_DENIED => Some("access denied (read-only or protected)"),
+        // Also what replacing or deleting a file that is open elsewhere answers.
+        ERROR_ACCESS_DENIED => {
+            Some("access denied (read-only, protected, or in use by another program)")
+        }
         _ => None,
     }
 }
@@ -858,6 +913,152 @@ mod tests {
             assert!(info.is_unc);
             assert_eq!(info.fs_type, "");
         }
+    }
+
+    #[test]
+    fn preallocation_is_real_never_a_hole() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = crate::create_temp(&dir.path().join("p")).unwrap();
+        let len = 3 * 1024 * 1024 + 5;
+        assert!(preallocate(&f, len).unwrap());
+        assert_eq!(f.metadata().unwrap().len(), len);
+        // Whether the volume took FileAllocationInfo or the SetEndOfFile fallback ran (Wine),
+        // the blocks are allocated: no sparse file.
+        assert!(allocation_size(&f).unwrap() >= len);
+        let mut buf = vec![1u8; 4096];
+        assert_eq!(crate::read_at(&f, &mut buf, len - 4096).unwrap(), 4096);
+        assert!(buf.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn copy_attributes_copies_hidden_and_archive_and_leaves_times_alone() {
+        use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        drop(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .attributes(FILE_ATTRIBUTE_HIDDEN)
+                .open(&src)
+                .unwrap(),
+        );
+        let src_meta = std::fs::metadata(&src).unwrap();
+        assert_ne!(src_meta.file_attributes() & FILE_ATTRIBUTE_HIDDEN, 0);
+
+        let dst = dir.path().join("dst");
+        let f = crate::create_temp(&dst).unwrap();
+        let when =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+        f.set_modified(when).unwrap();
+        copy_attributes(&src_meta, &f).unwrap();
+        let m = f.metadata().unwrap();
+        assert_eq!(
+            m.file_attributes() & COPIED_ATTRIBUTES,
+            src_meta.file_attributes() & COPIED_ATTRIBUTES
+        );
+        assert_eq!(m.modified().unwrap(), when);
+
+        // And back: a plain source clears HIDDEN on the copy.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"").unwrap();
+        let plain_meta = std::fs::metadata(&plain).unwrap();
+        copy_attributes(&plain_meta, &f).unwrap();
+        assert_eq!(
+            f.metadata().unwrap().file_attributes() & FILE_ATTRIBUTE_HIDDEN,
+            0
+        );
+    }
+
+    #[test]
+    fn os_errors_that_name_another_program_or_read_only_are_described() {
+        let d = |code: u32| describe_os_error(&io::Error::from_raw_os_error(code as i32));
+        assert!(
+            d(ERROR_SHARING_VIOLATION)
+                .unwrap()
+                .contains("open in another program")
+        );
+        assert!(d(ERROR_LOCK_VIOLATION).unwrap().contains("locked"));
+        assert!(d(ERROR_ACCESS_DENIED).unwrap().contains("read-only"));
+        assert_eq!(d(ERROR_NOT_SUPPORTED), None);
+        assert_eq!(describe_os_error(&io::Error::other("no code")), None);
+    }
+
+    #[test]
+    fn open_direct_gives_an_unbuffered_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d");
+        let data: Vec<u8> = (0..3 * crate::DIRECT_ALIGN + 100)
+            .map(|i| (i % 249) as u8)
+            .collect();
+        std::fs::write(&p, &data).unwrap();
+        let f = crate::open_direct(&p)
+            .unwrap()
+            .expect("Windows reads unbuffered");
+        let mut buf = crate::AlignedBuf::new(4 * crate::DIRECT_ALIGN);
+        assert_eq!(crate::read_direct_at(&f, &mut buf, 0).unwrap(), data.len());
+        assert_eq!(&buf[..data.len()], &data[..]);
+        // Only a handle that really bypasses the cache refuses a length that is not a
+        // multiple of the sector size.
+        match crate::read_direct_at(&f, &mut buf[..100], 0) {
+            Ok(_) if running_on_wine() => {
+                // Wine reads through the host's page cache whatever the flag says, so nothing
+                // enforces the alignment rules.
+                eprintln!("skipping the alignment check: Wine ignores FILE_FLAG_NO_BUFFERING");
+            }
+            Ok(n) => panic!("an unaligned unbuffered read of 100 bytes returned {n}"),
+            Err(e) => assert_eq!(e.raw_os_error(), Some(87), "ERROR_INVALID_PARAMETER: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_read_only_temp_can_be_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ro");
+        std::fs::write(&p, b"x").unwrap();
+        let mut perm = std::fs::metadata(&p).unwrap().permissions();
+        perm.set_readonly(true);
+        std::fs::set_permissions(&p, perm).unwrap();
+        crate::remove_temp(&p).unwrap();
+        assert!(!p.exists());
+        assert_eq!(
+            crate::remove_temp(&p).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn reading_back_leaves_the_access_time_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t");
+        std::fs::write(&p, vec![3u8; 3 * crate::DIRECT_ALIGN]).unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+        let f = OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_times(
+            std::fs::FileTimes::new()
+                .set_accessed(old)
+                .set_modified(old),
+        )
+        .unwrap();
+        drop(f);
+        let mut buf = crate::AlignedBuf::new(4 * crate::DIRECT_ALIGN);
+        let f = crate::open_readback(&p).unwrap();
+        crate::read_at(&f, &mut buf, 0).unwrap();
+        drop(f);
+        let f = crate::open_direct(&p).unwrap().unwrap();
+        crate::read_direct_at(&f, &mut buf, 0).unwrap();
+        drop(f);
+        let f = crate::open_source(&p).unwrap();
+        crate::read_at(&f, &mut buf, 0).unwrap();
+        drop(f);
+        let accessed = std::fs::metadata(&p).unwrap().accessed().unwrap();
+        if accessed != old && running_on_wine() {
+            // Wine accepts the pinned access time but reads go to the host's kernel, which
+            // updates atime by its own rules (relatime); Wine cannot open with O_NOATIME.
+            eprintln!("skipping: under Wine the host kernel updated the access time on read");
+            return;
+        }
+        assert_eq!(accessed, old);
     }
 
     #[test]

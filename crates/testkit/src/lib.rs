@@ -90,6 +90,32 @@ pub fn fault_tests_enabled() -> bool {
     std::env::var_os("FCS_FAULT_TESTS").is_some_and(|v| v == "1")
 }
 
+/// Whether this (Windows) process runs under Wine rather than Windows: Wine's ntdll exports
+/// `wine_get_version`. Tests use it to skip, with a stated reason, checks of behaviour Wine does
+/// not implement (e.g. the `CopyFileExW` progress routine); always false off Windows.
+pub fn running_on_wine() -> bool {
+    #[cfg(windows)]
+    {
+        use std::ffi::{c_char, c_void};
+        #[link(name = "kernel32")]
+        unsafe extern "system" {
+            fn GetModuleHandleW(name: *const u16) -> *mut c_void;
+            fn GetProcAddress(module: *mut c_void, name: *const c_char) -> *const c_void;
+        }
+        let ntdll: Vec<u16> = "ntdll.dll\0".encode_utf16().collect();
+        // SAFETY: NUL-terminated name; ntdll is mapped into every process and the handle is not
+        // reference-counted, so nothing has to be released.
+        let module = unsafe { GetModuleHandleW(ntdll.as_ptr()) };
+        // SAFETY: a valid module handle and a NUL-terminated ANSI name.
+        !module.is_null()
+            && !unsafe { GetProcAddress(module, c"wine_get_version".as_ptr()) }.is_null()
+    }
+    #[cfg(not(windows))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

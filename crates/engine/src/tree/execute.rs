@@ -3,10 +3,14 @@
 //! deletes (deepest first), and directory times last, bottom-up (setting them first would let
 //! every later write inside the directory move them again).
 //!
-//! Durability without thousands of serial syncs: every file's temp is still fsynced before its
-//! rename (that is what makes the rename safe), but workers do it concurrently — the filesystem
-//! folds concurrent fsyncs into shared journal commits — and the directory fsync that makes each
-//! rename durable is done once per directory at the end instead of once per file.
+//! Durability without thousands of serial syncs (a batched commit): workers copy small files into
+//! their temps (no fsync yet) and collect them in a batch; when the batch is full, one
+//! `syncfs` makes every temp in it durable at once, then each is verified — read back from the
+//! medium — and renamed over its target; the directory fsyncs that make the renames durable are
+//! done once per directory at the end of the run. Every file is still atomic (its rename
+//! follows its own durable, verified data) and a failed sync discards the whole batch (I7). Large
+//! files and network targets are fsynced one by one so they never hold a batch up. Where the OS
+//! has no `syncfs`, each temp is fsynced before its rename, concurrently across workers.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,12 +20,26 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::copy::Copier;
+use crate::copy::{Copier, FileReport, PendingFile};
 use crate::error::{Code, Error};
 use crate::events::Event;
 use crate::settings::DeleteMode;
 use crate::strategy::Strategy;
 use crate::tree::plan::{ActionKind, Plan};
+
+/// Files pending in the current batch (copied into temps, waiting for one filesystem sync).
+#[derive(Default)]
+struct Batch {
+    files: Vec<(PathBuf, PendingFile)>,
+    bytes: u64,
+}
+
+/// A batch is synced when it holds this many files or bytes (each pending file holds two open
+/// descriptors, so the file count also bounds descriptor use)…
+const BATCH_FILES: usize = 128;
+const BATCH_BYTES: u64 = 64 << 20;
+/// …and only files up to this size wait for a batch.
+const BATCH_MAX_FILE: u64 = 8 << 20;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -132,6 +150,54 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
     let work = &acts[start..i];
     let next = AtomicUsize::new(0);
     let shared = Mutex::new(std::mem::take(&mut sum));
+    let batch: Mutex<Batch> = Mutex::new(Batch::default());
+    let record = |rel: &Path, result: Result<Option<FileReport>, Error>| {
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(Some(r)) => {
+                s.copied += 1;
+                s.bytes += r.size;
+                s.verified += u64::from(r.verified);
+                match r.strategy {
+                    Strategy::DirectSmall => s.direct_small += 1,
+                    Strategy::DirectLarge => s.direct_large += 1,
+                    Strategy::Staged => s.staged += 1,
+                }
+                touch(rel);
+            }
+            Ok(None) => {
+                s.symlinks += 1;
+                touch(rel);
+            }
+            Err(e) if e.is_cancelled() => s.cancelled = true,
+            Err(e) => s.fail(&e),
+        }
+    };
+    let commit = |files: Vec<(PathBuf, PendingFile)>| {
+        if files.is_empty() {
+            return;
+        }
+        // One filesystem sync makes every temp of the batch durable; each is then verified
+        // (from the medium) and renamed. A failed sync is never retried and trusted (I7): the
+        // whole batch is discarded.
+        match fsops::sync_filesystem(dst_root) {
+            Ok(synced) => {
+                for (rel, p) in files {
+                    record(&rel, copier.commit_file(p, synced).map(Some));
+                }
+            }
+            Err(e) => {
+                for (rel, p) in files {
+                    let err = Error::new(
+                        Code::FinalizeFsync,
+                        p.target(),
+                        format!("sync of the target filesystem failed ({e})"),
+                    );
+                    record(&rel, Err(copier.abandon_file(p, err)));
+                }
+            }
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers.clamp(1, 256).min(work.len().max(1)) {
             scope.spawn(|| {
@@ -142,34 +208,41 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(a) = work.get(k) else { break };
                     let (src, dst) = (src_root.join(&a.rel), dst_root.join(&a.rel));
-                    let result = match a.kind {
-                        ActionKind::Symlink => copy_symlink(&src, &dst).map(|()| None),
-                        _ => copier.copy_file_deferred(&src, &dst).map(Some),
-                    };
-                    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
-                    match result {
-                        Ok(Some(r)) => {
-                            s.copied += 1;
-                            s.bytes += r.size;
-                            s.verified += u64::from(r.verified);
-                            match r.strategy {
-                                Strategy::DirectSmall => s.direct_small += 1,
-                                Strategy::DirectLarge => s.direct_large += 1,
-                                Strategy::Staged => s.staged += 1,
+                    if a.kind == ActionKind::Symlink {
+                        record(&a.rel, copy_symlink(&src, &dst).map(|()| None));
+                        continue;
+                    }
+                    match copier.prepare_file(&src, &dst) {
+                        // Small local files wait for a batch sync; big ones (and network copies)
+                        // are committed on their own so they never hold a batch up.
+                        Ok(p)
+                            if p.strategy() == Strategy::DirectSmall
+                                && p.size() <= BATCH_MAX_FILE =>
+                        {
+                            let full = {
+                                let mut b = batch.lock().unwrap_or_else(|e| e.into_inner());
+                                b.bytes += p.size();
+                                b.files.push((a.rel.clone(), p));
+                                (b.files.len() >= BATCH_FILES || b.bytes >= BATCH_BYTES)
+                                    .then(|| std::mem::take(&mut *b))
+                            };
+                            if let Some(full) = full {
+                                commit(full.files);
                             }
-                            touch(&a.rel);
                         }
-                        Ok(None) => {
-                            s.symlinks += 1;
-                            touch(&a.rel);
-                        }
-                        Err(e) if e.is_cancelled() => s.cancelled = true,
-                        Err(e) => s.fail(&e),
+                        Ok(p) => record(&a.rel, copier.commit_file(p, false).map(Some)),
+                        Err(e) => record(&a.rel, Err(e)),
                     }
                 }
             });
         }
     });
+    let rest = std::mem::take(&mut *batch.lock().unwrap_or_else(|e| e.into_inner()));
+    if cancel.is_cancelled() {
+        drop(rest); // cancelled: the pending temps are deleted, their targets untouched
+    } else {
+        commit(rest.files);
+    }
     let mut sum = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     // 4. Deletes of target-only items, deepest first.
     while i < acts.len() && acts[i].kind == ActionKind::Delete {
