@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command (the README's): formatting, lints, and every test of the workspace.
-# Fault-injection tests (strace errno injection) run when strace is installed, as CI installs it;
-# root-only checks (chattr +i on a read-only target directory) run when we are root.
+# The project's test command (the README's): formatting, lints, and every test of the workspace,
+# natively and — for the Windows build — under Wine.
+#
+# * Fault-injection tests (strace errno injection) run when strace is installed.
+# * Root-only checks (chattr +i, setpriv to an unprivileged user) run when we are root.
+# * The Windows suite (scripts/test-windows.sh) runs when its toolchain is installed or can be
+#   (as root on Debian); set FCS_SKIP_WINDOWS=1 to skip it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +17,11 @@ else
   echo "note: strace not installed; the errno-injection tests will be skipped" >&2
 fi
 cargo test --workspace --locked
+
+if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
+  echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2
+elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc ]; }; then
+  ./scripts/test-windows.sh
+else
+  echo "note: the Windows suite needs wine64 and rustc-web (run as root once to install them)" >&2
+fi

@@ -1,9 +1,12 @@
 //! `fcs` as a user runs it: exit codes, Decision/Perf lines, NDJSON, the log file, Ctrl-C, bad
 //! input. Fault-injection tests that need strace run only with `FCS_FAULT_TESTS=1` (CI sets it).
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+#[cfg(unix)]
+use std::process::Stdio;
+use std::process::{Command, Output};
 
 use testkit::{assert_content, assert_no_temps, tempdir, write_file};
 

@@ -664,7 +664,15 @@ impl Copier {
                     e,
                 )
             })?;
-            if job.decision.read_back == ReadBackMode::Device {
+            // The hash verify reads unbuffered where it can (`open_direct`); the compare, and a
+            // hash verify where unbuffered reads are refused, drop the cached pages instead.
+            let direct = match (job.decision.read_back, job.decision.verify) {
+                (ReadBackMode::Device, VerifyMode::Hash) => {
+                    fsops::open_direct(&job.tmp).ok().flatten()
+                }
+                _ => None,
+            };
+            if job.decision.read_back == ReadBackMode::Device && direct.is_none() {
                 match fsops::drop_cache(&readback) {
                     Ok(ReadBack::Device) => {}
                     Ok(ReadBack::Cache) => self.notice(
@@ -684,7 +692,7 @@ impl Copier {
                 VerifyMode::Mmap => self.verify_compare(&job, &readback)?,
                 VerifyMode::Hash => {
                     let expected = src_digest.as_deref().unwrap_or_default();
-                    self.verify_hash(&job, &readback, expected)?
+                    self.verify_hash(&job, direct.as_ref(), &readback, expected)?
                 }
                 VerifyMode::None => {}
             }
@@ -1213,13 +1221,15 @@ impl Copier {
     /// while the next slice is read, compared with the digest of the source taken during the
     /// copy. With `read_back=device` the copy is read unbuffered (`O_DIRECT`) where the
     /// filesystem allows, else through the page cache that was dropped after the fsync.
-    fn verify_hash(&self, job: &Job, readback: &File, expected: &str) -> Result<(), Error> {
+    fn verify_hash(
+        &self,
+        job: &Job,
+        direct: Option<&File>,
+        readback: &File,
+        expected: &str,
+    ) -> Result<(), Error> {
         let s = &self.settings;
-        let direct = match job.decision.read_back {
-            ReadBackMode::Device => fsops::open_direct(&job.tmp).ok().flatten(),
-            _ => None,
-        };
-        let file = direct.as_ref().unwrap_or(readback);
+        let file = direct.unwrap_or(readback);
         let slice = match job.decision.strategy {
             // STAGED reads back in its own chunk size (seed 001 §B.2.3); unbuffered reads want
             // large requests, buffered ones cache-sized slices.
@@ -1228,6 +1238,13 @@ impl Copier {
             _ => IO_SLICE,
         }
         .min(job.size.max(1) as usize);
+        // Unbuffered reads must start at block-aligned offsets: every slice but the last must be
+        // a whole number of blocks (a staged_chunk of 100000 bytes would not be).
+        let slice = if direct.is_some() {
+            slice.div_ceil(fsops::DIRECT_ALIGN) * fsops::DIRECT_ALIGN
+        } else {
+            slice
+        };
         let hasher = select_hasher(s.hash, true, s.hash_threads);
         let ((), actual) = pipe::with_hasher(hasher, slice, |feed| {
             let mut off = 0u64;

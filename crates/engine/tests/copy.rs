@@ -658,3 +658,15 @@ fn failed_mappings_fall_back_to_a_buffered_compare_at_most_n_in_a_row() {
     assert_eq!(e.code, Code::VerifyCompareMismatch);
     assert!(e.message.contains("offset 300000"), "{}", e.message);
 }
+
+#[test]
+fn a_staged_chunk_that_is_not_a_block_multiple_still_verifies_from_the_device() {
+    let c = case(MIB + 12345);
+    let mut s = small_settings();
+    s.set("strategy", "staged").unwrap();
+    s.set("staged_chunk", "100000").unwrap();
+    s.set("verify_read", "device").unwrap();
+    let (cp, _) = copier(s);
+    cp.copy_file(&c.src, &c.dst).unwrap();
+    assert_content(&c.dst, &c.data);
+}

@@ -504,10 +504,10 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
         Err(e) if e.raw_os_error() == Some(ERROR_CALL_NOT_IMPLEMENTED as i32) => {
             // The Win32 layer itself lacks the information class (Wine 8 answers
             // ERROR_CALL_NOT_IMPLEMENTED; real Windows implements it on every filesystem it
-            // ships). Moving the end of file is still a real allocation there: on NTFS, ReFS,
-            // FAT and exFAT, extending a file that is not marked sparse with SetEndOfFile
-            // allocates its clusters (and fails with ERROR_DISK_FULL when they are not free);
-            // only a sparse file gets a hole.
+            // ships). Moving the end of file is still a real allocation there: on NTFS, FAT and
+            // exFAT, extending a file that is not marked sparse with SetEndOfFile allocates its
+            // clusters (and fails with ERROR_DISK_FULL when they are not free); only a sparse
+            // file gets a hole.
             let old_len = file.metadata()?.len();
             file.set_len(len)?;
             // That is the filesystem's promise, not ours, so check it: the allocation size is

@@ -320,7 +320,11 @@ mod tests {
         let rels: Vec<String> = s
             .entries
             .iter()
-            .map(|e| e.rel.to_string_lossy().into_owned())
+            .map(|e| {
+                e.rel
+                    .to_string_lossy()
+                    .replace(std::path::MAIN_SEPARATOR, "/")
+            })
             .collect();
         assert!(rels.contains(&"a/b/f.txt".to_string()), "{rels:?}");
         assert!(rels.contains(&".hidden".to_string()));
