@@ -8,6 +8,8 @@
 #   (as root on Debian); set FCS_SKIP_WINDOWS=1 to skip it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -16,12 +18,15 @@ if command -v strace >/dev/null 2>&1; then
 else
   echo "note: strace not installed; the errno-injection tests will be skipped" >&2
 fi
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee -a "$out"
 
 if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2
 elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc ]; }; then
-  ./scripts/test-windows.sh
+  ./scripts/test-windows.sh 2>&1 | tee -a "$out"
 else
   echo "note: the Windows suite needs wine64 and rustc-web (run as root once to install them)" >&2
 fi
+
+# One closing line over every test binary, native and Windows.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f }' "$out"
