@@ -41,6 +41,10 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 /// between the read, the hash and the write, large enough that syscalls cost nothing.
 const IO_SLICE: usize = 2 << 20;
 
+/// DIRECT-SMALL compares files at least this large through memory maps of the copy; smaller
+/// ones through a buffer.
+const MMAP_MIN: u64 = 64 << 10;
+
 /// Request size of unbuffered (`O_DIRECT`) read-backs: large, because each request waits for
 /// the device.
 const DIRECT_SLICE: usize = 8 << 20;
@@ -1154,19 +1158,22 @@ impl Copier {
                 return Err(source_shrank(&job.src, off + n as u64, job.size));
             }
             let src = &src_buf[..len];
-            let mapped = fsops::MappedWindow::map(tmp, off, len);
+            // Files below MMAP_MIN are compared through a buffer from the start: mapping and
+            // unmapping one or two pages costs more than reading them (and every munmap in a
+            // multi-threaded run is a TLB shootdown on every core).
+            let mapped = (job.size >= MMAP_MIN).then(|| fsops::MappedWindow::map(tmp, off, len));
             #[cfg(feature = "test-hooks")]
             let mapped = if off / (window as u64) < u64::from(self.hooks.fail_maps) {
-                Err(std::io::Error::other("injected mapping failure"))
+                Some(Err(std::io::Error::other("injected mapping failure")))
             } else {
                 mapped
             };
-            let mismatch = match mapped {
-                Ok(map) => {
+            let buffered = match mapped {
+                Some(Ok(map)) => {
                     failures_in_row = 0;
-                    first_difference(src, &map)
+                    Err(first_difference(src, &map))
                 }
-                Err(map_err) => {
+                Some(Err(map_err)) => {
                     failures_in_row += 1;
                     if failures_in_row > s.mmap_fallback_max_failures {
                         return Err(Error::io(
@@ -1178,6 +1185,13 @@ impl Copier {
                             map_err,
                         ));
                     }
+                    Ok(())
+                }
+                None => Ok(()),
+            };
+            let mismatch = match buffered {
+                Err(mismatch) => mismatch,
+                Ok(()) => {
                     if dst_buf.is_empty() {
                         dst_buf = vec![0u8; window];
                     }

@@ -280,9 +280,29 @@ impl Plan {
                 .cmp(&depth(&a.rel))
                 .then_with(|| b.rel.cmp(&a.rel))
         });
-        // Large files first, so a big file starts early and never leaves the other workers idle
-        // at the end of the run.
-        copies.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.rel.cmp(&b.rel)));
+        // Large files (≥ 1 MiB) first, so a big file starts early and never leaves the other
+        // workers idle at the end of the run. Small ones interleaved across directories (the
+        // first file of every directory, then the second …), so parallel workers create and
+        // rename in different directories instead of queueing on one directory's lock.
+        let mut rank_in_dir: std::collections::HashMap<PathBuf, usize> =
+            std::collections::HashMap::new();
+        let mut keyed: Vec<(u64, usize, Action)> = copies
+            .into_iter()
+            .map(|a| {
+                let n = rank_in_dir
+                    .entry(a.rel.parent().map(Path::to_path_buf).unwrap_or_default())
+                    .or_insert(0);
+                *n += 1;
+                let big = if a.size >= 1 << 20 { a.size } else { 0 };
+                (big, *n, a)
+            })
+            .collect();
+        keyed.sort_by(|x, y| {
+            y.0.cmp(&x.0)
+                .then(x.1.cmp(&y.1))
+                .then_with(|| x.2.rel.cmp(&y.2.rel))
+        });
+        let copies: Vec<Action> = keyed.into_iter().map(|k| k.2).collect();
 
         let mut actions = pre_deletes;
         actions.extend(mkdirs);
