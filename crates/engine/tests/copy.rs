@@ -670,3 +670,28 @@ fn a_staged_chunk_that_is_not_a_block_multiple_still_verifies_from_the_device() 
     cp.copy_file(&c.src, &c.dst).unwrap();
     assert_content(&c.dst, &c.data);
 }
+
+#[test]
+fn a_large_direct_small_file_is_compared_from_the_device_and_a_flip_is_found() {
+    // ≥ 8 MiB: the DIRECT-SMALL compare reads the copy unbuffered.
+    let c = case(9 * MIB + 777);
+    let mut s = small_settings();
+    s.set("strategy", "direct-small").unwrap();
+    s.set("verify_read", "device").unwrap();
+    let (cp, _) = copier(s.clone());
+    cp.copy_file(&c.src, &c.dst).unwrap();
+    assert_content(&c.dst, &c.data);
+
+    let c = case(9 * MIB + 777);
+    let (mut cp, _) = copier(s);
+    cp.hooks.flip_byte_before_verify = Some(9 * MIB as u64 + 5);
+    let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
+    assert_eq!(e.code, Code::VerifyCompareMismatch);
+    assert!(
+        e.message.contains(&format!("offset {}", 9 * MIB + 5)),
+        "{}",
+        e.message
+    );
+    assert_content(&c.dst, &c.old);
+    assert_no_temps(dst_dir(&c));
+}

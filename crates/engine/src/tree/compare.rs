@@ -15,7 +15,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Reporter};
-use crate::tree::scan::{Entry, EntryKind, Scan};
+use crate::tree::scan::{Entry, EntryKind, Scan, path_order};
 
 /// Which properties are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -306,7 +306,7 @@ pub fn compare(
     let (le, re) = (&left.entries, &right.entries);
     while i < le.len() || j < re.len() {
         let ord = match (le.get(i), re.get(j)) {
-            (Some(a), Some(b)) => a.rel.cmp(&b.rel),
+            (Some(a), Some(b)) => path_order(&a.rel, &b.rel),
             (Some(_), None) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Greater,
         };
@@ -443,7 +443,12 @@ fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
     let mut by_fold: HashMap<String, Vec<PathBuf>> = HashMap::new();
     for e in left.entries.iter().chain(&right.entries) {
         let Some(s) = e.rel.to_str() else { continue };
-        let key: String = s.nfc().collect::<String>().to_lowercase();
+        // ASCII names need no normalisation, only case folding (the common, cheap case).
+        let key: String = if s.is_ascii() {
+            s.to_ascii_lowercase()
+        } else {
+            s.nfc().collect::<String>().to_lowercase()
+        };
         let v = by_fold.entry(key).or_default();
         if !v.iter().any(|p| p.as_path() == &*e.rel) {
             v.push(e.rel.to_path_buf());

@@ -77,6 +77,30 @@ impl Scan {
     }
 }
 
+/// The order of entries in a scan: the same as comparing paths component by component (so a
+/// folder comes right before its contents), computed on the raw bytes with the separator sorting
+/// before every other byte — several times faster than `Path::cmp`, which walks components.
+pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: u8| {
+        if c == b'/' || (cfg!(windows) && c == b'\\') {
+            0u8
+        } else {
+            c
+        }
+    };
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    for (x, y) in a.iter().zip(b) {
+        match key(*x).cmp(&key(*y)) {
+            std::cmp::Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// Which side of a comparison a scan is for (in progress events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -280,7 +304,7 @@ pub fn scan(
         .threads(threads.max(1));
     wb.build_parallel().visit(&mut Builder(&shared));
     let (mut entries, issues) = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
-    entries.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
     reporter.report(&Event::ScanProgress {
         side,
         entries: entries.len() as u64,
@@ -297,6 +321,20 @@ pub fn scan(
 mod tests {
     use super::*;
     use crate::events::NullReporter;
+
+    #[test]
+    fn path_order_agrees_with_component_order() {
+        let names = [
+            "a", "a/b", "a-c", "a.d", "a/b/c", "ab", "a b", "b", "a/b-x", "a/b/c/d", "Z", "é",
+            "a/a",
+        ];
+        for x in names {
+            for y in names {
+                let (px, py) = (Path::new(x), Path::new(y));
+                assert_eq!(path_order(px, py), px.cmp(py), "{x} vs {y}");
+            }
+        }
+    }
 
     #[test]
     fn scans_files_dirs_symlinks_hidden_and_ignored_files() {
