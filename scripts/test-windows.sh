@@ -66,6 +66,10 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
   "$wineserver" -w
 fi
 
+# Keep one wineserver alive for the whole run: each test binary is a new Wine process, and one
+# starting just as an idle server exits dies with "recvmsg: Connection reset by peer".
+"$wineserver" -p
+
 # A UNC path that reaches a local folder, for the UNC-policy tests: Wine resolves
 # \\server\share\… through $WINEPREFIX/dosdevices/unc/server/share.
 unc_dir="$wine_dir/unc-share"

@@ -1,16 +1,16 @@
 //! Scan: walk one root in parallel, one `lstat` per entry, entries keyed by relative path.
 //!
-//! Built on `ignore`'s parallel walker with every filter off (its defaults would silently skip
-//! hidden and git-ignored files). Symlinks are entries, never followed. FIFOs, sockets and
+//! A parallel walker of our own on std's `read_dir`: nothing is skipped unless the filter says so
+//! (hidden and git-ignored files are entries like any other), and every entry is stat'ed relative
+//! to its open directory. Symlinks are entries, never followed. FIFOs, sockets and
 //! devices are recorded as `Special` and never opened. An unreadable directory or a vanished
 //! entry is a per-entry error, not an abort.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::SystemTime;
 
-use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use serde::Serialize;
 
 use crate::events::{CancelToken, Event, Reporter};
@@ -109,9 +109,17 @@ pub enum Side {
     Right,
 }
 
+/// Work shared by the walker threads: a stack of directories still to list, and how many
+/// threads are listing one right now (the walk ends when both are zero).
+struct Queue {
+    dirs: Vec<(PathBuf, PathBuf)>,
+    busy: usize,
+}
+
 struct Shared<'a> {
-    root: &'a Path,
     filter: &'a Filter,
+    queue: Mutex<Queue>,
+    wake: Condvar,
     out: Mutex<(Vec<Entry>, Vec<ScanIssue>)>,
     count: AtomicU64,
     reporter: &'a dyn Reporter,
@@ -119,146 +127,158 @@ struct Shared<'a> {
     side: Side,
 }
 
-struct Visitor<'s, 'a> {
-    shared: &'s Shared<'a>,
-    entries: Vec<Entry>,
-    issues: Vec<ScanIssue>,
-}
-
-impl Visitor<'_, '_> {
-    fn flush(&mut self) {
-        let mut out = self.shared.out.lock().unwrap_or_else(|e| e.into_inner());
-        out.0.append(&mut self.entries);
-        out.1.append(&mut self.issues);
-    }
-}
-
-impl Drop for Visitor<'_, '_> {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
 /// Progress is reported every this many entries.
 const PROGRESS_EVERY: u64 = 2048;
 
-impl ParallelVisitor for Visitor<'_, '_> {
-    fn visit(&mut self, result: Result<DirEntry, ignore::Error>) -> WalkState {
-        let sh = self.shared;
-        if sh.cancel.is_cancelled() {
-            return WalkState::Quit;
-        }
-        let entry = match result {
-            Ok(e) => e,
-            Err(e) => {
-                let path = error_path(&e).unwrap_or_else(|| sh.root.to_path_buf());
-                self.issues.push(ScanIssue {
-                    path,
-                    message: format!("SCAN_E_READ: {e}"),
-                });
-                return WalkState::Continue;
+impl Shared<'_> {
+    /// Takes a directory to list, waiting while others may still add some; `None` when the walk
+    /// is over (or cancelled).
+    fn next_dir(&self) -> Option<(PathBuf, PathBuf)> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.cancel.is_cancelled() {
+                self.wake.notify_all();
+                return None;
             }
-        };
-        if entry.depth() == 0 {
-            return WalkState::Continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(sh.root) else {
-            return WalkState::Continue;
-        };
-        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        if !sh.filter.admits(rel, is_dir) {
-            return if is_dir {
-                WalkState::Skip
-            } else {
-                WalkState::Continue
-            };
-        }
-        // One lstat per entry (the walker does not follow links).
-        let md = match entry.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                self.issues.push(ScanIssue {
-                    path: entry.path().to_path_buf(),
-                    message: format!("SCAN_E_STAT: {e}"),
-                });
-                return WalkState::Continue;
+            if let Some(d) = q.dirs.pop() {
+                q.busy += 1;
+                return Some(d);
             }
-        };
-        let ft = md.file_type();
-        let kind = if ft.is_symlink() {
-            EntryKind::Symlink
-        } else if ft.is_dir() {
-            EntryKind::Dir
-        } else if ft.is_file() {
-            EntryKind::File
+            if q.busy == 0 {
+                self.wake.notify_all();
+                return None;
+            }
+            q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn done_with_dir(&self, found: Vec<(PathBuf, PathBuf)>) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.busy -= 1;
+        let any = !found.is_empty();
+        q.dirs.extend(found);
+        drop(q);
+        if any {
+            self.wake.notify_all();
         } else {
-            EntryKind::Special
+            self.wake.notify_one();
+        }
+    }
+
+    /// Lists one directory. Entries are stat'ed relative to the open directory (std's
+    /// `DirEntry::metadata` is an `fstatat` on the directory's descriptor with
+    /// `AT_SYMLINK_NOFOLLOW`), so the kernel does not walk the whole path again for each one.
+    fn list(
+        &self,
+        abs: &Path,
+        rel: &Path,
+        entries: &mut Vec<Entry>,
+        issues: &mut Vec<ScanIssue>,
+    ) -> Vec<(PathBuf, PathBuf)> {
+        let mut subdirs = Vec::new();
+        let rd = match std::fs::read_dir(abs) {
+            Ok(rd) => rd,
+            Err(e) => {
+                issues.push(ScanIssue {
+                    path: abs.to_path_buf(),
+                    message: format!("SCAN_E_READ: cannot list the folder: {e}"),
+                });
+                return subdirs;
+            }
         };
-        let link_target = if kind == EntryKind::Symlink {
-            match std::fs::read_link(entry.path()) {
-                Ok(t) => Some(t.into_boxed_path()),
+        for item in rd {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let de = match item {
+                Ok(de) => de,
                 Err(e) => {
-                    self.issues.push(ScanIssue {
-                        path: entry.path().to_path_buf(),
-                        message: format!("SCAN_E_READLINK: {e}"),
+                    issues.push(ScanIssue {
+                        path: abs.to_path_buf(),
+                        message: format!("SCAN_E_READ: cannot list the folder: {e}"),
                     });
-                    return WalkState::Continue;
+                    break;
                 }
+            };
+            let child_rel = rel.join(de.file_name());
+            // The directory entry's type (no stat) is enough to decide pruning.
+            let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if !self.filter.admits(&child_rel, is_dir) {
+                continue;
             }
-        } else {
-            None
-        };
-        if kind == EntryKind::Special {
-            // Reported, never opened, and left out of the tree: no operation touches it.
-            self.issues.push(ScanIssue {
-                path: entry.path().to_path_buf(),
-                message: "SCAN_E_SPECIAL: a FIFO, socket or device file; skipped (never opened)"
-                    .into(),
+            let md = match de.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    issues.push(ScanIssue {
+                        path: de.path(),
+                        message: format!("SCAN_E_STAT: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let ft = md.file_type();
+            let kind = if ft.is_symlink() {
+                EntryKind::Symlink
+            } else if ft.is_dir() {
+                EntryKind::Dir
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                // Reported, never opened, and left out of the tree: no operation touches it.
+                issues.push(ScanIssue {
+                    path: de.path(),
+                    message:
+                        "SCAN_E_SPECIAL: a FIFO, socket or device file; skipped (never opened)"
+                            .into(),
+                });
+                continue;
+            };
+            let link_target = if kind == EntryKind::Symlink {
+                match std::fs::read_link(de.path()) {
+                    Ok(t) => Some(t.into_boxed_path()),
+                    Err(e) => {
+                        issues.push(ScanIssue {
+                            path: de.path(),
+                            message: format!("SCAN_E_READLINK: {e}"),
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            if kind == EntryKind::Dir {
+                subdirs.push((de.path(), child_rel.clone()));
+            }
+            entries.push(Entry {
+                rel: child_rel.into_boxed_path(),
+                kind,
+                size: if kind == EntryKind::File { md.len() } else { 0 },
+                modified: md.modified().ok(),
+                created: md.created().ok(),
+                mode: mode_of(&md),
+                link_target,
             });
-            return WalkState::Continue;
+            let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(PROGRESS_EVERY) {
+                self.reporter.report(&Event::ScanProgress {
+                    side: self.side,
+                    entries: n,
+                });
+            }
         }
-        self.entries.push(Entry {
-            rel: rel.to_path_buf().into_boxed_path(),
-            kind,
-            size: if kind == EntryKind::File { md.len() } else { 0 },
-            modified: md.modified().ok(),
-            created: md.created().ok(),
-            mode: mode_of(&md),
-            link_target,
-        });
-        let n = sh.count.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_multiple_of(PROGRESS_EVERY) {
-            sh.reporter.report(&Event::ScanProgress {
-                side: sh.side,
-                entries: n,
-            });
-        }
-        if self.entries.len() >= 1024 {
-            self.flush();
-        }
-        WalkState::Continue
+        subdirs
     }
-}
 
-struct Builder<'s, 'a>(&'s Shared<'a>);
-
-impl<'s, 'a: 's> ParallelVisitorBuilder<'s> for Builder<'s, 'a> {
-    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Visitor {
-            shared: self.0,
-            entries: Vec::new(),
-            issues: Vec::new(),
-        })
-    }
-}
-
-fn error_path(e: &ignore::Error) -> Option<PathBuf> {
-    match e {
-        ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            error_path(err)
+    fn work(&self) {
+        let (mut entries, mut issues) = (Vec::new(), Vec::new());
+        while let Some((abs, rel)) = self.next_dir() {
+            let found = self.list(&abs, &rel, &mut entries, &mut issues);
+            self.done_with_dir(found);
         }
-        _ => None,
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.0.append(&mut entries);
+        out.1.append(&mut issues);
     }
 }
 
@@ -273,7 +293,8 @@ fn mode_of(md: &std::fs::Metadata) -> u32 {
     u32::from(md.permissions().readonly())
 }
 
-/// Scans `root` with `threads` walker threads.
+/// Scans `root` with `threads` walker threads (a shared stack of directories; each thread lists
+/// one directory at a time).
 pub fn scan(
     root: &Path,
     side: Side,
@@ -283,26 +304,23 @@ pub fn scan(
     cancel: &CancelToken,
 ) -> Scan {
     let shared = Shared {
-        root,
         filter,
+        queue: Mutex::new(Queue {
+            dirs: vec![(root.to_path_buf(), PathBuf::new())],
+            busy: 0,
+        }),
+        wake: Condvar::new(),
         out: Mutex::new((Vec::new(), Vec::new())),
         count: AtomicU64::new(0),
         reporter,
         cancel,
         side,
     };
-    let mut wb = WalkBuilder::new(root);
-    wb.standard_filters(false)
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .require_git(false)
-        .follow_links(false)
-        .threads(threads.max(1));
-    wb.build_parallel().visit(&mut Builder(&shared));
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| shared.work());
+        }
+    });
     let (mut entries, issues) = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
     entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
     reporter.report(&Event::ScanProgress {
