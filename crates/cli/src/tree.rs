@@ -445,6 +445,7 @@ fn run_tree(
         delete,
         force,
         max_delete: settings.max_delete,
+        target_folds_names: !cmp.twins.is_empty() && tree::folds_names(&dst),
     };
     let plan = Plan::build(&cmp, &opts)?;
     drop(cmp);

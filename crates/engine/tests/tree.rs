@@ -41,6 +41,7 @@ fn plan(l: &Path, r: &Path, delete: bool, force: bool) -> Result<Plan, engine::E
             delete,
             force,
             max_delete: 0.5,
+            target_folds_names: false,
         },
     )
 }
@@ -260,6 +261,7 @@ fn plans_for_each_mode() {
             delete: false,
             force: false,
             max_delete: 0.5,
+            target_folds_names: false,
         },
     )
     .unwrap();
@@ -433,4 +435,52 @@ fn a_fifo_is_reported_and_skipped_and_an_unreadable_file_fails_alone() {
 #[cfg(unix)]
 unsafe extern "C" {
     fn mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn case_twins_are_never_copied_onto_a_target_that_folds_names() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    write_file(&l.join("a.txt"), 5, 1);
+    write_file(&l.join("A.txt"), 6, 2);
+    write_file(&l.join("other.txt"), 7, 3);
+    std::fs::create_dir(&r).unwrap();
+    let cmp = compare(&l, &r);
+    assert_eq!(cmp.twins.len(), 1);
+    let opts = |fold| PlanOptions {
+        direction: Direction::LeftToRight,
+        delete: false,
+        force: false,
+        max_delete: 0.5,
+        target_folds_names: fold,
+    };
+    let p = Plan::build(&cmp, &opts(true)).unwrap();
+    let copied: Vec<String> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Copy)
+        .map(|a| a.rel.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(copied, vec!["other.txt".to_string()]);
+    assert_eq!(
+        p.skipped
+            .iter()
+            .filter(|s| s.reason.contains("ignores case"))
+            .count(),
+        2
+    );
+    // A case-sensitive target takes both.
+    let p = Plan::build(&cmp, &opts(false)).unwrap();
+    assert_eq!(
+        p.actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Copy)
+            .count(),
+        3
+    );
+    assert!(
+        !tree::folds_names(&r),
+        "this test's temp dir is case-sensitive"
+    );
 }

@@ -680,6 +680,30 @@ pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {
     }
 }
 
+/// Whether names in directory `dir` are matched case-insensitively (NTFS, APFS, exFAT and FAT by
+/// default, a Samba share …): probes with a short-lived file of our own. `Ok(false)` when the
+/// directory is not writable (nothing will be copied there anyway).
+pub fn is_case_insensitive(dir: &Path) -> io::Result<bool> {
+    let lower = dir.join(format!(".fcs-case-probe-{}.fcs.tmp", std::process::id()));
+    let upper = dir.join(format!(".FCS-CASE-PROBE-{}.FCS.TMP", std::process::id()));
+    match create_temp(&lower) {
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            return Ok(false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let folded = std::fs::symlink_metadata(&upper).is_ok();
+    let _ = std::fs::remove_file(&lower);
+    Ok(folded)
+}
+
 /// (volume, file) identity of whatever `path` names now (following symlinks). Used to notice a
 /// source that was replaced (renamed over) while it was being copied.
 pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
@@ -959,6 +983,20 @@ mod tests {
             windows_like(&mut reads, b, off)
         });
         assert_eq!((n.unwrap(), reads.len()), (0, 1));
+    }
+
+    #[test]
+    fn case_sensitivity_is_probed_and_the_probe_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let insensitive = is_case_insensitive(dir.path()).unwrap();
+        assert_eq!(
+            insensitive,
+            cfg!(any(windows, target_os = "macos")) && insensitive
+        );
+        if cfg!(target_os = "linux") {
+            assert!(!insensitive, "ext4/tmpfs temp dirs are case-sensitive");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! files and network targets are fsynced one by one so they never hold a batch up. Where the OS
 //! has no `syncfs`, each temp is fsynced before its rename, concurrently across workers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -173,28 +173,26 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
             Err(e) => s.fail(&e),
         }
     };
-    let commit = |files: Vec<(PathBuf, PendingFile)>| {
-        if files.is_empty() {
-            return;
-        }
-        // One filesystem sync makes every temp of the batch durable; each is then verified
-        // (from the medium) and renamed. A failed sync is never retried and trusted (I7): the
-        // whole batch is discarded.
-        match fsops::sync_filesystem(dst_root) {
-            Ok(synced) => {
-                for (rel, p) in files {
-                    record(&rel, copier.commit_file(p, synced).map(Some));
-                }
-            }
-            Err(e) => {
-                for (rel, p) in files {
-                    let err = Error::new(
-                        Code::FinalizeFsync,
-                        p.target(),
-                        format!("sync of the target filesystem failed ({e})"),
-                    );
-                    record(&rel, Err(copier.abandon_file(p, err)));
-                }
+    // Synced files waiting for their verify and rename, taken by every worker before new work:
+    // the read-backs of a batch then run in parallel instead of one after another.
+    let ready: Mutex<VecDeque<(PathBuf, PendingFile, bool)>> = Mutex::new(VecDeque::new());
+    let pop_ready = || ready.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+    // One filesystem sync makes every temp of the batch durable; each is then verified (from
+    // the medium) and renamed. A failed sync is never retried and trusted (I7): the whole batch
+    // is discarded.
+    let sync_batch = |files: Vec<(PathBuf, PendingFile)>| match fsops::sync_filesystem(dst_root) {
+        Ok(synced) => ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(files.into_iter().map(|(r, p)| (r, p, synced))),
+        Err(e) => {
+            for (rel, p) in files {
+                let err = Error::new(
+                    Code::FinalizeFsync,
+                    p.target(),
+                    format!("sync of the target filesystem failed ({e})"),
+                );
+                record(&rel, Err(copier.abandon_file(p, err)));
             }
         }
     };
@@ -205,8 +203,21 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
                     if cancel.is_cancelled() {
                         break;
                     }
+                    if let Some((rel, p, synced)) = pop_ready() {
+                        record(&rel, copier.commit_file(p, synced).map(Some));
+                        continue;
+                    }
                     let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(a) = work.get(k) else { break };
+                    let Some(a) = work.get(k) else {
+                        // Nothing new to start; finish whatever synced files are left.
+                        match pop_ready() {
+                            Some((rel, p, synced)) => {
+                                record(&rel, copier.commit_file(p, synced).map(Some));
+                                continue;
+                            }
+                            None => break,
+                        }
+                    };
                     let (src, dst) = (src_root.join(&a.rel), dst_root.join(&a.rel));
                     if a.kind == ActionKind::Symlink {
                         record(&a.rel, copy_symlink(&src, &dst).map(|()| None));
@@ -227,7 +238,7 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
                                     .then(|| std::mem::take(&mut *b))
                             };
                             if let Some(full) = full {
-                                commit(full.files);
+                                sync_batch(full.files);
                             }
                         }
                         Ok(p) => record(&a.rel, copier.commit_file(p, false).map(Some)),
@@ -238,10 +249,25 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
         }
     });
     let rest = std::mem::take(&mut *batch.lock().unwrap_or_else(|e| e.into_inner()));
-    if cancel.is_cancelled() {
-        drop(rest); // cancelled: the pending temps are deleted, their targets untouched
+    if !cancel.is_cancelled() {
+        sync_batch(rest.files);
+        while let Some((rel, p, synced)) = pop_ready() {
+            record(&rel, copier.commit_file(p, synced).map(Some));
+        }
     } else {
-        commit(rest.files);
+        // Cancelled: pending temps are deleted and their targets stay untouched.
+        let left = rest
+            .files
+            .into_iter()
+            .chain(std::iter::from_fn(|| pop_ready().map(|(r, p, _)| (r, p))));
+        for (rel, p) in left {
+            let err = Error::new(
+                Code::CopyCancelled,
+                p.target(),
+                "cancelled before the commit",
+            );
+            record(&rel, Err(copier.abandon_file(p, err)));
+        }
     }
     let mut sum = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     // 4. Deletes of target-only items, deepest first.

@@ -91,6 +91,17 @@ pub fn check_roots(
     Ok((l, r))
 }
 
+/// Whether the folder `dir` (or, if it does not exist yet, its nearest existing ancestor) folds
+/// names that differ only by case or normalisation, so twins must not be copied into it.
+pub fn folds_names(dir: &Path) -> bool {
+    let probe = if dir.is_dir() {
+        dir.to_path_buf()
+    } else {
+        fsops::nearest_existing(dir).unwrap_or_else(|_| dir.to_path_buf())
+    };
+    fsops::is_case_insensitive(&probe).unwrap_or(false)
+}
+
 /// Scans both roots in parallel (one thread pool each) and compares them.
 #[allow(clippy::too_many_arguments)]
 pub fn compare_trees(

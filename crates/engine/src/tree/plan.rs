@@ -28,6 +28,9 @@ pub struct PlanOptions {
     pub force: bool,
     /// Refuse to delete more than this share of the target's entries (see [`Plan::build`]).
     pub max_delete: f64,
+    /// The target folds names (case-insensitive or normalising): source names that would fold
+    /// into one are skipped, never copied over each other.
+    pub target_folds_names: bool,
 }
 
 /// One step of a plan.
@@ -302,8 +305,33 @@ impl Plan {
                 .then(x.1.cmp(&y.1))
                 .then_with(|| x.2.rel.cmp(&y.2.rel))
         });
-        let copies: Vec<Action> = keyed.into_iter().map(|k| k.2).collect();
+        let mut copies: Vec<Action> = keyed.into_iter().map(|k| k.2).collect();
 
+        // Twins (a.txt / A.txt, NFC / NFD) from the source onto a target that folds names: copying
+        // both would silently overwrite one with the other. All of them are skipped and reported.
+        if opts.target_folds_names {
+            let mut doomed: Vec<PathBuf> = Vec::new();
+            for t in &cmp.twins {
+                let from_source: Vec<&PathBuf> = t
+                    .paths
+                    .iter()
+                    .filter(|p| src_scan.get(p).is_some())
+                    .collect();
+                if from_source.len() > 1 {
+                    for p in from_source {
+                        skipped.push(Skip {
+                            rel: p.clone(),
+                            reason: "the target folder ignores case or normalises names, and another source name folds to this one: not copied, so neither overwrites the other".into(),
+                        });
+                        doomed.push(p.clone());
+                    }
+                }
+            }
+            if !doomed.is_empty() {
+                copies.retain(|a| !doomed.iter().any(|d| a.rel.starts_with(d)));
+                mkdirs.retain(|a| !doomed.iter().any(|d| a.rel.starts_with(d)));
+            }
+        }
         let mut actions = pre_deletes;
         actions.extend(mkdirs);
         actions.extend(copies);

@@ -341,6 +341,73 @@ mod tests {
     use crate::events::NullReporter;
 
     #[test]
+    fn a_cancelled_scan_stops_and_says_so() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..50 {
+            std::fs::create_dir_all(d.path().join(format!("d{i}/e"))).unwrap();
+        }
+        let token = CancelToken::new();
+        token.cancel();
+        let s = scan(
+            d.path(),
+            Side::Left,
+            &Filter::default(),
+            4,
+            &NullReporter,
+            &token,
+        );
+        assert!(s.cancelled);
+        assert!(s.entries.len() < 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_an_issue_not_an_abort() {
+        if crate::tree::scan::tests::running_as_root() {
+            eprintln!("skipped: root lists any folder");
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("locked")).unwrap();
+        std::fs::write(d.path().join("ok"), b"x").unwrap();
+        std::fs::set_permissions(
+            d.path().join("locked"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+        let s = scan(
+            d.path(),
+            Side::Left,
+            &Filter::default(),
+            2,
+            &NullReporter,
+            &CancelToken::new(),
+        );
+        std::fs::set_permissions(
+            d.path().join("locked"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        assert!(s.get(Path::new("ok")).is_some());
+        assert!(
+            s.issues
+                .iter()
+                .any(|i| i.message.starts_with("SCAN_E_READ")),
+            "{:?}",
+            s.issues
+        );
+    }
+
+    #[cfg(unix)]
+    fn running_as_root() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false)
+    }
+
+    #[test]
     fn path_order_agrees_with_component_order() {
         let names = [
             "a", "a/b", "a-c", "a.d", "a/b/c", "ab", "a b", "b", "a/b-x", "a/b/c/d", "Z", "é",
