@@ -92,15 +92,11 @@ pub(crate) struct SyncArgs {
     filters: FilterArgs,
 }
 
-/// Walker and worker threads: I/O-bound, so more than the cores.
-fn threads(settings: &Settings) -> usize {
+/// Walker and worker threads: the `workers` setting, or a default from the cores and the
+/// target's drive kind.
+fn threads(settings: &Settings, target: &Path) -> usize {
     match settings.workers {
-        0 => {
-            let cores = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2);
-            (cores * 4).clamp(4, 16)
-        }
+        0 => tree::default_workers(target),
         n => n as usize,
     }
 }
@@ -167,7 +163,7 @@ pub(crate) fn compare(common: &Common, args: &CompareArgs) -> Result<u8, Error> 
         &filter,
         criteria,
         settings.timestamp_tolerance,
-        threads(&settings),
+        threads(&settings, &args.right),
         &*rep,
         &cancel,
     );
@@ -396,7 +392,7 @@ fn run_tree(
     } else {
         reporter(common, command)?
     };
-    let n = threads(&settings);
+    let n = threads(&settings, &dst);
     let cmp = tree::compare_trees(
         &src,
         &dst,

@@ -102,6 +102,21 @@ pub fn folds_names(dir: &Path) -> bool {
     fsops::is_case_insensitive(&probe).unwrap_or(false)
 }
 
+/// Worker threads for a tree run onto `target` when the user did not choose (`workers=0`):
+/// local disks get several per core (small-file copies wait on metadata I/O, not the CPU); a
+/// network share 8 requests in flight (latency-bound, like robocopy's /MT default); a removable
+/// or unknown device 2, because parallel writes to a USB stick only make it seek.
+pub fn default_workers(target: &Path) -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    match fsops::drive_info(target).map(|i| i.kind) {
+        Ok(fsops::DriveKind::LocalFixed | fsops::DriveKind::Ramdisk) => (cores * 4).clamp(4, 16),
+        Ok(fsops::DriveKind::NetworkUnc) => 8,
+        _ => 2,
+    }
+}
+
 /// Scans both roots in parallel (one thread pool each) and compares them.
 #[allow(clippy::too_many_arguments)]
 pub fn compare_trees(
