@@ -1180,14 +1180,7 @@ impl Copier {
                 first_difference(&src_buf[..want], &dst_buf[..want])
             };
             if let Some(i) = mismatch {
-                return Err(Error::new(
-                    Code::VerifyCompareMismatch,
-                    &job.dst,
-                    format!(
-                        "the copy differs from the source at offset {}",
-                        off + i as u64
-                    ),
-                ));
+                return Err(compare_mismatch(&job.dst, off + i as u64));
             }
             off += want as u64;
             if self
@@ -1281,14 +1274,7 @@ impl Copier {
                 }
             };
             if let Some(i) = mismatch {
-                return Err(Error::new(
-                    Code::VerifyCompareMismatch,
-                    &job.dst,
-                    format!(
-                        "the copy differs from the source at offset {}",
-                        off + i as u64
-                    ),
-                ));
+                return Err(compare_mismatch(&job.dst, off + i as u64));
             }
             off += len as u64;
             if self
@@ -1453,6 +1439,14 @@ fn is_sparse(m: &std::fs::Metadata) -> bool {
         let _ = m;
         false
     }
+}
+
+fn compare_mismatch(dst: &Path, at: u64) -> Error {
+    Error::new(
+        Code::VerifyCompareMismatch,
+        dst,
+        format!("the copy differs from the source at offset {at}"),
+    )
 }
 
 fn cancelled_copy(dst: &Path) -> Error {

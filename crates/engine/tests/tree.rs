@@ -489,5 +489,8 @@ fn case_twins_are_never_copied_onto_a_target_that_folds_names() {
 fn the_default_worker_count_follows_the_target_drive() {
     let d = tempdir().unwrap();
     let n = tree::default_workers(d.path());
-    assert!((4..=16).contains(&n), "a local disk gets several workers per core, got {n}");
+    assert!(
+        (4..=16).contains(&n),
+        "a local disk gets several workers per core, got {n}"
+    );
 }

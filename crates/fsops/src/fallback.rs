@@ -38,20 +38,9 @@ pub(crate) fn kernel_copy(
 ) -> io::Result<KernelCopy> {
     let out = create_temp(dst)?;
     let step = (chunk.max(64 * 1024) as usize).min(COPY_BUF);
-    let mut buf = vec![0u8; step.min(len.max(1) as usize)];
-    let mut off = 0u64;
-    while off < len {
-        let want = ((len - off) as usize).min(buf.len());
-        let n = crate::read_at(src, &mut buf[..want], off)?;
-        if n == 0 {
-            break; // the source shrank; the caller checks the byte count
-        }
-        crate::write_all_at(&out, &buf[..n], off)?;
-        off += n as u64;
-        if progress(off).is_break() {
-            return Ok(KernelCopy::Cancelled);
-        }
-    }
+    let Some(off) = crate::copy_read_write(src, &out, 0, len, step, progress)? else {
+        return Ok(KernelCopy::Cancelled);
+    };
     Ok(KernelCopy::Copied {
         file: out,
         method: CopyMethod::ReadWrite,

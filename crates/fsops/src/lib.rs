@@ -294,6 +294,34 @@ pub fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The read/write copy every backend falls back to: from `off` until `len` or the source's end,
+/// through a buffer of at most `step` bytes, calling `progress` after each write. `None` when
+/// cancelled; a short count when the source ended early (the caller checks it).
+#[allow(dead_code)] // every backend uses it, but not on every target
+pub(crate) fn copy_read_write(
+    src: &File,
+    dst: &File,
+    mut off: u64,
+    len: u64,
+    step: usize,
+    progress: Progress<'_>,
+) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; step.max(1).min(len.saturating_sub(off).max(1) as usize)];
+    while off < len {
+        let want = ((len - off) as usize).min(buf.len());
+        let n = read_at(src, &mut buf[..want], off)?;
+        if n == 0 {
+            break;
+        }
+        write_all_at(dst, &buf[..n], off)?;
+        off += n as u64;
+        if progress(off).is_break() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(off))
+}
+
 /// Makes the entries of directory `dir` durable (fsync on the directory). A no-op where the OS
 /// has no such call (Windows: NTFS journals renames itself).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {

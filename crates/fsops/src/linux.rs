@@ -318,7 +318,7 @@ pub(crate) fn kernel_copy(
         }
     }
     if method == CopyMethod::ReadWrite {
-        match read_write_from(src, &out, off, len, progress)? {
+        match crate::copy_read_write(src, &out, off, len, FALLBACK_BUF, progress)? {
             Some(n) => off = n,
             None => return Ok(KernelCopy::Cancelled),
         }
@@ -328,30 +328,6 @@ pub(crate) fn kernel_copy(
         method,
         bytes: off,
     })
-}
-
-/// Plain read/write from `off` until `len` or the source's end. `None` when cancelled.
-fn read_write_from(
-    src: &File,
-    dst: &File,
-    mut off: u64,
-    len: u64,
-    progress: Progress<'_>,
-) -> io::Result<Option<u64>> {
-    let mut buf = vec![0u8; FALLBACK_BUF.min(len.saturating_sub(off).max(1) as usize)];
-    while off < len {
-        let want = ((len - off) as usize).min(buf.len());
-        let n = crate::read_at(src, &mut buf[..want], off)?;
-        if n == 0 {
-            break;
-        }
-        crate::write_all_at(dst, &buf[..n], off)?;
-        off += n as u64;
-        if progress(off).is_break() {
-            return Ok(None);
-        }
-    }
-    Ok(Some(off))
 }
 
 pub(crate) fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {

@@ -194,7 +194,14 @@ pub(crate) fn kernel_copy(
 
     // fcopyfile failed (an unusual filesystem, a special file): start over with read/write.
     out.set_len(0)?;
-    match read_write_from(src, &out, 0, len, chunk, progress)? {
+    match crate::copy_read_write(
+        src,
+        &out,
+        0,
+        len,
+        (chunk.max(64 * 1024) as usize).min(FALLBACK_BUF),
+        progress,
+    )? {
         Some(bytes) => Ok(KernelCopy::Copied {
             file: out,
             method: CopyMethod::ReadWrite,
@@ -202,33 +209,6 @@ pub(crate) fn kernel_copy(
         }),
         None => Ok(KernelCopy::Cancelled),
     }
-}
-
-/// Plain read/write from `off` until `len` or the source's end, reporting progress at least
-/// every `chunk` bytes. `None` when cancelled.
-fn read_write_from(
-    src: &File,
-    dst: &File,
-    mut off: u64,
-    len: u64,
-    chunk: u64,
-    progress: Progress<'_>,
-) -> io::Result<Option<u64>> {
-    let step = (chunk.max(64 * 1024) as usize).min(FALLBACK_BUF);
-    let mut buf = vec![0u8; step.min(len.saturating_sub(off).max(1) as usize)];
-    while off < len {
-        let want = ((len - off) as usize).min(buf.len());
-        let n = crate::read_at(src, &mut buf[..want], off)?;
-        if n == 0 {
-            break;
-        }
-        crate::write_all_at(dst, &buf[..n], off)?;
-        off += n as u64;
-        if progress(off).is_break() {
-            return Ok(None);
-        }
-    }
-    Ok(Some(off))
 }
 
 pub(crate) fn copy_range(
