@@ -462,7 +462,8 @@ fn run_tree(
             .map_err(|e| Error::io(Code::TreeMkdir, &dst, "cannot create the target folder", e))?;
     }
     let delete_mode = settings.delete_mode;
-    let copier = Copier::new(settings, rep.clone(), cancel.clone());
+    let copier = Copier::new(settings, rep.clone(), cancel.clone())
+        .with_trash_replaced(delete_mode == engine::DeleteMode::Trash);
     let summary = tree::execute(&plan, &copier, n, delete_mode);
     rep.finish();
     for e in &scan_errors {

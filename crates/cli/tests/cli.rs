@@ -612,3 +612,51 @@ fn an_unreadable_file_is_reported_and_the_rest_is_copied() {
     assert!(r.join("ok.txt").exists());
     assert!(!r.join("secret.txt").exists());
 }
+
+/// Replaced files go to the trash (the original app's behaviour), yet the replacement itself is
+/// one atomic rename: the old version reaches the trash through a second name made beforehand.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_replaced_file_goes_to_the_trash_under_its_own_name() {
+    let d = tempdir().unwrap();
+    let (l, r, data_home) = (d.path().join("L"), d.path().join("R"), d.path().join("xdg"));
+    let new = write_file(&l.join("doc.txt"), 500, 31);
+    let old = write_file(&r.join("doc.txt"), 400, 32);
+    std::fs::create_dir_all(&data_home).unwrap();
+    let o = fcs()
+        .env("XDG_DATA_HOME", &data_home)
+        .args(["sync", p(&l), p(&r), "--log", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_content(&r.join("doc.txt"), &new);
+    assert_content(&data_home.join("Trash/files/doc.txt"), &old);
+    let leftovers: Vec<_> = std::fs::read_dir(&r)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("fcs"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // With --delete-mode permanent nothing goes to the trash.
+    write_file(&l.join("doc.txt"), 600, 33);
+    let o = fcs()
+        .env("XDG_DATA_HOME", &data_home)
+        .args([
+            "sync",
+            "--delete-mode",
+            "permanent",
+            p(&l),
+            p(&r),
+            "--log",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(data_home.join("Trash/files"))
+            .unwrap()
+            .count(),
+        1
+    );
+}

@@ -103,6 +103,8 @@ pub struct Copier {
     /// The "creation time not preserved" notice is an OS limit, not news about one file: emitted
     /// once per run (every file's report still lists it).
     created_notice_sent: std::sync::atomic::AtomicBool,
+    /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
+    trash_replaced: bool,
     #[cfg(feature = "test-hooks")]
     pub hooks: Hooks,
 }
@@ -207,9 +209,17 @@ impl Copier {
             run_id,
             drive_cache: Default::default(),
             created_notice_sent: Default::default(),
+            trash_replaced: false,
             #[cfg(feature = "test-hooks")]
             hooks: Hooks::default(),
         }
+    }
+
+    /// Replaced target files are moved to the trash after their verified copy took their place
+    /// (what the original app did); the replacement itself stays one atomic rename.
+    pub fn with_trash_replaced(mut self, on: bool) -> Copier {
+        self.trash_replaced = on;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -720,14 +730,26 @@ impl Copier {
         // --- commit -----------------------------------------------------------------------------
         // Close our handle first: Windows cannot rename a file that is open without share-delete.
         drop(tmp_file);
-        std::fs::rename(&job.tmp, dst).map_err(|e| {
+        let kept = if self.trash_replaced {
+            self.keep_replaced(&mut job, &dst_dir)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(&job.tmp, dst) {
+            if let Some(k) = &kept {
+                let _ = std::fs::remove_file(k.join(dst.file_name().unwrap_or_default()));
+                let _ = std::fs::remove_dir(k);
+            }
             let message = match fsops::describe_os_error(&e) {
                 Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
                 None => "cannot replace the target with the verified copy".to_string(),
             };
-            Error::io(Code::FinalizeRename, dst, message, e)
-        })?;
+            return Err(Error::io(Code::FinalizeRename, dst, message, e));
+        }
         guard.armed = false;
+        if let Some(k) = kept {
+            self.trash_kept(&mut job, &k);
+        }
         if sync_dir {
             fsops::sync_dir(&dst_dir).map_err(|e| {
                 Error::io(
@@ -761,6 +783,47 @@ impl Copier {
             perf,
             notices: job.notices,
         })
+    }
+
+    /// Before a verified copy replaces an existing file: a second name (hard link) for the old
+    /// file in a private folder next to it, so the rename stays atomic (the target path always
+    /// holds the complete old or new file) and the old version can go to the trash afterwards
+    /// under its own name. `None` (with a notice) where the filesystem has no hard links.
+    fn keep_replaced(&self, job: &mut Job, dst_dir: &Path) -> Option<PathBuf> {
+        let dst = job.dst.clone();
+        match std::fs::symlink_metadata(&dst) {
+            Ok(m) if m.is_file() => {}
+            _ => return None,
+        }
+        let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+        let keep = dst_dir.join(format!(".fcs-replaced.{}-{n}.fcs.tmp", self.run_id));
+        let linked = std::fs::create_dir(&keep).and_then(|()| {
+            std::fs::hard_link(&dst, keep.join(dst.file_name().unwrap_or_default()))
+        });
+        match linked {
+            Ok(()) => Some(keep),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&keep);
+                self.notice(job, "replaced_not_trashed", format!("the replaced version cannot be kept for the trash here ({e}); it is replaced without a copy in the trash"));
+                None
+            }
+        }
+    }
+
+    /// Moves the replaced version kept by [`Copier::keep_replaced`] to the trash. If the trash
+    /// refuses, it stays where it is (never deleted silently) and a notice names it.
+    fn trash_kept(&self, job: &mut Job, keep: &Path) {
+        let old = keep.join(job.dst.file_name().unwrap_or_default());
+        match trash::delete(&old) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir(keep);
+            }
+            Err(e) => self.notice(
+                job,
+                "replaced_not_trashed",
+                format!("the replaced version could not be moved to the trash ({e}); it was kept at '{}'", old.display()),
+            ),
+        }
     }
 
     /// DIRECT-SMALL: the kernel copy; verify (later) by window compare.
