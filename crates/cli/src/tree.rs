@@ -31,16 +31,20 @@ pub(crate) struct FilterArgs {
     /// Leave out version-control folders (.git, .hg, .svn, …).
     #[arg(long)]
     pub exclude_vcs: bool,
+    /// Follow symbolic links (copy what they point to) instead of copying them as links.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 impl FilterArgs {
-    fn build(&self) -> Result<Filter, Error> {
-        Filter::new(
+    fn build(&self, settings: &Settings) -> Result<Filter, Error> {
+        Ok(Filter::new(
             &self.include,
             &self.exclude,
             self.name.as_deref(),
             self.exclude_vcs,
-        )
+        )?
+        .with_follow_symlinks(self.follow_symlinks || settings.follow_symlinks))
     }
 }
 
@@ -51,7 +55,7 @@ pub(crate) struct CompareArgs {
     /// What to compare: existence,size,modified,created,content (or all).
     #[arg(long, value_name = "LIST", default_value = "existence,size,modified")]
     by: String,
-    /// Timestamp tolerance (e.g. 0.01s, 2s for FAT); default from the settings.
+    /// Timestamp tolerance: 0.01s (default), 2s, or the presets fat (2 s) and exact.
     #[arg(long, value_name = "DURATION")]
     tolerance: Option<String>,
     /// List identical items too.
@@ -141,7 +145,7 @@ pub(crate) fn compare(common: &Common, args: &CompareArgs) -> Result<u8, Error> 
     let mut settings = build_settings(common, &[])?;
     tolerance(&mut settings, &args.tolerance)?;
     let criteria = Criteria::parse(&args.by)?;
-    let filter = args.filters.build()?;
+    let filter = args.filters.build(&settings)?;
     tree::check_roots(&args.left, &args.right, false)?;
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
@@ -377,7 +381,7 @@ fn run_tree(
     dry_run: bool,
     command: &str,
 ) -> Result<u8, Error> {
-    let filter = filters.build()?;
+    let filter = filters.build(&settings)?;
     let (src, dst) = tree::check_roots(src, dst, true)?;
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);

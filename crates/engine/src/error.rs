@@ -99,6 +99,8 @@ codes! {
         "The new file is in place but the directory could not be made durable; check the target medium.";
     ScanRead => "SCAN_E_READ", NotCreated,
         "A directory or file could not be read while scanning; check its permissions. The rest of the tree was scanned.";
+    ScanLoop => "SCAN_E_LOOP", NotCreated,
+        "With follow_symlinks, a link pointing back into its own folders is not followed; nothing to do, or copy links as links.";
     ScanSpecial => "SCAN_E_SPECIAL", NotCreated,
         "FIFOs, sockets and devices are never copied; nothing to do.";
     PlanRoots => "PLAN_E_ROOTS", NotCreated,

@@ -119,6 +119,7 @@ pub struct Settings {
     pub perf_log: bool,
     pub delete_mode: DeleteMode,
     pub max_delete: f64,
+    pub follow_symlinks: bool,
 }
 
 impl Default for Settings {
@@ -149,6 +150,7 @@ impl Default for Settings {
             perf_log: true,
             delete_mode: DeleteMode::Trash,
             max_delete: 0.5,
+            follow_symlinks: false,
         }
     }
 }
@@ -287,7 +289,7 @@ pub const SPECS: &[SettingSpec] = &[
     SettingSpec {
         key: "timestamp_tolerance",
         default: "0.01s",
-        range: "0 – 86400 s",
+        range: "0 – 86400 s, or fat (2 s), exact (0), default (0.01 s)",
         doc: "Two times closer than this compare equal.",
         seed: "timestamp tolerance (seed 001)",
     },
@@ -338,6 +340,13 @@ pub const SPECS: &[SettingSpec] = &[
         default: "0.5",
         range: "0 – 1 (a share of the target's entries)",
         doc: "A mirror refuses to delete more than this share of the target (when more than 10 entries) without --force.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "follow_symlinks",
+        default: "false",
+        range: "true | false",
+        doc: "Tree runs follow symbolic links (copying what they point to) instead of copying them as links; loops are reported.",
         seed: "—",
     },
 ];
@@ -463,6 +472,9 @@ impl Settings {
                     _ => return Err(bad(range_of(key))),
                 }
             }
+            "follow_symlinks" => {
+                self.follow_symlinks = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
             "max_delete" => {
                 let x: f64 = v
                     .trim_end_matches('%')
@@ -586,6 +598,13 @@ fn parse_bytes_in(v: &str, min: u64, max: u64) -> Option<u64> {
 /// Durations: seconds (`0.01`, `2`), or with a unit `s` / `ms`.
 fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
+    // Presets: FAT/exFAT store modified times in 2 s steps; `exact` for nanosecond filesystems.
+    match v.to_ascii_lowercase().as_str() {
+        "fat" | "exfat" => return Some(Duration::from_secs(2)),
+        "exact" => return Some(Duration::ZERO),
+        "default" => return Some(Duration::from_millis(10)),
+        _ => {}
+    }
     let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
         (n, 1e-3)
     } else if let Some(n) = v.strip_suffix('s') {

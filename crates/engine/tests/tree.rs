@@ -494,3 +494,58 @@ fn the_default_worker_count_follows_the_target_drive() {
         "a local disk gets several workers per core, got {n}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn following_symlinks_copies_targets_and_stops_at_loops() {
+    let d = tempdir().unwrap();
+    let (l, r, outside) = (
+        d.path().join("L"),
+        d.path().join("R"),
+        d.path().join("outside"),
+    );
+    let data = write_file(&outside.join("real.txt"), 321, 9);
+    std::fs::create_dir_all(&l).unwrap();
+    std::os::unix::fs::symlink(&outside, l.join("dirlink")).unwrap();
+    std::os::unix::fs::symlink(outside.join("real.txt"), l.join("filelink")).unwrap();
+    std::os::unix::fs::symlink("..", l.join("loop")).unwrap();
+    std::fs::create_dir(&r).unwrap();
+    let f = Filter::default().with_follow_symlinks(true);
+    let cmp = tree::compare_trees(
+        &l,
+        &r,
+        &f,
+        Criteria::default(),
+        Duration::from_millis(10),
+        2,
+        &NullReporter,
+        &CancelToken::new(),
+    );
+    assert!(
+        cmp.left
+            .issues
+            .iter()
+            .any(|i| i.message.starts_with("SCAN_E_LOOP")),
+        "{:?}",
+        cmp.left.issues
+    );
+    let p = Plan::build(
+        &cmp,
+        &PlanOptions {
+            direction: Direction::LeftToRight,
+            delete: false,
+            force: false,
+            max_delete: 0.5,
+            target_folds_names: false,
+        },
+    )
+    .unwrap();
+    let copier = Copier::new(settings(), Arc::new(NullReporter), CancelToken::new());
+    let s = tree::execute(&p, &copier, 2, DeleteMode::Permanent);
+    assert_eq!(s.failed, 0, "{:?}", s.errors);
+    assert!(r.join("dirlink").is_dir() && !r.join("dirlink").is_symlink());
+    testkit::assert_content(&r.join("dirlink/real.txt"), &data);
+    testkit::assert_content(&r.join("filelink"), &data);
+    assert!(!r.join("filelink").is_symlink());
+    assert!(!r.join("loop").exists());
+}

@@ -82,6 +82,7 @@ pub struct Filter {
     exclude: Globs,
     name_wildcard: Globs,
     exclude_vcs: bool,
+    follow_symlinks: bool,
 }
 
 impl Filter {
@@ -106,7 +107,21 @@ impl Filter {
             exclude: Globs::new(exclude, false)?,
             name_wildcard: Globs::new(&wildcard, true)?,
             exclude_vcs,
+            follow_symlinks: false,
         })
+    }
+
+    /// Follow symbolic links while walking (`follow_symlinks` setting): a link to a file is
+    /// taken as that file, a link to a folder as that folder, recursively; a link that points
+    /// back into its own ancestry is reported (`SCAN_E_LOOP`) and not followed. Off by default:
+    /// links are entries and are copied as links.
+    pub fn with_follow_symlinks(mut self, follow: bool) -> Filter {
+        self.follow_symlinks = follow;
+        self
+    }
+
+    pub fn follows_symlinks(&self) -> bool {
+        self.follow_symlinks
     }
 
     /// Whether an entry at relative path `rel` takes part.

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -112,9 +112,13 @@ pub enum Side {
 /// Work shared by the walker threads: a stack of directories still to list, and how many
 /// threads are listing one right now (the walk ends when both are zero).
 struct Queue {
-    dirs: Vec<(PathBuf, PathBuf)>,
+    dirs: Vec<Dir>,
     busy: usize,
 }
+
+/// A directory to list: its path, its path relative to the root, and (when following links)
+/// the resolved targets of the folder links that led to it, to stop loops.
+type Dir = (PathBuf, PathBuf, Arc<Vec<PathBuf>>);
 
 struct Shared<'a> {
     filter: &'a Filter,
@@ -133,7 +137,7 @@ const PROGRESS_EVERY: u64 = 2048;
 impl Shared<'_> {
     /// Takes a directory to list, waiting while others may still add some; `None` when the walk
     /// is over (or cancelled).
-    fn next_dir(&self) -> Option<(PathBuf, PathBuf)> {
+    fn next_dir(&self) -> Option<Dir> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.cancel.is_cancelled() {
@@ -152,7 +156,7 @@ impl Shared<'_> {
         }
     }
 
-    fn done_with_dir(&self, found: Vec<(PathBuf, PathBuf)>) {
+    fn done_with_dir(&self, found: Vec<Dir>) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.busy -= 1;
         let any = !found.is_empty();
@@ -172,9 +176,10 @@ impl Shared<'_> {
         &self,
         abs: &Path,
         rel: &Path,
+        chain: &Arc<Vec<PathBuf>>,
         entries: &mut Vec<Entry>,
         issues: &mut Vec<ScanIssue>,
-    ) -> Vec<(PathBuf, PathBuf)> {
+    ) -> Vec<Dir> {
         let mut subdirs = Vec::new();
         let rd = match std::fs::read_dir(abs) {
             Ok(rd) => rd,
@@ -206,16 +211,38 @@ impl Shared<'_> {
             if !self.filter.admits(&child_rel, is_dir) {
                 continue;
             }
-            let md = match de.metadata() {
+            let mut md = match de.metadata() {
                 Ok(m) => m,
                 Err(e) => {
                     issues.push(ScanIssue {
                         path: de.path(),
-                        message: format!("SCAN_E_STAT: {e}"),
+                        message: format!("SCAN_E_READ: cannot stat the entry: {e}"),
                     });
                     continue;
                 }
             };
+            let mut chain = chain.clone();
+            if md.file_type().is_symlink() && self.filter.follows_symlinks() {
+                // Follow it: what it points to takes its place (a dangling link stays a link).
+                if let Ok(target) = std::fs::metadata(de.path()) {
+                    if target.is_dir() {
+                        let resolved =
+                            std::fs::canonicalize(de.path()).unwrap_or_else(|_| de.path());
+                        let here = std::fs::canonicalize(abs).unwrap_or_else(|_| abs.to_path_buf());
+                        if chain.contains(&resolved) || here.starts_with(&resolved) {
+                            issues.push(ScanIssue {
+                                path: de.path(),
+                                message: format!("SCAN_E_LOOP: the link points back into its own ancestry ('{}'); not followed", resolved.display()),
+                            });
+                            continue;
+                        }
+                        let mut c = (*chain).clone();
+                        c.push(resolved);
+                        chain = Arc::new(c);
+                    }
+                    md = target;
+                }
+            }
             let ft = md.file_type();
             let kind = if ft.is_symlink() {
                 EntryKind::Symlink
@@ -239,7 +266,7 @@ impl Shared<'_> {
                     Err(e) => {
                         issues.push(ScanIssue {
                             path: de.path(),
-                            message: format!("SCAN_E_READLINK: {e}"),
+                            message: format!("SCAN_E_READ: cannot read the link: {e}"),
                         });
                         continue;
                     }
@@ -248,7 +275,7 @@ impl Shared<'_> {
                 None
             };
             if kind == EntryKind::Dir {
-                subdirs.push((de.path(), child_rel.clone()));
+                subdirs.push((de.path(), child_rel.clone(), chain));
             }
             entries.push(Entry {
                 rel: child_rel.into_boxed_path(),
@@ -272,8 +299,8 @@ impl Shared<'_> {
 
     fn work(&self) {
         let (mut entries, mut issues) = (Vec::new(), Vec::new());
-        while let Some((abs, rel)) = self.next_dir() {
-            let found = self.list(&abs, &rel, &mut entries, &mut issues);
+        while let Some((abs, rel, chain)) = self.next_dir() {
+            let found = self.list(&abs, &rel, &chain, &mut entries, &mut issues);
             self.done_with_dir(found);
         }
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,7 +333,7 @@ pub fn scan(
     let shared = Shared {
         filter,
         queue: Mutex::new(Queue {
-            dirs: vec![(root.to_path_buf(), PathBuf::new())],
+            dirs: vec![(root.to_path_buf(), PathBuf::new(), Arc::new(Vec::new()))],
             busy: 0,
         }),
         wake: Condvar::new(),
