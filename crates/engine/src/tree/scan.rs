@@ -61,10 +61,10 @@ pub struct Scan {
 }
 
 impl ScanIssue {
-    /// Whether this is only a warning (a special file that was skipped as designed), not an
+    /// Whether this is only a warning (a special file, or a link loop, skipped as designed), not an
     /// error that makes the run exit non-zero.
     pub fn is_warning(&self) -> bool {
-        self.message.starts_with("SCAN_E_SPECIAL")
+        self.message.starts_with("SCAN_E_SPECIAL") || self.message.starts_with("SCAN_E_LOOP")
     }
 }
 
