@@ -20,25 +20,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, shell=True, check=True, **kw)
-
-
-def timed(cmd):
-    """Runs a shell command, returns (seconds, peak RSS in KiB of the slowest child)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"benchmark command failed: {cmd}\n{err}")
-    return dt, ru.ru_maxrss
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, fmt, sh, timed  # noqa: E402
 
 
 def make_source(path, mib):
@@ -47,10 +31,6 @@ def make_source(path, mib):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     sh(f"openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:a </dev/zero 2>/dev/null | head -c {mib << 20} > {path}")
     sh("sync")
-
-
-def fmt(xs):
-    return f"{statistics.median(xs):.3f} s ({min(xs):.3f}–{max(xs):.3f})"
 
 
 def main():

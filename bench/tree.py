@@ -22,27 +22,10 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, fmt, sh, timed  # noqa: E402
+
 SHARED = os.environ.get("SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
-
-
-def sh(cmd):
-    subprocess.run(cmd, shell=True, check=True)
-
-
-def timed(cmd):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"benchmark command failed: {cmd}\n{err}")
-    return dt, ru.ru_maxrss
-
-
-def fmt(xs):
-    return f"{statistics.median(xs):.3f} s ({min(xs):.3f}–{max(xs):.3f})"
 
 
 def ensure_dataset(data, name):

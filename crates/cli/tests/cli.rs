@@ -273,6 +273,16 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
     assert_no_temps(d.path());
 }
 
+/// A temp dir for a fault test, or `None` (with the reason printed) when fault tests are off
+/// or strace is missing.
+fn fault_dir() -> Option<testkit::TempDir> {
+    if !testkit::fault_tests_enabled() || !strace_available() {
+        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
+        return None;
+    }
+    Some(tempdir().unwrap())
+}
+
 fn strace_available() -> bool {
     Command::new("strace")
         .arg("-V")
@@ -300,11 +310,7 @@ fn under_strace(inject: &str, args: &[&str]) -> Output {
 
 #[test]
 fn fault_fallocate_enospc_gives_copy_e_prealloc() {
-    if !testkit::fault_tests_enabled() || !strace_available() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return;
-    }
-    let d = tempdir().unwrap();
+    let Some(d) = fault_dir() else { return };
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 3 * MIB, 8);
@@ -329,11 +335,7 @@ fn fault_fallocate_enospc_gives_copy_e_prealloc() {
 
 #[test]
 fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
-    if !testkit::fault_tests_enabled() || !strace_available() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return;
-    }
-    let d = tempdir().unwrap();
+    let Some(d) = fault_dir() else { return };
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 4 * MIB, 10);
@@ -364,11 +366,7 @@ fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
 
 #[test]
 fn fault_exdev_from_copy_file_range_falls_back_to_read_write() {
-    if !testkit::fault_tests_enabled() || !strace_available() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return;
-    }
-    let d = tempdir().unwrap();
+    let Some(d) = fault_dir() else { return };
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     let data = write_file(&src, 3 * MIB, 12);
@@ -383,12 +381,8 @@ fn fault_exdev_from_copy_file_range_falls_back_to_read_write() {
 
 #[test]
 fn fault_a_lost_write_is_caught_by_the_verify() {
-    if !testkit::fault_tests_enabled() || !strace_available() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return;
-    }
     // retval on pwrite64 skips the write but reports success: only a read-back catches it.
-    let d = tempdir().unwrap();
+    let Some(d) = fault_dir() else { return };
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 3 * MIB, 13);

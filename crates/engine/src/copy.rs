@@ -264,6 +264,11 @@ impl Copier {
         Ok(k)
     }
 
+    /// A fresh temp name next to `dst` (this run's naming: `.<name>.<run>-<n>.fcs.tmp`).
+    pub(crate) fn temp_for(&self, dst: &Path) -> PathBuf {
+        temp_path(&parent_dir(dst), dst, &self.run_id)
+    }
+
     pub fn reporter(&self) -> &dyn Reporter {
         &*self.reporter
     }
@@ -537,7 +542,7 @@ impl Copier {
 
         let strategy = select(s, src_kind, dst_kind, size);
         let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
-        let tmp = temp_path(&dst_dir, dst, &self.run_id);
+        let tmp = self.temp_for(dst);
         let mut job = Job {
             id,
             src: src.to_path_buf(),

@@ -902,6 +902,41 @@ mod tests {
     }
 
     #[test]
+    fn this_machine_temp_dir_is_classified() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = drive_info(&dir.path().join("not/yet/there")).unwrap();
+        assert!(!info.fs_type.is_empty());
+        assert_eq!(info.resolved, dir.path().canonicalize().unwrap());
+    }
+
+    /// Every backend: the copy of a read-only source is writable (we finish it: times, verify
+    /// hooks), and a second copy onto the same name fails instead of overwriting.
+    #[test]
+    fn copy_of_a_read_only_source_is_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("ro");
+        std::fs::write(&src_path, b"read only").unwrap();
+        let mut perm = std::fs::metadata(&src_path).unwrap().permissions();
+        perm.set_readonly(true);
+        std::fs::set_permissions(&src_path, perm).unwrap();
+
+        let src = File::open(&src_path).unwrap();
+        let dst = dir.path().join("copy");
+        let mut cb = |_n: u64| ControlFlow::Continue(());
+        let KernelCopy::Copied { file, .. } =
+            kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb).unwrap()
+        else {
+            panic!("not cancelled")
+        };
+        write_all_at(&file, b"W", 0).unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
+        assert!(!std::fs::metadata(&dst).unwrap().permissions().readonly());
+        let again = kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb);
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    #[test]
     fn preallocate_sets_exact_length() {
         let dir = tempfile::tempdir().unwrap();
         let f = create_temp(&dir.path().join("p")).unwrap();

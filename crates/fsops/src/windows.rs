@@ -831,32 +831,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn copy_of_a_read_only_source_is_writable() {
-        let dir = tempfile::tempdir().unwrap();
-        let src_path = dir.path().join("ro");
-        std::fs::write(&src_path, b"read only").unwrap();
-        let mut perm = std::fs::metadata(&src_path).unwrap().permissions();
-        perm.set_readonly(true);
-        std::fs::set_permissions(&src_path, perm).unwrap();
-
-        let src = File::open(&src_path).unwrap();
-        let dst = dir.path().join("copy");
-        let mut cb = |_n: u64| ControlFlow::Continue(());
-        let KernelCopy::Copied { file, .. } =
-            kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb).unwrap()
-        else {
-            panic!("not cancelled")
-        };
-        crate::write_all_at(&file, b"W", 0).unwrap();
-        drop(file);
-        assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
-        assert!(!std::fs::metadata(&dst).unwrap().permissions().readonly());
-        // A second copy onto the same name must fail, not overwrite.
-        let again = kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb);
-        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
-    }
-
     /// Whether the tests run under Wine (its ntdll exports `wine_get_version`), whose
     /// implementations of a few calls are known to differ from Windows.
     fn running_on_wine() -> bool {

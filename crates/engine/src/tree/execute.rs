@@ -220,7 +220,7 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
                     };
                     let (src, dst) = (src_root.join(&a.rel), dst_root.join(&a.rel));
                     if a.kind == ActionKind::Symlink {
-                        record(&a.rel, copy_symlink(&src, &dst).map(|()| None));
+                        record(&a.rel, copy_symlink(copier, &src, &dst).map(|()| None));
                         continue;
                     }
                     match copier.prepare_file(&src, &dst) {
@@ -327,18 +327,13 @@ pub fn execute(plan: &Plan, copier: &Copier, workers: usize, delete_mode: Delete
 
 /// Recreates a symlink as a link (never following it): made under a temp name, then renamed over
 /// the target so the switch is atomic; its own times are copied where the OS can.
-fn copy_symlink(src: &Path, dst: &Path) -> Result<(), Error> {
+fn copy_symlink(copier: &Copier, src: &Path, dst: &Path) -> Result<(), Error> {
     let target = std::fs::read_link(src)
         .map_err(|e| Error::io(Code::TreeSymlink, src, "cannot read the link", e))?;
     let md = std::fs::symlink_metadata(src)
         .map_err(|e| Error::io(Code::TreeSymlink, src, "cannot read the link", e))?;
-    let dir = dst.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}-link.fcs.tmp",
-        short_name(dst),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
+    // The same temp naming as files: unique per run and item, so parallel workers never collide.
+    let tmp = copier.temp_for(dst);
     let target_is_dir = src.metadata().map(|m| m.is_dir()).unwrap_or(false);
     fsops::create_symlink(&target, &tmp, target_is_dir)
         .map_err(|e| Error::io(Code::TreeSymlink, dst, "cannot create the symbolic link", e))?;
@@ -355,14 +350,6 @@ fn copy_symlink(src: &Path, dst: &Path) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-fn short_name(p: &Path) -> String {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    name.chars().take(24).collect()
 }
 
 /// Deletes a target item: to the trash (the default; never silently permanent) or permanently.
