@@ -66,6 +66,14 @@ enum Command {
     Sync(tree::SyncArgs),
     /// Copy a file (temp, verify, atomic replace) or a folder tree (into DST).
     Copy(CopyArgs),
+    /// Move a file or folder tree: each source is deleted only once its copy is verified by
+    /// hash, durable and journaled, and only if it did not change meanwhile.
+    Move(CopyArgs),
+    /// Compare the content of two trees by hash (or a folder against a --manifest); exit 0
+    /// identical, 1 different, 2 errors.
+    Verify(tree::VerifyArgs),
+    /// Finish an interrupted sync, copy or move from its journal.
+    Resume(tree::ResumeArgs),
     /// List every setting with its default, allowed range and meaning.
     Settings,
 }
@@ -85,6 +93,14 @@ pub(crate) struct CopyFlags {
     /// Read the copy back from the medium (device) or the page cache when verifying.
     #[arg(long, value_enum)]
     pub verify_read: Option<VerifyReadArg>,
+    /// full: fsync every file and folder; batch: one sync per group of files; none: no fsync
+    /// (benchmarks only).
+    #[arg(long, value_enum)]
+    pub durability: Option<DurabilityArg>,
+    /// Write the hashes of the files copied to FILE in b3sum / sha256sum format (paths relative
+    /// to the target; check with `cd TARGET && b3sum -c FILE` or `fcs verify --manifest`).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 impl CopyFlags {
@@ -94,23 +110,24 @@ impl CopyFlags {
             ("hash", value_name(self.hash)),
             ("strategy", value_name(self.strategy)),
             ("verify_read", value_name(self.verify_read)),
+            ("durability", value_name(self.durability)),
         ]
     }
 }
 
 #[derive(Debug, Args)]
-struct CopyArgs {
+pub(crate) struct CopyArgs {
     /// The source file or folder.
-    src: PathBuf,
+    pub src: PathBuf,
     /// The target file, or an existing folder to copy into.
-    dst: PathBuf,
+    pub dst: PathBuf,
     #[command(flatten)]
-    flags: CopyFlags,
+    pub flags: CopyFlags,
     #[command(flatten)]
-    filters: tree::FilterArgs,
+    pub filters: tree::FilterArgs,
     /// Print what a tree copy would do, write nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -133,6 +150,13 @@ pub(crate) enum StrategyArg {
     DirectSmall,
     DirectLarge,
     Staged,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum DurabilityArg {
+    Full,
+    Batch,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -188,20 +212,48 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
         }
         Command::Compare(args) => tree::compare(&cli.common, &args),
         Command::Sync(args) => tree::sync(&cli.common, &args),
-        Command::Copy(args) if args.src.is_dir() => tree::copy_tree(
-            &cli.common,
-            &args.src,
-            &args.dst,
-            &args.flags,
-            &args.filters,
-            args.dry_run,
-        ),
-        Command::Copy(args) => copy_one(&cli.common, &args),
+        Command::Copy(args) if args.src.is_dir() => {
+            tree::copy_tree(&cli.common, &args, engine::journal::RunKind::Copy)
+        }
+        Command::Copy(args) => copy_one(&cli.common, &args, false),
+        Command::Move(args) if args.src.is_dir() => {
+            tree::copy_tree(&cli.common, &args, engine::journal::RunKind::Move)
+        }
+        Command::Move(args) => match tree::interrupted_move_of(&args.src) {
+            // The source folder is gone because an interrupted move had moved all of it:
+            // running the command again finishes that run.
+            Some(journal) => tree::resume(
+                &cli.common,
+                &tree::ResumeArgs {
+                    journal: Some(journal),
+                },
+            ),
+            None => copy_one(&cli.common, &args, true),
+        },
+        Command::Verify(args) => tree::verify(&cli.common, &args),
+        Command::Resume(args) => tree::resume(&cli.common, &args),
     }
 }
 
-fn copy_one(common: &Common, args: &CopyArgs) -> Result<u8, engine::Error> {
-    let settings = build_settings(common, &args.flags.pairs())?;
+/// Settings of a move: every file is verified (a source goes only once its copy is proven), and
+/// durability cannot be switched off.
+pub(crate) fn move_settings(mut s: Settings) -> Result<Settings, engine::Error> {
+    if s.durability == engine::Durability::None {
+        return Err(engine::Error::new(
+            engine::Code::ConfigInvalidValue,
+            "durability",
+            "a move deletes sources, so it needs durability=full or batch, never none",
+        ));
+    }
+    s.verify_policy = engine::VerifyPolicy::All;
+    Ok(s)
+}
+
+fn copy_one(common: &Common, args: &CopyArgs, is_move: bool) -> Result<u8, engine::Error> {
+    let mut settings = build_settings(common, &args.flags.pairs())?;
+    if is_move {
+        settings = move_settings(settings)?;
+    }
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
     let reporter = Arc::new(
@@ -221,13 +273,21 @@ fn copy_one(common: &Common, args: &CopyArgs) -> Result<u8, engine::Error> {
         })?,
     );
     let copier = Copier::new(settings, reporter.clone(), cancel);
-    let result = copier.copy_file(&args.src, &args.dst);
+    let result = if is_move {
+        copier.move_file(&args.src, &args.dst)
+    } else {
+        copier.copy_file(&args.src, &args.dst)
+    };
     reporter.finish();
     match result {
         Ok(r) => {
+            if let Some(m) = &args.flags.manifest {
+                write_one_manifest(m, &r, copier.settings().hash)?;
+            }
             if !common.quiet && !common.json {
                 eprintln!(
-                    "copied '{}' → '{}': {} bytes, {}, {}, {:.1} MB/s",
+                    "{} '{}' → '{}': {} bytes, {}, {}, {:.1} MB/s",
+                    if is_move { "moved" } else { "copied" },
                     r.src.display(),
                     r.dst.display(),
                     r.size,
@@ -255,6 +315,30 @@ fn copy_one(common: &Common, args: &CopyArgs) -> Result<u8, engine::Error> {
             Ok(EXIT_ERROR)
         }
     }
+}
+
+/// A one-file manifest: the digest computed during the copy, or the copy's hash.
+fn write_one_manifest(
+    path: &std::path::Path,
+    r: &engine::FileReport,
+    algo: engine::HashAlgo,
+) -> Result<(), engine::Error> {
+    let m = engine::manifest::Manifest::create(path, algo)?;
+    let hex = match &r.digest {
+        Some(h) => h.clone(),
+        None => engine::hash_path(&r.dst, algo, false, &CancelToken::new(), &|_| {})
+            .map_err(|e| engine::Error::io(engine::Code::VerifyRead, &r.dst, "cannot hash", e))?,
+    };
+    let name = r.dst.file_name().map(PathBuf::from).unwrap_or_default();
+    m.add(&name, &hex).map_err(|e| {
+        engine::Error::io(
+            engine::Code::VerifyManifest,
+            path,
+            "cannot write the manifest",
+            e,
+        )
+    })?;
+    m.finish()
 }
 
 /// Ctrl-C cancels cleanly: the engine stops at the next window/chunk/entry, deletes its temps,

@@ -241,17 +241,30 @@ impl Reporter for CliReporter {
                 hashed_bytes,
                 total_bytes,
             } => {
-                if let Some(b) = &st.scan {
-                    b.set_message(format!(
-                        "comparing content: {} of {} MB hashed",
-                        hashed_bytes / 1_000_000,
-                        total_bytes / 1_000_000
-                    ));
-                    b.tick();
+                // Content hashing (a compare by content, `fcs verify`): a bar with its ETA.
+                if let Some(b) = st.scan.take() {
+                    b.finish_and_clear();
+                }
+                if st.overall.is_none() {
+                    let bar = st.multi.insert(0, ProgressBar::new(*total_bytes));
+                    bar.set_style(
+                        ProgressStyle::with_template("{msg:>16} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                            .expect("static template")
+                            .progress_chars("#>-"),
+                    );
+                    bar.set_message("hashing");
+                    st.overall = Some(bar);
+                }
+                if let Some(b) = &st.overall {
+                    b.set_length(*total_bytes);
+                    b.set_position(*hashed_bytes);
                 }
             }
             Event::RunStarted { files, bytes, .. } => {
                 if let Some(b) = st.scan.take() {
+                    b.finish_and_clear();
+                }
+                if let Some(b) = st.overall.take() {
                     b.finish_and_clear();
                 }
                 st.files_total = *files;

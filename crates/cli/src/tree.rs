@@ -5,15 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use engine::journal::{Journal, RunKind, TargetLock};
+use engine::manifest::Manifest;
 use engine::tree::{
-    self, Category, Comparison, Criteria, Direction, Filter, Plan, PlanOptions, Summary,
+    self, Category, Comparison, Criteria, Direction, ExecOptions, Filter, Plan, PlanOptions,
+    Summary,
 };
 use engine::{CancelToken, Code, Copier, Error, Settings};
 
 use crate::report::CliReporter;
 use crate::{
-    Common, CopyFlags, EXIT_CANCELLED, EXIT_DIFFERENT, EXIT_ERROR, EXIT_OK, build_settings,
-    install_ctrl_c,
+    Common, CopyArgs, CopyFlags, EXIT_CANCELLED, EXIT_DIFFERENT, EXIT_ERROR, EXIT_OK,
+    build_settings, install_ctrl_c,
 };
 
 #[derive(Debug, Args, Default)]
@@ -124,9 +127,9 @@ fn reporter(common: &Common, command: &str) -> Result<(Arc<CliReporter>, Option<
 }
 
 /// `<data dir>/fcs/logs/<command>-<UTC time>-<pid>.log` (e.g. ~/.local/share on Linux,
-/// %LOCALAPPDATA% on Windows). `None` when there is no such directory or it cannot be created.
+/// %LOCALAPPDATA% on Windows; `FCS_DATA_DIR` overrides the folder). `None` when there is no such directory or it cannot be created.
 fn default_log_path(command: &str) -> Option<PathBuf> {
-    let dir = dirs::data_local_dir()?.join("fcs").join("logs");
+    let dir = engine::journal::data_dir()?.join("logs");
     std::fs::create_dir_all(&dir).ok()?;
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
@@ -336,36 +339,69 @@ pub(crate) fn sync(common: &Common, args: &SyncArgs) -> Result<u8, Error> {
         args.delete,
         args.force,
         args.dry_run,
-        "sync",
+        RunKind::Sync,
+        args.flags.manifest.as_deref(),
     )
 }
 
-pub(crate) fn copy_tree(
-    common: &Common,
-    src: &Path,
-    dst: &Path,
-    flags: &CopyFlags,
-    filters: &FilterArgs,
-    dry_run: bool,
-) -> Result<u8, Error> {
-    let settings = build_settings(common, &flags.pairs())?;
-    // `cp -r` semantics: into an existing folder under the source's name, else the folder itself.
-    let target = match src.file_name() {
-        Some(name) if dst.is_dir() => dst.join(name),
-        _ => dst.to_path_buf(),
+pub(crate) fn copy_tree(common: &Common, args: &CopyArgs, kind: RunKind) -> Result<u8, Error> {
+    let mut settings = build_settings(common, &args.flags.pairs())?;
+    if kind == RunKind::Move {
+        settings = crate::move_settings(settings)?;
+    }
+    // `cp -r` / `mv` semantics: into an existing folder under the source's name, else the folder
+    // itself.
+    // The exception: DST itself is the target of an interrupted run of this command (the run
+    // created it), so running the command again continues that run instead of copying into it.
+    let target = match args.src.file_name() {
+        Some(name) if args.dst.is_dir() && !interrupted_into(kind, &args.src, &args.dst) => {
+            args.dst.join(name)
+        }
+        _ => args.dst.to_path_buf(),
     };
     run_tree(
         common,
         settings,
-        src,
+        &args.src,
         &target,
         Criteria::default(),
-        filters,
+        &args.filters,
         false,
         false,
-        dry_run,
-        "copy",
+        args.dry_run,
+        kind,
+        args.flags.manifest.as_deref(),
     )
+}
+
+/// Whether an unfinished `kind` run from `src` to `dst` itself is in the journal.
+fn interrupted_into(kind: RunKind, src: &Path, dst: &Path) -> bool {
+    let (Ok(src), Ok(dst), Some(dir)) = (
+        std::fs::canonicalize(src),
+        std::fs::canonicalize(dst),
+        Journal::default_dir(),
+    ) else {
+        return false;
+    };
+    let path = Journal::job_path(&dir, kind, &src, &dst);
+    path.exists()
+        && Journal::open(&path)
+            .and_then(|j| j.unfinished())
+            .is_ok_and(|r| r.is_some())
+}
+
+/// The journal of a job, and the lock on its target: one run at a time per target folder.
+fn open_job(kind: RunKind, src: &Path, dst: &Path) -> Result<(TargetLock, Journal), Error> {
+    let lock = TargetLock::acquire(dst)?;
+    let dir = Journal::default_dir().ok_or_else(|| {
+        Error::new(
+            Code::JournalOpen,
+            dst,
+            "no local data folder for the journal (set FCS_DATA_DIR)",
+        )
+    })?;
+    let journal = Journal::open(&Journal::job_path(&dir, kind, src, dst))?;
+    Ok((lock, journal))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -379,7 +415,8 @@ fn run_tree(
     delete: bool,
     force: bool,
     dry_run: bool,
-    command: &str,
+    kind: RunKind,
+    manifest: Option<&Path>,
 ) -> Result<u8, Error> {
     let filter = filters.build(&settings)?;
     let (src, dst) = tree::check_roots(src, dst, true)?;
@@ -394,9 +431,35 @@ fn run_tree(
             None,
         )
     } else {
-        reporter(common, command)?
+        reporter(common, kind.as_str())?
     };
     let n = threads(&settings, &dst);
+    // A real run: the target exists, is ours alone (lock), and an interrupted run of the same
+    // job is finished before anything new is compared.
+    let mut job = None;
+    let mut resumed_failed = false;
+    if !dry_run {
+        let (lock, mut journal) = open_job(kind, &src, &dst)?;
+        if let Some(run) = journal.unfinished()? {
+            rep.note(&format!(
+                "an interrupted {} run of this folder (started {}) is finished first",
+                run.kind.as_str(),
+                run.started
+            ));
+            let r = tree::resume(&mut journal, &run, n, rep.clone(), cancel.clone(), None)?;
+            rep.finish();
+            print_summary(common, &r.summary, &run.plan(), None);
+            resumed_failed = r.summary.failed > 0;
+            if r.summary.cancelled {
+                return Ok(EXIT_CANCELLED);
+            }
+            // A move that the resume finished has no source left to compare.
+            if kind == RunKind::Move && !src.exists() {
+                return Ok(if resumed_failed { EXIT_ERROR } else { EXIT_OK });
+            }
+        }
+        job = Some((lock, journal));
+    }
     let cmp = tree::compare_trees(
         &src,
         &dst,
@@ -447,9 +510,14 @@ fn run_tree(
         max_delete: settings.max_delete,
         target_folds_names: !cmp.twins.is_empty() && tree::folds_names(&dst),
     };
-    let plan = Plan::build(&cmp, &opts)?;
+    let plan = if kind == RunKind::Move {
+        Plan::build_move(&cmp, &opts)?
+    } else {
+        Plan::build(&cmp, &opts)?
+    };
+    let target_temps = std::mem::take(&mut cmp.right.temps.clone());
     drop(cmp);
-    if dry_run {
+    let Some((_lock, mut journal)) = job else {
         rep.finish();
         print_plan(common, &plan);
         for e in &scan_errors {
@@ -460,15 +528,69 @@ fn run_tree(
         } else {
             EXIT_ERROR
         });
+    };
+    // Temps that no unfinished run will finish (crashed runs before their first journal write,
+    // older versions): ours, recognisable by name, never user files.
+    if !target_temps.is_empty() {
+        let keep = Journal::default_dir()
+            .map(|d| Journal::unfinished_tags(&d))
+            .unwrap_or_default();
+        let swept = tree::sweep_temps(&target_temps, &keep);
+        if swept > 0 {
+            rep.note(&format!(
+                "removed {swept} temp file(s) left by an interrupted run"
+            ));
+        }
     }
+    let manifest = match manifest {
+        Some(p) => Some(Manifest::create(
+            p,
+            engine::manifest::algo_for(p, settings.hash),
+        )?),
+        None => None,
+    };
+    let delete_mode = settings.delete_mode;
+    let copier = Copier::new(settings.clone(), rep.clone(), cancel.clone())
+        .with_trash_replaced(delete_mode == engine::DeleteMode::Trash);
+    journal.begin(kind, &settings, copier.run_tag(), &plan)?;
+    // The target folder is created only once the journal knows the run (write-ahead): a run
+    // killed earlier leaves nothing behind, so running the same command again is the same job.
     if !dst.exists() {
         std::fs::create_dir_all(&dst)
             .map_err(|e| Error::io(Code::TreeMkdir, &dst, "cannot create the target folder", e))?;
     }
-    let delete_mode = settings.delete_mode;
-    let copier = Copier::new(settings, rep.clone(), cancel.clone())
-        .with_trash_replaced(delete_mode == engine::DeleteMode::Trash);
-    let summary = tree::execute(&plan, &copier, n, delete_mode);
+    let exec = ExecOptions {
+        journal: Some(&journal),
+        move_sources: kind == RunKind::Move,
+        manifest: manifest.as_ref(),
+        ..ExecOptions::new(n, delete_mode)
+    };
+    let mut summary = tree::execute_with(&plan, &copier, &exec);
+    let state = if summary.cancelled {
+        "cancelled"
+    } else if summary.failed > 0 {
+        "failed"
+    } else {
+        "done"
+    };
+    if let Err(e) = journal.finish(state) {
+        summary.failed += 1;
+        summary.errors.push(engine::tree::FailedItem {
+            path: e.path.clone(),
+            code: e.code,
+            message: e.to_string(),
+        });
+    }
+    if let Some(m) = &manifest
+        && let Err(e) = m.finish()
+    {
+        summary.failed += 1;
+        summary.errors.push(engine::tree::FailedItem {
+            path: e.path.clone(),
+            code: e.code,
+            message: e.to_string(),
+        });
+    }
     rep.finish();
     for e in &scan_errors {
         rep.error_line(e);
@@ -479,7 +601,246 @@ fn run_tree(
     print_summary(common, &summary, &plan, log.as_deref());
     Ok(if summary.cancelled {
         EXIT_CANCELLED
-    } else if summary.failed > 0 || !scan_errors.is_empty() {
+    } else if summary.failed > 0 || !scan_errors.is_empty() || resumed_failed {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// LEFT RIGHT (two trees), or with --manifest: the folder to check.
+    #[arg(num_args = 1..=2, value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Check the folder against this manifest (b3sum / sha256sum format, paths relative to it).
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Read from the medium (device, the default) or the page cache.
+    #[arg(long, value_enum)]
+    verify_read: Option<crate::VerifyReadArg>,
+    /// Hash algorithm (default blake3; a manifest named *.sha256 is SHA-256).
+    #[arg(long, value_enum)]
+    hash: Option<crate::HashArg>,
+    #[command(flatten)]
+    filters: FilterArgs,
+}
+
+pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
+    let settings = build_settings(
+        common,
+        &[
+            ("verify_read", crate::value_name(args.verify_read)),
+            ("hash", crate::value_name(args.hash)),
+        ],
+    )?;
+    let cancel = CancelToken::new();
+    install_ctrl_c(&cancel);
+    let rep = Arc::new(
+        CliReporter::new(
+            common.verbose,
+            common.quiet,
+            common.json,
+            common.log.as_deref(),
+        )
+        .map_err(|e| Error::io(Code::ConfigFile, Path::new(""), "cannot open the log", e))?,
+    );
+    let report = match (&args.manifest, args.paths.as_slice()) {
+        (Some(m), [dir]) => {
+            let entries = engine::manifest::read(m)?;
+            let algo = engine::manifest::algo_for(m, settings.hash);
+            engine::verify::verify_manifest(
+                &entries,
+                dir,
+                algo,
+                &settings,
+                threads(&settings, dir),
+                &*rep,
+                &cancel,
+            )
+        }
+        (None, [left, right]) => {
+            tree::check_roots(left, right, false)?;
+            let filter = args.filters.build(&settings)?;
+            engine::verify::verify_trees(
+                left,
+                right,
+                &filter,
+                &settings,
+                threads(&settings, right),
+                &*rep,
+                &cancel,
+            )
+        }
+        _ => {
+            return Err(Error::new(
+                Code::ConfigInvalidValue,
+                Path::new("verify"),
+                "give two folders (fcs verify LEFT RIGHT) or a manifest and one folder (fcs verify --manifest FILE DIR)",
+            ));
+        }
+    };
+    rep.finish();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    for p in &report.problems {
+        if common.json {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"event": "verify_problem", "path": p.rel.to_string_lossy(), "problem": p.problem, "code": engine::verify::VerifyReport::code_of(p.problem).as_str(), "detail": p.detail})
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{:<14} {}  ({})",
+                match p.problem {
+                    engine::verify::Problem::Mismatch => "MISMATCH",
+                    engine::verify::Problem::MissingLeft if args.manifest.is_some() => "MISSING",
+                    engine::verify::Problem::MissingLeft => "EXTRA-RIGHT",
+                    engine::verify::Problem::MissingRight => "MISSING-RIGHT",
+                    engine::verify::Problem::TypeOrLink => "TYPE/LINK",
+                    engine::verify::Problem::Unreadable => "UNREADABLE",
+                },
+                display_rel(&p.rel),
+                p.detail
+            );
+        }
+    }
+    if common.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"event": "verify_summary", "report": {"identical": report.identical, "problems": report.problems.len(), "bytes": report.bytes, "elapsed_ms": report.elapsed_ms, "algo": report.algo, "cancelled": report.cancelled}})
+        );
+    } else if !common.quiet {
+        eprintln!(
+            "verified by {} ({}): {} identical, {} problem(s); {} bytes read in {:.2} s{}",
+            report.algo,
+            match settings.verify_read {
+                engine::VerifyRead::Device => "read from the medium",
+                engine::VerifyRead::Cache => "read through the page cache",
+            },
+            report.identical,
+            report.problems.len(),
+            report.bytes,
+            report.elapsed_ms as f64 / 1000.0,
+            if report.cancelled {
+                " — CANCELLED"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(if report.cancelled {
+        EXIT_CANCELLED
+    } else if report.has_errors() {
+        EXIT_ERROR
+    } else if report.problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_DIFFERENT
+    })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The journal of the run to finish (default: the one unfinished run in the data folder).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+}
+
+/// The journal of an interrupted tree move from `src`, when `src` no longer exists.
+pub(crate) fn interrupted_move_of(src: &Path) -> Option<PathBuf> {
+    if std::fs::symlink_metadata(src).is_ok() {
+        return None;
+    }
+    let abs = std::path::absolute(src).ok()?;
+    let dir = Journal::default_dir()?;
+    Journal::list_unfinished(&dir)
+        .into_iter()
+        .find(|(_, r)| r.kind == RunKind::Move && r.source == abs)
+        .map(|(p, _)| p)
+}
+
+pub(crate) fn resume(common: &Common, args: &ResumeArgs) -> Result<u8, Error> {
+    let candidates = match &args.journal {
+        Some(p) => {
+            let j = Journal::open(p)?;
+            j.unfinished()?
+                .map(|r| vec![(p.clone(), r)])
+                .unwrap_or_default()
+        }
+        None => Journal::default_dir()
+            .map(|d| Journal::list_unfinished(&d))
+            .unwrap_or_default(),
+    };
+    let (path, run) = match candidates.len() {
+        1 => candidates.into_iter().next().expect("one"),
+        0 => {
+            return Err(Error::new(
+                Code::JournalNothing,
+                args.journal.as_deref().unwrap_or(Path::new("")),
+                "there is no interrupted run to resume",
+            ));
+        }
+        _ => {
+            let list: Vec<String> = candidates
+                .iter()
+                .map(|(p, r)| {
+                    format!(
+                        "{} '{}' → '{}' (started {}): --journal {}",
+                        r.kind.as_str(),
+                        r.source.display(),
+                        r.target.display(),
+                        r.started,
+                        p.display()
+                    )
+                })
+                .collect();
+            return Err(Error::new(
+                Code::JournalNothing,
+                Path::new(""),
+                format!(
+                    "several interrupted runs; pick one:\n  {}",
+                    list.join("\n  ")
+                ),
+            ));
+        }
+    };
+    let _lock = TargetLock::acquire(&run.target)?;
+    let mut journal = Journal::open(&path)?;
+    // Re-read under the lock: another resume may have finished it meanwhile.
+    let Some(run) = journal.unfinished()? else {
+        eprintln!("nothing to do: the run was finished meanwhile");
+        return Ok(EXIT_OK);
+    };
+    let cancel = CancelToken::new();
+    install_ctrl_c(&cancel);
+    let (rep, log) = reporter(common, "resume")?;
+    let workers = threads(&run.settings, &run.target);
+    if !common.quiet && !common.json {
+        eprintln!(
+            "resuming the {} run '{}' → '{}' started {}",
+            run.kind.as_str(),
+            run.source.display(),
+            run.target.display(),
+            run.started
+        );
+    }
+    let r = tree::resume(&mut journal, &run, workers, rep.clone(), cancel, None)?;
+    rep.finish();
+    let plan = run.plan();
+    print_summary(common, &r.summary, &plan, log.as_deref());
+    if r.temps_removed > 0 && !common.quiet && !common.json {
+        eprintln!(
+            "removed {} temp file(s) of the interrupted run",
+            r.temps_removed
+        );
+    }
+    Ok(if r.summary.cancelled {
+        EXIT_CANCELLED
+    } else if r.summary.failed > 0 {
         EXIT_ERROR
     } else {
         EXIT_OK
@@ -537,11 +898,21 @@ fn print_summary(common: &Common, s: &Summary, plan: &Plan, log: Option<&Path>) 
     }
     if !common.quiet {
         eprintln!(
-            "{} → {}: copied {} (verified {}), symlinks {}, dirs created {}, deleted {}, skipped {}, failed {}; {} bytes in {:.2} s; DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}{}",
+            "{} → {}: copied {} (verified {}), {}{}symlinks {}, dirs created {}, deleted {}, skipped {}, failed {}; {} bytes in {:.2} s; DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}{}",
             plan.source_root.display(),
             plan.target_root.display(),
             s.copied,
             s.verified,
+            if s.already_present > 0 {
+                format!("already there (checked by hash) {}, ", s.already_present)
+            } else {
+                String::new()
+            },
+            if s.sources_deleted > 0 {
+                format!("sources removed {}, ", s.sources_deleted)
+            } else {
+                String::new()
+            },
             s.symlinks,
             s.dirs_created,
             s.deleted,

@@ -12,8 +12,16 @@ use testkit::{assert_content, assert_no_temps, tempdir, write_file};
 
 const MIB: usize = 1 << 20;
 
+/// Journals, locks and default logs of the runs of this test process, away from the user's own
+/// data folder.
+fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("fcs-cli-tests-{}", std::process::id()))
+}
+
 fn fcs() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fcs"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
+    c.env("FCS_DATA_DIR", data_dir());
+    c
 }
 
 fn run(args: &[&str]) -> Output {
@@ -304,6 +312,7 @@ fn under_strace(inject: &str, args: &[&str]) -> Output {
         ])
         .arg(env!("CARGO_BIN_EXE_fcs"))
         .args(args)
+        .env("FCS_DATA_DIR", data_dir())
         .output()
         .unwrap()
 }
@@ -593,7 +602,12 @@ fn an_unreadable_file_is_reported_and_the_rest_is_copied() {
             env!("CARGO_BIN_EXE_fcs"),
         ]);
     }
+    // A data folder (journal, lock) the unprivileged user can write.
+    let data = d.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    mode(&data, 0o777);
     let o = cmd
+        .env("FCS_DATA_DIR", &data)
         .args(["sync", p(&l), p(&r), "--log", "/dev/null"])
         .output()
         .unwrap();

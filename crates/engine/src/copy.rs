@@ -196,7 +196,12 @@ struct Job {
 }
 
 impl Copier {
-    pub fn new(settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
+    pub fn new(mut settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
+        // Without fsync nothing reaches the medium before the verify: it can only read the
+        // cache (and dropping cached pages would start the very write-back `none` skips).
+        if settings.durability == crate::settings::Durability::None {
+            settings.verify_read = crate::settings::VerifyRead::Cache;
+        }
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -220,6 +225,18 @@ impl Copier {
     pub fn with_trash_replaced(mut self, on: bool) -> Copier {
         self.trash_replaced = on;
         self
+    }
+
+    /// Names this run's temps with `tag` (a journaled run's tag, so a resume and the sweep can
+    /// tell its temps from other runs').
+    pub fn with_run_tag(mut self, tag: &str) -> Copier {
+        self.run_id = tag.to_string();
+        self
+    }
+
+    /// The tag in this run's temp names.
+    pub fn run_tag(&self) -> &str {
+        &self.run_id
     }
 
     pub fn settings(&self) -> &Settings {
@@ -290,7 +307,7 @@ impl Copier {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
         let result = self
-            .prepare(id, src, &dst, Instant::now())
+            .prepare(id, src, &dst, None, Instant::now())
             .and_then(|p| self.finish(p, false, sync_dir));
         self.report_finished(id, src, &dst, result.as_ref());
         result
@@ -302,8 +319,20 @@ impl Copier {
     /// [`Copier::commit_file`] for each. Thousands of small files then cost a few syncs instead
     /// of one fsync each, and every file is still verified (from the medium) before its rename.
     pub fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
+        self.prepare_file_as(src, dst, None)
+    }
+
+    /// [`Copier::prepare_file`] for action `seq` of a journaled run: the temp is named after the
+    /// run's tag and `seq` (`.<name>.<tag>-s<seq>.fcs.tmp`), so the journal, which holds the
+    /// plan, knows every temp the run can leave behind without a write per file.
+    pub fn prepare_file_as(
+        &self,
+        src: &Path,
+        dst: &Path,
+        seq: Option<usize>,
+    ) -> Result<PendingFile, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        match self.prepare(id, src, dst, Instant::now()) {
+        match self.prepare(id, src, dst, seq, Instant::now()) {
             Ok(p) => Ok(PendingFile(Box::new(p))),
             Err(e) => {
                 self.report_finished(id, src, dst, Err(&e));
@@ -412,6 +441,7 @@ impl Copier {
         id: u64,
         src: &Path,
         dst: &Path,
+        seq: Option<usize>,
         started: Instant,
     ) -> Result<Prepared, Error> {
         let s = &self.settings;
@@ -542,7 +572,10 @@ impl Copier {
 
         let strategy = select(s, src_kind, dst_kind, size);
         let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
-        let tmp = self.temp_for(dst);
+        let tmp = match seq {
+            Some(seq) => seq_temp_path(&parent_dir(dst), dst, &self.run_id, seq),
+            None => self.temp_for(dst),
+        };
         let mut job = Job {
             id,
             src: src.to_path_buf(),
@@ -1463,6 +1496,24 @@ fn parent_dir(p: &Path) -> PathBuf {
 /// The temp's name: hidden, recognisably ours, short (Windows MAX_PATH), unique per run and file:
 /// `.<first 24 bytes of the name>.<run>-<n>.fcs.tmp`.
 fn temp_path(dir: &Path, dst: &Path, run_id: &str) -> PathBuf {
+    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{}.{run_id}-{n}.fcs.tmp", short_name(dst)))
+}
+
+/// The temp of action `seq` of a journaled run: `.<name>.<tag>-s<seq>.fcs.tmp`.
+pub(crate) fn seq_temp_path(dir: &Path, dst: &Path, tag: &str, seq: usize) -> PathBuf {
+    dir.join(format!(".{}.{tag}-s{seq}.fcs.tmp", short_name(dst)))
+}
+
+/// The run tag and (for a journaled run's file) the action's sequence number in a temp name.
+pub fn parse_temp_name(name: &str) -> Option<(&str, Option<usize>)> {
+    let core = name.strip_suffix(".fcs.tmp")?;
+    let (head, n) = core.rsplit_once('-')?;
+    let tag = head.rsplit_once('.')?.1;
+    Some((tag, n.strip_prefix('s').and_then(|n| n.parse().ok())))
+}
+
+fn short_name(dst: &Path) -> String {
     let name = dst
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -1474,8 +1525,7 @@ fn temp_path(dir: &Path, dst: &Path, run_id: &str) -> PathBuf {
         }
         short.push(c);
     }
-    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{short}.{run_id}-{n}.fcs.tmp"))
+    short
 }
 
 /// Whether a temp file name is one of ours (for sweeps and for tests).

@@ -117,6 +117,20 @@ codes! {
         "The item could not be moved to the trash and was left in place; use --delete-mode permanent to delete without the trash.";
     TreeDirTimes => "TREE_E_DIR_TIMES", NotCreated,
         "A folder's times or permissions could not be applied; check the target filesystem.";
+    JournalOpen => "JOURNAL_E_OPEN", NotCreated,
+        "The run journal could not be opened or created; check the data folder's permissions and free space (or pass --journal PATH on a local disk).";
+    JournalWrite => "JOURNAL_E_WRITE", Deleted,
+        "The run journal could not be written (disk full or read-only); the run stopped before touching more files. Free space, then `fcs resume`.";
+    JournalLocked => "JOURNAL_E_LOCKED", NotCreated,
+        "Another fcs run is writing to this target (its pid and start time are shown); wait for it to finish or stop it.";
+    JournalNothing => "JOURNAL_E_NOTHING", NotCreated,
+        "There is no unfinished run to resume (or several: pick one with --journal PATH).";
+    MoveSourceKept => "MOVE_E_SOURCE_KEPT", Committed,
+        "The copy is in place and verified, but the source was kept (it changed after it was copied, or could not be deleted); check it and run the move again.";
+    VerifyMissing => "VERIFY_E_MISSING", NotCreated,
+        "`fcs verify` found an item on only one side, or a manifest entry whose file is missing; copy it again.";
+    VerifyManifest => "VERIFY_E_MANIFEST", NotCreated,
+        "The manifest could not be read or written, or a line is not `<hex hash>  <path>`; check the file.";
 }
 
 impl fmt::Display for Code {

@@ -108,6 +108,50 @@ fn init_pool(threads: u32) {
     });
 }
 
+/// Hashes a whole file with `algo`, as lowercase hex. `from_medium`: the file's cached pages are
+/// dropped first so the bytes come from the disk, not the page cache (a bit-rot check). Calls
+/// `progress` with the bytes of each chunk read; stops early (`Interrupted`) when cancelled.
+pub fn hash_path(
+    path: &std::path::Path,
+    algo: HashAlgo,
+    from_medium: bool,
+    cancel: &crate::events::CancelToken,
+    progress: &dyn Fn(u64),
+) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = fsops::open_source(path)?;
+    if from_medium {
+        // Best effort: a filesystem that cannot drop pages is read through its cache.
+        let _ = fsops::drop_cache(&f);
+    }
+    let mut h = match algo {
+        HashAlgo::Blake3 => Hasher::Blake3 {
+            hasher: Box::new(blake3::Hasher::new()),
+            parallel: false,
+        },
+        HashAlgo::Sha256 => Hasher::Sha256(Box::new(sha2::Sha256::new())),
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "cancelled",
+            ));
+        }
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                progress(n as u64);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize_hex())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,22 +15,26 @@ mod copy;
 mod error;
 mod events;
 mod hash;
+pub mod journal;
+pub mod manifest;
+mod moving;
 mod pipe;
 mod settings;
 mod strategy;
 pub mod tree;
+pub mod verify;
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
-pub use copy::{Copier, FileReport, PendingFile, is_temp_name};
+pub use copy::{Copier, FileReport, PendingFile, is_temp_name, parse_temp_name};
 pub use error::{Code, Error, TempFate};
 pub use events::{
     CancelToken, Event, FnReporter, Notice, NullReporter, Outcome, Perf, Phase, Reporter,
 };
 pub use fsops::DriveKind;
-pub use hash::{Hasher, hashers_created, select_hasher};
+pub use hash::{Hasher, hash_path, hashers_created, select_hasher};
 pub use settings::{
-    DeleteMode, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy, VerifyPolicy,
-    VerifyRead, format_bytes, parse_bytes,
+    DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
+    VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
 };
 pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};

@@ -549,3 +549,104 @@ fn following_symlinks_copies_targets_and_stops_at_loops() {
     assert!(!r.join("filelink").is_symlink());
     assert!(!r.join("loop").exists());
 }
+
+/// A journal that cannot be written (disk full) stops the run before it touches more files; the
+/// files it had not journaled are finished by a resume, by hash, and the trees end identical.
+#[test]
+fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
+    use engine::journal::{Journal, RunKind};
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    for i in 0..1500u64 {
+        write_file(&l.join(format!("d{}/f{i}", i % 5)), 64, i);
+    }
+    std::fs::create_dir(&r).unwrap();
+    let p = plan(&l, &r, false, false).unwrap();
+    let jpath = d.path().join("journal.sqlite");
+    let mut journal = Journal::open(&jpath).unwrap();
+    let mut s = settings();
+    s.set("durability", "batch").unwrap();
+    let copier = Copier::new(s.clone(), Arc::new(NullReporter), CancelToken::new());
+    journal
+        .begin(RunKind::Sync, &s, copier.run_tag(), &p)
+        .unwrap();
+    journal.fail_records_from = Some(0);
+    let opts = tree::ExecOptions {
+        journal: Some(&journal),
+        ..tree::ExecOptions::new(2, DeleteMode::Permanent)
+    };
+    let sum = tree::execute_with(&p, &copier, &opts);
+    assert!(
+        sum.errors.iter().any(|e| e.code == Code::JournalWrite),
+        "{:?}",
+        sum.errors
+    );
+    let copied = walkdir_files(&r);
+    assert!(copied < 1500, "the run went on: {copied} files copied");
+    testkit::assert_no_temps(&r);
+    drop(journal);
+
+    let mut journal = Journal::open(&jpath).unwrap();
+    let run = journal.unfinished().unwrap().expect("the run is resumable");
+    let resumed = tree::resume(
+        &mut journal,
+        &run,
+        2,
+        Arc::new(NullReporter),
+        CancelToken::new(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(resumed.summary.failed, 0, "{:?}", resumed.summary.errors);
+    assert_eq!(
+        resumed.summary.already_present, copied as u64,
+        "files in place but not journaled are checked by hash, not copied again"
+    );
+    assert_eq!(walkdir_files(&r), 1500);
+    assert!(compare(&l, &r).identical());
+    assert!(journal.unfinished().unwrap().is_none());
+}
+
+fn walkdir_files(root: &Path) -> usize {
+    std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            if e.file_type().unwrap().is_dir() {
+                walkdir_files(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// A move never deletes a source that changed: here it grows while it is copied, so the copy is
+/// not committed and the source stays whole.
+#[test]
+fn a_move_keeps_a_source_that_changes_during_the_copy() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("grows.bin");
+    let dst = d.path().join("out.bin");
+    let data = write_file(&src, 3 << 20, 5);
+    let mut s = settings();
+    s.set("verify_policy", "all").unwrap();
+    // STAGED reports its chunks on every OS (a kernel copy may not call back under Wine).
+    s.set("strategy", "staged").unwrap();
+    s.set("staged_chunk", "1MiB").unwrap();
+    let mut copier = Copier::new(s, Arc::new(NullReporter), CancelToken::new());
+    let grow = src.clone();
+    copier.hooks.after_copy_chunk = Some(Box::new(move |_| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&grow)
+            .unwrap();
+        f.write_all(b"more").unwrap();
+    }));
+    let e = copier.move_file(&src, &dst).unwrap_err();
+    assert_eq!(e.code, Code::CopySourceChanged, "{e}");
+    assert!(std::fs::read(&src).unwrap().starts_with(&data));
+    assert!(!dst.exists());
+    testkit::assert_no_temps(d.path());
+}

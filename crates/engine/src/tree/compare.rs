@@ -497,6 +497,7 @@ mod tests {
             root: PathBuf::from("/nonexistent"),
             entries,
             issues: vec![],
+            temps: vec![],
             cancelled: false,
         }
     }

@@ -4,15 +4,17 @@ mod compare;
 mod execute;
 mod filter;
 mod plan;
+mod resume;
 mod scan;
 
 use std::path::{Path, PathBuf};
 
 pub use compare::{Category, Comparison, Criteria, Diffs, Item, Twins, compare, hash_file};
-pub use execute::{FailedItem, Summary, execute};
+pub use execute::{ExecOptions, FailedItem, Summary, execute, execute_with};
 pub use filter::Filter;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
-pub use scan::{Entry, EntryKind, Scan, ScanIssue, Side, scan};
+pub use resume::{Resumed, resume, sweep_temps};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, Side, path_order, scan};
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Reporter};

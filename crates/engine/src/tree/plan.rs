@@ -49,6 +49,9 @@ pub enum ActionKind {
     Delete,
     /// Apply a directory's times (last, bottom-up).
     SetDirTimes,
+    /// The target already has this file (same size and times): check both by hash, copy it if
+    /// they differ. A move plans one for every identical file, so its source can go.
+    Check,
 }
 
 impl ActionKind {
@@ -60,6 +63,7 @@ impl ActionKind {
             ActionKind::Symlink => "symlink",
             ActionKind::Delete => "delete",
             ActionKind::SetDirTimes => "set-times",
+            ActionKind::Check => "check",
         }
     }
 }
@@ -102,6 +106,17 @@ impl Plan {
     /// `max_delete` of the target's entries when that is more than 10 entries, unless `force`:
     /// a mistyped source path must not empty the target.
     pub fn build(cmp: &Comparison, opts: &PlanOptions) -> Result<Plan, Error> {
+        Plan::build_inner(cmp, opts, false)
+    }
+
+    /// The plan of a move: like [`Plan::build`], plus a [`ActionKind::Check`] for every file
+    /// the target already has, because a move removes every source file once the target's copy
+    /// is proven identical by hash — never on size and times alone.
+    pub fn build_move(cmp: &Comparison, opts: &PlanOptions) -> Result<Plan, Error> {
+        Plan::build_inner(cmp, opts, true)
+    }
+
+    fn build_inner(cmp: &Comparison, opts: &PlanOptions, check_same: bool) -> Result<Plan, Error> {
         let (src_root, dst_root) = match opts.direction {
             Direction::LeftToRight => (&cmp.left.root, &cmp.right.root),
             Direction::RightToLeft => (&cmp.right.root, &cmp.left.root),
@@ -125,6 +140,17 @@ impl Plan {
         };
         for it in &cmp.items {
             if it.category == Category::Same {
+                if check_same
+                    && let (Some(s), Some(_)) = sides(it)
+                    && s.kind == EntryKind::File
+                {
+                    copies.push(Action {
+                        kind: ActionKind::Check,
+                        rel: cmp.rel(it).to_path_buf(),
+                        size: s.size,
+                        reason: "same size and times: checked by hash".into(),
+                    });
+                }
                 continue;
             }
             let rel = cmp.rel(it).to_path_buf();

@@ -56,6 +56,9 @@ pub struct Scan {
     pub root: PathBuf,
     pub entries: Vec<Entry>,
     pub issues: Vec<ScanIssue>,
+    /// Our own temp files (`.….fcs.tmp`) met on the way: never entries, never compared or
+    /// copied; a run sweeps the ones no unfinished journal knows.
+    pub temps: Vec<PathBuf>,
     /// Whether the scan was cancelled before it finished.
     pub cancelled: bool,
 }
@@ -125,6 +128,7 @@ struct Shared<'a> {
     queue: Mutex<Queue>,
     wake: Condvar,
     out: Mutex<(Vec<Entry>, Vec<ScanIssue>)>,
+    temps: Mutex<Vec<PathBuf>>,
     count: AtomicU64,
     reporter: &'a dyn Reporter,
     cancel: &'a CancelToken,
@@ -205,7 +209,15 @@ impl Shared<'_> {
                     break;
                 }
             };
-            let child_rel = rel.join(de.file_name());
+            let name = de.file_name();
+            if name.to_str().is_some_and(crate::copy::is_temp_name) {
+                self.temps
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(de.path());
+                continue;
+            }
+            let child_rel = rel.join(name);
             // The directory entry's type (no stat) is enough to decide pruning.
             let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
             if !self.filter.admits(&child_rel, is_dir) {
@@ -338,6 +350,7 @@ pub fn scan(
         }),
         wake: Condvar::new(),
         out: Mutex::new((Vec::new(), Vec::new())),
+        temps: Mutex::new(Vec::new()),
         count: AtomicU64::new(0),
         reporter,
         cancel,
@@ -349,6 +362,7 @@ pub fn scan(
         }
     });
     let (mut entries, issues) = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
+    let temps = shared.temps.into_inner().unwrap_or_else(|e| e.into_inner());
     entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
     reporter.report(&Event::ScanProgress {
         side,
@@ -358,6 +372,7 @@ pub fn scan(
         root: root.to_path_buf(),
         entries,
         issues,
+        temps,
         cancelled: cancel.is_cancelled(),
     }
 }

@@ -1,0 +1,754 @@
+//! The run journal and the target lock (seed 002, DESIGN.md §8).
+//!
+//! One SQLite database per job (kind + source root + target root) in the local data folder —
+//! never on the target, which may be a network share where WAL does not work. WAL with
+//! `synchronous=FULL`: a committed transaction survives a power cut.
+//!
+//! Write-ahead rule: the whole plan (every action, in execution order, with its sequence number)
+//! is journaled in one transaction before the first filesystem step. A file's temp name carries
+//! the run's tag and the action's sequence number (`.<name>.<tag>-s<seq>.fcs.tmp`), so the
+//! journal knows every temp the run can create without a write per file. Results are journaled
+//! in batches, each only after the files it records are durable (file and directory fsynced):
+//! the journal never claims more than the disk holds (I3). A move deletes a source only after
+//! the batch that records its copy as committed is itself committed.
+
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Code, Error};
+use crate::settings::Settings;
+use crate::tree::{ActionKind, Plan};
+
+/// What kind of run a journal records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Sync,
+    Copy,
+    Move,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Sync => "sync",
+            RunKind::Copy => "copy",
+            RunKind::Move => "move",
+        }
+    }
+    fn parse(s: &str) -> Option<RunKind> {
+        Some(match s {
+            "sync" => RunKind::Sync,
+            "copy" => RunKind::Copy,
+            "move" => RunKind::Move,
+            _ => return None,
+        })
+    }
+}
+
+/// A journaled item's state. Files go planned → committed (→ source-deleted for a move), or
+/// failed; the other actions are idempotent and simply redone by a resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemState {
+    Planned,
+    Committed,
+    SourceDeleted,
+    Failed,
+}
+
+impl ItemState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Planned => "planned",
+            ItemState::Committed => "committed",
+            ItemState::SourceDeleted => "source-deleted",
+            ItemState::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> ItemState {
+        match s {
+            "committed" => ItemState::Committed,
+            "source-deleted" => ItemState::SourceDeleted,
+            "failed" => ItemState::Failed,
+            _ => ItemState::Planned,
+        }
+    }
+}
+
+/// The source as it was when its copy started: a move deletes it only if it is still the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceStamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub identity: Option<(u64, u64)>,
+}
+
+impl SourceStamp {
+    pub fn of(md: &std::fs::Metadata) -> SourceStamp {
+        let mtime_ns = md
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(-1);
+        SourceStamp {
+            size: md.len(),
+            mtime_ns,
+            identity: fsops::identity_from_metadata(md).map(|i| (i.volume, i.file)),
+        }
+    }
+    pub fn read(p: &Path) -> std::io::Result<SourceStamp> {
+        std::fs::symlink_metadata(p).map(|m| SourceStamp::of(&m))
+    }
+}
+
+/// One result to journal.
+#[derive(Debug, Clone)]
+pub struct ItemUpdate {
+    pub seq: usize,
+    pub state: ItemState,
+    pub hash: Option<String>,
+    pub strategy: Option<String>,
+    pub method: Option<String>,
+    pub verified: bool,
+    pub ms: u64,
+    pub error: Option<String>,
+    pub stamp: Option<SourceStamp>,
+}
+
+impl ItemUpdate {
+    pub fn new(seq: usize, state: ItemState) -> ItemUpdate {
+        ItemUpdate {
+            seq,
+            state,
+            hash: None,
+            strategy: None,
+            method: None,
+            verified: false,
+            ms: 0,
+            error: None,
+            stamp: None,
+        }
+    }
+}
+
+/// A journaled action.
+#[derive(Debug, Clone)]
+pub struct StoredItem {
+    pub seq: usize,
+    pub kind: ActionKind,
+    pub rel: PathBuf,
+    pub size: u64,
+    pub state: ItemState,
+    pub stamp: Option<SourceStamp>,
+}
+
+/// An unfinished run, as the journal holds it.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub id: i64,
+    pub kind: RunKind,
+    pub source: PathBuf,
+    pub target: PathBuf,
+    pub settings: Settings,
+    pub tag: String,
+    pub started: String,
+    pub pid: u32,
+    pub items: Vec<StoredItem>,
+}
+
+impl StoredRun {
+    /// The plan of the run, in its original order (the sequence numbers are the indexes).
+    pub fn plan(&self) -> Plan {
+        Plan {
+            source_root: self.source.clone(),
+            target_root: self.target.clone(),
+            direction: crate::tree::Direction::LeftToRight,
+            actions: self
+                .items
+                .iter()
+                .map(|i| crate::tree::Action {
+                    kind: i.kind,
+                    rel: i.rel.clone(),
+                    size: i.size,
+                    reason: "resumed".into(),
+                })
+                .collect(),
+            skipped: vec![],
+        }
+    }
+}
+
+/// The run journal of one job.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    run: Option<i64>,
+    /// Test hook: the `record` calls from this one on fail like a full disk would.
+    #[cfg(feature = "test-hooks")]
+    pub fail_records_from: Option<usize>,
+    #[cfg(feature = "test-hooks")]
+    records: std::sync::atomic::AtomicUsize,
+}
+
+/// The folder holding journals and locks: `FCS_DATA_DIR` if set (portable installs, tests), else
+/// the platform's local data folder (`~/.local/share/fcs`, `%LOCALAPPDATA%\fcs`, …).
+pub fn data_dir() -> Option<PathBuf> {
+    match std::env::var_os("FCS_DATA_DIR") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => dirs::data_local_dir().map(|d| d.join("fcs")),
+    }
+}
+
+/// A short stable key for a path (or several), for file names.
+fn key(parts: &[&[u8]]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().to_hex()[..16].to_string()
+}
+
+fn jerr(code: Code, path: &Path, what: &str, e: rusqlite::Error) -> Error {
+    Error::new(code, path, format!("{what}: {e}"))
+}
+
+fn now_text() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+impl Journal {
+    /// The folder of job journals.
+    pub fn default_dir() -> Option<PathBuf> {
+        data_dir().map(|d| d.join("journal"))
+    }
+
+    /// The journal file of a job.
+    pub fn job_path(dir: &Path, kind: RunKind, source: &Path, target: &Path) -> PathBuf {
+        let k = key(&[
+            kind.as_str().as_bytes(),
+            &fsops::path_to_bytes(source),
+            &fsops::path_to_bytes(target),
+        ]);
+        dir.join(format!("{}-{k}.sqlite", kind.as_str()))
+    }
+
+    /// Opens (creating it and its folder if needed) a journal database.
+    pub fn open(path: &Path) -> Result<Journal, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::io(
+                    Code::JournalOpen,
+                    dir,
+                    "cannot create the journal folder",
+                    e,
+                )
+            })?;
+        }
+        let open = |p: &Path| -> rusqlite::Result<Connection> {
+            let c = Connection::open(p)?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "the journal cannot use WAL here (mode {mode})"
+                )));
+            }
+            c.execute_batch(
+                "PRAGMA synchronous=FULL;
+                 CREATE TABLE IF NOT EXISTS run(
+                    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, source BLOB NOT NULL,
+                    target BLOB NOT NULL, settings TEXT NOT NULL, tag TEXT NOT NULL,
+                    state TEXT NOT NULL, pid INTEGER, started TEXT, finished TEXT);
+                 CREATE TABLE IF NOT EXISTS item(
+                    run INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+                    rel BLOB NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL,
+                    hash TEXT, strategy TEXT, method TEXT, verified INTEGER, ms INTEGER,
+                    error TEXT, src_size INTEGER, src_mtime_ns TEXT, src_vol INTEGER,
+                    src_file INTEGER, PRIMARY KEY(run, seq)) WITHOUT ROWID;",
+            )?;
+            Ok(c)
+        };
+        let conn = open(path)
+            .map_err(|e| jerr(Code::JournalOpen, path, "cannot open the run journal", e))?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            run: None,
+            #[cfg(feature = "test-hooks")]
+            fail_records_from: None,
+            #[cfg(feature = "test-hooks")]
+            records: Default::default(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest run of this job that did not finish, with its items.
+    pub fn unfinished(&self) -> Result<Option<StoredRun>, Error> {
+        let c = self.conn();
+        let e = |e| {
+            jerr(
+                Code::JournalOpen,
+                &self.path,
+                "cannot read the run journal",
+                e,
+            )
+        };
+        let row = c
+            .query_row(
+                "SELECT id, kind, source, target, settings, tag, started, pid FROM run
+                 WHERE state = 'running' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(e)?;
+        let Some((id, kind, source, target, settings, tag, started, pid)) = row else {
+            return Ok(None);
+        };
+        let bad = |what: &str| {
+            Error::new(
+                Code::JournalOpen,
+                &self.path,
+                format!("the run journal is damaged ({what}); delete it to start over"),
+            )
+        };
+        let kind = RunKind::parse(&kind).ok_or_else(|| bad("run kind"))?;
+        let settings: Settings = serde_json::from_str(&settings).map_err(|_| bad("settings"))?;
+        let mut st = c
+            .prepare(
+                "SELECT seq, kind, rel, size, state, src_size, src_mtime_ns, src_vol, src_file
+                 FROM item WHERE run = ?1 ORDER BY seq",
+            )
+            .map_err(e)?;
+        let items = st
+            .query_map([id], |r| {
+                let kind: String = r.get(1)?;
+                let stamp = match r.get::<_, Option<i64>>(5)? {
+                    Some(size) => Some(SourceStamp {
+                        size: size as u64,
+                        mtime_ns: r
+                            .get::<_, Option<String>>(6)?
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(-1),
+                        identity: match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+                            (Some(v), Some(f)) => Some((v as u64, f as u64)),
+                            _ => None,
+                        },
+                    }),
+                    None => None,
+                };
+                Ok(StoredItem {
+                    seq: r.get::<_, i64>(0)? as usize,
+                    kind: parse_kind(&kind),
+                    rel: fsops::path_from_bytes(&r.get::<_, Vec<u8>>(2)?),
+                    size: r.get::<_, i64>(3)? as u64,
+                    state: ItemState::parse(&r.get::<_, String>(4)?),
+                    stamp,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        Ok(Some(StoredRun {
+            id,
+            kind,
+            source: fsops::path_from_bytes(&source),
+            target: fsops::path_from_bytes(&target),
+            settings,
+            tag,
+            started: started.unwrap_or_default(),
+            pid: pid.unwrap_or(0) as u32,
+            items,
+        }))
+    }
+
+    /// Journals a new run and its whole plan in one transaction — before anything is written.
+    pub fn begin(
+        &mut self,
+        kind: RunKind,
+        settings: &Settings,
+        tag: &str,
+        plan: &Plan,
+    ) -> Result<(), Error> {
+        let werr = |e| {
+            jerr(
+                Code::JournalWrite,
+                &self.path,
+                "cannot write the run journal",
+                e,
+            )
+        };
+        let settings = serde_json::to_string(settings).unwrap_or_default();
+        let mut c = self.conn();
+        let tx = c.transaction().map_err(werr)?;
+        tx.execute(
+            "INSERT INTO run(kind, source, target, settings, tag, state, pid, started)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
+            params![
+                kind.as_str(),
+                fsops::path_to_bytes(&plan.source_root),
+                fsops::path_to_bytes(&plan.target_root),
+                settings,
+                tag,
+                std::process::id(),
+                now_text()
+            ],
+        )
+        .map_err(werr)?;
+        let run = tx.last_insert_rowid();
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO item(run, seq, kind, rel, size, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'planned')",
+                )
+                .map_err(werr)?;
+            for (seq, a) in plan.actions.iter().enumerate() {
+                st.execute(params![
+                    run,
+                    seq as i64,
+                    a.kind.as_str(),
+                    fsops::path_to_bytes(&a.rel),
+                    a.size as i64
+                ])
+                .map_err(werr)?;
+            }
+        }
+        tx.commit().map_err(werr)?;
+        drop(c);
+        self.run = Some(run);
+        Ok(())
+    }
+
+    /// Continues an unfinished run (resume): later updates go to it.
+    pub fn continue_run(&mut self, run: &StoredRun) -> Result<(), Error> {
+        self.conn()
+            .execute(
+                "UPDATE run SET pid = ?1 WHERE id = ?2",
+                params![std::process::id(), run.id],
+            )
+            .map_err(|e| {
+                jerr(
+                    Code::JournalWrite,
+                    &self.path,
+                    "cannot write the run journal",
+                    e,
+                )
+            })?;
+        self.run = Some(run.id);
+        Ok(())
+    }
+
+    /// Journals a batch of results in one transaction (one fsync of the WAL).
+    pub fn record(&self, updates: &[ItemUpdate]) -> Result<(), Error> {
+        let Some(run) = self.run else { return Ok(()) };
+        if updates.is_empty() {
+            return Ok(());
+        }
+        #[cfg(feature = "test-hooks")]
+        {
+            let n = self
+                .records
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail_records_from.is_some_and(|from| n >= from) {
+                return Err(Error::new(
+                    Code::JournalWrite,
+                    &self.path,
+                    "cannot write the run journal: database or disk is full (test hook)",
+                ));
+            }
+        }
+        let werr = |e| {
+            jerr(
+                Code::JournalWrite,
+                &self.path,
+                "cannot write the run journal",
+                e,
+            )
+        };
+        let mut c = self.conn();
+        let tx = c.transaction().map_err(werr)?;
+        {
+            let mut st = tx
+                .prepare(
+                    "UPDATE item SET state = ?3,
+                        hash = COALESCE(?4, hash), strategy = COALESCE(?5, strategy),
+                        method = COALESCE(?6, method), verified = ?7, ms = ?8, error = ?9,
+                        src_size = COALESCE(?10, src_size),
+                        src_mtime_ns = COALESCE(?11, src_mtime_ns),
+                        src_vol = COALESCE(?12, src_vol), src_file = COALESCE(?13, src_file)
+                     WHERE run = ?1 AND seq = ?2",
+                )
+                .map_err(werr)?;
+            for u in updates {
+                let s = u.stamp;
+                st.execute(params![
+                    run,
+                    u.seq as i64,
+                    u.state.as_str(),
+                    u.hash,
+                    u.strategy,
+                    u.method,
+                    u.verified,
+                    u.ms as i64,
+                    u.error,
+                    s.map(|s| s.size as i64),
+                    s.map(|s| s.mtime_ns.to_string()),
+                    s.and_then(|s| s.identity).map(|i| i.0 as i64),
+                    s.and_then(|s| s.identity).map(|i| i.1 as i64),
+                ])
+                .map_err(werr)?;
+            }
+        }
+        tx.commit().map_err(werr)
+    }
+
+    /// Marks the run finished: `done`, `failed` (it ran to its end; the next sync retries its
+    /// failed files from a fresh comparison) or `cancelled` (it stays resumable, like a run
+    /// that crashed).
+    pub fn finish(&self, state: &str) -> Result<(), Error> {
+        let Some(run) = self.run else { return Ok(()) };
+        let db_state = if state == "cancelled" {
+            "running"
+        } else {
+            state
+        };
+        self.conn()
+            .execute(
+                "UPDATE run SET state = ?1, finished = ?2 WHERE id = ?3",
+                params![db_state, now_text(), run],
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                jerr(
+                    Code::JournalWrite,
+                    &self.path,
+                    "cannot write the run journal",
+                    e,
+                )
+            })
+    }
+
+    /// The tags of every unfinished run in the journals of `dir`: their temps belong to a run
+    /// that a resume will finish, so a sweep leaves them alone.
+    pub fn unfinished_tags(dir: &Path) -> Vec<String> {
+        let mut tags = Vec::new();
+        for (_, run) in Journal::list_unfinished(dir) {
+            tags.push(run.tag);
+        }
+        tags
+    }
+
+    /// Every unfinished run in the journals of `dir`, with its journal's path.
+    pub fn list_unfinished(dir: &Path) -> Vec<(PathBuf, StoredRun)> {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "sqlite")
+                && let Ok(j) = Journal::open(&p)
+                && let Ok(Some(run)) = j.unfinished()
+            {
+                out.push((p, run));
+            }
+        }
+        out.sort_by(|a, b| a.1.started.cmp(&b.1.started));
+        out
+    }
+}
+
+fn parse_kind(s: &str) -> ActionKind {
+    match s {
+        "mkdir" => ActionKind::Mkdir,
+        "copy" => ActionKind::Copy,
+        "replace" => ActionKind::Replace,
+        "symlink" => ActionKind::Symlink,
+        "delete" => ActionKind::Delete,
+        "check" => ActionKind::Check,
+        _ => ActionKind::SetDirTimes,
+    }
+}
+
+/// One run at a time per target root: an OS file lock (released by the OS when the holder dies,
+/// so a stale lock of a dead process is simply taken over). The lock files live in the data
+/// folder and are never deleted: deleting one would let two runs lock two different files.
+#[derive(Debug)]
+pub struct TargetLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl TargetLock {
+    /// Locks `target` (a canonical path) for this run, in the data folder.
+    pub fn acquire(target: &Path) -> Result<TargetLock, Error> {
+        let data = data_dir().ok_or_else(|| {
+            Error::new(
+                Code::JournalOpen,
+                target,
+                "no local data folder for the lock (set FCS_DATA_DIR)",
+            )
+        })?;
+        TargetLock::acquire_in(&data, target)
+    }
+
+    /// Locks `target` with the lock files of the data folder `data`.
+    pub fn acquire_in(data: &Path, target: &Path) -> Result<TargetLock, Error> {
+        let dir = data.join("locks");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(Code::JournalOpen, &dir, "cannot create the lock folder", e))?;
+        let path = dir.join(format!("{}.lock", key(&[&fsops::path_to_bytes(target)])));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(Code::JournalOpen, &path, "cannot open the lock file", e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.set_len(0);
+                let _ = file.rewind();
+                let _ = writeln!(
+                    file,
+                    "pid={} started={} target={}",
+                    std::process::id(),
+                    now_text(),
+                    target.display()
+                );
+                Ok(TargetLock { _file: file, path })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                Err(Error::new(
+                    Code::JournalLocked,
+                    target,
+                    format!(
+                        "another fcs run is writing to this folder ({}); wait for it to finish",
+                        if holder.is_empty() {
+                            "holder unknown"
+                        } else {
+                            holder
+                        }
+                    ),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(Code::JournalOpen, &path, "cannot lock", e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{Action, Direction};
+
+    fn plan(root: &Path) -> Plan {
+        Plan {
+            source_root: root.join("src"),
+            target_root: root.join("dst"),
+            direction: Direction::LeftToRight,
+            actions: vec![
+                Action {
+                    kind: ActionKind::Mkdir,
+                    rel: "d".into(),
+                    size: 0,
+                    reason: String::new(),
+                },
+                Action {
+                    kind: ActionKind::Copy,
+                    rel: "d/f".into(),
+                    size: 5,
+                    reason: String::new(),
+                },
+            ],
+            skipped: vec![],
+        }
+    }
+
+    #[test]
+    fn a_run_survives_reopening_and_a_cancelled_one_stays_open() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("j.sqlite");
+        let mut j = Journal::open(&path).unwrap();
+        let settings = Settings {
+            workers: 3,
+            ..Settings::default()
+        };
+        j.begin(RunKind::Move, &settings, "abcd", &plan(d.path()))
+            .unwrap();
+        let mut u = ItemUpdate::new(1, ItemState::Committed);
+        u.hash = Some("00ff".into());
+        u.stamp = Some(SourceStamp {
+            size: 5,
+            mtime_ns: 1_700_000_000_123_456_789,
+            identity: Some((1, 2)),
+        });
+        j.record(&[u]).unwrap();
+        j.finish("cancelled").unwrap();
+        drop(j);
+
+        let j = Journal::open(&path).unwrap();
+        let run = j
+            .unfinished()
+            .unwrap()
+            .expect("a cancelled run stays resumable");
+        assert_eq!(run.kind, RunKind::Move);
+        assert_eq!(run.tag, "abcd");
+        assert_eq!(run.settings.workers, 3);
+        assert_eq!(run.items.len(), 2);
+        assert_eq!(run.items[0].state, ItemState::Planned);
+        assert_eq!(run.items[1].state, ItemState::Committed);
+        assert_eq!(
+            run.items[1].stamp.unwrap().mtime_ns,
+            1_700_000_000_123_456_789
+        );
+        assert_eq!(run.plan().actions[1].rel, Path::new("d/f"));
+        let mut j = j;
+        j.continue_run(&run).unwrap();
+        j.finish("failed").unwrap();
+        assert!(
+            j.unfinished().unwrap().is_none(),
+            "a run that ran to its end is closed"
+        );
+        assert!(Journal::list_unfinished(d.path()).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_unicode_round_trip() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9/x"));
+        assert_eq!(fsops::path_from_bytes(&fsops::path_to_bytes(p)), p);
+    }
+}
