@@ -189,7 +189,7 @@ impl Reporter for CliReporter {
                     bar.set_position(*done);
                 }
             }
-            Event::Notice { path, notice, .. } => {
+            Event::Notice { id, path, notice } => {
                 let text = format!(
                     "notice [{}]: {} — '{}'",
                     notice.kind,
@@ -197,7 +197,9 @@ impl Reporter for CliReporter {
                     path.display()
                 );
                 log_line(&mut st, "WARN", &text);
-                if self.verbose {
+                // Run-level notices (id 0, e.g. temps swept) are news for everyone; per-file ones
+                // only with -v.
+                if self.verbose || (*id == 0 && !self.quiet) {
                     eprint_line(&st, &text);
                 }
             }

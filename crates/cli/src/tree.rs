@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use clap::Args;
 use engine::journal::{Journal, RunKind, TargetLock};
-use engine::manifest::Manifest;
 use engine::tree::{
-    self, Category, Comparison, Criteria, Direction, ExecOptions, Filter, Plan, PlanOptions,
-    Summary,
+    self, Category, Comparison, Criteria, Direction, Filter, Job, Plan, PlanOptions, Summary,
 };
-use engine::{CancelToken, Code, Copier, Error, Settings};
+use engine::{CancelToken, Code, Error, Settings};
 
 use crate::report::CliReporter;
 use crate::{
@@ -390,20 +388,6 @@ fn interrupted_into(kind: RunKind, src: &Path, dst: &Path) -> bool {
             .is_ok_and(|r| r.is_some())
 }
 
-/// The journal of a job, and the lock on its target: one run at a time per target folder.
-fn open_job(kind: RunKind, src: &Path, dst: &Path) -> Result<(TargetLock, Journal), Error> {
-    let lock = TargetLock::acquire(dst)?;
-    let dir = Journal::default_dir().ok_or_else(|| {
-        Error::new(
-            Code::JournalOpen,
-            dst,
-            "no local data folder for the journal (set FCS_DATA_DIR)",
-        )
-    })?;
-    let journal = Journal::open(&Journal::job_path(&dir, kind, src, dst))?;
-    Ok((lock, journal))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run_tree(
     common: &Common,
@@ -439,14 +423,14 @@ fn run_tree(
     let mut job = None;
     let mut resumed_failed = false;
     if !dry_run {
-        let (lock, mut journal) = open_job(kind, &src, &dst)?;
-        if let Some(run) = journal.unfinished()? {
+        let mut j = Job::open(kind, &src, &dst)?;
+        if let Some(run) = j.interrupted()? {
             rep.note(&format!(
                 "an interrupted {} run of this folder (started {}) is finished first",
                 run.kind.as_str(),
                 run.started
             ));
-            let r = tree::resume(&mut journal, &run, n, rep.clone(), cancel.clone(), None)?;
+            let r = j.resume(&run, n, rep.clone(), cancel.clone())?;
             rep.finish();
             print_summary(common, &r.summary, &run.plan(), None);
             resumed_failed = r.summary.failed > 0;
@@ -458,7 +442,7 @@ fn run_tree(
                 return Ok(if resumed_failed { EXIT_ERROR } else { EXIT_OK });
             }
         }
-        job = Some((lock, journal));
+        job = Some(j);
     }
     let cmp = tree::compare_trees(
         &src,
@@ -517,7 +501,7 @@ fn run_tree(
     };
     let target_temps = std::mem::take(&mut cmp.right.temps.clone());
     drop(cmp);
-    let Some((_lock, mut journal)) = job else {
+    let Some(mut job) = job else {
         rep.finish();
         print_plan(common, &plan);
         for e in &scan_errors {
@@ -529,68 +513,15 @@ fn run_tree(
             EXIT_ERROR
         });
     };
-    // Temps that no unfinished run will finish (crashed runs before their first journal write,
-    // older versions): ours, recognisable by name, never user files.
-    if !target_temps.is_empty() {
-        let keep = Journal::default_dir()
-            .map(|d| Journal::unfinished_tags(&d))
-            .unwrap_or_default();
-        let swept = tree::sweep_temps(&target_temps, &keep);
-        if swept > 0 {
-            rep.note(&format!(
-                "removed {swept} temp file(s) left by an interrupted run"
-            ));
-        }
-    }
-    let manifest = match manifest {
-        Some(p) => Some(Manifest::create(
-            p,
-            engine::manifest::algo_for(p, settings.hash),
-        )?),
-        None => None,
-    };
-    let delete_mode = settings.delete_mode;
-    let copier = Copier::new(settings.clone(), rep.clone(), cancel.clone())
-        .with_trash_replaced(delete_mode == engine::DeleteMode::Trash);
-    journal.begin(kind, &settings, copier.run_tag(), &plan)?;
-    // The target folder is created only once the journal knows the run (write-ahead): a run
-    // killed earlier leaves nothing behind, so running the same command again is the same job.
-    if !dst.exists() {
-        std::fs::create_dir_all(&dst)
-            .map_err(|e| Error::io(Code::TreeMkdir, &dst, "cannot create the target folder", e))?;
-    }
-    let exec = ExecOptions {
-        journal: Some(&journal),
-        move_sources: kind == RunKind::Move,
-        manifest: manifest.as_ref(),
-        ..ExecOptions::new(n, delete_mode)
-    };
-    let mut summary = tree::execute_with(&plan, &copier, &exec);
-    let state = if summary.cancelled {
-        "cancelled"
-    } else if summary.failed > 0 {
-        "failed"
-    } else {
-        "done"
-    };
-    if let Err(e) = journal.finish(state) {
-        summary.failed += 1;
-        summary.errors.push(engine::tree::FailedItem {
-            path: e.path.clone(),
-            code: e.code,
-            message: e.to_string(),
-        });
-    }
-    if let Some(m) = &manifest
-        && let Err(e) = m.finish()
-    {
-        summary.failed += 1;
-        summary.errors.push(engine::tree::FailedItem {
-            path: e.path.clone(),
-            code: e.code,
-            message: e.to_string(),
-        });
-    }
+    let summary = job.run(
+        &plan,
+        settings,
+        n,
+        rep.clone(),
+        cancel,
+        manifest,
+        &target_temps,
+    )?;
     rep.finish();
     for e in &scan_errors {
         rep.error_line(e);

@@ -711,3 +711,41 @@ fn power_cut_mid_run_then_resume() {
     assert!(identical(&src, &dst));
     assert_no_temps(&dst);
 }
+
+/// A crash during the resume itself, twice, is harmless: a third attempt finishes the run.
+#[test]
+fn a_crash_during_the_resume_is_harmless() {
+    if !strace_ok() {
+        return;
+    }
+    let d = tempdir().unwrap();
+    let (src, dst, data) = (
+        d.path().join("src"),
+        d.path().join("dst"),
+        d.path().join("data"),
+    );
+    make_tree(&src, 61);
+    make_tree(&dst, 700);
+    let renames = "rename,renameat,renameat2";
+    let o = killed_at(
+        &data,
+        renames,
+        4,
+        &["sync", p(&src), p(&dst), "-q", "--workers", "1"],
+    );
+    assert!(was_killed(&o), "{}", stderr(&o));
+    for when in [1, 3] {
+        let o = killed_at(&data, renames, when, &["resume", "-q"]);
+        assert!(was_killed(&o), "the resume ran to its end: {}", stderr(&o));
+    }
+    let o = run(&data, &["resume", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(identical(&src, &dst));
+    assert_no_temps(&dst);
+    let o = run(&data, &["sync", p(&src), p(&dst)]);
+    assert!(
+        stderr(&o).contains("copied 0 (verified 0)"),
+        "{}",
+        stderr(&o)
+    );
+}

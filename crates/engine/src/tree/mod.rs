@@ -3,6 +3,7 @@
 mod compare;
 mod execute;
 mod filter;
+mod job;
 mod plan;
 mod resume;
 mod scan;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub use compare::{Category, Comparison, Criteria, Diffs, Item, Twins, compare, hash_file};
 pub use execute::{ExecOptions, FailedItem, Summary, execute, execute_with};
 pub use filter::Filter;
+pub use job::Job;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use resume::{Resumed, resume, sweep_temps};
 pub use scan::{Entry, EntryKind, Scan, ScanIssue, Side, path_order, scan};
