@@ -13,7 +13,6 @@
 //! the batch that records its copy as committed is itself committed.
 
 use std::fs::File;
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -623,8 +622,12 @@ impl TargetLock {
         let dir = data.join("locks");
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(Code::JournalOpen, &dir, "cannot create the lock folder", e))?;
-        let path = dir.join(format!("{}.lock", key(&[&fsops::path_to_bytes(target)])));
-        let mut file = std::fs::OpenOptions::new()
+        let k = key(&[&fsops::path_to_bytes(target)]);
+        let path = dir.join(format!("{k}.lock"));
+        // Who holds the lock is written next to it, not into it: Windows refuses to read a
+        // locked byte range, so the second run could not name the holder.
+        let holder = dir.join(format!("{k}.holder"));
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -633,30 +636,29 @@ impl TargetLock {
             .map_err(|e| Error::io(Code::JournalOpen, &path, "cannot open the lock file", e))?;
         match file.try_lock() {
             Ok(()) => {
-                let _ = file.set_len(0);
-                let _ = file.rewind();
-                let _ = writeln!(
-                    file,
-                    "pid={} started={} target={}",
-                    std::process::id(),
-                    now_text(),
-                    target.display()
+                let _ = std::fs::write(
+                    &holder,
+                    format!(
+                        "pid={} started={} target={}\n",
+                        std::process::id(),
+                        now_text(),
+                        target.display()
+                    ),
                 );
                 Ok(TargetLock { _file: file, path })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
+                let who = std::fs::read_to_string(&holder).unwrap_or_default();
+                let who = who.trim();
                 Err(Error::new(
                     Code::JournalLocked,
                     target,
                     format!(
                         "another fcs run is writing to this folder ({}); wait for it to finish",
-                        if holder.is_empty() {
+                        if who.is_empty() {
                             "holder unknown"
                         } else {
-                            holder
+                            who
                         }
                     ),
                 ))
@@ -742,6 +744,23 @@ mod tests {
             "a run that ran to its end is closed"
         );
         assert!(Journal::list_unfinished(d.path()).is_empty());
+    }
+
+    #[test]
+    fn a_second_run_on_the_same_target_is_refused_and_names_the_holder() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target");
+        let first = TargetLock::acquire_in(d.path(), &target).unwrap();
+        let e = TargetLock::acquire_in(d.path(), &target).unwrap_err();
+        assert_eq!(e.code, Code::JournalLocked);
+        assert!(
+            e.to_string()
+                .contains(&format!("pid={}", std::process::id())),
+            "{e}"
+        );
+        assert!(TargetLock::acquire_in(d.path(), &d.path().join("other")).is_ok());
+        drop(first);
+        TargetLock::acquire_in(d.path(), &target).expect("released with its holder");
     }
 
     #[cfg(unix)]
