@@ -4,6 +4,7 @@
 #
 # * Fault-injection tests (strace errno injection) run when strace is installed.
 # * Root-only checks (chattr +i, setpriv to an unprivileged user) run when we are root.
+# * The fcs-gui window smoke test (scripts/gui-smoke.sh) runs when Xvfb is installed.
 # * The Windows suite (scripts/test-windows.sh) runs when its toolchain is installed or can be
 #   (as root on Debian); set FCS_SKIP_WINDOWS=1 to skip it.
 set -euo pipefail
@@ -19,6 +20,8 @@ else
   echo "note: strace not installed; the errno-injection tests will be skipped" >&2
 fi
 cargo test --workspace --locked 2>&1 | tee -a "$out"
+# The real fcs-gui window under Xvfb (skipped with a note when Xvfb is not installed).
+./scripts/gui-smoke.sh
 
 if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2

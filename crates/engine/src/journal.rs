@@ -195,9 +195,21 @@ pub struct Journal {
     records: std::sync::atomic::AtomicUsize,
 }
 
-/// The folder holding journals and locks: `FCS_DATA_DIR` if set (portable installs, tests), else
-/// the platform's local data folder (`~/.local/share/fcs`, `%LOCALAPPDATA%\fcs`, …).
+static DATA_DIR: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
+
+/// Makes [`data_dir`] answer `dir` for the rest of the process (an embedding program, or tests
+/// that must not touch the user's journals).
+pub fn set_data_dir(dir: PathBuf) {
+    *DATA_DIR.write().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+}
+
+/// The folder holding journals, locks and logs: the one set by [`set_data_dir`], else
+/// `FCS_DATA_DIR` if set (portable installs, tests), else the platform's local data folder
+/// (`~/.local/share/fcs`, `%LOCALAPPDATA%\fcs`, …).
 pub fn data_dir() -> Option<PathBuf> {
+    if let Some(d) = DATA_DIR.read().unwrap_or_else(|e| e.into_inner()).clone() {
+        return Some(d);
+    }
     match std::env::var_os("FCS_DATA_DIR") {
         Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
         _ => dirs::data_local_dir().map(|d| d.join("fcs")),

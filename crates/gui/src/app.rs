@@ -1,0 +1,1713 @@
+//! The main window: folder pickers and options on top, the two aligned trees in the middle, the
+//! summary bar, status line and status log at the bottom, and the dialogs (confirmation,
+//! progress with two bars and Cancel, completion summary, Delete Orphans).
+//!
+//! Side effects are started from the frame's handlers, but every long operation runs as a
+//! [`Job`] on a worker thread; the UI drains the job's messages at the start of each frame.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::{Color32, RichText};
+use egui_extras::{Column, TableBuilder};
+use engine::tree::{ActionKind, Comparison, Criteria, Direction, EntryKind, Plan, Summary};
+use engine::{DeleteMode, Event, Outcome, Phase, Settings, VerifyPolicy, format_bytes};
+
+use crate::model::{Pane, SortKey, Tree, compile_wildcard, copy_plan, delete_plan};
+use crate::worker::{Job, JobKind, Msg, start_compare, start_copy, start_delete};
+
+/// Lines kept in the status log (the original app's limit).
+pub const LOG_LINES: usize = 5000;
+/// Items listed by name in a confirmation before "… and N more".
+const CONFIRM_LIST: usize = 10;
+const STORAGE_KEY: &str = "fcs-gui";
+
+/// The verify radio buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum VerifyChoice {
+    None,
+    BelowThreshold,
+    All,
+}
+
+/// What persists between runs: folders and options (never handles or results).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    pub left: String,
+    pub right: String,
+    pub by_size: bool,
+    pub by_created: bool,
+    pub by_modified: bool,
+    pub by_content: bool,
+    pub dry_run: bool,
+    pub verify: VerifyChoice,
+    pub differences_only: bool,
+    pub filter: String,
+}
+
+impl Default for Prefs {
+    fn default() -> Prefs {
+        Prefs {
+            left: String::new(),
+            right: String::new(),
+            by_size: true,
+            by_created: false,
+            by_modified: true,
+            by_content: false,
+            dry_run: false,
+            verify: VerifyChoice::All,
+            differences_only: false,
+            filter: String::new(),
+        }
+    }
+}
+
+/// One file in flight in a copy run.
+#[derive(Debug, Clone)]
+struct InFlight {
+    name: String,
+    size: u64,
+    phase: Phase,
+    done: u64,
+    total: u64,
+}
+
+/// Progress of the current job, fed by engine events.
+#[derive(Debug, Default)]
+struct Progress {
+    scanned: [u64; 2],
+    hashed: u64,
+    hash_total: u64,
+    files_total: u64,
+    bytes_total: u64,
+    files_done: u64,
+    /// Bytes of files that have finished (committed, failed or cancelled).
+    bytes_done: u64,
+    in_flight: HashMap<u64, InFlight>,
+    /// The file the "current file" bar follows: the most recently started one still running.
+    current: Option<u64>,
+    deleted: u64,
+}
+
+/// The dialog on top of the main window, if any.
+#[derive(Debug)]
+enum Dialog {
+    None,
+    ConfirmCopy {
+        from: Pane,
+        plan: Box<Plan>,
+        listing: Vec<String>,
+        more: usize,
+    },
+    Finished(Box<Finished>),
+    Orphans(Box<Orphans>),
+    ConfirmDelete {
+        plan: Box<Plan>,
+        mode: DeleteMode,
+        listing: Vec<String>,
+        more: usize,
+        dry_run: bool,
+    },
+    Message(String),
+}
+
+/// The completion summary.
+#[derive(Debug)]
+struct Finished {
+    title: String,
+    summary: Summary,
+    lines: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// Access to an orphan, checked when the dialog opens; only `Ok` can be ticked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Ok,
+    ReadOnly,
+    NoAccess,
+}
+
+impl Access {
+    fn label(self) -> &'static str {
+        match self {
+            Access::Ok => "OK",
+            Access::ReadOnly => "read-only",
+            Access::NoAccess => "no access",
+        }
+    }
+}
+
+/// The Delete Orphans dialog's state.
+#[derive(Debug)]
+struct Orphans {
+    pane: Pane,
+    /// Tree row indices of the orphans, in tree order.
+    rows: Vec<usize>,
+    access: Vec<Access>,
+    ticked: Vec<bool>,
+    dry_run: bool,
+    permanent: bool,
+    filter: String,
+}
+
+/// The application.
+pub struct FcsApp {
+    pub prefs: Prefs,
+    settings: Settings,
+    cmp: Option<Comparison>,
+    tree: Tree,
+    job: Option<Job>,
+    progress: Progress,
+    dialog: Dialog,
+    log: VecDeque<String>,
+    status: String,
+    /// Per-file strategy and outcome of the last copy, by relative path (shown on hover).
+    file_notes: HashMap<PathBuf, String>,
+    run_root: Option<PathBuf>,
+    cursor: Option<usize>,
+    active: Pane,
+    scroll_to_cursor: bool,
+    focus_filter: bool,
+    applied_filter: String,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    /// After a real copy or delete: compare again once the run has ended.
+    recompare: bool,
+    last_error: Option<String>,
+    /// The sort chosen from a column header: key, side, descending. Kept across compares.
+    sort: Option<(SortKey, Pane, bool)>,
+}
+
+impl std::fmt::Debug for FcsApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FcsApp")
+            .field("prefs", &self.prefs)
+            .field("rows", &self.tree.len())
+            .finish()
+    }
+}
+
+fn fmt_time(t: Option<std::time::SystemTime>) -> String {
+    t.map(|t| {
+        let s = humantime::format_rfc3339_seconds(t).to_string();
+        s.trim_end_matches('Z').replace('T', " ")
+    })
+    .unwrap_or_default()
+}
+
+impl FcsApp {
+    /// The app for `eframe::run_native` (and the kittest harness): restores the saved prefs,
+    /// then applies `left`/`right` when given.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        settings: Settings,
+        left: Option<PathBuf>,
+        right: Option<PathBuf>,
+    ) -> FcsApp {
+        let mut prefs: Prefs = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        if let Some(l) = left {
+            prefs.left = l.display().to_string();
+        }
+        if let Some(r) = right {
+            prefs.right = r.display().to_string();
+        }
+        let ctx = cc.egui_ctx.clone();
+        let mut app = FcsApp {
+            applied_filter: prefs.filter.clone(),
+            prefs,
+            settings,
+            cmp: None,
+            tree: Tree::default(),
+            job: None,
+            progress: Progress::default(),
+            dialog: Dialog::None,
+            log: VecDeque::new(),
+            status: "Choose two folders and press Compare (Ctrl+R).".into(),
+            file_notes: HashMap::new(),
+            run_root: None,
+            cursor: None,
+            active: Pane::Left,
+            scroll_to_cursor: false,
+            focus_filter: false,
+            wake: Arc::new(move || ctx.request_repaint()),
+            recompare: false,
+            last_error: None,
+            sort: None,
+        };
+        app.sync_verify_setting();
+        app
+    }
+
+    // --- read access for tests and the status bar ---------------------------------------------
+
+    /// The aligned rows.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+    pub fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.tree
+    }
+    /// Whether a compare, copy or delete is running.
+    pub fn is_busy(&self) -> bool {
+        self.job.is_some()
+    }
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+    pub fn log_lines(&self) -> impl Iterator<Item = &str> {
+        self.log.iter().map(String::as_str)
+    }
+    /// The summary of the last finished copy or delete, while its dialog is open.
+    pub fn finished_summary(&self) -> Option<&Summary> {
+        match &self.dialog {
+            Dialog::Finished(f) => Some(&f.summary),
+            _ => None,
+        }
+    }
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+    /// The engine settings the next copy uses.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    // --- log --------------------------------------------------------------------------------
+
+    fn log(&mut self, line: impl Into<String>) {
+        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let time = stamp.get(11..19).unwrap_or("").to_string();
+        self.log.push_back(format!("{time}  {}", line.into()));
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    fn set_status(&mut self, s: impl Into<String>) {
+        let s = s.into();
+        self.log(s.clone());
+        self.status = s;
+    }
+
+    fn sync_verify_setting(&mut self) {
+        self.settings.verify_policy = match self.prefs.verify {
+            VerifyChoice::None => VerifyPolicy::None,
+            VerifyChoice::BelowThreshold => VerifyPolicy::LtThreshold,
+            VerifyChoice::All => VerifyPolicy::All,
+        };
+    }
+
+    fn verify_text(&self) -> String {
+        match self.prefs.verify {
+            VerifyChoice::None => "none".into(),
+            VerifyChoice::BelowThreshold => {
+                format!("below {}", format_bytes(self.settings.verify_threshold))
+            }
+            VerifyChoice::All => "all".into(),
+        }
+    }
+
+    // --- commands -----------------------------------------------------------------------------
+
+    /// Starts a compare of the two folders in the background.
+    pub fn start_compare(&mut self) {
+        if self.job.is_some() {
+            return;
+        }
+        let (l, r) = (
+            self.prefs.left.trim().to_string(),
+            self.prefs.right.trim().to_string(),
+        );
+        if l.is_empty() || r.is_empty() {
+            self.set_status("Choose both folders first.");
+            return;
+        }
+        let criteria = Criteria {
+            existence: true,
+            size: self.prefs.by_size,
+            modified: self.prefs.by_modified,
+            created: self.prefs.by_created,
+            content: self.prefs.by_content,
+        };
+        self.progress = Progress::default();
+        self.set_status(format!("Comparing '{l}' with '{r}' …"));
+        self.job = Some(start_compare(
+            PathBuf::from(&l),
+            PathBuf::from(&r),
+            criteria,
+            self.settings.clone(),
+            self.wake.clone(),
+        ));
+    }
+
+    /// Copy the ticked items of `from` to the other side: builds the plan and asks first.
+    pub fn request_copy(&mut self, from: Pane) {
+        if self.job.is_some() {
+            return;
+        }
+        let Some(cmp) = &self.cmp else {
+            self.set_status("Compare the folders first.");
+            return;
+        };
+        let ticked = self.tree.ticked_rels(from);
+        if ticked.is_empty() {
+            self.set_status(format!(
+                "Nothing ticked on the {} side: tick items, or use Select All Differences.",
+                from.name()
+            ));
+            return;
+        }
+        let direction = match from {
+            Pane::Left => Direction::LeftToRight,
+            Pane::Right => Direction::RightToLeft,
+        };
+        let target = match from {
+            Pane::Left => &cmp.right.root,
+            Pane::Right => &cmp.left.root,
+        };
+        let folds = !cmp.twins.is_empty() && engine::tree::folds_names(target);
+        match copy_plan(cmp, &ticked, direction, folds) {
+            Ok(plan) => {
+                let names: Vec<String> = plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.kind != ActionKind::SetDirTimes)
+                    .map(|a| format!("{} {}", a.kind.as_str(), a.rel.display()))
+                    .collect();
+                let more = names.len().saturating_sub(CONFIRM_LIST);
+                self.dialog = Dialog::ConfirmCopy {
+                    from,
+                    plan: Box::new(plan),
+                    listing: names.into_iter().take(CONFIRM_LIST).collect(),
+                    more,
+                };
+            }
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    fn fail(&mut self, msg: String) {
+        self.set_status(format!("Error: {msg}"));
+        self.last_error = Some(msg.clone());
+        self.dialog = Dialog::Message(msg);
+    }
+
+    fn confirm_copy(&mut self, from: Pane, plan: Plan) {
+        let (files, bytes) = plan.copy_totals();
+        let arrow = match from {
+            Pane::Left => "LEFT -> RIGHT",
+            Pane::Right => "RIGHT -> LEFT",
+        };
+        if self.prefs.dry_run {
+            for a in &plan.actions {
+                self.log(format!(
+                    "DRY RUN {:<9} {}  ({})",
+                    a.kind.as_str(),
+                    a.rel.display(),
+                    a.reason
+                ));
+            }
+            self.set_status(format!(
+                "DRY RUN {arrow}: {} actions ({files} files, {}) — nothing was written.",
+                plan.actions.len(),
+                format_bytes(bytes)
+            ));
+            self.dialog = Dialog::Finished(Box::new(Finished {
+                title: format!("DRY RUN {arrow}"),
+                summary: Summary::default(),
+                lines: vec![format!(
+                    "{} actions, {files} files, {} would be copied; nothing was written.",
+                    plan.actions.len(),
+                    format_bytes(bytes)
+                )],
+                errors: vec![],
+            }));
+            return;
+        }
+        if !plan.target_root.exists()
+            && let Err(e) = std::fs::create_dir_all(&plan.target_root)
+        {
+            self.fail(format!(
+                "cannot create '{}': {e}",
+                plan.target_root.display()
+            ));
+            return;
+        }
+        self.set_status(format!(
+            "Copying {arrow}: {files} files, {} (verify: {}) …",
+            format_bytes(bytes),
+            self.verify_text()
+        ));
+        self.progress = Progress::default();
+        self.file_notes.clear();
+        self.run_root = Some(plan.source_root.clone());
+        self.dialog = Dialog::None;
+        self.job = Some(start_copy(plan, self.settings.clone(), self.wake.clone()));
+    }
+
+    /// Opens the Delete Orphans dialog for `pane`'s items that the other side lacks.
+    pub fn open_orphans(&mut self, pane: Pane) {
+        if self.job.is_some() || self.cmp.is_none() {
+            self.set_status("Compare the folders first.");
+            return;
+        }
+        let rows = self.tree.orphans(pane);
+        if rows.is_empty() {
+            self.set_status(format!("No {}-only items.", pane.name()));
+            return;
+        }
+        let root = match pane {
+            Pane::Left => &self.tree.left_root,
+            Pane::Right => &self.tree.right_root,
+        };
+        let access: Vec<Access> = rows
+            .iter()
+            .map(|&i| check_access(&root.join(&self.tree.rows[i].rel)))
+            .collect();
+        let ticked = vec![false; rows.len()];
+        self.dialog = Dialog::Orphans(Box::new(Orphans {
+            pane,
+            rows,
+            access,
+            ticked,
+            dry_run: self.prefs.dry_run,
+            permanent: false,
+            filter: String::new(),
+        }));
+    }
+
+    fn request_delete(&mut self, o: &Orphans) {
+        let Some(cmp) = &self.cmp else { return };
+        let rels: Vec<PathBuf> = o
+            .rows
+            .iter()
+            .zip(&o.ticked)
+            .filter(|(_, t)| **t)
+            .map(|(&i, _)| self.tree.rows[i].rel.clone())
+            .collect();
+        if rels.is_empty() {
+            self.set_status("Nothing ticked to delete.");
+            return;
+        }
+        match delete_plan(cmp, o.pane, &rels) {
+            Ok(plan) => {
+                let names: Vec<String> = plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.kind == ActionKind::Delete)
+                    .map(|a| a.rel.display().to_string())
+                    .collect();
+                let more = names.len().saturating_sub(CONFIRM_LIST);
+                self.dialog = Dialog::ConfirmDelete {
+                    plan: Box::new(plan),
+                    mode: if o.permanent {
+                        DeleteMode::Permanent
+                    } else {
+                        DeleteMode::Trash
+                    },
+                    listing: names.into_iter().take(CONFIRM_LIST).collect(),
+                    more,
+                    dry_run: o.dry_run,
+                };
+            }
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    fn confirm_delete(&mut self, plan: Plan, mode: DeleteMode, dry_run: bool) {
+        let n = plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Delete)
+            .count();
+        if dry_run {
+            for a in plan.actions.iter().filter(|a| a.kind == ActionKind::Delete) {
+                self.log(format!(
+                    "DRY RUN delete {}",
+                    plan.target_root.join(&a.rel).display()
+                ));
+            }
+            self.set_status(format!("DRY RUN: {n} items would be deleted; nothing was."));
+            self.dialog = Dialog::Finished(Box::new(Finished {
+                title: "DRY RUN Delete Orphans".into(),
+                summary: Summary::default(),
+                lines: vec![format!("{n} items would be deleted; nothing was deleted.")],
+                errors: vec![],
+            }));
+            return;
+        }
+        self.set_status(format!(
+            "Deleting {n} items {} …",
+            match mode {
+                DeleteMode::Trash => "to the Recycle Bin",
+                DeleteMode::Permanent => "permanently",
+            }
+        ));
+        self.progress = Progress::default();
+        self.progress.files_total = n as u64;
+        self.dialog = Dialog::None;
+        self.job = Some(start_delete(
+            plan,
+            self.settings.clone(),
+            mode,
+            self.wake.clone(),
+        ));
+    }
+
+    /// Cancels the running job (prompt: the engine checks the token every window and entry).
+    pub fn cancel(&mut self) {
+        if let Some(j) = &self.job {
+            j.cancel.cancel();
+            self.status = "Cancelling …".into();
+        }
+    }
+
+    // --- messages from the job ------------------------------------------------------------------
+
+    fn drain(&mut self) {
+        let Some(job) = self.job.take() else { return };
+        let mut finished = None;
+        let mut events = Vec::new();
+        while let Ok(m) = job.rx.try_recv() {
+            match m {
+                Msg::Event(e) => events.push(e),
+                other => {
+                    finished = Some(other);
+                    break;
+                }
+            }
+        }
+        for e in events {
+            self.on_event(e);
+        }
+        match finished {
+            None => self.job = Some(job),
+            Some(Msg::Compared(cmp, took)) => self.on_compared(*cmp, took),
+            Some(Msg::Ran(summary)) => self.on_ran(job.kind, summary, job.started.elapsed()),
+            Some(Msg::Failed(m)) => self.fail(m),
+            Some(Msg::Event(_)) => {}
+        }
+    }
+
+    fn on_event(&mut self, e: Event) {
+        let p = &mut self.progress;
+        match e {
+            Event::ScanProgress { side, entries } => {
+                p.scanned[side as usize] = entries;
+            }
+            Event::CompareProgress {
+                hashed_bytes,
+                total_bytes,
+            } => {
+                p.hashed = hashed_bytes;
+                p.hash_total = total_bytes;
+            }
+            Event::RunStarted { files, bytes, .. } => {
+                p.files_total = files;
+                p.bytes_total = bytes;
+            }
+            Event::FileStarted { id, src, size, .. } => {
+                let name = src
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                p.in_flight.insert(
+                    id,
+                    InFlight {
+                        name,
+                        size,
+                        phase: Phase::Copy,
+                        done: 0,
+                        total: size,
+                    },
+                );
+                p.current = Some(id);
+            }
+            Event::Progress {
+                id,
+                phase,
+                done,
+                total,
+            } => {
+                if let Some(f) = p.in_flight.get_mut(&id) {
+                    f.phase = phase;
+                    f.done = done;
+                    f.total = total;
+                }
+            }
+            Event::Decision { line, .. } => {
+                self.log(line);
+            }
+            Event::Notice { path, notice, .. } => {
+                self.log(format!(
+                    "note ({}): {} — '{}'",
+                    notice.kind,
+                    notice.message,
+                    path.display()
+                ));
+            }
+            Event::FileFinished {
+                id,
+                src,
+                outcome,
+                perf,
+                ..
+            } => {
+                if let Some(f) = p.in_flight.remove(&id) {
+                    p.bytes_done += f.size;
+                }
+                p.files_done += 1;
+                if p.current == Some(id) {
+                    p.current = p.in_flight.keys().max().copied();
+                }
+                let strategy = perf
+                    .as_ref()
+                    .map(|p| format!("{} via {}", p.strategy, p.method))
+                    .unwrap_or_default();
+                // Unverified copies are never called verified.
+                let note = match &outcome {
+                    Outcome::Committed { verified: true } => {
+                        format!("copied and verified ({strategy})")
+                    }
+                    Outcome::Committed { verified: false } => {
+                        format!("copied, NOT verified ({strategy})")
+                    }
+                    Outcome::Failed { code, message } => format!("FAILED {code}: {message}"),
+                    Outcome::Cancelled { .. } => "cancelled; target untouched".into(),
+                };
+                self.log(format!("{} — {note}", src.display()));
+                if let Some(rel) = self
+                    .run_root
+                    .as_ref()
+                    .and_then(|r| src.strip_prefix(r).ok())
+                {
+                    self.file_notes.insert(rel.to_path_buf(), note);
+                }
+            }
+            Event::Deleted { path, mode } => {
+                p.deleted += 1;
+                self.log(format!(
+                    "deleted {} '{}'",
+                    match mode {
+                        DeleteMode::Trash => "to the Recycle Bin",
+                        DeleteMode::Permanent => "permanently",
+                    },
+                    path.display()
+                ));
+            }
+            Event::RunFinished { .. } => {}
+        }
+    }
+
+    fn on_compared(&mut self, cmp: Comparison, took: Duration) {
+        if cmp.cancelled {
+            self.set_status("Compare cancelled.");
+            return;
+        }
+        for i in cmp.left.issues.iter().chain(&cmp.right.issues) {
+            let line = format!("{} — '{}'", i.message, i.path.display());
+            self.log(line);
+        }
+        for (p, m) in &cmp.issues {
+            let line = format!("{m} — '{}'", p.display());
+            self.log(line);
+        }
+        self.tree = Tree::from_comparison(&cmp, 2);
+        if let Some((key, pane, desc)) = self.sort {
+            self.tree.sort(key, pane, desc);
+        }
+        self.apply_view();
+        let (d, ml, mr) = self.tree.counts();
+        self.set_status(format!(
+            "Compared {} items in {:.2} s: {d} differences, {ml} missing on the left, {mr} missing on the right.",
+            self.tree.len().saturating_sub(1),
+            took.as_secs_f64()
+        ));
+        self.cursor = None;
+        self.cmp = Some(cmp);
+    }
+
+    fn on_ran(&mut self, kind: JobKind, s: Summary, took: Duration) {
+        let title = match (kind, s.cancelled) {
+            (JobKind::Delete, false) => "Delete Orphans finished",
+            (JobKind::Delete, true) => "Delete Orphans CANCELLED",
+            (_, false) => "Copy finished",
+            (_, true) => "Copy CANCELLED",
+        };
+        let mut lines = vec![];
+        if kind == JobKind::Delete {
+            lines.push(format!("Deleted: {}", s.deleted));
+        } else {
+            lines.push(format!(
+                "Copied: {} files ({} verified), {} links, {} folders created",
+                s.copied, s.verified, s.symlinks, s.dirs_created
+            ));
+            lines.push(format!("Bytes: {}", format_bytes(s.bytes)));
+            lines.push(format!(
+                "Strategies: DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}",
+                s.direct_small, s.direct_large, s.staged
+            ));
+        }
+        lines.push(format!("Errors: {}   Skipped: {}", s.failed, s.skipped));
+        lines.push(format!("Time: {:.2} s", took.as_secs_f64()));
+        let errors: Vec<String> = s
+            .errors
+            .iter()
+            .map(|e| format!("{} {}: {}", e.code, e.path.display(), e.message))
+            .collect();
+        for e in &errors {
+            self.log(format!("error: {e}"));
+        }
+        self.set_status(format!("{title}: {}", lines.join("; ")));
+        self.dialog = Dialog::Finished(Box::new(Finished {
+            title: title.into(),
+            summary: s,
+            lines,
+            errors,
+        }));
+        // The trees now describe the past: compare again (the original app re-compares after a
+        // real copy or delete).
+        self.recompare = true;
+    }
+
+    fn apply_view(&mut self) {
+        match compile_wildcard(&self.prefs.filter) {
+            Ok(g) => {
+                self.applied_filter = self.prefs.filter.clone();
+                self.tree.set_view(g.as_ref(), self.prefs.differences_only);
+            }
+            Err(e) => self.set_status(e),
+        }
+    }
+
+    // --- drawing ----------------------------------------------------------------------------------
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        use egui::{Key, Modifiers};
+        let ctrl = |k| ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, k));
+        if ctrl(Key::R) {
+            self.start_compare();
+        }
+        if ctrl(Key::F) {
+            self.focus_filter = true;
+        }
+        if ctx.egui_wants_keyboard_input() || !matches!(self.dialog, Dialog::None) {
+            return;
+        }
+        let vis = self.tree.visible().len();
+        if vis == 0 {
+            return;
+        }
+        // The cursor's place in the visible rows is looked up only when a key needs it: a scan
+        // of a million rows is not for every frame.
+        let pos = || {
+            self.cursor
+                .and_then(|c| self.tree.visible().iter().position(|&v| v as usize == c))
+        };
+        // Ctrl+← / Ctrl+→ choose the tree that Space ticks in (Tab stays egui's focus key).
+        if ctrl(Key::ArrowLeft) {
+            self.active = Pane::Left;
+        }
+        if ctrl(Key::ArrowRight) {
+            self.active = Pane::Right;
+        }
+        let press = |k| ctx.input_mut(|i| i.consume_key(Modifiers::NONE, k));
+        let mut moved = None;
+        if press(Key::ArrowDown) {
+            moved = Some(pos().map_or(0, |p| (p + 1).min(vis - 1)));
+        }
+        if press(Key::ArrowUp) {
+            moved = Some(pos().map_or(0, |p| p.saturating_sub(1)));
+        }
+        if let Some(m) = moved {
+            self.cursor = Some(self.tree.visible()[m] as usize);
+            self.scroll_to_cursor = true;
+        }
+        let Some(c) = self.cursor else { return };
+        if press(Key::ArrowRight) {
+            self.tree.set_expanded(c, true);
+        }
+        if press(Key::ArrowLeft) {
+            self.tree.set_expanded(c, false);
+        }
+        if press(Key::Space) {
+            let on = !self.tree.is_ticked(c, self.active);
+            self.tree.set_ticked(c, self.active, on);
+        }
+    }
+
+    fn top_ui(&mut self, ui: &mut egui::Ui) {
+        let busy = self.job.is_some();
+        for pane in [Pane::Left, Pane::Right] {
+            ui.horizontal(|ui| {
+                let label = ui.add_sized(
+                    [52.0, 20.0],
+                    egui::Label::new(RichText::new(format!("{}:", pane.name())).strong()),
+                );
+                let text = match pane {
+                    Pane::Left => &mut self.prefs.left,
+                    Pane::Right => &mut self.prefs.right,
+                };
+                ui.add(
+                    egui::TextEdit::singleline(text)
+                        .desired_width(ui.available_width() - 130.0)
+                        .hint_text(format!("{} folder path", pane.name())),
+                )
+                .labelled_by(label.id);
+                if ui
+                    .add_enabled(!busy, egui::Button::new(format!("Browse {}…", pane.name())))
+                    .clicked()
+                    && let Some(p) = rfd::FileDialog::new().pick_folder()
+                {
+                    match pane {
+                        Pane::Left => self.prefs.left = p.display().to_string(),
+                        Pane::Right => self.prefs.right = p.display().to_string(),
+                    }
+                }
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Compare by:");
+            ui.add_enabled(false, egui::Checkbox::new(&mut true, "Existence"));
+            ui.checkbox(&mut self.prefs.by_size, "Size");
+            ui.checkbox(&mut self.prefs.by_created, "Date Created");
+            let tol = self.settings.timestamp_tolerance;
+            ui.checkbox(
+                &mut self.prefs.by_modified,
+                format!("Date Modified (±{:?})", tol),
+            );
+            ui.checkbox(&mut self.prefs.by_content, "Content (BLAKE3)");
+            ui.separator();
+            let dry_color = if self.prefs.dry_run {
+                Color32::from_rgb(220, 140, 0)
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.checkbox(
+                &mut self.prefs.dry_run,
+                RichText::new("DRY RUN").color(dry_color),
+            );
+            ui.separator();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Compare"))
+                .on_hover_text("Ctrl+R")
+                .clicked()
+            {
+                self.start_compare();
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Filter:");
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut self.prefs.filter)
+                    .desired_width(160.0)
+                    .hint_text("*.jpg;*.png"),
+            );
+            if self.focus_filter {
+                r.request_focus();
+                self.focus_filter = false;
+            }
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Apply").clicked() || enter {
+                self.apply_view();
+            }
+            if ui.button("Clear").clicked() {
+                self.prefs.filter.clear();
+                self.apply_view();
+            }
+            ui.separator();
+            if ui.button("Expand All").clicked() {
+                self.tree.expand_all(true);
+            }
+            if ui.button("Collapse All").clicked() {
+                self.tree.expand_all(false);
+            }
+            if ui
+                .checkbox(&mut self.prefs.differences_only, "Differences only")
+                .changed()
+            {
+                self.apply_view();
+            }
+            ui.separator();
+            ui.label("Verify:");
+            let before = self.prefs.verify;
+            ui.radio_value(&mut self.prefs.verify, VerifyChoice::None, "no files");
+            ui.radio_value(
+                &mut self.prefs.verify,
+                VerifyChoice::BelowThreshold,
+                format!(
+                    "only files below {}",
+                    format_bytes(self.settings.verify_threshold)
+                ),
+            );
+            ui.radio_value(&mut self.prefs.verify, VerifyChoice::All, "every file");
+            if before != self.prefs.verify {
+                self.sync_verify_setting();
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for pane in [Pane::Left, Pane::Right] {
+                ui.label(RichText::new(format!("{}:", pane.name())).strong());
+                if ui
+                    .add_enabled(
+                        !busy,
+                        egui::Button::new(format!("Select All Differences {}", pane.name())),
+                    )
+                    .clicked()
+                {
+                    self.tree.select_all_differences(pane);
+                }
+                if ui
+                    .add_enabled(
+                        !busy,
+                        egui::Button::new(format!("Clear All {}", pane.name())),
+                    )
+                    .clicked()
+                {
+                    self.tree.clear_all(pane);
+                }
+                let copy = match pane {
+                    Pane::Left => "Copy LEFT -> Right",
+                    Pane::Right => "Copy RIGHT -> Left",
+                };
+                if ui.add_enabled(!busy, egui::Button::new(copy)).clicked() {
+                    self.request_copy(pane);
+                }
+                if ui
+                    .add_enabled(
+                        !busy,
+                        egui::Button::new(format!("Delete Orphans {}-only", pane.name())),
+                    )
+                    .clicked()
+                {
+                    self.open_orphans(pane);
+                }
+                ui.separator();
+            }
+        });
+    }
+
+    fn bottom_ui(&mut self, ui: &mut egui::Ui) {
+        let (d, ml, mr) = self.tree.counts();
+        let marked = self.tree.ticked_count(Pane::Left) + self.tree.ticked_count(Pane::Right);
+        let mut bar =
+            format!("{d} differences | {ml} missing left | {mr} missing right | {marked} marked");
+        if self.prefs.dry_run {
+            bar.push_str(" | DRY RUN");
+        }
+        bar.push_str(&format!(" | Verify: {}", self.verify_text()));
+        ui.label(RichText::new(bar).strong());
+        ui.label(&self.status);
+        if let Some(job) = &self.job
+            && job.kind == JobKind::Compare
+        {
+            let p = &self.progress;
+            let mut cancel = false;
+            ui.horizontal(|ui| {
+                let (frac, text) = if p.hash_total > 0 {
+                    (
+                        p.hashed as f32 / p.hash_total as f32,
+                        format!(
+                            "Comparing content: {} of {}",
+                            format_bytes(p.hashed),
+                            format_bytes(p.hash_total)
+                        ),
+                    )
+                } else {
+                    // A scan's size is unknown until it ends: an animated bar with the counts.
+                    (
+                        0.0,
+                        format!(
+                            "Scanning: {} entries left, {} entries right",
+                            p.scanned[0], p.scanned[1]
+                        ),
+                    )
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .text(text)
+                        .animate(p.hash_total == 0)
+                        .desired_width(ui.available_width() - 90.0),
+                );
+                cancel = ui.button("Cancel").clicked();
+            });
+            if cancel {
+                self.cancel();
+            }
+        }
+        egui::CollapsingHeader::new(format!("Status log ({} lines)", self.log.len()))
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Export log…").clicked()
+                        && let Some(p) = rfd::FileDialog::new()
+                            .set_file_name("fcs-gui-log.txt")
+                            .save_file()
+                    {
+                        let text: String = self.log.iter().map(|l| format!("{l}\n")).collect();
+                        match std::fs::write(&p, text) {
+                            Ok(()) => self.set_status(format!("Log saved to {}", p.display())),
+                            Err(e) => self.set_status(format!("Cannot save the log: {e}")),
+                        }
+                    }
+                    if ui.button("Clear log").clicked() {
+                        self.log.clear();
+                    }
+                });
+                egui::ScrollArea::vertical()
+                    .max_height(160.0)
+                    .stick_to_bottom(true)
+                    .show_rows(ui, 16.0, self.log.len(), |ui, range| {
+                        for l in self.log.range(range) {
+                            ui.monospace(l);
+                        }
+                    });
+            });
+    }
+
+    fn trees_ui(&mut self, ui: &mut egui::Ui) {
+        if self.tree.is_empty() {
+            ui.centered_and_justified(|ui| {
+                ui.label("No comparison yet: choose LEFT and RIGHT folders and press Compare.");
+            });
+            return;
+        }
+        let row_h = 20.0;
+        let cursor_pos = if self.scroll_to_cursor {
+            self.cursor
+                .and_then(|c| self.tree.visible().iter().position(|&v| v as usize == c))
+        } else {
+            None
+        };
+        let mut table = TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .min_scrolled_height(0.0);
+        for _ in 0..2 {
+            table = table
+                .column(Column::initial(236.0).at_least(120.0).clip(true))
+                .column(Column::initial(64.0).clip(true))
+                .column(Column::initial(122.0).clip(true))
+                .column(Column::initial(122.0).clip(true))
+                .column(Column::initial(50.0).clip(true))
+                .column(Column::initial(124.0).clip(true));
+        }
+        if self.scroll_to_cursor
+            && let Some(p) = cursor_pos
+        {
+            table = table.scroll_to_row(p, None);
+            self.scroll_to_cursor = false;
+        }
+        let mut toggles: Vec<(usize, Pane, bool)> = Vec::new();
+        let mut expand: Option<(usize, bool)> = None;
+        let mut clicked: Option<(usize, Pane)> = None;
+        let mut sort_click = None;
+        let sort = self.sort;
+        let tree = &self.tree;
+        let notes = &self.file_notes;
+        table
+            .header(22.0, |mut h| {
+                for pane in [Pane::Left, Pane::Right] {
+                    for (c, key) in [
+                        (format!("{} Name", pane.name()), Some(SortKey::Name)),
+                        ("Size".into(), Some(SortKey::Size)),
+                        ("Date Created".into(), Some(SortKey::Created)),
+                        ("Date Modified".into(), Some(SortKey::Modified)),
+                        ("Hash".into(), None),
+                        ("Status".into(), None),
+                    ] {
+                        h.col(|ui| {
+                            let Some(key) = key else {
+                                ui.strong(c);
+                                return;
+                            };
+                            let mark = match sort {
+                                Some((k, p, desc)) if k == key && p == pane => {
+                                    if desc {
+                                        " ⏷"
+                                    } else {
+                                        " ⏶"
+                                    }
+                                }
+                                _ => "",
+                            };
+                            let b = egui::Button::new(RichText::new(format!("{c}{mark}")).strong())
+                                .frame(false);
+                            if ui
+                                .add(b)
+                                .on_hover_text("Sort the items of every folder by this column")
+                                .clicked()
+                            {
+                                let desc =
+                                    matches!(sort, Some((k, p, false)) if k == key && p == pane);
+                                sort_click = Some((key, pane, desc));
+                            }
+                        });
+                    }
+                }
+            })
+            .body(|body| {
+                body.rows(row_h, tree.visible().len(), |mut row| {
+                    let i = tree.visible()[row.index()] as usize;
+                    let r = &tree.rows[i];
+                    row.set_selected(Some(i) == self.cursor);
+                    for pane in [Pane::Left, Pane::Right] {
+                        let side = r.side(pane);
+                        let (_, resp) = row.col(|ui| {
+                            ui.add_space(r.depth as f32 * 14.0);
+                            if r.is_dir() {
+                                let open = tree.is_expanded(i);
+                                let b = ui
+                                    .add(
+                                        egui::Button::new(if open { "⏷" } else { "⏵" })
+                                            .small()
+                                            .frame(false),
+                                    )
+                                    .on_hover_text(if open { "Collapse" } else { "Expand" });
+                                if b.clicked() {
+                                    expand = Some((i, !open));
+                                }
+                            } else {
+                                ui.add_space(16.0);
+                            }
+                            let name = tree.display_name(i, pane);
+                            if side.is_some() {
+                                let mut on = tree.is_ticked(i, pane);
+                                let mut cb = ui.checkbox(&mut on, name);
+                                if let Some(n) = notes.get(&r.rel) {
+                                    cb = cb.on_hover_text(n.as_str());
+                                } else if r.differs() && !r.diffs.is_empty() {
+                                    cb = cb.on_hover_text(format!(
+                                        "differs by: {}",
+                                        r.diffs.names().join(", ")
+                                    ));
+                                }
+                                if cb.changed() {
+                                    toggles.push((i, pane, on));
+                                }
+                            } else {
+                                ui.label(
+                                    RichText::new(format!("{name} [MISSING]"))
+                                        .color(Color32::GRAY)
+                                        .italics(),
+                                );
+                            }
+                        });
+                        if resp.clicked() {
+                            clicked = Some((i, pane));
+                        }
+                        let dir = side.is_some_and(|s| s.kind == EntryKind::Dir);
+                        row.col(|ui| {
+                            if let Some(s) = side
+                                && !dir
+                            {
+                                ui.label(format_bytes(s.size));
+                            }
+                        });
+                        row.col(|ui| {
+                            if let Some(s) = side {
+                                ui.label(fmt_time(s.created));
+                            }
+                        });
+                        row.col(|ui| {
+                            if let Some(s) = side {
+                                ui.label(fmt_time(s.modified));
+                            }
+                        });
+                        row.col(|ui| {
+                            if tree.content_compared && side.is_some() && !dir && i > 0 {
+                                let other = r.side(pane.other()).is_some();
+                                ui.label(if !other {
+                                    "—"
+                                } else if r.diffs.contains(engine::tree::Diffs::CONTENT)
+                                    || r.diffs.contains(engine::tree::Diffs::SIZE)
+                                {
+                                    "differs"
+                                } else {
+                                    "equal"
+                                });
+                            }
+                        });
+                        row.col(|ui| {
+                            let st = r.status(pane);
+                            let color = match st {
+                                "Same" | "Folder" => ui.visuals().text_color(),
+                                "Missing" => Color32::GRAY,
+                                _ => Color32::from_rgb(220, 90, 60),
+                            };
+                            ui.label(RichText::new(st).color(color));
+                        });
+                    }
+                });
+            });
+        for (i, pane, on) in toggles {
+            self.tree.set_ticked(i, pane, on);
+            self.cursor = Some(i);
+            self.active = pane;
+        }
+        if let Some((i, open)) = expand {
+            self.tree.set_expanded(i, open);
+        }
+        if let Some((i, pane)) = clicked {
+            self.cursor = Some(i);
+            self.active = pane;
+        }
+        if let Some((key, pane, desc)) = sort_click {
+            self.sort = Some((key, pane, desc));
+            self.tree.sort(key, pane, desc);
+            // Row indices moved: the cursor is found again by path on the next click.
+            self.cursor = None;
+        }
+    }
+
+    fn progress_ui(&mut self, ctx: &egui::Context) {
+        let Some(job) = &self.job else { return };
+        if job.kind == JobKind::Compare {
+            return;
+        }
+        let title = match job.kind {
+            JobKind::Copy => "Copying",
+            _ => "Deleting",
+        };
+        let p = &self.progress;
+        let elapsed = job.started.elapsed();
+        let mut cancel = false;
+        egui::Modal::new(egui::Id::unique("progress")).show(ctx, |ui| {
+            ui.set_width(520.0);
+            ui.heading(title);
+            if job.kind == JobKind::Copy {
+                let in_flight_copied: u64 = p
+                    .in_flight
+                    .values()
+                    .map(|f| {
+                        if f.phase == Phase::Copy {
+                            f.done
+                        } else {
+                            f.size
+                        }
+                    })
+                    .sum();
+                let done = (p.bytes_done + in_flight_copied).min(p.bytes_total);
+                let overall = if p.bytes_total > 0 {
+                    done as f32 / p.bytes_total as f32
+                } else if p.files_total > 0 {
+                    p.files_done as f32 / p.files_total as f32
+                } else {
+                    0.0
+                };
+                ui.label(format!(
+                    "Overall: {} of {} files, {} of {}",
+                    p.files_done,
+                    p.files_total,
+                    format_bytes(done),
+                    format_bytes(p.bytes_total)
+                ));
+                ui.add(egui::ProgressBar::new(overall).show_percentage());
+                match p.current.and_then(|c| p.in_flight.get(&c)) {
+                    Some(f) => {
+                        let phase = match f.phase {
+                            Phase::Copy => "copying",
+                            Phase::Verify => "verifying",
+                        };
+                        ui.label(format!(
+                            "Current file: {} — {phase} {} of {}",
+                            f.name,
+                            format_bytes(f.done),
+                            format_bytes(f.total)
+                        ));
+                        let frac = if f.total > 0 {
+                            f.done as f32 / f.total as f32
+                        } else {
+                            1.0
+                        };
+                        ui.add(egui::ProgressBar::new(frac).show_percentage());
+                    }
+                    None => {
+                        ui.label("Current file: —");
+                        ui.add(egui::ProgressBar::new(0.0));
+                    }
+                }
+            } else {
+                let frac = if p.files_total > 0 {
+                    p.deleted as f32 / p.files_total as f32
+                } else {
+                    0.0
+                };
+                ui.label(format!("Deleted {} of {}", p.deleted, p.files_total));
+                ui.add(egui::ProgressBar::new(frac).show_percentage());
+            }
+            ui.label(format!("Elapsed: {:.0} s", elapsed.as_secs_f64()));
+            ui.separator();
+            if job.cancel.is_cancelled() {
+                ui.label("Cancelling …");
+            } else if ui.button("Cancel").clicked() {
+                cancel = true;
+            }
+        });
+        if cancel {
+            self.cancel();
+        }
+    }
+
+    fn dialog_ui(&mut self, ctx: &egui::Context) {
+        if self
+            .job
+            .as_ref()
+            .is_some_and(|j| j.kind != JobKind::Compare)
+        {
+            return;
+        }
+        let dialog = std::mem::replace(&mut self.dialog, Dialog::None);
+        self.dialog = match dialog {
+            Dialog::None => Dialog::None,
+            Dialog::Message(m) => {
+                let mut close = false;
+                egui::Modal::new(egui::Id::unique("message")).show(ctx, |ui| {
+                    ui.set_max_width(520.0);
+                    ui.heading("FolderCompareSync");
+                    ui.label(&m);
+                    close = ui.button("OK").clicked();
+                });
+                if close {
+                    Dialog::None
+                } else {
+                    Dialog::Message(m)
+                }
+            }
+            Dialog::ConfirmCopy {
+                from,
+                plan,
+                listing,
+                more,
+            } => {
+                let mut answer = None;
+                let (files, bytes) = plan.copy_totals();
+                egui::Modal::new(egui::Id::unique("confirm-copy")).show(ctx, |ui| {
+                    ui.set_max_width(560.0);
+                    ui.heading(match from {
+                        Pane::Left => "Copy LEFT -> Right?",
+                        Pane::Right => "Copy RIGHT -> Left?",
+                    });
+                    ui.label(format!(
+                        "{} -> {}",
+                        plan.source_root.display(),
+                        plan.target_root.display()
+                    ));
+                    ui.label(format!(
+                        "{files} files, {} (verify: {})",
+                        format_bytes(bytes),
+                        self.verify_text()
+                    ));
+                    for l in &listing {
+                        ui.monospace(l);
+                    }
+                    if more > 0 {
+                        ui.label(format!("… and {more} more"));
+                    }
+                    if self.prefs.dry_run {
+                        ui.label(
+                            RichText::new("DRY RUN: nothing will be written.")
+                                .color(Color32::from_rgb(220, 140, 0)),
+                        );
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Yes, copy").clicked() {
+                            answer = Some(true);
+                        }
+                        if ui.button("Cancel").clicked() {
+                            answer = Some(false);
+                        }
+                    });
+                });
+                match answer {
+                    Some(true) => {
+                        self.confirm_copy(from, *plan);
+                        std::mem::replace(&mut self.dialog, Dialog::None)
+                    }
+                    Some(false) => Dialog::None,
+                    None => Dialog::ConfirmCopy {
+                        from,
+                        plan,
+                        listing,
+                        more,
+                    },
+                }
+            }
+            Dialog::Finished(f) => {
+                let mut close = false;
+                egui::Modal::new(egui::Id::unique("finished")).show(ctx, |ui| {
+                    ui.set_max_width(560.0);
+                    ui.heading(&f.title);
+                    for l in &f.lines {
+                        ui.label(l);
+                    }
+                    if !f.errors.is_empty() {
+                        egui::CollapsingHeader::new(format!("Error details ({})", f.errors.len()))
+                            .show(ui, |ui| {
+                                egui::ScrollArea::vertical()
+                                    .max_height(200.0)
+                                    .show(ui, |ui| {
+                                        for e in &f.errors {
+                                            ui.monospace(e);
+                                        }
+                                    });
+                            });
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy to clipboard").clicked() {
+                            let mut text = format!("{}\n", f.title);
+                            for l in f.lines.iter().chain(&f.errors) {
+                                text.push_str(l);
+                                text.push('\n');
+                            }
+                            ui.ctx().copy_text(text);
+                        }
+                        close = ui.button("OK").clicked();
+                    });
+                });
+                if close {
+                    Dialog::None
+                } else {
+                    Dialog::Finished(f)
+                }
+            }
+            Dialog::Orphans(mut o) => {
+                let mut action = None;
+                self.orphans_ui(ctx, &mut o, &mut action);
+                match action {
+                    Some(true) => {
+                        self.request_delete(&o);
+                        if matches!(self.dialog, Dialog::None) {
+                            Dialog::Orphans(o)
+                        } else {
+                            std::mem::replace(&mut self.dialog, Dialog::None)
+                        }
+                    }
+                    Some(false) => Dialog::None,
+                    None => Dialog::Orphans(o),
+                }
+            }
+            Dialog::ConfirmDelete {
+                plan,
+                mode,
+                listing,
+                more,
+                dry_run,
+            } => {
+                let mut answer = None;
+                egui::Modal::new(egui::Id::unique("confirm-delete")).show(ctx, |ui| {
+                    ui.set_max_width(560.0);
+                    ui.heading(match mode {
+                        DeleteMode::Trash => "Move to the Recycle Bin?",
+                        DeleteMode::Permanent => "Delete PERMANENTLY?",
+                    });
+                    ui.label(format!("In {}", plan.target_root.display()));
+                    for l in &listing {
+                        ui.monospace(l);
+                    }
+                    if more > 0 {
+                        ui.label(format!("… and {more} more"));
+                    }
+                    if dry_run {
+                        ui.label(
+                            RichText::new("DRY RUN: nothing will be deleted.")
+                                .color(Color32::from_rgb(220, 140, 0)),
+                        );
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Yes, delete").clicked() {
+                            answer = Some(true);
+                        }
+                        if ui.button("Cancel").clicked() {
+                            answer = Some(false);
+                        }
+                    });
+                });
+                match answer {
+                    Some(true) => {
+                        self.confirm_delete(*plan, mode, dry_run);
+                        std::mem::replace(&mut self.dialog, Dialog::None)
+                    }
+                    Some(false) => Dialog::None,
+                    None => Dialog::ConfirmDelete {
+                        plan,
+                        mode,
+                        listing,
+                        more,
+                        dry_run,
+                    },
+                }
+            }
+        };
+    }
+
+    fn orphans_ui(&self, ctx: &egui::Context, o: &mut Orphans, action: &mut Option<bool>) {
+        let root = match o.pane {
+            Pane::Left => &self.tree.left_root,
+            Pane::Right => &self.tree.right_root,
+        };
+        let wildcard = compile_wildcard(&o.filter).ok().flatten();
+        egui::Modal::new(egui::Id::unique("orphans")).show(ctx, |ui| {
+            ui.set_width(640.0);
+            ui.heading(format!("Delete Orphans — {}-only items", o.pane.name()));
+            ui.label(format!("In {}", root.display()));
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut o.dry_run, "DRY RUN (delete nothing)");
+                ui.radio_value(&mut o.permanent, false, "Recycle Bin");
+                ui.radio_value(&mut o.permanent, true, "Delete permanently");
+            });
+            ui.horizontal(|ui| {
+                ui.label("Filter:");
+                ui.add(
+                    egui::TextEdit::singleline(&mut o.filter)
+                        .desired_width(160.0)
+                        .hint_text("*.tmp"),
+                );
+                if ui.button("Select All").clicked() {
+                    for k in 0..o.rows.len() {
+                        let name = &self.tree.rows[o.rows[k]].name;
+                        if o.access[k] == Access::Ok
+                            && wildcard
+                                .as_ref()
+                                .is_none_or(|g| g.is_match(name.to_lowercase()))
+                        {
+                            o.ticked[k] = true;
+                        }
+                    }
+                }
+                if ui.button("Clear All").clicked() {
+                    o.ticked.iter_mut().for_each(|t| *t = false);
+                }
+            });
+            let mut toggled = None;
+            egui::ScrollArea::vertical()
+                .max_height(320.0)
+                .auto_shrink([false, true])
+                .show_rows(ui, 20.0, o.rows.len(), |ui, range| {
+                    for k in range {
+                        let r = &self.tree.rows[o.rows[k]];
+                        if wildcard
+                            .as_ref()
+                            .is_some_and(|g| !r.is_dir() && !g.is_match(r.name.to_lowercase()))
+                        {
+                            continue;
+                        }
+                        ui.horizontal(|ui| {
+                            let mut on = o.ticked[k];
+                            let label = r.rel.display().to_string();
+                            let ok = o.access[k] == Access::Ok;
+                            if ui
+                                .add_enabled(ok, egui::Checkbox::new(&mut on, label))
+                                .changed()
+                            {
+                                toggled = Some((k, on));
+                            }
+                            if !ok {
+                                ui.label(
+                                    RichText::new(o.access[k].label())
+                                        .color(Color32::from_rgb(220, 90, 60)),
+                                );
+                            }
+                        });
+                    }
+                });
+            if let Some((k, on)) = toggled {
+                // The same rules as the trees: a folder takes its contents along; unticking
+                // clears the item, its ancestors and its descendants.
+                let end = self.tree.rows[o.rows[k]].end as usize;
+                let start = o.rows[k];
+                for j in 0..o.rows.len() {
+                    let row = o.rows[j];
+                    let inside = row >= start && row < end;
+                    let ancestor = {
+                        let re = self.tree.rows[row].end as usize;
+                        row < start && start < re
+                    };
+                    if on && inside && o.access[j] == Access::Ok {
+                        o.ticked[j] = true;
+                    }
+                    if !on && (inside || ancestor) {
+                        o.ticked[j] = false;
+                    }
+                }
+            }
+            let n = o.ticked.iter().filter(|t| **t).count();
+            ui.separator();
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(n > 0, egui::Button::new(format!("Delete {n} items…")))
+                    .clicked()
+                {
+                    *action = Some(true);
+                }
+                if ui.button("Close").clicked() {
+                    *action = Some(false);
+                }
+            });
+        });
+    }
+}
+
+/// Whether an orphan can be deleted by us: readable metadata, and neither it nor its folder
+/// read-only. ("In use" needs Windows' sharing modes; it is reported there by the delete's
+/// error instead.)
+fn check_access(p: &Path) -> Access {
+    let Ok(md) = std::fs::symlink_metadata(p) else {
+        return Access::NoAccess;
+    };
+    if md.is_dir() && std::fs::read_dir(p).is_err() {
+        return Access::NoAccess;
+    }
+    let parent_ro = p
+        .parent()
+        .and_then(|d| std::fs::metadata(d).ok())
+        .is_some_and(|m| m.permissions().readonly());
+    if md.permissions().readonly() || parent_ro {
+        return Access::ReadOnly;
+    }
+    Access::Ok
+}
+
+impl eframe::App for FcsApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain();
+        if self.recompare && self.job.is_none() {
+            self.recompare = false;
+            self.start_compare();
+        }
+        if self.job.is_some() {
+            // Elapsed time and the animated scan bar move even between events.
+            ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.keyboard(&ctx);
+        egui::Panel::top("top").show(ui, |ui| {
+            ui.add_space(4.0);
+            self.top_ui(ui);
+            ui.add_space(4.0);
+        });
+        egui::Panel::bottom("bottom").show(ui, |ui| {
+            ui.add_space(2.0);
+            self.bottom_ui(ui);
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.trees_ui(ui);
+        });
+        self.progress_ui(&ctx);
+        self.dialog_ui(&ctx);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.prefs);
+    }
+}

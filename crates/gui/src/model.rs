@@ -1,0 +1,856 @@
+//! The two aligned trees as data: one row per relative path of the union of both folders, in the
+//! comparison's order (a folder right before its contents), so the left and right trees always
+//! have identical rows in the same order. Selection, expand/collapse, the name filter and the
+//! "differences only" view live here, apart from any drawing, so they are unit-tested directly
+//! and stay O(rows) for trees of a million entries.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use engine::tree::{
+    Action, ActionKind, Category, Comparison, Diffs, Direction, EntryKind, Plan, PlanOptions,
+};
+
+/// Which tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Pane {
+    Left,
+    Right,
+}
+
+impl Pane {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pane::Left => "LEFT",
+            Pane::Right => "RIGHT",
+        }
+    }
+    pub fn other(self) -> Pane {
+        match self {
+            Pane::Left => Pane::Right,
+            Pane::Right => Pane::Left,
+        }
+    }
+}
+
+/// What one side holds at a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    pub kind: EntryKind,
+    pub size: u64,
+    pub created: Option<SystemTime>,
+    pub modified: Option<SystemTime>,
+}
+
+/// One row of both trees.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Relative path; empty for the root row.
+    pub rel: PathBuf,
+    /// What the tree shows: the file name, or for the root row the full root paths.
+    pub name: String,
+    pub depth: u16,
+    pub parent: Option<u32>,
+    /// One past the last row of this row's subtree (rows `index+1..end` are its descendants).
+    pub end: u32,
+    pub left: Option<Side>,
+    pub right: Option<Side>,
+    pub category: Category,
+    pub diffs: Diffs,
+}
+
+impl Row {
+    pub fn side(&self, pane: Pane) -> Option<&Side> {
+        match pane {
+            Pane::Left => self.left.as_ref(),
+            Pane::Right => self.right.as_ref(),
+        }
+    }
+    /// A folder on either side (it can be expanded).
+    pub fn is_dir(&self) -> bool {
+        [&self.left, &self.right]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|s| s.kind == EntryKind::Dir))
+    }
+    pub fn differs(&self) -> bool {
+        self.category != Category::Same
+    }
+    /// The Status column for one side (the original app's words).
+    pub fn status(&self, pane: Pane) -> &'static str {
+        match self.side(pane) {
+            None => "Missing",
+            Some(s) if s.kind == EntryKind::Dir && self.side(pane.other()).is_none() => "Folder",
+            Some(s) if s.kind == EntryKind::Dir => {
+                if self.diffs.contains(Diffs::MODIFIED) || self.diffs.contains(Diffs::CREATED) {
+                    "Folder (timestamp)"
+                } else {
+                    "Folder"
+                }
+            }
+            Some(_) if self.side(pane.other()).is_none() => "Different",
+            Some(_) if self.differs() => "Different",
+            Some(_) => "Same",
+        }
+    }
+}
+
+/// The compared trees, with ticks, expansion and the current view.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub rows: Vec<Row>,
+    pub left_root: PathBuf,
+    pub right_root: PathBuf,
+    /// Whether content (hash) was compared: the Hash column then has something to say.
+    pub content_compared: bool,
+    ticked_left: Vec<bool>,
+    ticked_right: Vec<bool>,
+    expanded: Vec<bool>,
+    /// Rows that pass the name filter and the differences-only view (ignoring collapse).
+    shown: Vec<bool>,
+    /// Row indices to draw, in order (shown, and every ancestor expanded).
+    visible: Vec<u32>,
+    /// Differences, missing left, missing right: fixed per comparison, so counted once rather
+    /// than every frame (a million rows).
+    counts: (usize, usize, usize),
+    /// Marked items per side, recounted only when ticks change.
+    marked: [usize; 2],
+}
+
+impl Tree {
+    /// Rows from a comparison: a root row, then every item in the comparison's order (which
+    /// puts a folder right before its contents). Folders start expanded down to `open_depth`.
+    pub fn from_comparison(cmp: &Comparison, open_depth: u16) -> Tree {
+        let mut rows = Vec::with_capacity(cmp.items.len() + 1);
+        let root_diff = !cmp.identical();
+        let dir = |t| {
+            Some(Side {
+                kind: EntryKind::Dir,
+                size: 0,
+                created: None,
+                modified: t,
+            })
+        };
+        let lm = std::fs::metadata(&cmp.left.root)
+            .ok()
+            .and_then(|m| m.modified().ok());
+        let rm = std::fs::metadata(&cmp.right.root)
+            .ok()
+            .and_then(|m| m.modified().ok());
+        rows.push(Row {
+            rel: PathBuf::new(),
+            name: String::new(),
+            depth: 0,
+            parent: None,
+            end: 0,
+            left: dir(lm),
+            right: if cmp.right.root.exists() {
+                dir(rm)
+            } else {
+                None
+            },
+            category: if root_diff {
+                Category::Different
+            } else {
+                Category::Same
+            },
+            diffs: Diffs::default(),
+        });
+        // Ancestors of the current row, as row indices: the comparison is in pre-order.
+        let mut stack: Vec<u32> = vec![0];
+        let side = |e: Option<&engine::tree::Entry>| {
+            e.map(|e| Side {
+                kind: e.kind,
+                size: e.size,
+                created: e.created,
+                modified: e.modified,
+            })
+        };
+        for it in &cmp.items {
+            let rel = cmp.rel(it);
+            let depth = rel.components().count() as u16;
+            while stack.len() > depth as usize {
+                let done = stack.pop().unwrap_or(0);
+                rows[done as usize].end = rows.len() as u32;
+            }
+            let parent = stack.last().copied();
+            let idx = rows.len() as u32;
+            rows.push(Row {
+                rel: rel.to_path_buf(),
+                name: rel
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                depth,
+                parent,
+                end: idx + 1,
+                left: side(cmp.left_entry(it)),
+                right: side(cmp.right_entry(it)),
+                category: it.category,
+                diffs: it.diffs,
+            });
+            stack.push(idx);
+        }
+        let n = rows.len() as u32;
+        for i in stack {
+            rows[i as usize].end = n;
+        }
+        let expanded = rows.iter().map(|r| r.depth < open_depth).collect();
+        let mut t = Tree {
+            left_root: cmp.left.root.clone(),
+            right_root: cmp.right.root.clone(),
+            content_compared: cmp.criteria.content,
+            ticked_left: vec![false; rows.len()],
+            ticked_right: vec![false; rows.len()],
+            shown: vec![true; rows.len()],
+            expanded,
+            visible: Vec::new(),
+            counts: (0, 0, 0),
+            marked: [0, 0],
+            rows,
+        };
+        t.counts = t.count_rows();
+        t.rebuild_visible();
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The root row shows the full root path of its own side.
+    pub fn display_name(&self, i: usize, pane: Pane) -> String {
+        if i == 0 {
+            match pane {
+                Pane::Left => self.left_root.display().to_string(),
+                Pane::Right => self.right_root.display().to_string(),
+            }
+        } else {
+            self.rows[i].name.clone()
+        }
+    }
+
+    pub fn visible(&self) -> &[u32] {
+        &self.visible
+    }
+
+    pub fn index_of(&self, rel: &Path) -> Option<usize> {
+        self.rows.iter().position(|r| r.rel == rel)
+    }
+
+    // --- ticks -----------------------------------------------------------------------------
+
+    fn ticks(&self, pane: Pane) -> &Vec<bool> {
+        match pane {
+            Pane::Left => &self.ticked_left,
+            Pane::Right => &self.ticked_right,
+        }
+    }
+    fn ticks_mut(&mut self, pane: Pane) -> &mut Vec<bool> {
+        match pane {
+            Pane::Left => &mut self.ticked_left,
+            Pane::Right => &mut self.ticked_right,
+        }
+    }
+    pub fn is_ticked(&self, i: usize, pane: Pane) -> bool {
+        self.ticks(pane)[i]
+    }
+    /// A row can be ticked on a side where it exists (a `[MISSING]` placeholder cannot).
+    pub fn can_tick(&self, i: usize, pane: Pane) -> bool {
+        self.rows[i].side(pane).is_some()
+    }
+
+    /// Ticks a row. A folder ticks itself and only those descendants that differ, exist on this
+    /// side and pass the current filter; a file ticks itself.
+    pub fn tick(&mut self, i: usize, pane: Pane) {
+        if !self.can_tick(i, pane) {
+            return;
+        }
+        let end = self.rows[i].end as usize;
+        let picks: Vec<usize> = (i + 1..end)
+            .filter(|&j| {
+                let r = &self.rows[j];
+                r.differs() && r.side(pane).is_some() && self.shown[j]
+            })
+            .collect();
+        let t = self.ticks_mut(pane);
+        t[i] = true;
+        for j in picks {
+            t[j] = true;
+        }
+        self.recount_marked();
+    }
+
+    /// Unticks a row: the item, its ancestors and its descendants.
+    pub fn untick(&mut self, i: usize, pane: Pane) {
+        let end = self.rows[i].end as usize;
+        let mut ancestors = Vec::new();
+        let mut p = self.rows[i].parent;
+        while let Some(a) = p {
+            ancestors.push(a as usize);
+            p = self.rows[a as usize].parent;
+        }
+        let t = self.ticks_mut(pane);
+        for x in &mut t[i..end] {
+            *x = false;
+        }
+        for a in ancestors {
+            t[a] = false;
+        }
+        self.recount_marked();
+    }
+
+    pub fn set_ticked(&mut self, i: usize, pane: Pane, on: bool) {
+        if on {
+            self.tick(i, pane)
+        } else {
+            self.untick(i, pane)
+        }
+    }
+
+    /// Select All Differences for one side: every shown row that differs and exists there.
+    pub fn select_all_differences(&mut self, pane: Pane) {
+        let picks: Vec<bool> = self
+            .rows
+            .iter()
+            .zip(&self.shown)
+            .map(|(r, &s)| s && r.differs() && r.side(pane).is_some())
+            .collect();
+        *self.ticks_mut(pane) = picks;
+        self.recount_marked();
+    }
+
+    pub fn clear_all(&mut self, pane: Pane) {
+        self.ticks_mut(pane).iter_mut().for_each(|t| *t = false);
+        self.recount_marked();
+    }
+
+    /// Marked items of one side (cached; see [`Tree::recount_marked`]).
+    pub fn ticked_count(&self, pane: Pane) -> usize {
+        self.marked[pane as usize]
+    }
+
+    fn recount_marked(&mut self) {
+        self.marked = [
+            self.count_marked(Pane::Left),
+            self.count_marked(Pane::Right),
+        ];
+    }
+
+    fn count_marked(&self, pane: Pane) -> usize {
+        self.ticks(pane)
+            .iter()
+            .zip(&self.rows)
+            .filter(|(t, r)| **t && r.differs() && !r.rel.as_os_str().is_empty())
+            .count()
+    }
+
+    /// The ticked items of one side that a copy from it would act on, in tree order.
+    pub fn ticked_rels(&self, pane: Pane) -> Vec<PathBuf> {
+        self.ticks(pane)
+            .iter()
+            .zip(&self.rows)
+            .filter(|(t, r)| **t && r.differs() && !r.rel.as_os_str().is_empty())
+            .map(|(_, r)| r.rel.clone())
+            .collect()
+    }
+
+    // --- expand / view -----------------------------------------------------------------------
+
+    pub fn is_expanded(&self, i: usize) -> bool {
+        self.expanded[i]
+    }
+    /// One expansion state per row, shared by both trees: collapsing a folder on one side
+    /// collapses it on the other.
+    pub fn set_expanded(&mut self, i: usize, open: bool) {
+        if self.expanded[i] != open {
+            self.expanded[i] = open;
+            self.rebuild_visible();
+        }
+    }
+    pub fn expand_all(&mut self, open: bool) {
+        for (e, r) in self.expanded.iter_mut().zip(&self.rows) {
+            *e = open || r.rel.as_os_str().is_empty();
+        }
+        self.rebuild_visible();
+    }
+
+    /// Applies the name wildcard (`*.jpg;*.png`, case-insensitive; files only, with the folders
+    /// that lead to them) and the differences-only view.
+    pub fn set_view(&mut self, wildcard: Option<&globset::GlobSet>, differences_only: bool) {
+        let n = self.rows.len();
+        let mut keep = vec![false; n];
+        for i in (0..n).rev() {
+            let r = &self.rows[i];
+            let own = if r.is_dir() || i == 0 {
+                // A folder is shown through its contents when a filter is active; on its own
+                // only when no filter applies and it passes the differences view.
+                wildcard.is_none() && (!differences_only || r.differs())
+            } else {
+                wildcard.is_none_or(|g| g.is_match(r.name.to_lowercase()))
+                    && (!differences_only || r.differs())
+            };
+            if own {
+                keep[i] = true;
+            }
+            if keep[i]
+                && let Some(p) = r.parent
+            {
+                keep[p as usize] = true;
+            }
+        }
+        keep[0] = true;
+        self.shown = keep;
+        self.rebuild_visible();
+    }
+
+    pub fn is_shown(&self, i: usize) -> bool {
+        self.shown[i]
+    }
+
+    fn rebuild_visible(&mut self) {
+        let mut v = Vec::with_capacity(self.rows.len().min(1 << 16));
+        let mut i = 0;
+        while i < self.rows.len() {
+            if !self.shown[i] {
+                i = self.rows[i].end as usize;
+                continue;
+            }
+            v.push(i as u32);
+            if self.rows[i].is_dir() && !self.expanded[i] {
+                i = self.rows[i].end as usize;
+            } else {
+                i += 1;
+            }
+        }
+        self.visible = v;
+    }
+
+    /// Counts for the summary bar: differences, missing on the left, missing on the right.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.counts
+    }
+
+    fn count_rows(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for r in self.rows.iter().skip(1) {
+            if r.differs() {
+                c.0 += 1;
+            }
+            if r.left.is_none() {
+                c.1 += 1;
+            }
+            if r.right.is_none() {
+                c.2 += 1;
+            }
+        }
+        c
+    }
+
+    /// Orphans of one side: items that exist only there, in tree order.
+    pub fn orphans(&self, pane: Pane) -> Vec<usize> {
+        (1..self.rows.len())
+            .filter(|&i| {
+                let r = &self.rows[i];
+                r.side(pane).is_some() && r.side(pane.other()).is_none()
+            })
+            .collect()
+    }
+}
+
+/// A column to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SortKey {
+    Name,
+    Size,
+    Created,
+    Modified,
+}
+
+impl Tree {
+    /// Sorts the items of every folder by `key` as seen on `pane` (an item missing there sorts
+    /// by the other side's value), keeping each folder's contents right below it. Both trees
+    /// share the one row order, so they stay aligned; ticks and expansion move with their rows.
+    pub fn sort(&mut self, key: SortKey, pane: Pane, descending: bool) {
+        let n = self.rows.len();
+        if n < 2 {
+            return;
+        }
+        let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (i, r) in self.rows.iter().enumerate().skip(1) {
+            children[r.parent.unwrap_or(0) as usize].push(i as u32);
+        }
+        let side = |r: &Row| r.side(pane).or(r.side(pane.other())).cloned();
+        for c in &mut children {
+            c.sort_by(|&a, &b| {
+                let (ra, rb) = (&self.rows[a as usize], &self.rows[b as usize]);
+                let (sa, sb) = (side(ra), side(rb));
+                let by = match key {
+                    SortKey::Name => std::cmp::Ordering::Equal,
+                    SortKey::Size => sa.map(|s| s.size).cmp(&sb.map(|s| s.size)),
+                    SortKey::Created => sa.and_then(|s| s.created).cmp(&sb.and_then(|s| s.created)),
+                    SortKey::Modified => sa
+                        .and_then(|s| s.modified)
+                        .cmp(&sb.and_then(|s| s.modified)),
+                };
+                let by = by.then_with(|| {
+                    ra.name
+                        .to_lowercase()
+                        .cmp(&rb.name.to_lowercase())
+                        .then_with(|| ra.name.cmp(&rb.name))
+                });
+                if descending { by.reverse() } else { by }
+            });
+        }
+        // Pre-order again: each folder, then its (sorted) contents.
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        let mut stack = vec![0u32];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            stack.extend(children[i as usize].iter().rev());
+        }
+        let mut new_of = vec![0u32; n];
+        for (k, &o) in order.iter().enumerate() {
+            new_of[o as usize] = k as u32;
+        }
+        let mut old: Vec<Option<Row>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let permute = |v: &Vec<bool>| order.iter().map(|&o| v[o as usize]).collect::<Vec<bool>>();
+        self.ticked_left = permute(&self.ticked_left);
+        self.ticked_right = permute(&self.ticked_right);
+        self.expanded = permute(&self.expanded);
+        self.shown = permute(&self.shown);
+        self.rows = order
+            .iter()
+            .enumerate()
+            .map(|(k, &o)| {
+                let mut r = old[o as usize].take().unwrap_or_else(|| unreachable!());
+                r.end = k as u32 + (r.end - o);
+                r.parent = r.parent.map(|p| new_of[p as usize]);
+                r
+            })
+            .collect();
+        self.rebuild_visible();
+    }
+}
+
+/// Compiles the original app's wildcard (`*.jpg;*.png`), matched case-insensitively against a
+/// lower-cased file name. `None` for an empty wildcard.
+pub fn compile_wildcard(text: &str) -> Result<Option<globset::GlobSet>, String> {
+    let mut b = globset::GlobSetBuilder::new();
+    let mut any = false;
+    for part in text
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let g = globset::GlobBuilder::new(&part.to_lowercase())
+            .case_insensitive(true)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| format!("bad wildcard '{part}': {e}"))?;
+        b.add(g);
+        any = true;
+    }
+    if !any {
+        return Ok(None);
+    }
+    b.build().map(Some).map_err(|e| e.to_string())
+}
+
+/// The plan for copying the ticked items of the source side: the plan `fcs sync` would build
+/// (without deletes), narrowed to the ticked items, the folders they need (missing parent
+/// folders are created) and those folders' times (applied after their contents). With every
+/// difference ticked this is exactly `fcs sync`'s plan.
+pub fn copy_plan(
+    cmp: &Comparison,
+    ticked: &[PathBuf],
+    direction: Direction,
+    target_folds_names: bool,
+) -> Result<Plan, engine::Error> {
+    let opts = PlanOptions {
+        direction,
+        delete: false,
+        force: false,
+        max_delete: 1.0,
+        target_folds_names,
+    };
+    let mut plan = Plan::build(cmp, &opts)?;
+    let wanted: HashSet<&Path> = ticked.iter().map(PathBuf::as_path).collect();
+    // Every ancestor folder of a ticked item: created when missing, its times re-applied.
+    let mut needed: HashSet<PathBuf> = HashSet::new();
+    for rel in ticked {
+        let mut p = rel.parent();
+        while let Some(d) = p {
+            if !needed.insert(d.to_path_buf()) {
+                break;
+            }
+            p = d.parent();
+        }
+    }
+    plan.actions.retain(|a| match a.kind {
+        ActionKind::Mkdir => wanted.contains(a.rel.as_path()) || needed.contains(&a.rel),
+        ActionKind::Copy | ActionKind::Replace | ActionKind::Symlink | ActionKind::Check => {
+            wanted.contains(a.rel.as_path())
+        }
+        ActionKind::SetDirTimes => wanted.contains(a.rel.as_path()) || needed.contains(&a.rel),
+        ActionKind::Delete => false,
+    });
+    plan.skipped
+        .retain(|s| wanted.contains(s.rel.as_path()) || needed.contains(&s.rel));
+    Ok(plan)
+}
+
+/// The plan for deleting orphans of `pane` (items that exist only there): deletes only,
+/// deepest first, never directory times (the other side's times must not leak onto this one).
+pub fn delete_plan(
+    cmp: &Comparison,
+    pane: Pane,
+    ticked: &[PathBuf],
+) -> Result<Plan, engine::Error> {
+    // Deleting from LEFT means LEFT is the target: a RIGHT → LEFT mirror's deletes.
+    let direction = match pane {
+        Pane::Left => Direction::RightToLeft,
+        Pane::Right => Direction::LeftToRight,
+    };
+    let opts = PlanOptions {
+        direction,
+        delete: true,
+        // The user ticked each item in the dialog and confirmed: the mass-delete guard is for
+        // a mistyped mirror source, not for an explicit list.
+        force: true,
+        max_delete: 1.0,
+        target_folds_names: false,
+    };
+    let mut plan = Plan::build(cmp, &opts)?;
+    let wanted: HashSet<&Path> = ticked.iter().map(PathBuf::as_path).collect();
+    plan.actions
+        .retain(|a| a.kind == ActionKind::Delete && wanted.contains(a.rel.as_path()));
+    plan.skipped.clear();
+    if !plan.actions.is_empty() {
+        // `execute` treats deletes at the very start of a plan as type-conflict deletes
+        // (recursive, no per-item events, no cancel check). A no-op "create the target root"
+        // (it exists) puts ours in the ordinary delete phase: deepest first, one item at a
+        // time, cancellable, each reported.
+        plan.actions.insert(
+            0,
+            Action {
+                kind: ActionKind::Mkdir,
+                rel: PathBuf::new(),
+                size: 0,
+                reason: "target root (exists)".into(),
+            },
+        );
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::tree::{Criteria, Filter};
+    use engine::{CancelToken, NullReporter};
+    use std::fs;
+
+    fn tree_of(l: &Path, r: &Path) -> (Comparison, Tree) {
+        let f = Filter::new(&[], &[], None, false).unwrap();
+        let cmp = engine::tree::compare_trees(
+            l,
+            r,
+            &f,
+            // Folder times depend on when the fixture was written: leave them out.
+            Criteria::parse("existence,size").unwrap(),
+            std::time::Duration::from_millis(10),
+            2,
+            &NullReporter,
+            &CancelToken::new(),
+        );
+        let t = Tree::from_comparison(&cmp, u16::MAX);
+        (cmp, t)
+    }
+
+    fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let (l, r) = (d.path().join("L"), d.path().join("R"));
+        fs::create_dir_all(l.join("sub/deep")).unwrap();
+        for p in [&l, &r] {
+            fs::create_dir_all(p.join("sub")).unwrap();
+            fs::write(p.join("same.txt"), "same").unwrap();
+            fs::write(p.join("sub/same.txt"), "same").unwrap();
+        }
+        fs::write(l.join("sub/changed.txt"), "left version").unwrap();
+        fs::write(r.join("sub/changed.txt"), "right").unwrap();
+        fs::write(l.join("sub/deep/only-left.txt"), "x").unwrap();
+        fs::write(r.join("only-right.txt"), "y").unwrap();
+        (d, l, r)
+    }
+
+    #[test]
+    fn rows_are_aligned_and_nested() {
+        let (_d, l, r) = fixture();
+        let (_c, t) = tree_of(&l, &r);
+        let rels: Vec<String> = t
+            .rows
+            .iter()
+            .map(|r| r.rel.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            rels,
+            [
+                "",
+                "only-right.txt",
+                "same.txt",
+                "sub",
+                "sub/changed.txt",
+                "sub/deep",
+                "sub/deep/only-left.txt",
+                "sub/same.txt"
+            ]
+        );
+        let sub = t.index_of(Path::new("sub")).unwrap();
+        assert_eq!(t.rows[sub].end as usize, t.len());
+        assert_eq!(t.rows[sub + 1].parent, Some(sub as u32));
+        assert_eq!(t.rows[1].status(Pane::Left), "Missing");
+        assert_eq!(t.rows[1].status(Pane::Right), "Different");
+        assert_eq!(t.rows[2].status(Pane::Left), "Same");
+    }
+
+    #[test]
+    fn ticking_a_folder_ticks_only_its_differences_on_that_side() {
+        let (_d, l, r) = fixture();
+        let (_c, mut t) = tree_of(&l, &r);
+        let sub = t.index_of(Path::new("sub")).unwrap();
+        t.tick(sub, Pane::Left);
+        let rels: Vec<String> = t
+            .ticked_rels(Pane::Left)
+            .iter()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            rels,
+            ["sub/changed.txt", "sub/deep", "sub/deep/only-left.txt"]
+        );
+        assert!(!t.is_ticked(t.index_of(Path::new("sub/same.txt")).unwrap(), Pane::Left));
+        assert_eq!(t.ticked_count(Pane::Right), 0, "sides are independent");
+        // A missing placeholder cannot be ticked.
+        let deep = t.index_of(Path::new("sub/deep")).unwrap();
+        t.tick(deep, Pane::Right);
+        assert!(!t.is_ticked(deep, Pane::Right));
+        // Unticking clears the item, its ancestors and its descendants.
+        t.untick(deep, Pane::Left);
+        assert!(!t.is_ticked(sub, Pane::Left));
+        assert!(!t.is_ticked(deep + 1, Pane::Left));
+        assert!(t.is_ticked(
+            t.index_of(Path::new("sub/changed.txt")).unwrap(),
+            Pane::Left
+        ));
+    }
+
+    #[test]
+    fn collapse_filter_and_differences_only() {
+        let (_d, l, r) = fixture();
+        let (_c, mut t) = tree_of(&l, &r);
+        assert_eq!(t.visible().len(), t.len());
+        let sub = t.index_of(Path::new("sub")).unwrap();
+        t.set_expanded(sub, false);
+        assert_eq!(t.visible().len(), sub + 1);
+        t.expand_all(true);
+        let g = compile_wildcard("*ONLY*").unwrap();
+        t.set_view(g.as_ref(), false);
+        let names: Vec<&str> = t
+            .visible()
+            .iter()
+            .map(|&i| t.rows[i as usize].name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["", "only-right.txt", "sub", "deep", "only-left.txt"]
+        );
+        t.set_view(None, true);
+        assert!(
+            !t.visible()
+                .iter()
+                .any(|&i| t.rows[i as usize].name == "same.txt")
+        );
+    }
+
+    #[test]
+    fn sorting_keeps_folders_with_their_contents() {
+        let (_d, l, r) = fixture();
+        let (_c, mut t) = tree_of(&l, &r);
+        let changed = t.index_of(Path::new("sub/changed.txt")).unwrap();
+        t.tick(changed, Pane::Left);
+        t.sort(SortKey::Name, Pane::Left, true);
+        let rels: Vec<String> = t
+            .rows
+            .iter()
+            .map(|r| r.rel.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            rels,
+            [
+                "",
+                "sub",
+                "sub/same.txt",
+                "sub/deep",
+                "sub/deep/only-left.txt",
+                "sub/changed.txt",
+                "same.txt",
+                "only-right.txt"
+            ]
+        );
+        let sub = t.index_of(Path::new("sub")).unwrap();
+        assert_eq!(t.rows[sub].end, 6);
+        assert_eq!(t.rows[3].parent, Some(sub as u32));
+        assert!(t.is_ticked(5, Pane::Left), "ticks move with their rows");
+        assert_eq!(t.visible().len(), t.len());
+    }
+
+    #[test]
+    fn copy_plan_narrows_to_ticked_items_and_their_folders() {
+        let (_d, l, r) = fixture();
+        let (cmp, t) = tree_of(&l, &r);
+        let _ = t;
+        let plan = copy_plan(
+            &cmp,
+            &[PathBuf::from("sub/deep/only-left.txt")],
+            Direction::LeftToRight,
+            false,
+        )
+        .unwrap();
+        let acts: Vec<(ActionKind, String)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.kind, a.rel.to_string_lossy().replace('\\', "/")))
+            .collect();
+        assert!(acts.contains(&(ActionKind::Mkdir, "sub/deep".into())));
+        assert!(acts.contains(&(ActionKind::Copy, "sub/deep/only-left.txt".into())));
+        assert!(!acts.iter().any(|a| a.1 == "sub/changed.txt"));
+        assert!(acts.contains(&(ActionKind::SetDirTimes, "".into())));
+    }
+
+    #[test]
+    fn delete_plan_lists_only_ticked_orphans_deepest_first() {
+        let (_d, l, r) = fixture();
+        let (cmp, t) = tree_of(&l, &r);
+        let orphans: Vec<PathBuf> = t
+            .orphans(Pane::Left)
+            .into_iter()
+            .map(|i| t.rows[i].rel.clone())
+            .collect();
+        let plan = delete_plan(&cmp, Pane::Left, &orphans).unwrap();
+        let dels: Vec<String> = plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Delete)
+            .map(|a| a.rel.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(dels, ["sub/deep/only-left.txt", "sub/deep"]);
+        assert_eq!(plan.target_root, cmp.left.root);
+    }
+}

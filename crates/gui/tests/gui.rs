@@ -1,0 +1,462 @@
+//! The real app, driven like a user through its accessibility tree (egui_kittest) on temporary
+//! folders: compare, check rows and statuses on both sides, tick a folder, copy and check the
+//! disk, cancel a long copy, delete orphans in dry run and for real. No renderer is needed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Toggled;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use engine::Settings;
+use fcs_gui::{FcsApp, Pane};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    left: PathBuf,
+    right: PathBuf,
+}
+
+/// LEFT and RIGHT share `same.txt` and `sub/same.txt`; `sub/changed.txt` differs in size;
+/// `sub/deep/` exists only on the left, `only-right.txt` only on the right.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (left, right) = (dir.path().join("L"), dir.path().join("R"));
+    fs::create_dir_all(left.join("sub/deep")).unwrap();
+    fs::create_dir_all(right.join("sub")).unwrap();
+    for p in [&left, &right] {
+        fs::write(p.join("same.txt"), "same").unwrap();
+        fs::write(p.join("sub/same.txt"), "same too").unwrap();
+    }
+    fs::write(left.join("sub/changed.txt"), "the left version").unwrap();
+    fs::write(right.join("sub/changed.txt"), "right").unwrap();
+    fs::write(left.join("sub/deep/only-left.txt"), "left only").unwrap();
+    fs::write(right.join("only-right.txt"), "right only").unwrap();
+    Fixture {
+        _dir: dir,
+        left,
+        right,
+    }
+}
+
+fn harness(f: &Fixture) -> Harness<'static, FcsApp> {
+    harness_with(f, Settings::default())
+}
+
+fn harness_with(f: &Fixture, settings: Settings) -> Harness<'static, FcsApp> {
+    // Journals and locks of these runs stay out of the user's data folder.
+    engine::journal::set_data_dir(
+        std::env::temp_dir().join(format!("fcs-gui-tests-{}", std::process::id())),
+    );
+    let (l, r) = (f.left.clone(), f.right.clone());
+    let mut h = Harness::builder()
+        .with_size([1500.0, 900.0])
+        .build_eframe(move |cc| {
+            let mut app = FcsApp::new(cc, settings, Some(l), Some(r));
+            // Folder times depend on when the fixture was written; compare what the tests
+            // control.
+            app.prefs.by_modified = false;
+            app
+        });
+    h.run();
+    h
+}
+
+/// Steps frames until no job runs (the worker wakes the UI through `request_repaint`).
+fn wait_idle(h: &mut Harness<'static, FcsApp>) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    h.step();
+    while h.state().is_busy() {
+        assert!(Instant::now() < deadline, "the job did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    // Settle the frames that follow (a re-compare starts here and is waited for too).
+    for _ in 0..3 {
+        h.step();
+    }
+    if h.state().is_busy() {
+        wait_idle(h);
+    }
+}
+
+fn compare(h: &mut Harness<'static, FcsApp>) {
+    h.get_by_label("Compare").click();
+    h.step();
+    wait_idle(h);
+    assert!(
+        h.state().last_error().is_none(),
+        "{:?}",
+        h.state().last_error()
+    );
+}
+
+fn rels(app: &FcsApp) -> Vec<String> {
+    app.tree()
+        .rows
+        .iter()
+        .map(|r| r.rel.to_string_lossy().replace('\\', "/"))
+        .collect()
+}
+
+fn status(app: &FcsApp, rel: &str) -> (&'static str, &'static str) {
+    let t = app.tree();
+    let i = t
+        .index_of(Path::new(rel))
+        .unwrap_or_else(|| panic!("{rel}"));
+    (t.rows[i].status(Pane::Left), t.rows[i].status(Pane::Right))
+}
+
+fn no_temps(dir: &Path) {
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if testkit::running_on_wine() && name.starts_with(".fcs-replaced.") {
+            // Wine has no Recycle Bin: the engine keeps the replaced version under this name
+            // and says so (notice `replaced_not_trashed`, checked by the caller) rather than
+            // deleting it without a copy in the trash.
+            continue;
+        }
+        assert!(!engine::is_temp_name(&name), "temp file left: {name}");
+        if e.file_type().unwrap().is_dir() {
+            no_temps(&e.path());
+        }
+    }
+}
+
+#[test]
+fn compare_shows_both_trees_aligned_with_statuses() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    let app = h.state();
+    assert_eq!(
+        rels(app),
+        [
+            "",
+            "only-right.txt",
+            "same.txt",
+            "sub",
+            "sub/changed.txt",
+            "sub/deep",
+            "sub/deep/only-left.txt",
+            "sub/same.txt"
+        ]
+    );
+    assert_eq!(status(app, "same.txt"), ("Same", "Same"));
+    assert_eq!(status(app, "sub/changed.txt"), ("Different", "Different"));
+    assert_eq!(status(app, "only-right.txt"), ("Missing", "Different"));
+    assert_eq!(status(app, "sub/deep"), ("Folder", "Missing"));
+    assert_eq!(status(app, "sub"), ("Folder", "Folder"));
+    // What the user sees: a greyed placeholder on the side that lacks an item, a checkbox on
+    // the side that has it; the root rows show the full root paths.
+    h.get_by_label("only-right.txt [MISSING]");
+    assert_eq!(h.get_all_by_label("only-right.txt").count(), 1);
+    h.get_by_label("deep [MISSING]");
+    h.get_by_label(&f.left.display().to_string());
+    h.get_by_label(&f.right.display().to_string());
+    // The summary bar.
+    h.get_by_label_contains("4 differences | 1 missing left | 2 missing right | 0 marked");
+
+    // Collapse `sub` on one side: both trees lose its rows (one row list for both).
+    let visible_before = h.state().tree().visible().len();
+    // Expanded rows have a "⏷" toggle on each side: root LEFT, root RIGHT, sub LEFT, sub RIGHT.
+    let sub_toggle = h.get_all_by_label("⏷").nth(2).unwrap();
+    sub_toggle.click();
+    h.run();
+    assert_eq!(h.state().tree().visible().len(), visible_before - 3);
+    assert!(h.query_by_label("changed.txt").is_none());
+
+    // The name filter keeps matching files and the folders that lead to them.
+    h.get_by_label("Expand All").click();
+    h.run();
+    h.state_mut().prefs.filter = "*ONLY*".into();
+    h.get_by_label("Apply").click();
+    h.run();
+    let shown: Vec<String> = {
+        let t = h.state().tree();
+        t.visible()
+            .iter()
+            .map(|&i| t.rows[i as usize].name.clone())
+            .collect()
+    };
+    assert_eq!(
+        shown,
+        ["", "only-right.txt", "sub", "deep", "only-left.txt"]
+    );
+
+    // Sorting by a column header reorders every folder's items, both trees together.
+    h.get_by_label("Clear").click();
+    h.run();
+    h.get_by_label("LEFT Name").click();
+    h.run();
+    h.get_by_label("LEFT Name ⏶").click();
+    h.run();
+    h.get_by_label("LEFT Name ⏷");
+    assert_eq!(
+        rels(h.state()),
+        [
+            "",
+            "sub",
+            "sub/same.txt",
+            "sub/deep",
+            "sub/deep/only-left.txt",
+            "sub/changed.txt",
+            "same.txt",
+            "only-right.txt"
+        ]
+    );
+}
+
+#[test]
+fn ticking_a_folder_then_copy_left_to_right_writes_the_files() {
+    let f = fixture();
+    let mut h = harness(&f);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    h.step();
+    wait_idle(&mut h);
+    assert_eq!(h.state().tree().len(), 8);
+
+    // Tick LEFT's `sub`: only its differing descendants that exist on the left are ticked.
+    let sub_left = h.get_all_by_label("sub").next().unwrap();
+    sub_left.click();
+    h.run();
+    let ticked: Vec<String> = h
+        .state()
+        .tree()
+        .ticked_rels(Pane::Left)
+        .iter()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    assert_eq!(
+        ticked,
+        ["sub/changed.txt", "sub/deep", "sub/deep/only-left.txt"]
+    );
+    assert_eq!(h.state().tree().ticked_count(Pane::Right), 0);
+    let cb = h.get_all_by_label("changed.txt").next().unwrap();
+    assert_eq!(cb.accesskit_node().toggled(), Some(Toggled::True));
+    // same.txt: root LEFT, root RIGHT, then sub/same.txt LEFT.
+    let same = h.get_all_by_label("same.txt").nth(2).unwrap();
+    assert_eq!(same.accesskit_node().toggled(), Some(Toggled::False));
+
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("Copy LEFT -> Right?");
+    h.get_by_label_contains("mkdir sub");
+    h.get_by_label("Yes, copy").click();
+    h.step();
+    wait_idle(&mut h);
+
+    let s = h
+        .state()
+        .finished_summary()
+        .expect("the summary dialog")
+        .clone();
+    assert_eq!((s.copied, s.failed, s.dirs_created), (2, 0, 1), "{s:?}");
+    assert_eq!(s.verified, 2, "verify policy: every file");
+    assert!(!s.cancelled);
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "the left version"
+    );
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/deep/only-left.txt")).unwrap(),
+        "left only"
+    );
+    // Not ticked, so not touched: RIGHT's own orphan stays.
+    assert!(f.right.join("only-right.txt").exists());
+    no_temps(&f.right);
+    if testkit::running_on_wine() {
+        assert!(
+            h.state()
+                .log_lines()
+                .any(|l| l.contains("replaced_not_trashed")),
+            "a replaced version kept outside the trash is reported"
+        );
+    }
+    // Re-compared after the copy.
+    assert_eq!(status(h.state(), "sub/changed.txt"), ("Same", "Same"));
+    assert_eq!(status(h.state(), "sub/deep"), ("Folder", "Folder"));
+    h.get_by_label("OK").click();
+    h.run();
+    assert!(h.state().finished_summary().is_none());
+}
+
+#[test]
+fn dry_run_copy_writes_nothing() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    h.get_by_label("DRY RUN").click();
+    h.get_by_label("Select All Differences LEFT").click();
+    h.run();
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("DRY RUN: nothing will be written.");
+    h.get_by_label("Yes, copy").click();
+    h.step();
+    wait_idle(&mut h);
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "right"
+    );
+    assert!(!f.right.join("sub/deep").exists());
+    assert!(h.state().log_lines().any(|l| l.contains("DRY RUN copy")));
+}
+
+#[test]
+fn cancel_a_long_copy_leaves_no_temp_files() {
+    let f = fixture();
+    // Big enough that the copy is still running when Cancel is clicked a frame later.
+    let big = f.left.join("big");
+    fs::create_dir_all(&big).unwrap();
+    let chunk: Vec<u8> = (0..(1 << 20)).map(|i| (i * 7 % 251) as u8).collect();
+    for n in 0..8 {
+        let mut data = Vec::with_capacity(32 << 20);
+        for _ in 0..32 {
+            data.extend_from_slice(&chunk);
+        }
+        data[0] = n;
+        fs::write(big.join(format!("file{n}.bin")), data).unwrap();
+    }
+    // STAGED copies in chunks and checks the cancel token after each one on every OS (a kernel
+    // copy cannot be interrupted under Wine, whose CopyFileExW never calls back); two workers,
+    // so most files are still queued when Cancel is clicked.
+    let mut settings = Settings::default();
+    settings.set("strategy", "staged").unwrap();
+    settings.set("workers", "2").unwrap();
+    let mut h = harness_with(&f, settings);
+    compare(&mut h);
+    h.get_by_label("Select All Differences LEFT").click();
+    h.run();
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("Yes, copy").click();
+    h.step();
+    assert!(h.state().is_busy());
+    // The progress dialog: both bars and a Cancel button (a new modal is invisible for its
+    // first, sizing frame).
+    h.step();
+    h.step();
+    h.get_by_label_contains("Overall:");
+    h.get_by_label_contains("Current file:");
+    h.get_by_label("Cancel").click();
+    h.step();
+    wait_idle(&mut h);
+    let s = h.state().finished_summary().expect("summary").clone();
+    assert!(s.cancelled, "{s:?}");
+    assert!(s.copied < 10, "{s:?}");
+    h.get_by_label("Copy CANCELLED");
+    no_temps(&f.right);
+    // Every file that is there is complete (atomic commit): never a partial one.
+    if let Ok(rd) = fs::read_dir(f.right.join("big")) {
+        for e in rd {
+            let e = e.unwrap();
+            assert_eq!(e.metadata().unwrap().len(), 32 << 20);
+        }
+    }
+    // A new operation gets a fresh cancel token: comparing again works.
+    h.get_by_label("OK").click();
+    h.run();
+    compare(&mut h);
+    assert!(
+        h.state().status().starts_with("Compared"),
+        "{}",
+        h.state().status()
+    );
+}
+
+#[test]
+fn delete_orphans_dry_run_then_for_real() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    h.get_by_label("Delete Orphans LEFT-only").click();
+    h.run();
+    h.get_by_label("Delete Orphans — LEFT-only items");
+    // Ticking the folder takes its contents along.
+    h.get_by_label(&Path::new("sub").join("deep").display().to_string())
+        .click();
+    h.run();
+    h.get_by_label("DRY RUN (delete nothing)").click();
+    h.get_by_label("Delete permanently").click();
+    h.run();
+    h.get_by_label("Delete 2 items…").click();
+    h.run();
+    h.get_by_label("Delete PERMANENTLY?");
+    h.get_by_label("DRY RUN: nothing will be deleted.");
+    h.get_by_label("Yes, delete").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(f.left.join("sub/deep/only-left.txt").exists());
+    assert!(h.state().log_lines().any(|l| l.contains("DRY RUN delete")));
+    h.get_by_label("OK").click();
+    h.run();
+
+    // For real, permanently (no desktop trash on a CI machine).
+    h.get_by_label("Delete Orphans LEFT-only").click();
+    h.run();
+    h.get_by_label("Select All").click();
+    h.get_by_label("Delete permanently").click();
+    h.run();
+    h.get_by_label("Delete 2 items…").click();
+    h.run();
+    h.get_by_label("Yes, delete").click();
+    h.step();
+    wait_idle(&mut h);
+    let s = h.state().finished_summary().expect("summary").clone();
+    assert_eq!((s.deleted, s.failed), (2, 0), "{s:?}");
+    assert!(!f.left.join("sub/deep").exists());
+    assert!(f.left.join("sub/changed.txt").exists(), "only orphans go");
+    // Re-compared: the orphans are gone from both trees.
+    assert!(h.state().tree().index_of(Path::new("sub/deep")).is_none());
+    assert!(h.state().tree().orphans(Pane::Left).is_empty());
+}
+
+#[test]
+fn keyboard_moves_ticks_and_switches_sides() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    // ↓ ↓: the root row, then `only-right.txt`; Ctrl+→: the RIGHT tree; Space: tick it there.
+    h.key_press(egui::Key::ArrowDown);
+    h.run();
+    h.key_press(egui::Key::ArrowDown);
+    h.run();
+    h.key_press(egui::Key::Space);
+    h.run();
+    assert_eq!(
+        h.state().tree().ticked_count(Pane::Left),
+        0,
+        "a [MISSING] placeholder cannot be ticked"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowRight);
+    h.run();
+    h.key_press(egui::Key::Space);
+    h.run();
+    assert_eq!(
+        h.state().tree().ticked_rels(Pane::Right),
+        [PathBuf::from("only-right.txt")]
+    );
+    h.get_by_label_contains("| 1 marked |");
+}
+
+#[cfg(unix)]
+#[test]
+fn read_only_orphans_cannot_be_ticked() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    let deep = f.left.join("sub/deep");
+    fs::set_permissions(&deep, fs::Permissions::from_mode(0o555)).unwrap();
+    let mut h = harness(&f);
+    compare(&mut h);
+    h.get_by_label("Delete Orphans LEFT-only").click();
+    h.run();
+    // The folder itself is read-only and so is the folder its file is in.
+    assert_eq!(h.get_all_by_label("read-only").count(), 2);
+    h.get_by_label("Select All").click();
+    h.run();
+    h.get_by_label("Delete 0 items…");
+    fs::set_permissions(&deep, fs::Permissions::from_mode(0o755)).unwrap();
+}
