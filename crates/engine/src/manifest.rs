@@ -39,7 +39,15 @@ impl Manifest {
         self.algo
     }
 
+    /// Adds a file. A name that is not valid Unicode cannot be written in this text format
+    /// (b3sum would print it mangled and then not find it): that is an error, not a silent gap.
     pub fn add(&self, rel: &Path, hex: &str) -> std::io::Result<()> {
+        if rel.to_str().is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the name is not valid Unicode, so a b3sum/sha256sum manifest cannot hold it",
+            ));
+        }
         let line = format_line(hex, rel);
         self.out
             .lock()

@@ -650,3 +650,92 @@ fn a_move_keeps_a_source_that_changes_during_the_copy() {
     assert!(!dst.exists());
     testkit::assert_no_temps(d.path());
 }
+
+/// `fcs verify`'s engine: identical trees pass; a flipped byte (same size, same times), a missing
+/// and an extra file are each listed; a manifest written from the copy finds the same rot.
+#[test]
+fn verify_lists_mismatches_missing_and_extra_files_and_checks_manifests() {
+    use engine::verify::{Problem, verify_manifest, verify_trees};
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    build_tree(&l);
+    std::fs::create_dir(&r).unwrap();
+    let summary = sync(&l, &r, false);
+    assert_eq!(summary.failed, 0, "{:?}", summary.errors);
+    let s = settings();
+    let run = |l: &Path, r: &Path| {
+        verify_trees(
+            l,
+            r,
+            &Filter::default(),
+            &s,
+            4,
+            &NullReporter,
+            &CancelToken::new(),
+        )
+    };
+    let rep = run(&l, &r);
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    assert!(rep.identical > 0);
+
+    // A manifest of the target, as a run writes it.
+    let manifest = d.path().join("m.b3");
+    let m = engine::manifest::Manifest::create(&manifest, engine::HashAlgo::Blake3).unwrap();
+    let mut files = Vec::new();
+    for e in compare(&l, &r).right.entries.iter() {
+        if e.kind == tree::EntryKind::File && e.rel.to_str().is_some() {
+            let hex = engine::hash_path(
+                &r.join(&e.rel),
+                engine::HashAlgo::Blake3,
+                false,
+                &CancelToken::new(),
+                &|_| {},
+            )
+            .unwrap();
+            m.add(&e.rel, &hex).unwrap();
+            files.push(e.rel.to_path_buf());
+        }
+    }
+    m.finish().unwrap();
+    let victim = r.join(&files[0]);
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[0] ^= 1;
+    let mtime = std::fs::metadata(&victim).unwrap().modified().unwrap();
+    std::fs::write(&victim, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    std::fs::remove_file(r.join(&files[1])).unwrap();
+    write_file(&r.join("extra.bin"), 10, 1);
+
+    let rep = run(&l, &r);
+    let has = |p: Problem, rel: &Path| rep.problems.iter().any(|x| x.problem == p && x.rel == rel);
+    assert!(has(Problem::Mismatch, &files[0]), "{:?}", rep.problems);
+    assert!(has(Problem::MissingRight, &files[1]), "{:?}", rep.problems);
+    assert!(
+        has(Problem::MissingLeft, Path::new("extra.bin")),
+        "{:?}",
+        rep.problems
+    );
+    assert_eq!(rep.problems.len(), 3, "{:?}", rep.problems);
+
+    let entries = engine::manifest::read(&manifest).unwrap();
+    let rep = verify_manifest(
+        &entries,
+        &r,
+        engine::HashAlgo::Blake3,
+        &s,
+        2,
+        &NullReporter,
+        &CancelToken::new(),
+    );
+    assert_eq!(rep.problems.len(), 2, "{:?}", rep.problems);
+    assert!(
+        rep.problems
+            .iter()
+            .any(|x| x.problem == Problem::Mismatch && x.rel == files[0])
+    );
+}
