@@ -78,7 +78,8 @@ struct Job {
     size: u64,
 }
 
-/// Hashes every job on `threads` threads, biggest first, reporting `CompareProgress`.
+/// Hashes every job on `threads` threads, biggest first, reporting `CompareProgress`. Returns
+/// each slot's digest (or error; `None` when cancelled first) and the bytes actually read.
 fn hash_all(
     jobs: &mut [Job],
     algo: HashAlgo,
@@ -86,7 +87,7 @@ fn hash_all(
     threads: usize,
     reporter: &dyn Reporter,
     cancel: &CancelToken,
-) -> Vec<Option<Result<String, String>>> {
+) -> (Vec<Option<Result<String, String>>>, u64) {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
     let total: u64 = jobs.iter().map(|j| j.size).sum();
     let done = AtomicU64::new(0);
@@ -119,12 +120,19 @@ fn hash_all(
                     };
                     let r = hash_path(&j.path, algo, from_medium, cancel, &progress)
                         .map_err(|e| e.to_string());
+                    // A hash stopped by a cancel is no finding about the file.
+                    if r.is_err() && cancel.is_cancelled() {
+                        break;
+                    }
                     out.lock().unwrap_or_else(|e| e.into_inner())[j.slot] = Some(r);
                 }
             });
         }
     });
-    out.into_inner().unwrap_or_else(|e| e.into_inner())
+    (
+        out.into_inner().unwrap_or_else(|e| e.into_inner()),
+        done.into_inner(),
+    )
 }
 
 /// Compares the content of two trees by hash.
@@ -227,9 +235,8 @@ pub fn verify_trees(
             }
         }
     }
-    rep.bytes = jobs.iter().map(|j| j.size).sum();
     let from_medium = settings.verify_read == VerifyRead::Device;
-    let digests = hash_all(
+    let (digests, read) = hash_all(
         &mut jobs,
         settings.hash,
         from_medium,
@@ -253,6 +260,7 @@ pub fn verify_trees(
             _ => {} // cancelled before it was hashed
         }
     }
+    rep.bytes = read;
     rep.problems.sort_by(|a, b| path_order(&a.rel, &b.rel));
     rep.cancelled = cancel.is_cancelled() || l.cancelled || r.cancelled;
     rep.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -300,8 +308,7 @@ pub fn verify_manifest(
             }),
         }
     }
-    rep.bytes = jobs.iter().map(|j| j.size).sum();
-    let digests = hash_all(
+    let (digests, read) = hash_all(
         &mut jobs,
         algo,
         settings.verify_read == VerifyRead::Device,
@@ -325,6 +332,7 @@ pub fn verify_manifest(
             None => {}
         }
     }
+    rep.bytes = read;
     rep.problems.sort_by(|a, b| path_order(&a.rel, &b.rel));
     rep.cancelled = cancel.is_cancelled();
     rep.elapsed_ms = started.elapsed().as_millis() as u64;
