@@ -71,12 +71,20 @@ fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// Whether two trees hold the same names and contents (`diff -r`; its findings are printed
+/// when they differ, so a failing test says why).
 fn identical(a: &Path, b: &Path) -> bool {
-    Command::new("diff")
-        .args(["-r", "-q", p(a), p(b)])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!("trees differ:\n{}", String::from_utf8_lossy(&o.stdout));
+            false
+        }
+        Err(e) => {
+            eprintln!("cannot run diff: {e}");
+            false
+        }
+    }
 }
 
 fn strace_ok() -> bool {

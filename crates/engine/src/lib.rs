@@ -11,6 +11,7 @@
 //! # Ok::<(), engine::Error>(())
 //! ```
 
+pub mod access;
 mod copy;
 mod error;
 mod events;

@@ -22,6 +22,8 @@
 //! * [`copy_attributes`] — the attributes a user sets that permissions do not carry (Windows:
 //!   hidden, archive).
 //! * [`MappedWindow`] — a read-only memory map of one window of a file.
+//! * [`in_use`] — whether another program holds a file open (Windows sharing), before a delete.
+//! * [`path_to_bytes`] / [`path_from_bytes`] — a path stored losslessly (the run journal).
 
 use std::fs::File;
 use std::io;
@@ -857,6 +859,22 @@ pub fn path_from_bytes(b: &[u8]) -> PathBuf {
     }
 }
 
+/// Whether another program has `path` open, so that deleting or replacing it may fail (Windows:
+/// a share-nothing open answers ERROR_SHARING_VIOLATION). `Ok(false)` where the OS has no
+/// such notion (Unix deletes an open file without complaint). `Err` when the path cannot be
+/// opened for another reason (missing, access denied).
+pub fn in_use(path: &Path) -> io::Result<bool> {
+    #[cfg(windows)]
+    {
+        windows::in_use(path)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = path;
+        Ok(false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1110,5 +1128,16 @@ mod tests {
     fn free_space_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         assert!(free_space(dir.path()).unwrap() > 0);
+    }
+
+    #[test]
+    fn an_open_file_is_in_use_only_on_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("open.txt");
+        std::fs::write(&p, "x").unwrap();
+        let f = File::open(&p).unwrap();
+        assert_eq!(in_use(&p).unwrap(), cfg!(windows));
+        drop(f);
+        assert!(!in_use(&p).unwrap());
     }
 }

@@ -725,6 +725,36 @@ pub(crate) fn describe_os_error(e: &io::Error) -> Option<&'static str> {
     }
 }
 
+/// Whether another program has `path` open: an open of our own that shares nothing
+/// (share mode 0) fails with ERROR_SHARING_VIOLATION while any other handle reads, writes or
+/// deletes it. DELETE access is what a delete needs anyway; where the ACL refuses it, read
+/// access asks the same question. The link itself is checked, never its target
+/// (FILE_FLAG_OPEN_REPARSE_POINT), and a folder can be opened (FILE_FLAG_BACKUP_SEMANTICS). The
+/// handle is closed at once, so the answer is a snapshot: the delete still reports a file that
+/// was opened after it.
+pub(crate) fn in_use(path: &Path) -> io::Result<bool> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use windows_sys::Win32::Storage::FileSystem::{
+        DELETE, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT,
+    };
+    let open = |access: u32| {
+        OpenOptions::new()
+            .access_mode(access)
+            .share_mode(0)
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(path)
+    };
+    let result = match open(DELETE) {
+        Err(e) if e.raw_os_error() == Some(ERROR_ACCESS_DENIED as i32) => open(GENERIC_READ),
+        other => other,
+    };
+    match result {
+        Ok(_) => Ok(false),
+        Err(e) if e.raw_os_error() == Some(ERROR_SHARING_VIOLATION as i32) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1041,5 +1071,29 @@ mod tests {
         let info = drive_info(dir.path()).unwrap();
         assert_eq!(info.resolved, dir.path().canonicalize().unwrap());
         assert_ne!(info.kind, DriveKind::NetworkUnc, "{info:?}");
+    }
+
+    #[test]
+    fn a_file_held_open_without_sharing_is_in_use() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("held.txt");
+        std::fs::write(&p, "x").unwrap();
+        assert!(!in_use(&p).unwrap());
+        let held = OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(&p)
+            .unwrap();
+        assert!(in_use(&p).unwrap());
+        // A folder is opened too (backup semantics), and nobody holds this one.
+        assert!(!in_use(dir.path()).unwrap());
+        drop(held);
+        assert!(!in_use(&p).unwrap());
+        // A reader that shares everything still has it open.
+        let shared = File::open(&p).unwrap();
+        assert!(in_use(&p).unwrap());
+        drop(shared);
+        assert!(in_use(&dir.path().join("missing")).is_err());
     }
 }

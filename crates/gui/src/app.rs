@@ -123,12 +123,14 @@ struct Finished {
     errors: Vec<String>,
 }
 
-/// Access to an orphan, checked when the dialog opens; only `Ok` can be ticked.
+/// Access to an orphan, checked when its row is first drawn or ticked; only `Ok` can be ticked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Ok,
     ReadOnly,
     NoAccess,
+    /// Open in another program (Windows): deleting it would fail.
+    InUse,
 }
 
 impl Access {
@@ -137,6 +139,7 @@ impl Access {
             Access::Ok => "OK",
             Access::ReadOnly => "read-only",
             Access::NoAccess => "no access",
+            Access::InUse => "in use",
         }
     }
 }
@@ -147,11 +150,31 @@ struct Orphans {
     pane: Pane,
     /// Tree row indices of the orphans, in tree order.
     rows: Vec<usize>,
-    access: Vec<Access>,
+    /// Checked lazily, when a row is drawn or a tick would take it: a check costs a few system
+    /// calls (an open on Windows), too many to make for every orphan of a million-row tree
+    /// before the dialog can open.
+    access: Vec<Option<Access>>,
     ticked: Vec<bool>,
+    /// How many are ticked, counted when ticks change rather than every frame.
+    ticked_count: usize,
     dry_run: bool,
     permanent: bool,
     filter: String,
+    /// Positions in `rows` that pass `filter` (folders always do), rebuilt when it changes.
+    listed: Vec<usize>,
+    listed_for: Option<String>,
+}
+
+impl Orphans {
+    /// The access of orphan `k`, checked on first use.
+    fn access(&mut self, k: usize, tree: &Tree, root: &Path) -> Access {
+        *self.access[k]
+            .get_or_insert_with(|| check_access(&root.join(&tree.rows[self.rows[k]].rel)))
+    }
+
+    fn recount(&mut self) {
+        self.ticked_count = self.ticked.iter().filter(|t| **t).count();
+    }
 }
 
 /// The application.
@@ -276,6 +299,12 @@ impl FcsApp {
     /// The engine settings the next copy uses.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Shows a finished comparison exactly as a compare run's result is shown. Tests and the
+    /// measurement program load synthetic trees of a million rows through it.
+    pub fn show_comparison(&mut self, cmp: Comparison, took: Duration) {
+        self.on_compared(cmp, took);
     }
 
     // --- log --------------------------------------------------------------------------------
@@ -462,23 +491,18 @@ impl FcsApp {
             self.set_status(format!("No {}-only items.", pane.name()));
             return;
         }
-        let root = match pane {
-            Pane::Left => &self.tree.left_root,
-            Pane::Right => &self.tree.right_root,
-        };
-        let access: Vec<Access> = rows
-            .iter()
-            .map(|&i| check_access(&root.join(&self.tree.rows[i].rel)))
-            .collect();
-        let ticked = vec![false; rows.len()];
+        let n = rows.len();
         self.dialog = Dialog::Orphans(Box::new(Orphans {
             pane,
             rows,
-            access,
-            ticked,
+            access: vec![None; n],
+            ticked: vec![false; n],
+            ticked_count: 0,
             dry_run: self.prefs.dry_run,
             permanent: false,
             filter: String::new(),
+            listed: Vec::new(),
+            listed_for: None,
         }));
     }
 
@@ -824,6 +848,20 @@ impl FcsApp {
         }
         if press(Key::ArrowUp) {
             moved = Some(pos().map_or(0, |p| p.saturating_sub(1)));
+        }
+        // Home, End and a page at a time: the way to cross a tree of a million rows.
+        const PAGE: usize = 20;
+        if press(Key::PageDown) {
+            moved = Some(pos().map_or(0, |p| (p + PAGE).min(vis - 1)));
+        }
+        if press(Key::PageUp) {
+            moved = Some(pos().map_or(0, |p| p.saturating_sub(PAGE)));
+        }
+        if press(Key::Home) {
+            moved = Some(0);
+        }
+        if press(Key::End) {
+            moved = Some(vis - 1);
         }
         if let Some(m) = moved {
             self.cursor = Some(self.tree.visible()[m] as usize);
@@ -1549,11 +1587,25 @@ impl FcsApp {
     }
 
     fn orphans_ui(&self, ctx: &egui::Context, o: &mut Orphans, action: &mut Option<bool>) {
+        let tree = &self.tree;
         let root = match o.pane {
-            Pane::Left => &self.tree.left_root,
-            Pane::Right => &self.tree.right_root,
+            Pane::Left => &tree.left_root,
+            Pane::Right => &tree.right_root,
         };
         let wildcard = compile_wildcard(&o.filter).ok().flatten();
+        let matches = |k: usize, o: &Orphans| {
+            wildcard
+                .as_ref()
+                .is_none_or(|g| g.is_match(tree.rows[o.rows[k]].name.to_lowercase()))
+        };
+        if o.listed_for.as_deref() != Some(o.filter.as_str()) {
+            // Once per change of the filter, not per frame: the list scrolls through the
+            // matching rows only, however many orphans there are.
+            o.listed = (0..o.rows.len())
+                .filter(|&k| tree.rows[o.rows[k]].is_dir() || matches(k, o))
+                .collect();
+            o.listed_for = Some(o.filter.clone());
+        }
         egui::Modal::new(egui::Id::unique("orphans")).show(ctx, |ui| {
             ui.set_width(640.0);
             ui.heading(format!("Delete Orphans — {}-only items", o.pane.name()));
@@ -1571,38 +1623,32 @@ impl FcsApp {
                         .hint_text("*.tmp"),
                 );
                 if ui.button("Select All").clicked() {
+                    // With a filter, only items whose own name matches: a listed folder is
+                    // there to lead to its matching files, not to be deleted whole.
                     for k in 0..o.rows.len() {
-                        let name = &self.tree.rows[o.rows[k]].name;
-                        if o.access[k] == Access::Ok
-                            && wildcard
-                                .as_ref()
-                                .is_none_or(|g| g.is_match(name.to_lowercase()))
-                        {
+                        if matches(k, o) && o.access(k, tree, root) == Access::Ok {
                             o.ticked[k] = true;
                         }
                     }
+                    o.recount();
                 }
                 if ui.button("Clear All").clicked() {
                     o.ticked.iter_mut().for_each(|t| *t = false);
+                    o.recount();
                 }
             });
             let mut toggled = None;
             egui::ScrollArea::vertical()
                 .max_height(320.0)
                 .auto_shrink([false, true])
-                .show_rows(ui, 20.0, o.rows.len(), |ui, range| {
-                    for k in range {
-                        let r = &self.tree.rows[o.rows[k]];
-                        if wildcard
-                            .as_ref()
-                            .is_some_and(|g| !r.is_dir() && !g.is_match(r.name.to_lowercase()))
-                        {
-                            continue;
-                        }
+                .show_rows(ui, 20.0, o.listed.len(), |ui, range| {
+                    for pos in range {
+                        let k = o.listed[pos];
+                        let access = o.access(k, tree, root);
                         ui.horizontal(|ui| {
                             let mut on = o.ticked[k];
-                            let label = r.rel.display().to_string();
-                            let ok = o.access[k] == Access::Ok;
+                            let label = tree.rows[o.rows[k]].rel.display().to_string();
+                            let ok = access == Access::Ok;
                             if ui
                                 .add_enabled(ok, egui::Checkbox::new(&mut on, label))
                                 .changed()
@@ -1611,7 +1657,7 @@ impl FcsApp {
                             }
                             if !ok {
                                 ui.label(
-                                    RichText::new(o.access[k].label())
+                                    RichText::new(access.label())
                                         .color(Color32::from_rgb(220, 90, 60)),
                                 );
                             }
@@ -1620,25 +1666,30 @@ impl FcsApp {
                 });
             if let Some((k, on)) = toggled {
                 // The same rules as the trees: a folder takes its contents along; unticking
-                // clears the item, its ancestors and its descendants.
-                let end = self.tree.rows[o.rows[k]].end as usize;
+                // clears the item, its ancestors and its descendants. `rows` is in tree order,
+                // so a subtree is one run of it, found by binary search.
                 let start = o.rows[k];
-                for j in 0..o.rows.len() {
-                    let row = o.rows[j];
-                    let inside = row >= start && row < end;
-                    let ancestor = {
-                        let re = self.tree.rows[row].end as usize;
-                        row < start && start < re
-                    };
-                    if on && inside && o.access[j] == Access::Ok {
+                let end = tree.rows[start].end as usize;
+                let inside = k..o.rows.partition_point(|&r| r < end);
+                for j in inside {
+                    if !on {
+                        o.ticked[j] = false;
+                    } else if o.access(j, tree, root) == Access::Ok {
                         o.ticked[j] = true;
                     }
-                    if !on && (inside || ancestor) {
-                        o.ticked[j] = false;
+                }
+                if !on {
+                    let mut p = tree.rows[start].parent;
+                    while let Some(a) = p {
+                        if let Ok(j) = o.rows.binary_search(&(a as usize)) {
+                            o.ticked[j] = false;
+                        }
+                        p = tree.rows[a as usize].parent;
                     }
                 }
+                o.recount();
             }
-            let n = o.ticked.iter().filter(|t| **t).count();
+            let n = o.ticked_count;
             ui.separator();
             ui.horizontal(|ui| {
                 if ui
@@ -1655,15 +1706,20 @@ impl FcsApp {
     }
 }
 
-/// Whether an orphan can be deleted by us: readable metadata, and neither it nor its folder
-/// read-only. ("In use" needs Windows' sharing modes; it is reported there by the delete's
-/// error instead.)
+/// Whether an orphan can be deleted by us: readable metadata, not open in another program
+/// (Windows), and neither it nor its folder read-only.
 fn check_access(p: &Path) -> Access {
     let Ok(md) = std::fs::symlink_metadata(p) else {
         return Access::NoAccess;
     };
     if md.is_dir() && std::fs::read_dir(p).is_err() {
         return Access::NoAccess;
+    }
+    // Files and links only: a folder is "open" whenever a file manager watches it, which does
+    // not stop its delete; its contents are checked one by one. A check that fails for another
+    // reason leaves the verdict to the checks below and to the delete's own error.
+    if !md.is_dir() && engine::access::in_use(p).unwrap_or(false) {
+        return Access::InUse;
     }
     let parent_ro = p
         .parent()

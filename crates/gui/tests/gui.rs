@@ -6,11 +6,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use egui::accesskit::Toggled;
+use egui::accesskit::{Role, Toggled};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use engine::Settings;
 use fcs_gui::{FcsApp, Pane};
+
+#[path = "support/million.rs"]
+mod million;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -459,4 +462,131 @@ fn read_only_orphans_cannot_be_ticked() {
     h.run();
     h.get_by_label("Delete 0 items…");
     fs::set_permissions(&deep, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[cfg(windows)]
+#[test]
+fn orphans_open_in_another_program_cannot_be_ticked() {
+    use std::os::windows::fs::OpenOptionsExt;
+    let f = fixture();
+    // Another program's handle that shares nothing, as an editor holding a document does.
+    let held = fs::OpenOptions::new()
+        .read(true)
+        .share_mode(0)
+        .open(f.left.join("sub/deep/only-left.txt"))
+        .unwrap();
+    let mut h = harness(&f);
+    compare(&mut h);
+    h.get_by_label("Delete Orphans LEFT-only").click();
+    h.run();
+    h.get_by_label("in use");
+    // The folder itself is not in use, its file is: Select All ticks the folder alone (and
+    // deleting it would report the file's sharing violation).
+    h.get_by_label("Select All").click();
+    h.run();
+    h.get_by_label("Delete 1 items…");
+    drop(held);
+    h.get_by_label("Close").click();
+    h.run();
+    // Checked again when the dialog opens again: closed now, so it can be ticked.
+    h.get_by_label("Delete Orphans LEFT-only").click();
+    h.run();
+    assert!(h.query_by_label("in use").is_none());
+    h.get_by_label("Select All").click();
+    h.run();
+    h.get_by_label("Delete 2 items…");
+}
+
+/// A tree of a million rows (1,000 folders of 1,000 files, made up, nothing on disk): only the
+/// rows in view are laid out, whatever the tree's size, and every view operation shows the
+/// right rows. Measured figures (release) are in `examples/million.rs`'s output and beside
+/// `Tree` in model.rs; this test checks behaviour only. Ignored by default: about 15 s in a
+/// debug build.
+#[test]
+#[ignore = "a million rows: slow in a debug build; run with --ignored (or in release)"]
+fn a_million_rows_lay_out_only_the_rows_in_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, r) = (dir.path().join("L"), dir.path().join("R"));
+    fs::create_dir_all(&l).unwrap();
+    fs::create_dir_all(&r).unwrap();
+    let cmp = million::comparison(&l, &r, 1000, 1000);
+    let mut h = Harness::builder()
+        .with_size([1500.0, 900.0])
+        .build_eframe(|cc| FcsApp::new(cc, Settings::default(), None, None));
+    h.run();
+    h.state_mut().show_comparison(cmp, Duration::from_millis(1));
+    h.run();
+    let rows = h.state().tree().len();
+    assert_eq!(rows, 1 + 1000 * 1001 + 100);
+    // Open two levels deep: every row is in the list, a window's worth is laid out.
+    assert_eq!(h.state().tree().visible().len(), rows);
+    let laid_out = |h: &Harness<'static, FcsApp>| h.query_all_by_label_contains(".bin").count();
+    let in_view = laid_out(&h);
+    assert!((10..200).contains(&in_view), "{in_view} file rows laid out");
+
+    // End: the last row, in the window, at the far end of a very tall scroll area.
+    h.key_press(egui::Key::End);
+    h.run();
+    let last: Vec<_> = h.get_all_by_label("f0999.bin").collect();
+    assert_eq!(last.len(), 2, "the last row, on both sides");
+    for n in &last {
+        let y = n.rect().center().y;
+        assert!((0.0..900.0).contains(&y), "last row at y={y}");
+    }
+    assert!(h.query_by_label(&l.display().to_string()).is_none());
+    assert!(laid_out(&h) < 200);
+    h.key_press(egui::Key::Home);
+    h.run();
+    h.get_by_label(&l.display().to_string());
+
+    // Ticking a folder ticks its differing files on that side: 10 that differ in size and 4
+    // that exist only on the left.
+    h.get_all_by_label("d0000").next().unwrap().click();
+    h.run();
+    let ticked = h.state().tree().ticked_rels(Pane::Left);
+    let files: Vec<&PathBuf> = ticked.iter().filter(|p| p.extension().is_some()).collect();
+    assert_eq!(files.len(), 14, "{ticked:?}");
+    assert!(files.iter().all(|p| p.starts_with("d0000")));
+    h.get_by_label("Clear All LEFT").click();
+    h.run();
+
+    let visible = |h: &Harness<'static, FcsApp>| h.state().tree().visible().len();
+    h.get_by_label("Collapse All").click();
+    h.run();
+    assert_eq!(visible(&h), 1 + 1000, "the root and its folders");
+    h.get_by_label("Expand All").click();
+    h.run();
+    assert_eq!(visible(&h), rows);
+
+    h.state_mut().prefs.filter = "*0999.bin".into();
+    h.get_by_label("Apply").click();
+    h.run();
+    assert_eq!(
+        visible(&h),
+        1 + 1000 + 1000,
+        "the root, every folder, one file each"
+    );
+    h.get_by_label("Clear").click();
+    h.run();
+
+    h.get_by_label("Differences only").click();
+    h.run();
+    assert_eq!(visible(&h), 1 + 1000 + 1000 * 14 + 100);
+    h.get_by_label("Differences only").click();
+    h.run();
+    assert_eq!(visible(&h), rows);
+
+    // Sorting by LEFT's Size (the first "Size" header button; a compare criterion is a "Size"
+    // checkbox): an item missing there sorts by RIGHT's size, so the 5-byte RIGHT-only file
+    // comes first in its folder.
+    h.get_all_by_role_and_label(Role::Button, "Size")
+        .next()
+        .unwrap()
+        .click();
+    h.run();
+    let t = h.state().tree();
+    let d0 = t.index_of(Path::new("d0000")).unwrap();
+    assert_eq!(t.rows[d0 + 1].name, "zz-extra.txt");
+    assert_eq!(t.rows[d0 + 2].name, "f0000.bin");
+    assert_eq!(t.rows[d0].end as usize, d0 + 1 + 1001);
 }

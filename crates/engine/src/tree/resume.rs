@@ -46,12 +46,14 @@ fn remove_temp(t: &Path) -> bool {
     }
 }
 
-/// Deletes the temps of `run` in the folders its unfinished files live in.
-fn sweep_run_temps(run: &StoredRun, not_done: &[bool]) -> u64 {
+/// Deletes the temps of `run` in every folder it copied into — finished files included: the
+/// second name of a replaced file (`.fcs-replaced.…`, on its way to the trash) can outlive a
+/// crash next to a file the journal already calls committed.
+fn sweep_run_temps(run: &StoredRun) -> u64 {
     let dirs: BTreeSet<PathBuf> = run
         .items
         .iter()
-        .filter(|i| not_done[i.seq])
+        .filter(|i| !matches!(i.kind, ActionKind::Delete | ActionKind::SetDirTimes))
         .map(|i| run.target.join(i.rel.parent().unwrap_or(Path::new(""))))
         .collect();
     let mut n = 0;
@@ -131,7 +133,7 @@ pub fn resume(
         .iter()
         .map(|i| file_like(i.kind) && !done[i.seq])
         .collect();
-    let temps_removed = sweep_run_temps(run, &not_done);
+    let temps_removed = sweep_run_temps(run);
     // Everything not finished is checked by hash before it is copied again.
     let check = not_done.clone();
     let committed: Vec<bool> = run
