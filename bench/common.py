@@ -5,6 +5,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,16 +16,32 @@ def sh(cmd):
     subprocess.run(cmd, shell=True, check=True)
 
 
-def timed(cmd):
-    """Runs a shell command, returns (seconds, peak RSS in KiB of the slowest child)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
+def timed(cmd, ok=(0,)):
+    """Runs a shell command, returns (seconds, peak RSS in KiB of the slowest child). An exit
+    code outside `ok` ends the benchmark (`fcs compare` exits 1 when trees differ)."""
+    # The peak RSS comes from GNU time when it is there: a child forked from this Python process
+    # starts its high-water mark at Python's own RSS (≈ 20 MiB), which would hide small tools.
+    # stderr goes to a file, not a pipe: a chatty tool (rclone) must not block on a full pipe
+    # while we wait for it.
+    gnu_time = os.path.exists("/usr/bin/time")
+    with tempfile.TemporaryFile() as errf, tempfile.NamedTemporaryFile("r") as rssf:
+        argv = ["/usr/bin/time", "-q", "-f", "%M", "-o", rssf.name, "sh", "-c", cmd] if gnu_time else cmd
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, shell=not gnu_time, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+        if gnu_time:
+            try:
+                ru_kib = int(rssf.read().split()[-1])
+            except (ValueError, IndexError):
+                ru_kib = ru.ru_maxrss
+        else:
+            ru_kib = ru.ru_maxrss
+    if os.waitstatus_to_exitcode(status) not in ok:
         sys.exit(f"benchmark command failed: {cmd}\n{err}")
-    return dt, ru.ru_maxrss
+    return dt, ru_kib
 
 
 def fmt(xs):

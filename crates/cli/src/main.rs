@@ -1,6 +1,7 @@
 //! `fcs` — the FolderCompareSync command line: flags → engine settings, engine events → progress
 //! bars, NDJSON, a log file; outcomes → exit codes (DESIGN.md §7).
 
+mod bench;
 mod report;
 mod tree;
 
@@ -76,6 +77,8 @@ enum Command {
     Resume(tree::ResumeArgs),
     /// List every setting with its default, allowed range and meaning.
     Settings,
+    /// Measure our copy strategies and settings on FOLDER and recommend settings for this machine.
+    Bench(bench::BenchArgs),
 }
 
 /// Flags that map onto settings, shared by copy and sync.
@@ -206,6 +209,7 @@ pub(crate) fn value_name<T: ValueEnum>(v: Option<T>) -> Option<String> {
 
 fn run(cli: Cli) -> Result<u8, engine::Error> {
     match cli.command {
+        Command::Bench(args) => bench::bench(&cli.common, &args),
         Command::Settings => {
             print_settings();
             Ok(EXIT_OK)

@@ -29,7 +29,7 @@ use fsops::{DriveKind, KernelCopy, ReadBack};
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
-use crate::hash::select_hasher;
+use crate::hash::{Hasher, select_hasher};
 use crate::pipe;
 use crate::settings::{Settings, UncPolicy};
 use crate::strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
@@ -1248,50 +1248,54 @@ impl Copier {
     fn verify_compare_direct(&self, job: &Job, direct: &File) -> Result<(), Error> {
         let slice = DIRECT_SLICE
             .min((job.size as usize).div_ceil(fsops::DIRECT_ALIGN) * fsops::DIRECT_ALIGN);
-        let mut dst_buf = fsops::AlignedBuf::new(slice);
         let mut src_buf = vec![0u8; slice];
-        let mut off = 0u64;
-        while off < job.size {
-            if self.cancel.is_cancelled() {
-                return Err(cancelled_verify(&job.dst));
-            }
-            let want = (slice as u64).min(job.size - off) as usize;
-            let got = fsops::read_direct_at(direct, &mut dst_buf, off).map_err(|e| {
+        // The copy is read ahead (two requests in flight) while each slice is compared: the
+        // device never waits for the compare, nor the compare for a lone request.
+        pipe::read_ahead(
+            job.size,
+            slice,
+            |buf, off| fsops::read_direct_at(direct, buf, off),
+            |off, e| {
                 Error::io(
                     Code::VerifyRead,
                     &job.tmp,
                     format!("read-back failed at offset {off}"),
                     e,
                 )
-            })?;
-            let n = fsops::read_at(&job.src_file, &mut src_buf[..want], off).map_err(|e| {
-                Error::io(
-                    Code::CopyRead,
-                    &job.src,
-                    format!("read of the source failed at offset {off}"),
-                    e,
-                )
-            })?;
-            if n < want {
-                return Err(source_shrank(&job.src, off + n as u64, job.size));
-            }
-            let mismatch = if got < want {
-                Some(got)
-            } else {
-                first_difference(&src_buf[..want], &dst_buf[..want])
-            };
-            if let Some(i) = mismatch {
-                return Err(compare_mismatch(&job.dst, off + i as u64));
-            }
-            off += want as u64;
-            if self
-                .progress(job.id, Phase::Verify, off, job.size)
-                .is_break()
-            {
-                return Err(cancelled_verify(&job.dst));
-            }
-        }
-        Ok(())
+            },
+            |off, dst_buf, got| {
+                if self.cancel.is_cancelled() {
+                    return Err(cancelled_verify(&job.dst));
+                }
+                let want = (slice as u64).min(job.size - off) as usize;
+                let n = fsops::read_at(&job.src_file, &mut src_buf[..want], off).map_err(|e| {
+                    Error::io(
+                        Code::CopyRead,
+                        &job.src,
+                        format!("read of the source failed at offset {off}"),
+                        e,
+                    )
+                })?;
+                if n < want {
+                    return Err(source_shrank(&job.src, off + n as u64, job.size));
+                }
+                let mismatch = if got < want {
+                    Some(got)
+                } else {
+                    first_difference(&src_buf[..want], &dst_buf[..want])
+                };
+                if let Some(i) = mismatch {
+                    return Err(compare_mismatch(&job.dst, off + i as u64));
+                }
+                if self
+                    .progress(job.id, Phase::Verify, off + want as u64, job.size)
+                    .is_break()
+                {
+                    return Err(cancelled_verify(&job.dst));
+                }
+                Ok(())
+            },
+        )
     }
 
     /// DIRECT-SMALL verify: compares source and copy window by window and stops at the first
@@ -1416,54 +1420,102 @@ impl Copier {
         } else {
             slice
         };
-        let hasher = select_hasher(s.hash, true, s.hash_threads);
-        let ((), actual) = pipe::with_hasher(hasher, slice, |feed| {
-            let mut off = 0u64;
-            while off < job.size {
-                if self.cancel.is_cancelled() {
-                    return Err(cancelled_verify(&job.dst));
-                }
-                let want = (slice as u64).min(job.size - off) as usize;
-                let mut buf = feed.buf();
-                // Unbuffered reads must be whole blocks: ask for the rounded-up length and
-                // accept the short read at the end of the file.
-                let ask = if direct.is_some() { buf.len() } else { want };
-                let got = if direct.is_some() {
-                    fsops::read_direct_at(file, &mut buf[..ask], off)
-                } else {
-                    fsops::read_at(file, &mut buf[..ask], off)
-                };
-                let got = got.map_err(|e| {
+        let actual = if let Some(direct) = direct {
+            let mut hasher = select_hasher(s.hash, true, s.hash_threads);
+            // Unbuffered: two requests in flight while the caller hashes (see
+            // `pipe::read_ahead`); the hash keeps up on this thread (BLAKE3 spreads a slice over
+            // the cores), so the device is the only limit.
+            pipe::read_ahead(
+                job.size,
+                slice,
+                |buf, off| fsops::read_direct_at(direct, buf, off),
+                |off, e| {
                     Error::io(
                         Code::VerifyRead,
                         &job.tmp,
                         format!("read-back failed at offset {off}"),
                         e,
                     )
-                })?;
-                if got < want {
-                    return Err(Error::new(
-                        Code::VerifyRead,
-                        &job.tmp,
-                        format!(
-                            "the copy ends at {} bytes, expected {}",
-                            off + got as u64,
-                            job.size
-                        ),
-                    ));
+                },
+                |off, buf, got| {
+                    if self.cancel.is_cancelled() {
+                        return Err(cancelled_verify(&job.dst));
+                    }
+                    let want = (slice as u64).min(job.size - off) as usize;
+                    if got < want {
+                        return Err(Error::new(
+                            Code::VerifyRead,
+                            &job.tmp,
+                            format!(
+                                "the copy ends at {} bytes, expected {}",
+                                off + got as u64,
+                                job.size
+                            ),
+                        ));
+                    }
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&buf[..want]);
+                    }
+                    if self
+                        .progress(job.id, Phase::Verify, off + want as u64, job.size)
+                        .is_break()
+                    {
+                        return Err(cancelled_verify(&job.dst));
+                    }
+                    Ok(())
+                },
+            )?;
+            hasher.map(Hasher::finalize_hex).unwrap_or_default()
+        } else {
+            let hasher = select_hasher(s.hash, true, s.hash_threads);
+            let ((), actual) = pipe::with_hasher(hasher, slice, |feed| {
+                let mut off = 0u64;
+                while off < job.size {
+                    if self.cancel.is_cancelled() {
+                        return Err(cancelled_verify(&job.dst));
+                    }
+                    let want = (slice as u64).min(job.size - off) as usize;
+                    let mut buf = feed.buf();
+                    // Unbuffered reads must be whole blocks: ask for the rounded-up length and
+                    // accept the short read at the end of the file.
+                    let ask = if direct.is_some() { buf.len() } else { want };
+                    let got = if direct.is_some() {
+                        fsops::read_direct_at(file, &mut buf[..ask], off)
+                    } else {
+                        fsops::read_at(file, &mut buf[..ask], off)
+                    };
+                    let got = got.map_err(|e| {
+                        Error::io(
+                            Code::VerifyRead,
+                            &job.tmp,
+                            format!("read-back failed at offset {off}"),
+                            e,
+                        )
+                    })?;
+                    if got < want {
+                        return Err(Error::new(
+                            Code::VerifyRead,
+                            &job.tmp,
+                            format!(
+                                "the copy ends at {} bytes, expected {}",
+                                off + got as u64,
+                                job.size
+                            ),
+                        ));
+                    }
+                    feed.submit(buf, want);
+                    off += want as u64;
+                    if self
+                        .progress(job.id, Phase::Verify, off, job.size)
+                        .is_break()
+                    {
+                        return Err(cancelled_verify(&job.dst));
+                    }
                 }
-                feed.submit(buf, want);
-                off += want as u64;
-                if self
-                    .progress(job.id, Phase::Verify, off, job.size)
-                    .is_break()
-                {
-                    return Err(cancelled_verify(&job.dst));
-                }
-            }
-            Ok(())
-        })?;
-        let actual = actual.unwrap_or_default();
+                Ok(())
+            })?;
+            actual.unwrap_or_default()
+        };
         if actual != expected {
             return Err(Error::new(
                 Code::VerifyHashMismatch,

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod access;
+pub mod bench;
 mod copy;
 mod error;
 mod events;

@@ -437,21 +437,58 @@ pub fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
     Ok(h.finalize())
 }
 
+/// The folded form of a path: what a case-insensitive, normalising filesystem would see.
+fn fold_key(s: &str) -> String {
+    // ASCII names need no normalisation, only case folding (the common, cheap case).
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.nfc().collect::<String>().to_lowercase()
+    }
+}
+
+/// A hash of [`fold_key`] computed without allocating for ASCII paths (FNV-1a over the
+/// lower-cased bytes); equal keys give equal hashes.
+fn fold_hash(s: &str) -> u64 {
+    let fnv = |bytes: &mut dyn Iterator<Item = u8>| {
+        bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    if s.is_ascii() {
+        fnv(&mut s.bytes().map(|b| b.to_ascii_lowercase()))
+    } else {
+        fnv(&mut fold_key(s).into_bytes().into_iter())
+    }
+}
+
 /// Groups of paths (from both trees) that differ only by case or only by Unicode normalisation:
 /// copied onto a case-insensitive or normalising filesystem they would overwrite each other.
+///
+/// Twins are rare, so the first pass only hashes each folded path (no allocation for ASCII
+/// names) and sorts the hashes; folded keys are built only where two hashes collide. Building a
+/// key string and a map entry for every path was 14% of a whole no-change re-sync's CPU time
+/// (`perf`, 40,000 entries), all of it on the serial path after the parallel scan.
 fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
+    let mut hashed: Vec<(u64, &Path)> = left
+        .entries
+        .iter()
+        .chain(&right.entries)
+        .filter_map(|e| e.rel.to_str().map(|s| (fold_hash(s), &*e.rel)))
+        .collect();
+    hashed.sort_unstable_by_key(|&(h, _)| h);
     let mut by_fold: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for e in left.entries.iter().chain(&right.entries) {
-        let Some(s) = e.rel.to_str() else { continue };
-        // ASCII names need no normalisation, only case folding (the common, cheap case).
-        let key: String = if s.is_ascii() {
-            s.to_ascii_lowercase()
-        } else {
-            s.nfc().collect::<String>().to_lowercase()
-        };
-        let v = by_fold.entry(key).or_default();
-        if !v.iter().any(|p| p.as_path() == &*e.rel) {
-            v.push(e.rel.to_path_buf());
+    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
+        // The same path on both sides is one name, not twins.
+        if run.iter().all(|(_, p)| *p == run[0].1) {
+            continue;
+        }
+        for &(_, p) in run {
+            let Some(s) = p.to_str() else { continue };
+            let v = by_fold.entry(fold_key(s)).or_default();
+            if !v.iter().any(|q| q.as_path() == p) {
+                v.push(p.to_path_buf());
+            }
         }
     }
     let mut out: Vec<Twins> = by_fold

@@ -126,6 +126,15 @@ impl Filter {
 
     /// Whether an entry at relative path `rel` takes part.
     pub fn admits(&self, rel: &Path, is_dir: bool) -> bool {
+        // No filter at all (the common case): nothing to build or match for each entry. The
+        // name and path strings below were 18% of a no-change re-sync's user-space instructions.
+        if !self.exclude_vcs
+            && self.exclude.is_empty()
+            && self.include.is_empty()
+            && self.name_wildcard.is_empty()
+        {
+            return true;
+        }
         let name = rel
             .file_name()
             .map(|n| n.to_string_lossy())

@@ -95,6 +95,30 @@ pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
         a.as_os_str().as_encoded_bytes(),
         b.as_os_str().as_encoded_bytes(),
     );
+    if !cfg!(windows) {
+        // Only '/' maps to another byte (NUL never occurs in a Unix path), so the first raw
+        // difference is the first key difference: skip the common prefix 8 bytes at a time
+        // (sibling paths share most of theirs). Sorting the scan was 28% of a no-change
+        // re-sync's user-space instructions (callgrind, 40,000 entries) with a byte-by-byte
+        // loop.
+        let n = a.len().min(b.len());
+        let mut i = 0;
+        while i + 8 <= n {
+            let x = u64::from_ne_bytes(a[i..i + 8].try_into().unwrap_or_default());
+            let y = u64::from_ne_bytes(b[i..i + 8].try_into().unwrap_or_default());
+            if x != y {
+                break;
+            }
+            i += 8;
+        }
+        while i < n {
+            if a[i] != b[i] {
+                return key(a[i]).cmp(&key(b[i]));
+            }
+            i += 1;
+        }
+        return a.len().cmp(&b.len());
+    }
     for (x, y) in a.iter().zip(b) {
         match key(*x).cmp(&key(*y)) {
             std::cmp::Ordering::Equal => continue,
@@ -217,7 +241,13 @@ impl Shared<'_> {
                     .push(de.path());
                 continue;
             }
-            let child_rel = rel.join(name);
+            // Sized exactly: `join` grows the buffer (a realloc per entry) and the boxing at the
+            // end shrinks it (another); together 15% of a no-change re-sync's user-space
+            // instructions (callgrind).
+            let sep = usize::from(!rel.as_os_str().is_empty());
+            let mut child_rel = PathBuf::with_capacity(rel.as_os_str().len() + sep + name.len());
+            child_rel.push(rel);
+            child_rel.push(&name);
             // The directory entry's type (no stat) is enough to decide pruning.
             let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
             if !self.filter.admits(&child_rel, is_dir) {
@@ -452,8 +482,27 @@ mod tests {
     #[test]
     fn path_order_agrees_with_component_order() {
         let names = [
-            "a", "a/b", "a-c", "a.d", "a/b/c", "ab", "a b", "b", "a/b-x", "a/b/c/d", "Z", "é",
+            "a",
+            "a/b",
+            "a-c",
+            "a.d",
+            "a/b/c",
+            "ab",
+            "a b",
+            "b",
+            "a/b-x",
+            "a/b/c/d",
+            "Z",
+            "é",
             "a/a",
+            // Long shared prefixes: the difference after, at and before an 8-byte boundary.
+            "folder01/file0001.bin",
+            "folder01/file0002.bin",
+            "folder01-file0001.bin",
+            "folder01/file000",
+            "folder01/file0001.bin/x",
+            "folder0/1",
+            "folder01/fileé.bin",
         ];
         for x in names {
             for y in names {
