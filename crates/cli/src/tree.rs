@@ -444,7 +444,7 @@ fn run_tree(
         }
         job = Some(j);
     }
-    let cmp = tree::compare_trees(
+    let mut cmp = tree::compare_trees(
         &src,
         &dst,
         &filter,
@@ -499,7 +499,7 @@ fn run_tree(
     } else {
         Plan::build(&cmp, &opts)?
     };
-    let target_temps = std::mem::take(&mut cmp.right.temps.clone());
+    let target_temps = std::mem::take(&mut cmp.right.temps);
     drop(cmp);
     let Some(mut job) = job else {
         rep.finish();

@@ -284,19 +284,11 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
 /// A temp dir for a fault test, or `None` (with the reason printed) when fault tests are off
 /// or strace is missing.
 fn fault_dir() -> Option<testkit::TempDir> {
-    if !testkit::fault_tests_enabled() || !strace_available() {
+    if !testkit::fault_tests_enabled() || !testkit::strace_available() {
         eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
         return None;
     }
     Some(tempdir().unwrap())
-}
-
-fn strace_available() -> bool {
-    Command::new("strace")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 /// Real errno injection with strace (RELIABILITY.md): the OS itself fails the call.

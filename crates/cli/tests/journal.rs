@@ -51,28 +51,33 @@ fn make_tree(root: &Path, seed: u64) {
 
 /// Every file below `root` with its content, by relative path.
 fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let path = e.path();
-            if e.file_type().unwrap().is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
+    testkit::tree_files(root)
 }
 
 /// Whether two trees hold the same names and contents (`diff -r`; its findings are printed
 /// when they differ, so a failing test says why).
+/// I2: every target file under `dst` holds its complete old content (`old`) or the source's —
+/// never a mix, a truncation or zeros. Our temps (and replaced versions on their way to the
+/// trash) are not targets.
+#[track_caller]
+fn assert_old_or_new(dst: &Path, src: &Path, old: &[(PathBuf, Vec<u8>)], when: &str) {
+    for (rel, bytes) in files(dst) {
+        if rel
+            .iter()
+            .any(|c| c.to_string_lossy().ends_with(".fcs.tmp"))
+        {
+            continue;
+        }
+        let new = std::fs::read(src.join(&rel)).ok();
+        let was = old.iter().find(|(r, _)| *r == rel).map(|(_, b)| b);
+        assert!(
+            Some(&bytes) == new.as_ref() || Some(&bytes) == was,
+            "{when}: {} is neither the old nor the new content",
+            rel.display()
+        );
+    }
+}
+
 fn identical(a: &Path, b: &Path) -> bool {
     match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
         Ok(o) if o.status.success() => true,
@@ -92,11 +97,7 @@ fn strace_ok() -> bool {
         eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
         return false;
     }
-    let ok = Command::new("strace")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = testkit::strace_available();
     if !ok {
         eprintln!("skipped: strace is missing");
     }
@@ -409,22 +410,7 @@ fn sweep_sync_kills(syscalls: &str, step: u32, durability: &str) {
             make_tree(&t, 500);
             files(&t)
         };
-        for (rel, bytes) in files(&dst) {
-            // Our temps (and the replaced versions on their way to the trash) are not targets.
-            if rel
-                .iter()
-                .any(|c| c.to_string_lossy().ends_with(".fcs.tmp"))
-            {
-                continue;
-            }
-            let new = std::fs::read(src.join(&rel)).ok();
-            let was = old.iter().find(|(r, _)| *r == rel).map(|(_, b)| b.clone());
-            assert!(
-                Some(&bytes) == new.as_ref() || Some(&bytes) == was.as_ref(),
-                "n={n}: {} is neither the old nor the new content",
-                rel.display()
-            );
-        }
+        assert_old_or_new(&dst, &src, &old, &format!("n={n}"));
         let args = ["sync", p(&src), p(&dst), "-q", "--durability", durability];
         finish_interrupted(&data, &args, n);
         assert!(identical(&src, &dst), "n={n}: trees differ after resume");
@@ -699,21 +685,7 @@ fn power_cut_mid_run_then_resume() {
     );
     assert!(was_killed(&o), "{}", stderr(&o));
     fs.power_cut();
-    for (rel, bytes) in files(&dst) {
-        if rel
-            .iter()
-            .any(|c| c.to_string_lossy().ends_with(".fcs.tmp"))
-        {
-            continue;
-        }
-        let new = std::fs::read(src.join(&rel)).ok();
-        let was = old.iter().find(|(r, _)| *r == rel).map(|(_, b)| b.clone());
-        assert!(
-            Some(&bytes) == new.as_ref() || Some(&bytes) == was.as_ref(),
-            "{} is neither the old nor the new content after the power cut",
-            rel.display()
-        );
-    }
+    assert_old_or_new(&dst, &src, &old, "after the power cut");
     let o = run(&data, &["resume", "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(identical(&src, &dst));

@@ -995,18 +995,7 @@ impl Copier {
                     while pos < off + len {
                         let n = (slice as u64).min(off + len - pos) as usize;
                         let mut buf = feed.buf();
-                        let got =
-                            fsops::read_at(&job.src_file, &mut buf[..n], pos).map_err(|e| {
-                                Error::io(
-                                    Code::CopyRead,
-                                    &job.src,
-                                    format!("read of the source failed at offset {pos}"),
-                                    e,
-                                )
-                            })?;
-                        if got < n {
-                            return Err(source_shrank(&job.src, pos + got as u64, job.size));
-                        }
+                        read_source(&job.src_file, &job.src, job.size, &mut buf[..n], pos)?;
                         if !done {
                             fsops::write_all_at(tmp, &buf[..n], pos)
                                 .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;
@@ -1093,18 +1082,8 @@ impl Copier {
                 }
                 let len = (chunk as u64).min(job.size - off) as usize;
                 let mut buf = feed.buf();
-                let n = fsops::read_at(&job.src_file, &mut buf[..len], off).map_err(|e| {
-                    Error::io(
-                        Code::CopyRead,
-                        &job.src,
-                        format!("read of the source failed at offset {off}"),
-                        e,
-                    )
-                })?;
-                if n < len {
-                    return Err(source_shrank(&job.src, off + n as u64, job.size));
-                }
-                fsops::write_all_at(tmp, &buf[..n], off).map_err(|e| {
+                read_source(&job.src_file, &job.src, job.size, &mut buf[..len], off)?;
+                fsops::write_all_at(tmp, &buf[..len], off).map_err(|e| {
                     Error::io(
                         Code::CopyWrite,
                         &job.tmp,
@@ -1112,8 +1091,8 @@ impl Copier {
                         e,
                     )
                 })?;
-                feed.submit(buf, n);
-                off += n as u64;
+                feed.submit(buf, len);
+                off += len as u64;
                 chunks += 1;
                 #[cfg(feature = "test-hooks")]
                 if let Some(f) = &self.hooks.after_copy_chunk {
@@ -1268,17 +1247,7 @@ impl Copier {
                     return Err(cancelled_verify(&job.dst));
                 }
                 let want = (slice as u64).min(job.size - off) as usize;
-                let n = fsops::read_at(&job.src_file, &mut src_buf[..want], off).map_err(|e| {
-                    Error::io(
-                        Code::CopyRead,
-                        &job.src,
-                        format!("read of the source failed at offset {off}"),
-                        e,
-                    )
-                })?;
-                if n < want {
-                    return Err(source_shrank(&job.src, off + n as u64, job.size));
-                }
+                read_source(&job.src_file, &job.src, job.size, &mut src_buf[..want], off)?;
                 let mismatch = if got < want {
                     Some(got)
                 } else {
@@ -1314,17 +1283,7 @@ impl Copier {
                 return Err(cancelled_verify(&job.dst));
             }
             let len = (window as u64).min(job.size - off) as usize;
-            let n = fsops::read_at(&job.src_file, &mut src_buf[..len], off).map_err(|e| {
-                Error::io(
-                    Code::CopyRead,
-                    &job.src,
-                    format!("read of the source failed at offset {off}"),
-                    e,
-                )
-            })?;
-            if n < len {
-                return Err(source_shrank(&job.src, off + n as u64, job.size));
-            }
+            read_source(&job.src_file, &job.src, job.size, &mut src_buf[..len], off)?;
             let src = &src_buf[..len];
             // Files below MMAP_MIN are compared through a buffer from the start: mapping and
             // unmapping one or two pages costs more than reading them (and every munmap in a
@@ -1625,6 +1584,23 @@ fn cancelled_copy(dst: &Path) -> Error {
 
 fn cancelled_verify(dst: &Path) -> Error {
     Error::new(Code::VerifyCancelled, dst, "cancelled during the verify")
+}
+
+/// Reads exactly `buf.len()` bytes of the source at `off`: a read error is `COPY_E_READ`, a short
+/// read means the source shrank under us (`COPY_E_SOURCE_CHANGED`, never a SIGBUS).
+fn read_source(file: &File, src: &Path, size: u64, buf: &mut [u8], off: u64) -> Result<(), Error> {
+    let n = fsops::read_at(file, buf, off).map_err(|e| {
+        Error::io(
+            Code::CopyRead,
+            src,
+            format!("read of the source failed at offset {off}"),
+            e,
+        )
+    })?;
+    if n < buf.len() {
+        return Err(source_shrank(src, off + n as u64, size));
+    }
+    Ok(())
 }
 
 fn source_shrank(src: &Path, at: u64, size: u64) -> Error {

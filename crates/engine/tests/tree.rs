@@ -581,7 +581,7 @@ fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
         "{:?}",
         sum.errors
     );
-    let copied = walkdir_files(&r);
+    let copied = testkit::tree_files(&r).len();
     assert!(copied < 1500, "the run went on: {copied} files copied");
     testkit::assert_no_temps(&r);
     drop(journal);
@@ -602,23 +602,9 @@ fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
         resumed.summary.already_present, copied as u64,
         "files in place but not journaled are checked by hash, not copied again"
     );
-    assert_eq!(walkdir_files(&r), 1500);
+    assert_eq!(testkit::tree_files(&r).len(), 1500);
     assert!(compare(&l, &r).identical());
     assert!(journal.unfinished().unwrap().is_none());
-}
-
-fn walkdir_files(root: &Path) -> usize {
-    std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            if e.file_type().unwrap().is_dir() {
-                walkdir_files(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 /// A move never deletes a source that changed: here it grows while it is copied, so the copy is

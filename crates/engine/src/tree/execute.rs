@@ -80,6 +80,18 @@ pub struct FailedItem {
 }
 
 impl Summary {
+    /// How the run ends in its journal: `cancelled` stays resumable; `failed` and `done` ran to
+    /// their end.
+    pub fn journal_state(&self) -> &'static str {
+        if self.cancelled {
+            "cancelled"
+        } else if self.failed > 0 {
+            "failed"
+        } else {
+            "done"
+        }
+    }
+
     fn fail(&mut self, e: &Error) {
         self.failed += 1;
         self.errors.push(FailedItem {

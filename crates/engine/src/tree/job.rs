@@ -136,13 +136,7 @@ impl Job {
             ..ExecOptions::new(workers, delete_mode)
         };
         let mut summary = execute_with(plan, &copier, &exec);
-        let state = if summary.cancelled {
-            "cancelled"
-        } else if summary.failed > 0 {
-            "failed"
-        } else {
-            "done"
-        };
+        let state = summary.journal_state();
         let mut fail = |e: Error| {
             summary.failed += 1;
             summary.errors.push(FailedItem {

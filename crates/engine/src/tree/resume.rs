@@ -156,14 +156,7 @@ pub fn resume(
         ..ExecOptions::new(workers, delete_mode)
     };
     let summary = execute_with(&plan, &copier, &opts);
-    let state = if summary.cancelled {
-        "cancelled"
-    } else if summary.failed > 0 {
-        "failed"
-    } else {
-        "done"
-    };
-    journal.finish(state)?;
+    journal.finish(summary.journal_state())?;
     Ok(Resumed {
         kind: run.kind,
         source: run.source.clone(),
