@@ -551,7 +551,12 @@ fn a_full_journal_disk_stops_the_run_before_any_file() {
 struct LoopFs {
     img: PathBuf,
     mnt: PathBuf,
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+/// One loop-device test at a time: parallel `mount -o loop` / shutdown / remount cycles of two
+/// tests were the suspect of a rare failure seen only when both ran at once.
+static LOOP_DEVICES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl LoopFs {
     /// `None` (with the reason printed) unless root, fault tests on, and the tools work here.
@@ -576,7 +581,11 @@ impl LoopFs {
             eprintln!("skipped: mkfs.ext4 failed");
             return None;
         }
-        let fs = LoopFs { img, mnt };
+        let fs = LoopFs {
+            img,
+            mnt,
+            _serial: LOOP_DEVICES.lock().unwrap_or_else(|e| e.into_inner()),
+        };
         if !fs.mount() {
             eprintln!("skipped: cannot mount a loop device here");
             return None;
