@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
         Command::Move(args) if args.src.is_dir() => {
             tree::copy_tree(&cli.common, &args, engine::journal::RunKind::Move)
         }
-        Command::Move(args) => match tree::interrupted_move_of(&args.src) {
+        Command::Move(args) => match engine::tree::interrupted_move_of(&args.src) {
             // The source folder is gone because an interrupted move had moved all of it:
             // running the command again finishes that run.
             Some(journal) => tree::resume(
@@ -239,24 +239,10 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
     }
 }
 
-/// Settings of a move: every file is verified (a source goes only once its copy is proven), and
-/// durability cannot be switched off.
-pub(crate) fn move_settings(mut s: Settings) -> Result<Settings, engine::Error> {
-    if s.durability == engine::Durability::None {
-        return Err(engine::Error::new(
-            engine::Code::ConfigInvalidValue,
-            "durability",
-            "a move deletes sources, so it needs durability=full or batch, never none",
-        ));
-    }
-    s.verify_policy = engine::VerifyPolicy::All;
-    Ok(s)
-}
-
 fn copy_one(common: &Common, args: &CopyArgs, is_move: bool) -> Result<u8, engine::Error> {
     let mut settings = build_settings(common, &args.flags.pairs())?;
     if is_move {
-        settings = move_settings(settings)?;
+        settings = settings.for_move()?;
     }
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use engine::journal::{Journal, RunKind, TargetLock};
-use engine::tree::{
-    self, Category, Comparison, Criteria, Direction, Filter, Job, Plan, PlanOptions, Summary,
-};
+use engine::tree::{self, Category, Comparison, Criteria, Filter, Plan, Run, RunKind, Summary};
 use engine::{CancelToken, Code, Error, Settings};
 
 use crate::report::CliReporter;
@@ -38,14 +35,21 @@ pub(crate) struct FilterArgs {
 }
 
 impl FilterArgs {
-    fn build(&self, settings: &Settings) -> Result<Filter, Error> {
-        Ok(Filter::new(
+    fn build(&self) -> Result<Filter, Error> {
+        Filter::new(
             &self.include,
             &self.exclude,
             self.name.as_deref(),
             self.exclude_vcs,
-        )?
-        .with_follow_symlinks(self.follow_symlinks || settings.follow_symlinks))
+        )
+    }
+
+    /// The flags that are settings (`follow_symlinks`).
+    pub fn pairs(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![(
+            "follow_symlinks",
+            self.follow_symlinks.then(|| "true".to_string()),
+        )]
     }
 }
 
@@ -97,15 +101,6 @@ pub(crate) struct SyncArgs {
     filters: FilterArgs,
 }
 
-/// Walker and worker threads: the `workers` setting, or a default from the cores and the
-/// target's drive kind.
-fn threads(settings: &Settings, target: &Path) -> usize {
-    match settings.workers {
-        0 => tree::default_workers(target),
-        n => n as usize,
-    }
-}
-
 fn reporter(common: &Common, command: &str) -> Result<(Arc<CliReporter>, Option<PathBuf>), Error> {
     let log = match &common.log {
         Some(p) => Some(p.clone()),
@@ -143,11 +138,9 @@ fn tolerance(settings: &mut Settings, t: &Option<String>) -> Result<(), Error> {
 }
 
 pub(crate) fn compare(common: &Common, args: &CompareArgs) -> Result<u8, Error> {
-    let mut settings = build_settings(common, &[])?;
+    let mut settings = build_settings(common, &args.filters.pairs())?;
     tolerance(&mut settings, &args.tolerance)?;
     let criteria = Criteria::parse(&args.by)?;
-    let filter = args.filters.build(&settings)?;
-    tree::check_roots(&args.left, &args.right, false)?;
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
     let rep = Arc::new(
@@ -162,16 +155,15 @@ pub(crate) fn compare(common: &Common, args: &CompareArgs) -> Result<u8, Error> 
             },
         )?,
     );
-    let cmp = tree::compare_trees(
+    let cmp = tree::compare_roots(
         &args.left,
         &args.right,
-        &filter,
+        &settings,
+        args.filters.build()?,
         criteria,
-        settings.timestamp_tolerance,
-        threads(&settings, &args.right),
         &*rep,
         &cancel,
-    );
+    )?;
     rep.finish();
     if cmp.cancelled {
         return Ok(EXIT_CANCELLED);
@@ -319,6 +311,7 @@ fn print_comparison_json(out: &mut impl Write, cmp: &Comparison, all: bool) {
 pub(crate) fn sync(common: &Common, args: &SyncArgs) -> Result<u8, Error> {
     let mut flags = args.flags.pairs();
     flags.push(("delete_mode", args.delete_mode.clone()));
+    flags.extend(args.filters.pairs());
     let mut settings = build_settings(common, &flags)?;
     tolerance(&mut settings, &args.tolerance)?;
     let (left, right) = if args.reverse {
@@ -326,84 +319,30 @@ pub(crate) fn sync(common: &Common, args: &SyncArgs) -> Result<u8, Error> {
     } else {
         (&args.left, &args.right)
     };
-    let criteria = Criteria::parse(&args.by)?;
-    run_tree(
-        common,
-        settings,
-        left,
-        right,
-        criteria,
-        &args.filters,
-        args.delete,
-        args.force,
-        args.dry_run,
-        RunKind::Sync,
-        args.flags.manifest.as_deref(),
-    )
+    let run = Run::new(RunKind::Sync, left, right, &settings)
+        .criteria(Criteria::parse(&args.by)?)
+        .filter(args.filters.build()?)
+        .delete(args.delete)
+        .force(args.force)
+        .dry_run(args.dry_run)
+        .manifest(args.flags.manifest.clone());
+    run_tree(common, run, "sync", args.dry_run)
 }
 
 pub(crate) fn copy_tree(common: &Common, args: &CopyArgs, kind: RunKind) -> Result<u8, Error> {
-    let mut settings = build_settings(common, &args.flags.pairs())?;
-    if kind == RunKind::Move {
-        settings = crate::move_settings(settings)?;
-    }
-    // `cp -r` / `mv` semantics: into an existing folder under the source's name, else the folder
-    // itself.
-    // The exception: DST itself is the target of an interrupted run of this command (the run
-    // created it), so running the command again continues that run instead of copying into it.
-    let target = match args.src.file_name() {
-        Some(name) if args.dst.is_dir() && !interrupted_into(kind, &args.src, &args.dst) => {
-            args.dst.join(name)
-        }
-        _ => args.dst.to_path_buf(),
-    };
-    run_tree(
-        common,
-        settings,
-        &args.src,
-        &target,
-        Criteria::default(),
-        &args.filters,
-        false,
-        false,
-        args.dry_run,
-        kind,
-        args.flags.manifest.as_deref(),
-    )
+    let mut flags = args.flags.pairs();
+    flags.extend(args.filters.pairs());
+    let settings = build_settings(common, &flags)?;
+    let target = tree::copy_target(kind, &args.src, &args.dst);
+    let run = Run::new(kind, &args.src, target, &settings)
+        .filter(args.filters.build()?)
+        .dry_run(args.dry_run)
+        .manifest(args.flags.manifest.clone());
+    run_tree(common, run, kind.as_str(), args.dry_run)
 }
 
-/// Whether an unfinished `kind` run from `src` to `dst` itself is in the journal.
-fn interrupted_into(kind: RunKind, src: &Path, dst: &Path) -> bool {
-    let (Ok(src), Ok(dst), Some(dir)) = (
-        std::fs::canonicalize(src),
-        std::fs::canonicalize(dst),
-        Journal::default_dir(),
-    ) else {
-        return false;
-    };
-    let path = Journal::job_path(&dir, kind, &src, &dst);
-    path.exists()
-        && Journal::open(&path)
-            .and_then(|j| j.unfinished())
-            .is_ok_and(|r| r.is_some())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_tree(
-    common: &Common,
-    settings: Settings,
-    src: &Path,
-    dst: &Path,
-    criteria: Criteria,
-    filters: &FilterArgs,
-    delete: bool,
-    force: bool,
-    dry_run: bool,
-    kind: RunKind,
-    manifest: Option<&Path>,
-) -> Result<u8, Error> {
-    let filter = filters.build(&settings)?;
-    let (src, dst) = tree::check_roots(src, dst, true)?;
+/// Prepares and executes `run`, printing what it found, did and failed to do.
+fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u8, Error> {
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
     let (rep, log) = if dry_run {
@@ -415,95 +354,46 @@ fn run_tree(
             None,
         )
     } else {
-        reporter(common, kind.as_str())?
+        reporter(common, command)?
     };
-    let n = threads(&settings, &dst);
-    // A real run: the target exists, is ours alone (lock), and an interrupted run of the same
-    // job is finished before anything new is compared.
-    let mut job = None;
-    let mut resumed_failed = false;
-    if !dry_run {
-        let mut j = Job::open(kind, &src, &dst)?;
-        if let Some(run) = j.interrupted()? {
-            rep.note(&format!(
-                "an interrupted {} run of this folder (started {}) is finished first",
-                run.kind.as_str(),
-                run.started
-            ));
-            let r = j.resume(&run, n, rep.clone(), cancel.clone())?;
-            rep.finish();
-            print_summary(common, &r.summary, &run.plan(), None);
-            resumed_failed = r.summary.failed > 0;
-            if r.summary.cancelled {
-                return Ok(EXIT_CANCELLED);
-            }
-            // A move that the resume finished has no source left to compare.
-            if kind == RunKind::Move && !src.exists() {
-                return Ok(if resumed_failed { EXIT_ERROR } else { EXIT_OK });
-            }
-        }
-        job = Some(j);
+    let prepared = run.prepare(rep.clone(), cancel)?;
+    let mut failed = false;
+    if let Some(r) = prepared.resumed() {
+        rep.finish();
+        print_summary(common, &r.summary, &r.source, &r.target, None);
+        failed = r.summary.failed > 0;
     }
-    let mut cmp = tree::compare_trees(
-        &src,
-        &dst,
-        &filter,
-        criteria,
-        settings.timestamp_tolerance,
-        n,
-        &*rep,
-        &cancel,
-    );
-    if cmp.cancelled {
+    if prepared.is_cancelled() {
         rep.finish();
         return Ok(EXIT_CANCELLED);
     }
-    for w in cmp
-        .left
-        .issues
-        .iter()
-        .chain(&cmp.right.issues)
-        .filter(|i| i.is_warning())
-    {
+    if prepared.is_finished() {
+        return Ok(if failed { EXIT_ERROR } else { EXIT_OK });
+    }
+    for w in prepared.scan_issues().iter().filter(|i| i.is_warning()) {
         rep.note(&format!("{} — '{}'", w.message, w.path.display()));
     }
-    let scan_errors: Vec<String> = cmp
-        .left
-        .issues
+    let scan_errors: Vec<String> = prepared
+        .scan_issues()
         .iter()
-        .chain(&cmp.right.issues)
         .filter(|i| !i.is_warning())
         .map(|i| format!("{} — '{}'", i.message, i.path.display()))
         .chain(
-            cmp.issues
+            prepared
+                .compare_issues()
                 .iter()
                 .map(|(p, m)| format!("{m} — '{}'", p.display())),
         )
         .collect();
-    for t in &cmp.twins {
-        let msg = format!(
+    for t in prepared.twins() {
+        rep.note(&format!(
             "names that a case-insensitive or normalising filesystem would merge: {:?}",
             t.paths
-        );
-        rep.note(&msg);
+        ));
     }
-    let opts = PlanOptions {
-        direction: Direction::LeftToRight,
-        delete,
-        force,
-        max_delete: settings.max_delete,
-        target_folds_names: !cmp.twins.is_empty() && tree::folds_names(&dst),
-    };
-    let plan = if kind == RunKind::Move {
-        Plan::build_move(&cmp, &opts)?
-    } else {
-        Plan::build(&cmp, &opts)?
-    };
-    let target_temps = std::mem::take(&mut cmp.right.temps);
-    drop(cmp);
-    let Some(mut job) = job else {
+    if dry_run {
         rep.finish();
-        print_plan(common, &plan);
+        print_plan(common, prepared.plan());
         for e in &scan_errors {
             eprintln!("error: {e}");
         }
@@ -512,27 +402,22 @@ fn run_tree(
         } else {
             EXIT_ERROR
         });
-    };
-    let summary = job.run(
-        &plan,
-        settings,
-        n,
-        rep.clone(),
-        cancel,
-        manifest,
-        &target_temps,
-    )?;
+    }
+    let plan = prepared.plan();
+    let (source, target) = (plan.source_root.clone(), plan.target_root.clone());
+    let skipped = plan.skipped.clone();
+    let summary = prepared.execute()?;
     rep.finish();
     for e in &scan_errors {
         rep.error_line(e);
     }
-    for s in &plan.skipped {
+    for s in &skipped {
         rep.note(&format!("skipped '{}': {}", s.rel.display(), s.reason));
     }
-    print_summary(common, &summary, &plan, log.as_deref());
+    print_summary(common, &summary, &source, &target, log.as_deref());
     Ok(if summary.cancelled {
         EXIT_CANCELLED
-    } else if summary.failed > 0 || !scan_errors.is_empty() || resumed_failed {
+    } else if summary.failed > 0 || !scan_errors.is_empty() || failed {
         EXIT_ERROR
     } else {
         EXIT_OK
@@ -558,13 +443,12 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
-    let settings = build_settings(
-        common,
-        &[
-            ("verify_read", crate::value_name(args.verify_read)),
-            ("hash", crate::value_name(args.hash)),
-        ],
-    )?;
+    let mut flags = vec![
+        ("verify_read", crate::value_name(args.verify_read)),
+        ("hash", crate::value_name(args.hash)),
+    ];
+    flags.extend(args.filters.pairs());
+    let settings = build_settings(common, &flags)?;
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
     let rep = Arc::new(
@@ -585,20 +469,23 @@ pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
                 dir,
                 algo,
                 &settings,
-                threads(&settings, dir),
+                tree::threads(&settings, dir),
                 &*rep,
                 &cancel,
             )
         }
         (None, [left, right]) => {
             tree::check_roots(left, right, false)?;
-            let filter = args.filters.build(&settings)?;
+            let filter = args
+                .filters
+                .build()?
+                .with_follow_symlinks(settings.follow_symlinks);
             engine::verify::verify_trees(
                 left,
                 right,
                 &filter,
                 &settings,
-                threads(&settings, right),
+                tree::threads(&settings, right),
                 &*rep,
                 &cancel,
             )
@@ -681,97 +568,19 @@ pub(crate) struct ResumeArgs {
     pub journal: Option<PathBuf>,
 }
 
-/// The journal of an interrupted tree move from `src`, when `src` no longer exists.
-pub(crate) fn interrupted_move_of(src: &Path) -> Option<PathBuf> {
-    if std::fs::symlink_metadata(src).is_ok() {
-        return None;
-    }
-    let abs = std::path::absolute(src).ok()?;
-    let dir = Journal::default_dir()?;
-    Journal::list_unfinished(&dir)
-        .into_iter()
-        .find(|(_, r)| r.kind == RunKind::Move && r.source == abs)
-        .map(|(p, _)| p)
-}
-
 pub(crate) fn resume(common: &Common, args: &ResumeArgs) -> Result<u8, Error> {
-    let candidates = match &args.journal {
-        Some(p) => {
-            let j = Journal::open(p)?;
-            j.unfinished()?
-                .map(|r| vec![(p.clone(), r)])
-                .unwrap_or_default()
-        }
-        None => Journal::default_dir()
-            .map(|d| Journal::list_unfinished(&d))
-            .unwrap_or_default(),
-    };
-    let (path, run) = match candidates.len() {
-        1 => candidates.into_iter().next().expect("one"),
-        0 => {
-            return Err(Error::new(
-                Code::JournalNothing,
-                args.journal.as_deref().unwrap_or(Path::new("")),
-                "there is no interrupted run to resume",
-            ));
-        }
-        _ => {
-            let list: Vec<String> = candidates
-                .iter()
-                .map(|(p, r)| {
-                    format!(
-                        "{} '{}' → '{}' (started {}): --journal {}",
-                        r.kind.as_str(),
-                        r.source.display(),
-                        r.target.display(),
-                        r.started,
-                        p.display()
-                    )
-                })
-                .collect();
-            return Err(Error::new(
-                Code::JournalNothing,
-                Path::new(""),
-                format!(
-                    "several interrupted runs; pick one:\n  {}",
-                    list.join("\n  ")
-                ),
-            ));
-        }
-    };
-    let _lock = TargetLock::acquire(&run.target)?;
-    let mut journal = Journal::open(&path)?;
-    // Re-read under the lock: another resume may have finished it meanwhile.
-    let Some(run) = journal.unfinished()? else {
-        eprintln!("nothing to do: the run was finished meanwhile");
-        return Ok(EXIT_OK);
-    };
     let cancel = CancelToken::new();
     install_ctrl_c(&cancel);
     let (rep, log) = reporter(common, "resume")?;
-    let workers = threads(&run.settings, &run.target);
-    if !common.quiet && !common.json {
-        eprintln!(
-            "resuming the {} run '{}' → '{}' started {}",
-            run.kind.as_str(),
-            run.source.display(),
-            run.target.display(),
-            run.started
-        );
-    }
-    let r = tree::resume(&mut journal, &run, workers, rep.clone(), cancel, None)?;
+    let prepared = Run::resume(args.journal.clone()).prepare(rep.clone(), cancel)?;
+    let plan = prepared.plan();
+    let (source, target) = (plan.source_root.clone(), plan.target_root.clone());
+    let summary = prepared.execute()?;
     rep.finish();
-    let plan = run.plan();
-    print_summary(common, &r.summary, &plan, log.as_deref());
-    if r.temps_removed > 0 && !common.quiet && !common.json {
-        eprintln!(
-            "removed {} temp file(s) of the interrupted run",
-            r.temps_removed
-        );
-    }
-    Ok(if r.summary.cancelled {
+    print_summary(common, &summary, &source, &target, log.as_deref());
+    Ok(if summary.cancelled {
         EXIT_CANCELLED
-    } else if r.summary.failed > 0 {
+    } else if summary.failed > 0 {
         EXIT_ERROR
     } else {
         EXIT_OK
@@ -820,7 +629,7 @@ fn display_rel(p: &Path) -> String {
     }
 }
 
-fn print_summary(common: &Common, s: &Summary, plan: &Plan, log: Option<&Path>) {
+fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log: Option<&Path>) {
     if common.json {
         return; // the run_finished event carries the summary
     }
@@ -830,8 +639,8 @@ fn print_summary(common: &Common, s: &Summary, plan: &Plan, log: Option<&Path>) 
     if !common.quiet {
         eprintln!(
             "{} → {}: copied {} (verified {}), {}{}symlinks {}, dirs created {}, deleted {}, skipped {}, failed {}; {} bytes in {:.2} s; DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}{}",
-            plan.source_root.display(),
-            plan.target_root.display(),
+            source.display(),
+            target.display(),
             s.copied,
             s.verified,
             if s.already_present > 0 {

@@ -29,6 +29,16 @@ impl CancelToken {
     }
 }
 
+/// Which side of a comparison a scan is for (in progress events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The left (first) root.
+    Left,
+    /// The right (second) root.
+    Right,
+}
+
 /// Which pass over a file the bytes belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,10 +156,7 @@ pub enum Event {
         perf_line: Option<String>,
     },
     /// Entries scanned so far on one side.
-    ScanProgress {
-        side: crate::tree::Side,
-        entries: u64,
-    },
+    ScanProgress { side: Side, entries: u64 },
     /// Content hashing of a comparison: bytes hashed of both sides so far.
     CompareProgress { hashed_bytes: u64, total_bytes: u64 },
     /// A plan starts executing: its size.
@@ -165,7 +172,7 @@ pub enum Event {
         mode: crate::settings::DeleteMode,
     },
     /// A plan finished executing.
-    RunFinished { summary: crate::tree::Summary },
+    RunFinished { summary: crate::summary::Summary },
 }
 
 pub(crate) fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {

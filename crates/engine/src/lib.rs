@@ -17,14 +17,16 @@ mod copy;
 mod error;
 mod events;
 mod hash;
-pub mod journal;
 pub mod manifest;
 mod moving;
 mod pipe;
 mod settings;
+mod stamp;
 mod strategy;
+mod summary;
 pub mod tree;
-pub mod verify;
+
+pub use tree::{journal, verify};
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
@@ -39,4 +41,5 @@ pub use settings::{
     DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
     VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
 };
+pub use stamp::SourceStamp;
 pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::copy::{Copier, FileReport};
 use crate::error::{Code, Error};
-use crate::journal::SourceStamp;
 use crate::settings::VerifyPolicy;
+use crate::stamp::SourceStamp;
 
 impl Copier {
     /// Moves the file `src` to `dst`. The settings must verify every file

@@ -385,6 +385,20 @@ pub const SPECS: &[SettingSpec] = &[
 ];
 
 impl Settings {
+    /// The settings of a move: every file is verified (a source goes only once its copy is
+    /// proven), and durability cannot be switched off (`CONFIG_E_INVALID_VALUE`).
+    pub fn for_move(mut self) -> Result<Settings, Error> {
+        if self.durability == Durability::None {
+            return Err(Error::new(
+                Code::ConfigInvalidValue,
+                "durability",
+                "a move deletes sources, so it needs durability=full or batch, never none",
+            ));
+        }
+        self.verify_policy = VerifyPolicy::All;
+        Ok(self)
+    }
+
     /// Sets one key from its text form, validating it. The single path for every layer.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
         let v = value.trim();

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use engine::tree::{
-    self, ActionKind, Category, Criteria, Direction, Filter, Plan, PlanOptions, Summary,
+    self, ActionKind, Category, Criteria, Direction, Filter, Plan, PlanOptions, Run, RunKind,
+    Summary,
 };
-use engine::{CancelToken, Code, Copier, DeleteMode, NullReporter, Settings};
+use engine::{CancelToken, Code, Copier, NullReporter, Settings};
 use testkit::{tempdir, write_file};
 
 fn settings() -> Settings {
@@ -46,10 +47,34 @@ fn plan(l: &Path, r: &Path, delete: bool, force: bool) -> Result<Plan, engine::E
     )
 }
 
+/// The journals and locks of this test binary's runs, away from the user's data folder.
+fn data_dir() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        engine::journal::set_data_dir(
+            std::env::temp_dir().join(format!("fcs-engine-tree-tests-{}", std::process::id())),
+        )
+    });
+}
+
+/// A journaled run as `fcs sync` makes it (deletes permanent, 4 workers).
+fn run(l: &Path, r: &Path, s: &Settings) -> Run {
+    data_dir();
+    let mut s = s.clone();
+    s.set("delete_mode", "permanent").unwrap();
+    s.set("workers", "4").unwrap();
+    Run::new(RunKind::Sync, l, r, &s)
+}
+
+fn execute(run: Run) -> Summary {
+    run.prepare(Arc::new(NullReporter), CancelToken::new())
+        .unwrap()
+        .execute()
+        .unwrap()
+}
+
 fn sync(l: &Path, r: &Path, delete: bool) -> Summary {
-    let p = plan(l, r, delete, true).unwrap();
-    let copier = Copier::new(settings(), Arc::new(NullReporter), CancelToken::new());
-    tree::execute(&p, &copier, 4, DeleteMode::Permanent)
+    execute(run(l, r, &settings()).delete(delete).force(true))
 }
 
 fn set_mtime(p: &Path, secs: u64) {
@@ -529,19 +554,9 @@ fn following_symlinks_copies_targets_and_stops_at_loops() {
         "{:?}",
         cmp.left.issues
     );
-    let p = Plan::build(
-        &cmp,
-        &PlanOptions {
-            direction: Direction::LeftToRight,
-            delete: false,
-            force: false,
-            max_delete: 0.5,
-            target_folds_names: false,
-        },
-    )
-    .unwrap();
-    let copier = Copier::new(settings(), Arc::new(NullReporter), CancelToken::new());
-    let s = tree::execute(&p, &copier, 2, DeleteMode::Permanent);
+    let mut s = settings();
+    s.set("follow_symlinks", "true").unwrap();
+    let s = execute(run(&l, &r, &s));
     assert_eq!(s.failed, 0, "{:?}", s.errors);
     assert!(r.join("dirlink").is_dir() && !r.join("dirlink").is_symlink());
     testkit::assert_content(&r.join("dirlink/real.txt"), &data);
@@ -554,28 +569,16 @@ fn following_symlinks_copies_targets_and_stops_at_loops() {
 /// files it had not journaled are finished by a resume, by hash, and the trees end identical.
 #[test]
 fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
-    use engine::journal::{Journal, RunKind};
     let d = tempdir().unwrap();
     let (l, r) = (d.path().join("L"), d.path().join("R"));
     for i in 0..1500u64 {
         write_file(&l.join(format!("d{}/f{i}", i % 5)), 64, i);
     }
     std::fs::create_dir(&r).unwrap();
-    let p = plan(&l, &r, false, false).unwrap();
-    let jpath = d.path().join("journal.sqlite");
-    let mut journal = Journal::open(&jpath).unwrap();
     let mut s = settings();
     s.set("durability", "batch").unwrap();
-    let copier = Copier::new(s.clone(), Arc::new(NullReporter), CancelToken::new());
-    journal
-        .begin(RunKind::Sync, &s, copier.run_tag(), &p)
-        .unwrap();
-    journal.fail_records_from = Some(0);
-    let opts = tree::ExecOptions {
-        journal: Some(&journal),
-        ..tree::ExecOptions::new(2, DeleteMode::Permanent)
-    };
-    let sum = tree::execute_with(&p, &copier, &opts);
+    s.set("workers", "2").unwrap();
+    let sum = execute(run(&l, &r, &s).journal_fails_from(0));
     assert!(
         sum.errors.iter().any(|e| e.code == Code::JournalWrite),
         "{:?}",
@@ -584,19 +587,12 @@ fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
     let copied = testkit::tree_files(&r).len();
     assert!(copied < 1500, "the run went on: {copied} files copied");
     testkit::assert_no_temps(&r);
-    drop(journal);
 
-    let mut journal = Journal::open(&jpath).unwrap();
-    let run = journal.unfinished().unwrap().expect("the run is resumable");
-    let resumed = tree::resume(
-        &mut journal,
-        &run,
-        2,
-        Arc::new(NullReporter),
-        CancelToken::new(),
-        None,
-    )
-    .unwrap();
+    // The same run again finishes the interrupted one first (by hash), then has nothing to do.
+    let prepared = run(&l, &r, &s)
+        .prepare(Arc::new(NullReporter), CancelToken::new())
+        .unwrap();
+    let resumed = prepared.resumed().expect("the run is resumable").clone();
     assert_eq!(resumed.summary.failed, 0, "{:?}", resumed.summary.errors);
     assert_eq!(
         resumed.summary.already_present, copied as u64,
@@ -604,7 +600,9 @@ fn a_journal_write_failure_stops_the_run_and_a_resume_finishes_it() {
     );
     assert_eq!(testkit::tree_files(&r).len(), 1500);
     assert!(compare(&l, &r).identical());
-    assert!(journal.unfinished().unwrap().is_none());
+    assert!(prepared.plan().is_empty());
+    let again = prepared.execute().unwrap();
+    assert_eq!((again.copied, again.failed), (0, 0));
 }
 
 /// A move never deletes a source that changed: here it grows while it is copied, so the copy is

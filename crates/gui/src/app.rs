@@ -16,7 +16,7 @@ use engine::tree::{ActionKind, Comparison, Criteria, Direction, EntryKind, Plan,
 use engine::{DeleteMode, Event, Outcome, Phase, Settings, VerifyPolicy, format_bytes};
 
 use crate::model::{Pane, SortKey, Tree, compile_wildcard, copy_plan, delete_plan};
-use crate::worker::{Job, JobKind, Msg, start_compare, start_copy, start_delete};
+use crate::worker::{Job, JobKind, Msg, Selection, start_compare, start_copy, start_delete};
 
 /// Lines kept in the status log (the original app's limit).
 pub const LOG_LINES: usize = 5000;
@@ -99,6 +99,7 @@ enum Dialog {
     ConfirmCopy {
         from: Pane,
         plan: Box<Plan>,
+        items: Vec<PathBuf>,
         listing: Vec<String>,
         more: usize,
     },
@@ -106,6 +107,7 @@ enum Dialog {
     Orphans(Box<Orphans>),
     ConfirmDelete {
         plan: Box<Plan>,
+        items: Vec<PathBuf>,
         mode: DeleteMode,
         listing: Vec<String>,
         more: usize,
@@ -181,7 +183,8 @@ impl Orphans {
 pub struct FcsApp {
     pub prefs: Prefs,
     settings: Settings,
-    cmp: Option<Comparison>,
+    /// The last comparison, shared with the copy or delete run that acts on it.
+    cmp: Option<Arc<Comparison>>,
     tree: Tree,
     job: Option<Job>,
     progress: Progress,
@@ -413,6 +416,7 @@ impl FcsApp {
                 self.dialog = Dialog::ConfirmCopy {
                     from,
                     plan: Box::new(plan),
+                    items: ticked,
                     listing: names.into_iter().take(CONFIRM_LIST).collect(),
                     more,
                 };
@@ -427,7 +431,7 @@ impl FcsApp {
         self.dialog = Dialog::Message(msg);
     }
 
-    fn confirm_copy(&mut self, from: Pane, plan: Plan) {
+    fn confirm_copy(&mut self, from: Pane, plan: Plan, items: Vec<PathBuf>) {
         let (files, bytes) = plan.copy_totals();
         let arrow = match from {
             Pane::Left => "LEFT -> RIGHT",
@@ -459,15 +463,6 @@ impl FcsApp {
             }));
             return;
         }
-        if !plan.target_root.exists()
-            && let Err(e) = std::fs::create_dir_all(&plan.target_root)
-        {
-            self.fail(format!(
-                "cannot create '{}': {e}",
-                plan.target_root.display()
-            ));
-            return;
-        }
         self.set_status(format!(
             "Copying {arrow}: {files} files, {} (verify: {}) …",
             format_bytes(bytes),
@@ -477,7 +472,16 @@ impl FcsApp {
         self.file_notes.clear();
         self.run_root = Some(plan.source_root.clone());
         self.dialog = Dialog::None;
-        self.job = Some(start_copy(plan, self.settings.clone(), self.wake.clone()));
+        let Some(comparison) = self.cmp.clone() else {
+            return;
+        };
+        let sel = Selection {
+            source: plan.source_root,
+            target: plan.target_root,
+            comparison,
+            items,
+        };
+        self.job = Some(start_copy(sel, self.settings.clone(), self.wake.clone()));
     }
 
     /// Opens the Delete Orphans dialog for `pane`'s items that the other side lacks.
@@ -530,6 +534,7 @@ impl FcsApp {
                 let more = names.len().saturating_sub(CONFIRM_LIST);
                 self.dialog = Dialog::ConfirmDelete {
                     plan: Box::new(plan),
+                    items: rels,
                     mode: if o.permanent {
                         DeleteMode::Permanent
                     } else {
@@ -544,7 +549,7 @@ impl FcsApp {
         }
     }
 
-    fn confirm_delete(&mut self, plan: Plan, mode: DeleteMode, dry_run: bool) {
+    fn confirm_delete(&mut self, plan: Plan, items: Vec<PathBuf>, mode: DeleteMode, dry_run: bool) {
         let n = plan
             .actions
             .iter()
@@ -576,8 +581,17 @@ impl FcsApp {
         self.progress = Progress::default();
         self.progress.files_total = n as u64;
         self.dialog = Dialog::None;
+        let Some(comparison) = self.cmp.clone() else {
+            return;
+        };
+        let sel = Selection {
+            source: plan.source_root,
+            target: plan.target_root,
+            comparison,
+            items,
+        };
         self.job = Some(start_delete(
-            plan,
+            sel,
             self.settings.clone(),
             mode,
             self.wake.clone(),
@@ -754,7 +768,7 @@ impl FcsApp {
             took.as_secs_f64()
         ));
         self.cursor = None;
-        self.cmp = Some(cmp);
+        self.cmp = Some(Arc::new(cmp));
     }
 
     fn on_ran(&mut self, kind: JobKind, s: Summary, took: Duration) {
@@ -1422,6 +1436,7 @@ impl FcsApp {
             Dialog::ConfirmCopy {
                 from,
                 plan,
+                items,
                 listing,
                 more,
             } => {
@@ -1466,13 +1481,14 @@ impl FcsApp {
                 });
                 match answer {
                     Some(true) => {
-                        self.confirm_copy(from, *plan);
+                        self.confirm_copy(from, *plan, items);
                         std::mem::replace(&mut self.dialog, Dialog::None)
                     }
                     Some(false) => Dialog::None,
                     None => Dialog::ConfirmCopy {
                         from,
                         plan,
+                        items,
                         listing,
                         more,
                     },
@@ -1534,6 +1550,7 @@ impl FcsApp {
             }
             Dialog::ConfirmDelete {
                 plan,
+                items,
                 mode,
                 listing,
                 more,
@@ -1570,12 +1587,13 @@ impl FcsApp {
                 });
                 match answer {
                     Some(true) => {
-                        self.confirm_delete(*plan, mode, dry_run);
+                        self.confirm_delete(*plan, items, mode, dry_run);
                         std::mem::replace(&mut self.dialog, Dialog::None)
                     }
                     Some(false) => Dialog::None,
                     None => Dialog::ConfirmDelete {
                         plan,
+                        items,
                         mode,
                         listing,
                         more,

@@ -4,13 +4,10 @@
 //! "differences only" view live here, apart from any drawing, so they are unit-tested directly
 //! and stay O(rows) for trees of a million entries.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use engine::tree::{
-    Action, ActionKind, Category, Comparison, Diffs, Direction, EntryKind, Plan, PlanOptions,
-};
+use engine::tree::{Category, Comparison, Diffs, Direction, EntryKind, Plan, PlanOptions};
 
 /// Which tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -586,10 +583,9 @@ pub fn compile_wildcard(text: &str) -> Result<Option<globset::GlobSet>, String> 
     b.build().map(Some).map_err(|e| e.to_string())
 }
 
-/// The plan for copying the ticked items of the source side: the plan `fcs sync` would build
-/// (without deletes), narrowed to the ticked items, the folders they need (missing parent
-/// folders are created) and those folders' times (applied after their contents). With every
-/// difference ticked this is exactly `fcs sync`'s plan.
+/// The plan for copying the ticked items `ticked` in `direction`: what `fcs sync` plans,
+/// narrowed by the engine to those items and the folders they need (shown before the copy; the
+/// copy itself plans again through the engine's run).
 pub fn copy_plan(
     cmp: &Comparison,
     ticked: &[PathBuf],
@@ -604,33 +600,12 @@ pub fn copy_plan(
         target_folds_names,
     };
     let mut plan = Plan::build(cmp, &opts)?;
-    let wanted: HashSet<&Path> = ticked.iter().map(PathBuf::as_path).collect();
-    // Every ancestor folder of a ticked item: created when missing, its times re-applied.
-    let mut needed: HashSet<PathBuf> = HashSet::new();
-    for rel in ticked {
-        let mut p = rel.parent();
-        while let Some(d) = p {
-            if !needed.insert(d.to_path_buf()) {
-                break;
-            }
-            p = d.parent();
-        }
-    }
-    plan.actions.retain(|a| match a.kind {
-        ActionKind::Mkdir => wanted.contains(a.rel.as_path()) || needed.contains(&a.rel),
-        ActionKind::Copy | ActionKind::Replace | ActionKind::Symlink | ActionKind::Check => {
-            wanted.contains(a.rel.as_path())
-        }
-        ActionKind::SetDirTimes => wanted.contains(a.rel.as_path()) || needed.contains(&a.rel),
-        ActionKind::Delete => false,
-    });
-    plan.skipped
-        .retain(|s| wanted.contains(s.rel.as_path()) || needed.contains(&s.rel));
+    plan.select(ticked);
     Ok(plan)
 }
 
-/// The plan for deleting orphans of `pane` (items that exist only there): deletes only,
-/// deepest first, never directory times (the other side's times must not leak onto this one).
+/// The plan for deleting orphans of `pane` (items that exist only there): a mirror's deletes
+/// from the other side, narrowed to the ticked items, deepest first.
 pub fn delete_plan(
     cmp: &Comparison,
     pane: Pane,
@@ -644,39 +619,19 @@ pub fn delete_plan(
     let opts = PlanOptions {
         direction,
         delete: true,
-        // The user ticked each item in the dialog and confirmed: the mass-delete guard is for
-        // a mistyped mirror source, not for an explicit list.
         force: true,
         max_delete: 1.0,
         target_folds_names: false,
     };
     let mut plan = Plan::build(cmp, &opts)?;
-    let wanted: HashSet<&Path> = ticked.iter().map(PathBuf::as_path).collect();
-    plan.actions
-        .retain(|a| a.kind == ActionKind::Delete && wanted.contains(a.rel.as_path()));
-    plan.skipped.clear();
-    if !plan.actions.is_empty() {
-        // `execute` treats deletes at the very start of a plan as type-conflict deletes
-        // (recursive, no per-item events, no cancel check). A no-op "create the target root"
-        // (it exists) puts ours in the ordinary delete phase: deepest first, one item at a
-        // time, cancellable, each reported.
-        plan.actions.insert(
-            0,
-            Action {
-                kind: ActionKind::Mkdir,
-                rel: PathBuf::new(),
-                size: 0,
-                reason: "target root (exists)".into(),
-            },
-        );
-    }
+    plan.select_deletes(ticked);
     Ok(plan)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::tree::{Criteria, Filter};
+    use engine::tree::{ActionKind, Criteria, Filter};
     use engine::{CancelToken, NullReporter};
     use std::fs;
 

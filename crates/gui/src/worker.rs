@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use engine::journal::RunKind;
-use engine::tree::{self, Comparison, Criteria, Filter, Plan, Summary};
-use engine::{CancelToken, Copier, DeleteMode, Event, Reporter, Settings};
+use engine::tree::{self, Comparison, Criteria, Filter, Run, RunKind, Summary};
+use engine::{CancelToken, DeleteMode, Event, Reporter, Settings};
 
 /// What a job is doing (for the progress dialog's title and the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +96,6 @@ fn spawn(
     }
 }
 
-/// Walker threads for a compare, as `fcs` chooses them: the `workers` setting or a default
-/// from the cores and the target's drive kind.
-fn threads(settings: &Settings, target: &std::path::Path) -> usize {
-    match settings.workers {
-        0 => tree::default_workers(target),
-        n => n as usize,
-    }
-}
-
 /// Scans both roots and compares them, as `fcs compare` does.
 pub fn start_compare(
     left: PathBuf,
@@ -116,66 +106,62 @@ pub fn start_compare(
 ) -> Job {
     spawn(JobKind::Compare, wake, move |rep, cancel| {
         let started = Instant::now();
-        if let Err(e) = tree::check_roots(&left, &right, false) {
-            return Msg::Failed(e.to_string());
-        }
-        let filter = match Filter::new(&[], &[], None, false) {
-            Ok(f) => f.with_follow_symlinks(settings.follow_symlinks),
-            Err(e) => return Msg::Failed(e.to_string()),
-        };
-        let cmp = tree::compare_trees(
+        match tree::compare_roots(
             &left,
             &right,
-            &filter,
+            &settings,
+            Filter::default(),
             criteria,
-            settings.timestamp_tolerance,
-            threads(&settings, &right),
             rep,
             cancel,
-        );
-        Msg::Compared(Box::new(cmp), started.elapsed())
+        ) {
+            Ok(cmp) => Msg::Compared(Box::new(cmp), started.elapsed()),
+            Err(e) => Msg::Failed(e.to_string()),
+        }
     })
 }
 
-/// Executes a copy plan as `fcs sync` does: a journaled run (the same job, lock and journal as
-/// `fcs sync LEFT RIGHT`), so a copy interrupted by a crash is finished by the next copy of the
-/// same folders, from the GUI or the command line.
-pub fn start_copy(plan: Plan, settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Job {
+/// What a copy or a delete works on: the roots, the comparison the user saw, and the items
+/// ticked (paths relative to the roots).
+#[derive(Debug)]
+pub struct Selection {
+    pub source: PathBuf,
+    pub target: PathBuf,
+    pub comparison: Arc<Comparison>,
+    pub items: Vec<PathBuf>,
+}
+
+/// Copies the ticked items as `fcs sync` would copy them: one journaled run (the same job, lock
+/// and journal as `fcs sync SOURCE TARGET`), so a copy interrupted by a crash is finished by the
+/// next copy of the same folders, from the GUI or the command line. When an interrupted run is
+/// finished first, the plan is made afresh after it, never from the comparison it changed.
+pub fn start_copy(sel: Selection, settings: Settings, wake: Arc<dyn Fn() + Send + Sync>) -> Job {
     spawn(JobKind::Copy, wake.clone(), move |rep, cancel| {
-        let n = threads(&settings, &plan.target_root);
         let reporter: Arc<dyn Reporter> = Arc::new(UiReporter {
             tx: rep.tx.clone(),
             wake,
         });
-        // The job is keyed by the canonical roots, as the command line keys it.
-        let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
-        let mut job = match tree::Job::open(
-            RunKind::Sync,
-            &canon(&plan.source_root),
-            &canon(&plan.target_root),
-        ) {
-            Ok(j) => j,
+        let criteria = sel.comparison.criteria;
+        let run = Run::new(RunKind::Sync, &sel.source, &sel.target, &settings)
+            .criteria(criteria)
+            .comparison(sel.comparison);
+        let mut prepared = match run.prepare(reporter, cancel.clone()) {
+            Ok(p) => p,
             Err(e) => return Msg::Failed(e.to_string()),
         };
-        match job.interrupted() {
-            Ok(Some(run)) => {
-                if let Err(e) = job.resume(&run, n, reporter.clone(), cancel.clone()) {
-                    return Msg::Failed(e.to_string());
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Msg::Failed(e.to_string()),
-        }
-        match job.run(&plan, settings, n, reporter, cancel.clone(), None, &[]) {
+        prepared.select(&sel.items);
+        match prepared.execute() {
             Ok(summary) => Msg::Ran(summary),
             Err(e) => Msg::Failed(e.to_string()),
         }
     })
 }
 
-/// Executes a delete-only plan (Delete Orphans) with the chosen delete mode.
+/// Deletes the ticked orphans of `sel.target` with the chosen delete mode (Delete Orphans): the
+/// deletes of a mirror from the other side, narrowed to the ticked items. Not journaled: a
+/// cancelled deletion is never finished later by a resume.
 pub fn start_delete(
-    plan: Plan,
+    sel: Selection,
     settings: Settings,
     mode: DeleteMode,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -185,7 +171,25 @@ pub fn start_delete(
             tx: rep.tx.clone(),
             wake,
         });
-        let copier = Copier::new(settings, reporter, cancel.clone());
-        Msg::Ran(tree::execute(&plan, &copier, 1, mode))
+        let mut settings = settings;
+        settings.delete_mode = mode;
+        let criteria = sel.comparison.criteria;
+        // The user ticked each item in the dialog and confirmed: the mass-delete guard is for a
+        // mistyped mirror source, not for an explicit list.
+        let run = Run::new(RunKind::Sync, &sel.source, &sel.target, &settings)
+            .criteria(criteria)
+            .comparison(sel.comparison)
+            .delete(true)
+            .force(true)
+            .journaled(false);
+        let mut prepared = match run.prepare(reporter, cancel.clone()) {
+            Ok(p) => p,
+            Err(e) => return Msg::Failed(e.to_string()),
+        };
+        prepared.select_deletes(&sel.items);
+        match prepared.execute() {
+            Ok(summary) => Msg::Ran(summary),
+            Err(e) => Msg::Failed(e.to_string()),
+        }
     })
 }

@@ -286,6 +286,76 @@ fn ticking_a_folder_then_copy_left_to_right_writes_the_files() {
     assert!(h.state().finished_summary().is_none());
 }
 
+/// A sync of `l` to `r` — the job a GUI copy LEFT → RIGHT shares — cancelled after its first
+/// file, so its journal stays open for a resume.
+fn interrupt_sync(l: &Path, r: &Path) {
+    let cancel = engine::CancelToken::new();
+    let c = cancel.clone();
+    let rep = std::sync::Arc::new(engine::FnReporter(move |e: &engine::Event| {
+        if matches!(e, engine::Event::FileFinished { .. }) {
+            c.cancel();
+        }
+    }));
+    let mut s = Settings::default();
+    s.set("workers", "1").unwrap();
+    let run = engine::tree::Run::new(engine::tree::RunKind::Sync, l, r, &s);
+    let sum = run.prepare(rep, cancel).unwrap().execute().unwrap();
+    assert!(sum.cancelled && sum.copied >= 1, "{sum:?}");
+}
+
+/// A copy started after an interrupted run of the same folders finishes that run first, then
+/// executes a plan made after that resume — never the plan of the comparison the resume made
+/// stale (which would copy every file of it again).
+#[test]
+fn a_copy_after_an_interrupted_run_plans_after_the_resume() {
+    let f = fixture();
+    fs::create_dir_all(f.left.join("many")).unwrap();
+    for i in 0..40 {
+        fs::write(
+            f.left.join(format!("many/f{i:02}.txt")),
+            format!("file {i}"),
+        )
+        .unwrap();
+    }
+    let mut h = harness(&f);
+    compare(&mut h);
+    assert_eq!(status(h.state(), "many/f00.txt"), ("Different", "Missing"));
+    interrupt_sync(&f.left, &f.right);
+
+    // Tick LEFT's `many` (all 40 files, as the comparison shows them) and copy.
+    h.get_all_by_label("many").next().unwrap().click();
+    h.run();
+    assert_eq!(h.state().tree().ticked_count(Pane::Left), 41);
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("Yes, copy").click();
+    h.step();
+    wait_idle(&mut h);
+
+    let s = h
+        .state()
+        .finished_summary()
+        .expect("the summary dialog")
+        .clone();
+    assert_eq!(
+        (s.copied, s.failed),
+        (0, 0),
+        "the resume copied what the interrupted run had not; nothing is copied twice: {s:?}"
+    );
+    for i in 0..40 {
+        assert_eq!(
+            fs::read_to_string(f.right.join(format!("many/f{i:02}.txt"))).unwrap(),
+            format!("file {i}")
+        );
+    }
+    // The rest of the interrupted sync was finished too: RIGHT now holds LEFT's version.
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "the left version"
+    );
+    no_temps(&f.right);
+}
+
 #[test]
 fn dry_run_copy_writes_nothing() {
     let f = fixture();

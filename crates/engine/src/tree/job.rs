@@ -1,39 +1,24 @@
-//! A journaled run, as every front end drives it: lock the target, finish an interrupted run of
-//! the same job, then (after the caller compared and planned) journal the plan, sweep stale temps,
-//! create the target, execute, and close the journal.
-//!
-//! ```no_run
-//! # use std::sync::Arc;
-//! # use engine::{CancelToken, NullReporter, Settings};
-//! # use engine::journal::RunKind;
-//! # use engine::tree::{self, Job};
-//! # fn plan() -> tree::Plan { unimplemented!() }
-//! let plan = plan(); // compare_trees + Plan::build
-//! let mut job = Job::open(RunKind::Sync, &plan.source_root, &plan.target_root)?;
-//! if let Some(run) = job.interrupted()? {
-//!     job.resume(&run, 8, Arc::new(NullReporter), CancelToken::new())?;
-//!     // … compare and plan again: the resume changed the target
-//! }
-//! let summary = job.run(&plan, Settings::default(), 8, Arc::new(NullReporter), CancelToken::new(), None, &[])?;
-//! # Ok::<(), engine::Error>(())
-//! ```
+//! A journaled job (kind + source + target): the target's lock and the job's journal, the
+//! resume of an interrupted run, and the run of a new plan — both through one execution tail
+//! (execute with the journal, close the journal, finish the manifest).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::copy::Copier;
 use crate::error::{Code, Error};
-use crate::events::{CancelToken, Reporter};
-use crate::journal::{Journal, RunKind, StoredRun, TargetLock};
+use crate::events::{CancelToken, Event, Notice, Reporter};
 use crate::manifest::{Manifest, algo_for};
 use crate::settings::{DeleteMode, Settings};
-use crate::tree::execute::{ExecOptions, FailedItem, Summary, execute_with};
+use crate::summary::Summary;
+use crate::tree::execute::{ExecOptions, Prior, execute};
+use crate::tree::journal::{Journal, RunKind, StoredRun, TargetLock};
 use crate::tree::plan::Plan;
-use crate::tree::resume::{Resumed, resume, sweep_temps};
+use crate::tree::resume::{Resumed, priors, sweep_run_temps, sweep_temps};
 
-/// One job (kind + source + target) holding its target's lock and its journal.
+/// One job holding its target's lock and its journal.
 #[derive(Debug)]
-pub struct Job {
+pub(crate) struct Job {
     kind: RunKind,
     journal: Journal,
     _lock: TargetLock,
@@ -41,8 +26,7 @@ pub struct Job {
 
 impl Job {
     /// Locks `target` (one run at a time per target) and opens the job's journal in the data
-    /// folder. Both roots as [`crate::tree::check_roots`] returns them (canonical); `target` may
-    /// not exist yet.
+    /// folder. Both roots canonical; `target` may not exist yet.
     pub fn open(kind: RunKind, source: &Path, target: &Path) -> Result<Job, Error> {
         let lock = TargetLock::acquire(target)?;
         let dir = Journal::default_dir().ok_or_else(|| {
@@ -60,6 +44,78 @@ impl Job {
         })
     }
 
+    /// The job of an interrupted run: the one in `journal`, or the only one in the data folder.
+    /// Locks its target, then reads the run again under the lock (another resume may have
+    /// finished it meanwhile: `JOURNAL_E_NOTHING`).
+    pub fn open_interrupted(journal: Option<&Path>) -> Result<(Job, StoredRun), Error> {
+        let candidates = match journal {
+            Some(p) => Journal::open(p)?
+                .unfinished()?
+                .map(|r| vec![(p.to_path_buf(), r)])
+                .unwrap_or_default(),
+            None => Journal::default_dir()
+                .map(|d| Journal::list_unfinished(&d))
+                .unwrap_or_default(),
+        };
+        let nothing = || {
+            Error::new(
+                Code::JournalNothing,
+                journal.unwrap_or(Path::new("")),
+                "there is no interrupted run to resume",
+            )
+        };
+        let (path, run) = match candidates.len() {
+            0 => return Err(nothing()),
+            1 => candidates.into_iter().next().ok_or_else(nothing)?,
+            _ => {
+                let list: Vec<String> = candidates
+                    .iter()
+                    .map(|(p, r)| {
+                        format!(
+                            "{} '{}' → '{}' (started {}): --journal {}",
+                            r.kind.as_str(),
+                            r.source.display(),
+                            r.target.display(),
+                            r.started,
+                            p.display()
+                        )
+                    })
+                    .collect();
+                return Err(Error::new(
+                    Code::JournalNothing,
+                    Path::new(""),
+                    format!(
+                        "several interrupted runs; pick one:\n  {}",
+                        list.join("\n  ")
+                    ),
+                ));
+            }
+        };
+        let lock = TargetLock::acquire(&run.target)?;
+        let journal = Journal::open(&path)?;
+        let run = journal.unfinished()?.ok_or_else(|| {
+            Error::new(
+                Code::JournalNothing,
+                &path,
+                "the run was finished meanwhile: nothing to resume",
+            )
+        })?;
+        Ok((
+            Job {
+                kind: run.kind,
+                journal,
+                _lock: lock,
+            },
+            run,
+        ))
+    }
+
+    /// Test hook: see [`crate::tree::Run::journal_fails_from`].
+    #[cfg(feature = "test-hooks")]
+    pub fn fail_journal_from(&mut self, n: Option<usize>) {
+        self.journal.fail_records_from = n;
+    }
+
     /// An interrupted run of this job (killed, cancelled, or stopped by a journal failure).
     pub fn interrupted(&self) -> Result<Option<StoredRun>, Error> {
         self.journal.unfinished()
@@ -73,7 +129,28 @@ impl Job {
         reporter: Arc<dyn Reporter>,
         cancel: CancelToken,
     ) -> Result<Resumed, Error> {
-        resume(&mut self.journal, run, workers, reporter, cancel, None)
+        self.journal.continue_run(run)?;
+        // A run interrupted right after it was journaled may not have created its target yet.
+        create_target(&run.target)?;
+        let temps_removed = sweep_run_temps(run);
+        if temps_removed > 0 {
+            report_swept(
+                &*reporter,
+                &run.target,
+                temps_removed,
+                "of the interrupted run",
+            );
+        }
+        let copier = copier(run.settings.clone(), reporter, cancel).with_run_tag(&run.tag);
+        let summary = self.execute(&run.plan(), &copier, workers, &priors(run), None);
+        Ok(Resumed {
+            kind: run.kind,
+            source: run.source.clone(),
+            target: run.target.clone(),
+            started: run.started.clone(),
+            temps_removed,
+            summary,
+        })
     }
 
     /// Runs `plan`: sweeps `target_temps` (our temps found by the target's scan) that no
@@ -91,7 +168,6 @@ impl Job {
         manifest: Option<&Path>,
         target_temps: &[PathBuf],
     ) -> Result<Summary, Error> {
-        let target = &plan.target_root;
         let manifest = match manifest {
             Some(p) => Some(Manifest::create(p, algo_for(p, settings.hash))?),
             None => None,
@@ -102,57 +178,79 @@ impl Job {
                 .unwrap_or_default();
             let swept = sweep_temps(target_temps, &keep);
             if swept > 0 {
-                reporter.report(&crate::events::Event::Notice {
-                    id: 0,
-                    path: target.clone(),
-                    notice: crate::events::Notice {
-                        kind: "temps_swept",
-                        message: format!("removed {swept} temp file(s) left by an interrupted run"),
-                    },
-                });
+                report_swept(
+                    &*reporter,
+                    &plan.target_root,
+                    swept,
+                    "left by an interrupted run",
+                );
             }
         }
-        let delete_mode = settings.delete_mode;
-        let copier = Copier::new(settings.clone(), reporter, cancel)
-            .with_trash_replaced(delete_mode == DeleteMode::Trash);
+        let copier = copier(settings.clone(), reporter, cancel);
         self.journal
             .begin(self.kind, &settings, copier.run_tag(), plan)?;
         // The target folder is created only once the journal knows the run (write-ahead): a run
         // killed earlier leaves nothing behind, so running it again is the same job.
-        if !target.exists() {
-            std::fs::create_dir_all(target).map_err(|e| {
-                Error::io(
-                    Code::TreeMkdir,
-                    target,
-                    "cannot create the target folder",
-                    e,
-                )
-            })?;
-        }
-        let exec = ExecOptions {
+        create_target(&plan.target_root)?;
+        Ok(self.execute(plan, &copier, workers, &[], manifest.as_ref()))
+    }
+
+    /// The tail every journaled execution shares: execute, close the journal, finish the
+    /// manifest. A failure to close either is one more failed item.
+    fn execute(
+        &self,
+        plan: &Plan,
+        copier: &Copier,
+        workers: usize,
+        prior: &[Prior],
+        manifest: Option<&Manifest>,
+    ) -> Summary {
+        let opts = ExecOptions {
             journal: Some(&self.journal),
             move_sources: self.kind == RunKind::Move,
-            manifest: manifest.as_ref(),
-            ..ExecOptions::new(workers, delete_mode)
+            manifest,
+            prior,
+            ..ExecOptions::new(workers, copier.settings().delete_mode)
         };
-        let mut summary = execute_with(plan, &copier, &exec);
-        let state = summary.journal_state();
-        let mut fail = |e: Error| {
-            summary.failed += 1;
-            summary.errors.push(FailedItem {
-                path: e.path.clone(),
-                code: e.code,
-                message: e.to_string(),
-            });
-        };
-        if let Err(e) = self.journal.finish(state) {
-            fail(e);
+        let mut summary = execute(plan, copier, &opts);
+        if let Err(e) = self.journal.finish(summary.journal_state()) {
+            summary.fail(&e);
         }
-        if let Some(m) = &manifest
+        if let Some(m) = manifest
             && let Err(e) = m.finish()
         {
-            fail(e);
+            summary.fail(&e);
         }
-        Ok(summary)
+        summary
     }
+}
+
+fn copier(settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
+    let trash = settings.delete_mode == DeleteMode::Trash;
+    Copier::new(settings, reporter, cancel).with_trash_replaced(trash)
+}
+
+fn create_target(target: &Path) -> Result<(), Error> {
+    if target.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(target).map_err(|e| {
+        Error::io(
+            Code::TreeMkdir,
+            target,
+            "cannot create the target folder",
+            e,
+        )
+    })
+}
+
+fn report_swept(reporter: &dyn Reporter, target: &Path, n: u64, whose: &str) {
+    reporter.report(&Event::Notice {
+        id: 0,
+        path: target.to_path_buf(),
+        notice: Notice {
+            kind: "temps_swept",
+            message: format!("removed {n} temp file(s) {whose}"),
+        },
+    });
 }

@@ -1,25 +1,31 @@
-//! Folder trees: scan both roots → compare → plan → execute (DESIGN.md §3).
+//! Folder trees: scan both roots → compare → plan → execute (DESIGN.md §3), as one [`Run`].
 
 mod compare;
 mod execute;
 mod filter;
 mod job;
+pub mod journal;
 mod plan;
 mod resume;
+mod run;
 mod scan;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::events::Side;
+pub use crate::summary::{FailedItem, Summary};
+pub use crate::tree::journal::RunKind;
 pub use compare::{Category, Comparison, Criteria, Diffs, Item, Twins, compare, hash_file};
-pub use execute::{ExecOptions, FailedItem, Summary, execute, execute_with};
 pub use filter::Filter;
-pub use job::Job;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
-pub use resume::{Resumed, resume, sweep_temps};
-pub use scan::{Entry, EntryKind, Scan, ScanIssue, Side, path_order, scan};
+pub use resume::Resumed;
+pub use run::{Prepared, Run, copy_target, interrupted_move_of};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, path_order, scan};
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Reporter};
+use crate::settings::Settings;
 
 /// Refusals before any write (issue: "LEFT = RIGHT, RIGHT inside LEFT or LEFT inside RIGHT, by
 /// identity, through symlinks too; a root that does not exist or is not a directory"). `right`
@@ -119,6 +125,41 @@ pub fn default_workers(target: &Path) -> usize {
         Ok(fsops::DriveKind::NetworkUnc) => 8,
         _ => 2,
     }
+}
+
+/// Walker and worker threads for a run onto `target`: the `workers` setting, or
+/// [`default_workers`] when it is 0 (auto).
+pub fn threads(settings: &Settings, target: &Path) -> usize {
+    match settings.workers {
+        0 => default_workers(target),
+        n => n as usize,
+    }
+}
+
+/// `fcs compare` and a front end's Compare: the roots checked ([`check_roots`]), both trees
+/// scanned with the settings' threads and symlink policy, and compared with the settings'
+/// timestamp tolerance.
+pub fn compare_roots(
+    left: &Path,
+    right: &Path,
+    settings: &Settings,
+    filter: Filter,
+    criteria: Criteria,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Result<Comparison, Error> {
+    check_roots(left, right, false)?;
+    let filter = filter.with_follow_symlinks(settings.follow_symlinks);
+    Ok(compare_trees(
+        left,
+        right,
+        &filter,
+        criteria,
+        settings.timestamp_tolerance,
+        threads(settings, right),
+        reporter,
+        cancel,
+    ))
 }
 
 /// Scans both roots in parallel (one thread pool each) and compares them.

@@ -2,6 +2,7 @@
 //! side's version of every differing item. Nothing is written before the plan exists;
 //! `--dry-run` prints it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -45,7 +46,10 @@ pub enum ActionKind {
     Replace,
     /// Create (or replace) a symbolic link, as a link.
     Symlink,
-    /// Delete a target item (file, link or, once emptied, directory).
+    /// Delete a target item whose type differs from the source's (a file where a folder goes),
+    /// whole, before the source's item is created in its place (`--delete` only).
+    DeleteConflict,
+    /// Delete a target-only item (file, link or, once emptied, directory; `--delete` only).
     Delete,
     /// Apply a directory's times (last, bottom-up).
     SetDirTimes,
@@ -55,16 +59,43 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// Every kind, in the order their phases run.
+    pub const ALL: &'static [ActionKind] = &[
+        ActionKind::DeleteConflict,
+        ActionKind::Mkdir,
+        ActionKind::Copy,
+        ActionKind::Replace,
+        ActionKind::Check,
+        ActionKind::Symlink,
+        ActionKind::Delete,
+        ActionKind::SetDirTimes,
+    ];
+
+    /// The kind's stable name (plan output, `--json`, the journal).
     pub fn as_str(self) -> &'static str {
         match self {
             ActionKind::Mkdir => "mkdir",
             ActionKind::Copy => "copy",
             ActionKind::Replace => "replace",
             ActionKind::Symlink => "symlink",
+            ActionKind::DeleteConflict => "delete-conflict",
             ActionKind::Delete => "delete",
             ActionKind::SetDirTimes => "set-times",
             ActionKind::Check => "check",
         }
+    }
+
+    /// The kind named `s` (see [`ActionKind::as_str`]).
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the action copies (or checks) a file through the per-file engine.
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Copy | ActionKind::Replace | ActionKind::Check
+        )
     }
 }
 
@@ -95,8 +126,9 @@ pub struct Plan {
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub target_root: PathBuf,
     pub direction: Direction,
-    /// In execution order: deletes needed by type conflicts, mkdirs (top-down), copies and links,
-    /// other deletes (deepest first), directory times (bottom-up).
+    /// Grouped by kind in the order their phases run: type-conflict deletes, mkdirs (top-down),
+    /// copies, checks and links, other deletes (deepest first), directory times (bottom-up). An
+    /// action's index is its sequence number in the journal and in its temp's name.
     pub actions: Vec<Action>,
     pub skipped: Vec<Skip>,
 }
@@ -207,7 +239,7 @@ impl Plan {
                     } else {
                         touch_parent(&rel, &mut touched_dirs);
                         pre_deletes.push(Action {
-                            kind: ActionKind::Delete,
+                            kind: ActionKind::DeleteConflict,
                             rel: rel.clone(),
                             size: 0,
                             reason: "type conflict".into(),
@@ -372,6 +404,17 @@ impl Plan {
         })
     }
 
+    /// A plan that does nothing.
+    pub fn empty(source_root: &Path, target_root: &Path) -> Plan {
+        Plan {
+            source_root: source_root.to_path_buf(),
+            target_root: target_root.to_path_buf(),
+            direction: Direction::LeftToRight,
+            actions: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
     /// Files and bytes the plan copies.
     pub fn copy_totals(&self) -> (u64, u64) {
         self.actions
@@ -383,6 +426,43 @@ impl Plan {
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// Narrows the plan to the copies of `items` (paths relative to the roots, as a front end
+    /// ticked them): their files, links and folders, the folders they need, and those folders'
+    /// times. Deletes are dropped. What a front end copies is always a subset of what the engine
+    /// planned, never an action it made up.
+    pub fn select(&mut self, items: &[PathBuf]) {
+        let wanted: HashSet<&Path> = items.iter().map(PathBuf::as_path).collect();
+        // Every ancestor folder of a wanted item: created when missing, its times re-applied.
+        let mut needed: HashSet<&Path> = HashSet::new();
+        for rel in items {
+            let mut p = rel.parent();
+            while let Some(d) = p {
+                if !needed.insert(d) {
+                    break;
+                }
+                p = d.parent();
+            }
+        }
+        let keep = |rel: &Path| wanted.contains(rel) || needed.contains(rel);
+        self.actions.retain(|a| match a.kind {
+            ActionKind::Mkdir | ActionKind::SetDirTimes => keep(&a.rel),
+            ActionKind::Copy | ActionKind::Replace | ActionKind::Symlink | ActionKind::Check => {
+                wanted.contains(a.rel.as_path())
+            }
+            ActionKind::Delete | ActionKind::DeleteConflict => false,
+        });
+        self.skipped.retain(|s| keep(&s.rel));
+    }
+
+    /// Narrows the plan to the deletes of `items` (a front end's list of target-only items to
+    /// remove): nothing is copied, and no folder times change.
+    pub fn select_deletes(&mut self, items: &[PathBuf]) {
+        let wanted: HashSet<&Path> = items.iter().map(PathBuf::as_path).collect();
+        self.actions
+            .retain(|a| a.kind == ActionKind::Delete && wanted.contains(a.rel.as_path()));
+        self.skipped.clear();
     }
 }
 

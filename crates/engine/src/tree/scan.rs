@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::events::{CancelToken, Event, Reporter};
+use crate::events::{CancelToken, Event, Reporter, Side};
 use crate::tree::filter::Filter;
 
 /// What an entry is.
@@ -126,14 +126,6 @@ pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
         }
     }
     a.len().cmp(&b.len())
-}
-
-/// Which side of a comparison a scan is for (in progress events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Left,
-    Right,
 }
 
 /// Work shared by the walker threads: a stack of directories still to list, and how many

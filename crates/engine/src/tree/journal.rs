@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Code, Error};
 use crate::settings::Settings;
+use crate::stamp::SourceStamp;
 use crate::tree::{ActionKind, Plan};
 
 /// What kind of run a journal records.
@@ -75,33 +76,6 @@ impl ItemState {
             "failed" => ItemState::Failed,
             _ => ItemState::Planned,
         }
-    }
-}
-
-/// The source as it was when its copy started: a move deletes it only if it is still the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceStamp {
-    pub size: u64,
-    pub mtime_ns: i128,
-    pub identity: Option<(u64, u64)>,
-}
-
-impl SourceStamp {
-    pub fn of(md: &std::fs::Metadata) -> SourceStamp {
-        let mtime_ns = md
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i128)
-            .unwrap_or(-1);
-        SourceStamp {
-            size: md.len(),
-            mtime_ns,
-            identity: fsops::identity_from_metadata(md).map(|i| (i.volume, i.file)),
-        }
-    }
-    pub fn read(p: &Path) -> std::io::Result<SourceStamp> {
-        std::fs::symlink_metadata(p).map(|m| SourceStamp::of(&m))
     }
 }
 
@@ -163,6 +137,18 @@ pub struct StoredRun {
 impl StoredRun {
     /// The plan of the run, in its original order (the sequence numbers are the indexes).
     pub fn plan(&self) -> Plan {
+        // Journals written before type-conflict deletes had a kind of their own recorded them
+        // as deletes at the very start of the plan.
+        let leading = self
+            .items
+            .iter()
+            .take_while(|i| i.kind == ActionKind::Delete)
+            .count();
+        let conflicts = if leading < self.items.len() {
+            leading
+        } else {
+            0
+        };
         Plan {
             source_root: self.source.clone(),
             target_root: self.target.clone(),
@@ -171,7 +157,11 @@ impl StoredRun {
                 .items
                 .iter()
                 .map(|i| crate::tree::Action {
-                    kind: i.kind,
+                    kind: if i.seq < conflicts {
+                        ActionKind::DeleteConflict
+                    } else {
+                        i.kind
+                    },
                     rel: i.rel.clone(),
                     size: i.size,
                     reason: "resumed".into(),
@@ -596,15 +586,7 @@ impl Journal {
 }
 
 fn parse_kind(s: &str) -> ActionKind {
-    match s {
-        "mkdir" => ActionKind::Mkdir,
-        "copy" => ActionKind::Copy,
-        "replace" => ActionKind::Replace,
-        "symlink" => ActionKind::Symlink,
-        "delete" => ActionKind::Delete,
-        "check" => ActionKind::Check,
-        _ => ActionKind::SetDirTimes,
-    }
+    ActionKind::parse(s).unwrap_or(ActionKind::SetDirTimes)
 }
 
 /// One run at a time per target root: an OS file lock (released by the OS when the holder dies,

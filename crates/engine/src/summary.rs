@@ -1,0 +1,80 @@
+//! What a tree run did: the counts a front end shows at the end, and every per-item failure.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Code, Error};
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Files copied (committed under their final name).
+    pub copied: u64,
+    /// Of those, files read back and compared before their commit.
+    pub verified: u64,
+    /// Items the plan left alone (type conflicts without `--delete`, special files, twins).
+    pub skipped: u64,
+    /// Items that failed; each is in `errors`.
+    pub failed: u64,
+    /// Target items deleted (to the trash or permanently).
+    pub deleted: u64,
+    /// Folders created on the target.
+    pub dirs_created: u64,
+    /// Symbolic links recreated as links.
+    pub symlinks: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Wall time of the run.
+    pub elapsed_ms: u64,
+    /// Files copied with each strategy.
+    pub direct_small: u64,
+    /// See `direct_small`.
+    pub direct_large: u64,
+    /// See `direct_small`.
+    pub staged: u64,
+    /// Files the target already held, proven identical by hash (a move, a resume).
+    pub already_present: u64,
+    /// Source files and links a move deleted.
+    pub sources_deleted: u64,
+    /// Whether the run was cancelled before its end (it stays resumable).
+    pub cancelled: bool,
+    /// One entry per failed item.
+    pub errors: Vec<FailedItem>,
+}
+
+/// One item that failed, with its stable code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedItem {
+    /// The file or folder (an absolute path, for messages).
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub path: PathBuf,
+    /// The error's code.
+    pub code: Code,
+    /// The whole message, code and advice included.
+    pub message: String,
+}
+
+impl Summary {
+    /// How the run ends in its journal: `cancelled` stays resumable (so does a run the journal
+    /// itself stopped, `JOURNAL_E_WRITE`); `failed` and `done` ran to their end.
+    pub fn journal_state(&self) -> &'static str {
+        if self.cancelled || self.errors.iter().any(|e| e.code == Code::JournalWrite) {
+            "cancelled"
+        } else if self.failed > 0 {
+            "failed"
+        } else {
+            "done"
+        }
+    }
+
+    /// Counts `e` as one failed item.
+    pub(crate) fn fail(&mut self, e: &Error) {
+        self.failed += 1;
+        self.errors.push(FailedItem {
+            path: e.path.clone(),
+            code: e.code,
+            message: e.to_string(),
+        });
+    }
+}

@@ -1,0 +1,323 @@
+//! Execute a [`Plan`], one phase per kind of action: type-conflict deletes, folders (top-down),
+//! files and links on a worker pool through the per-file engine (strategy, verify, atomic
+//! commit), the other deletes (deepest first), the folders' durability, and folder times last,
+//! bottom-up (setting them first would let every later write inside a folder move them again).
+//! A move then removes the source folders it emptied.
+//!
+//! Durability (`durability`): **full** fsyncs each file's temp before its rename; **batch**
+//! copies small files into their temps (no fsync yet) and makes a batch of them durable with one
+//! `syncfs`, then verifies each — read back from the medium — and renames it (large files and
+//! network targets are fsynced one by one so they never hold a batch up; where the OS has no
+//! `syncfs`, each temp is fsynced). Either way the renames are made durable per group of results
+//! (one `syncfs`, or one fsync per directory) before the journal records those files as
+//! committed, and a move deletes their sources only after that. Every file is still atomic (its
+//! rename follows its own durable, verified data) and a failed sync discards what it covered (I7).
+//! **none** syncs nothing (benchmarks).
+
+mod commit;
+mod ops;
+mod transfer;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::copy::Copier;
+use crate::error::{Code, Error};
+use crate::events::Event;
+use crate::manifest::Manifest;
+use crate::settings::{DeleteMode, Durability};
+use crate::summary::Summary;
+use crate::tree::journal::Journal;
+use crate::tree::plan::{Action, ActionKind, Plan};
+
+/// What an earlier attempt of the same run already did for one action (a resume); a fresh run
+/// has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Prior {
+    /// Nothing is known: do it.
+    #[default]
+    Fresh,
+    /// Not journaled as committed, yet the target may hold it (an interrupted run may have
+    /// renamed it into place without journaling it): compare both by hash before copying —
+    /// never trust size and times for what the journal does not call committed.
+    Unconfirmed,
+    /// A move's copy journaled as committed whose source was not journaled as deleted: if the
+    /// source is gone, the move deleted it just before the interruption; else as `Unconfirmed`.
+    CommittedSourceKept,
+    /// Finished by the earlier attempt: nothing to do.
+    Done,
+}
+
+/// How a plan is executed beyond its actions: the journal, move semantics, a manifest, and what
+/// an earlier attempt of the same run already did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExecOptions<'a> {
+    /// Parallel file workers.
+    pub workers: usize,
+    /// Where deleted items go.
+    pub delete_mode: DeleteMode,
+    /// Results are journaled here, in batches, each after its files are durable.
+    pub journal: Option<&'a Journal>,
+    /// A move: each source file or link is deleted once its copy is verified, durable and
+    /// journaled as committed, and only if it did not change since it was copied.
+    pub move_sources: bool,
+    /// Hashes of the files copied (or found identical) are written here.
+    pub manifest: Option<&'a Manifest>,
+    /// One per action of the plan (a resume), or empty (a fresh run).
+    pub prior: &'a [Prior],
+}
+
+impl<'a> ExecOptions<'a> {
+    /// A fresh run without journal, move or manifest.
+    pub fn new(workers: usize, delete_mode: DeleteMode) -> ExecOptions<'a> {
+        ExecOptions {
+            workers,
+            delete_mode,
+            journal: None,
+            move_sources: false,
+            manifest: None,
+            prior: &[],
+        }
+    }
+
+    fn prior(&self, seq: usize) -> Prior {
+        self.prior.get(seq).copied().unwrap_or_default()
+    }
+}
+
+/// Runs `plan` with `copier`: see the module comment and [`ExecOptions`].
+pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summary {
+    let ex = Executor {
+        plan,
+        copier,
+        opts,
+        sum: Mutex::new(Summary {
+            skipped: plan.skipped.len() as u64,
+            ..Summary::default()
+        }),
+        touched: Mutex::new(BTreeSet::new()),
+        started: Instant::now(),
+    };
+    ex.announce();
+    ex.clear_conflicts();
+    ex.make_dirs();
+    let halted = ex.transfer();
+    if !halted {
+        ex.delete_extras();
+    }
+    ex.sync_touched_dirs();
+    if !halted {
+        ex.apply_dir_metadata();
+        ex.remove_moved_dirs();
+    }
+    ex.finish()
+}
+
+/// One execution of a plan: the phases share the summary and the set of target folders whose
+/// entries changed (each fsynced once at the end).
+struct Executor<'a> {
+    plan: &'a Plan,
+    copier: &'a Copier,
+    opts: &'a ExecOptions<'a>,
+    sum: Mutex<Summary>,
+    touched: Mutex<BTreeSet<PathBuf>>,
+    started: Instant,
+}
+
+impl<'a> Executor<'a> {
+    /// The actions of `kind`, in plan order, with their sequence numbers (journal rows, temp
+    /// names).
+    fn actions(&self, kind: ActionKind) -> impl Iterator<Item = (usize, &'a Action)> + 'a {
+        self.plan
+            .actions
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| a.kind == kind)
+    }
+
+    fn src(&self, rel: &Path) -> PathBuf {
+        self.plan.source_root.join(rel)
+    }
+
+    fn dst(&self, rel: &Path) -> PathBuf {
+        self.plan.target_root.join(rel)
+    }
+
+    fn summary(&self) -> std::sync::MutexGuard<'_, Summary> {
+        self.sum.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fail(&self, e: &Error) {
+        self.summary().fail(e);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.copier.cancel_token().is_cancelled()
+    }
+
+    fn durable(&self) -> bool {
+        self.copier.settings().durability != Durability::None
+    }
+
+    /// Records that the folder holding `rel` changed (a rename or an unlink in it).
+    fn touch(&self, rel: &Path) {
+        let dir = self.dst(rel.parent().unwrap_or(Path::new("")));
+        self.touched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir);
+    }
+
+    /// Tells the front end how much the run will copy.
+    fn announce(&self) {
+        let (files, bytes) = self
+            .plan
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(k, a)| a.kind.is_file() && self.opts.prior(*k) != Prior::Done)
+            .fold((0, 0), |(n, b), (_, a)| (n + 1, b + a.size));
+        self.copier.reporter().report(&Event::RunStarted {
+            actions: self.plan.actions.len() as u64,
+            files,
+            bytes,
+        });
+    }
+
+    /// Phase 1: target items whose type differs from the source's (a file where a folder goes)
+    /// are deleted, whole, before the source's item is created in their place.
+    fn clear_conflicts(&self) {
+        for (_, a) in self.actions(ActionKind::DeleteConflict) {
+            match ops::delete(&self.dst(&a.rel), self.opts.delete_mode, true) {
+                Ok(true) => {
+                    self.summary().deleted += 1;
+                    self.touch(&a.rel);
+                }
+                Ok(false) => {}
+                Err(e) => self.fail(&e),
+            }
+        }
+    }
+
+    /// Phase 2: folders, parents first. Before files are journaled as committed in them, the
+    /// new folders must be durable.
+    fn make_dirs(&self) {
+        for (_, a) in self.actions(ActionKind::Mkdir) {
+            if self.cancelled() {
+                break;
+            }
+            let p = self.dst(&a.rel);
+            match std::fs::create_dir(&p) {
+                Ok(()) => {
+                    self.summary().dirs_created += 1;
+                    self.touch(&a.rel);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
+                Err(e) => self.fail(&Error::io(
+                    Code::TreeMkdir,
+                    &p,
+                    "cannot create the directory",
+                    e,
+                )),
+            }
+        }
+        if self.durable() && self.opts.journal.is_some() {
+            for dir in self
+                .touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+            {
+                let _ = fsops::sync_dir(dir);
+            }
+        }
+    }
+
+    /// Phase 3: files and links, in parallel (see [`transfer`]). Returns whether the run halted
+    /// (cancelled, or the journal failed): later phases that change the target are skipped.
+    fn transfer(&self) -> bool {
+        transfer::run(self)
+    }
+
+    /// Phase 4: target-only items, deepest first.
+    fn delete_extras(&self) {
+        for (_, a) in self.actions(ActionKind::Delete) {
+            if self.cancelled() {
+                break;
+            }
+            let p = self.dst(&a.rel);
+            match ops::delete(&p, self.opts.delete_mode, false) {
+                Ok(true) => {
+                    self.summary().deleted += 1;
+                    self.touch(&a.rel);
+                    self.copier.reporter().report(&Event::Deleted {
+                        path: p,
+                        mode: self.opts.delete_mode,
+                    });
+                }
+                Ok(false) => {}
+                Err(e) => self.fail(&e),
+            }
+        }
+    }
+
+    /// Phase 5: every rename and unlink made durable: one fsync per touched folder.
+    fn sync_touched_dirs(&self) {
+        if !self.durable() {
+            return;
+        }
+        let dirs = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()));
+        for dir in dirs {
+            match fsops::sync_dir(&dir) {
+                Ok(()) => {}
+                // A folder deleted later in the run: its removal is made durable by its
+                // parent's fsync (the parent is touched by that delete).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.fail(&Error::io(
+                    Code::FinalizeDirSync,
+                    &dir,
+                    "fsync of the directory failed",
+                    e,
+                )),
+            }
+        }
+    }
+
+    /// Phase 6: folder times and permissions, bottom-up, last.
+    fn apply_dir_metadata(&self) {
+        for (_, a) in self.actions(ActionKind::SetDirTimes) {
+            if self.cancelled() {
+                break;
+            }
+            let src = self.src(&a.rel);
+            // A resumed move may already have removed this emptied source folder (after its
+            // times were applied): nothing left to do.
+            if self.opts.move_sources && !src.exists() {
+                continue;
+            }
+            if let Err(e) = ops::copy_dir_metadata(&src, &self.dst(&a.rel), self.copier) {
+                self.fail(&e);
+            }
+        }
+    }
+
+    /// Phase 7: a move removes the source folders it emptied, deepest first.
+    fn remove_moved_dirs(&self) {
+        if self.opts.move_sources && !self.cancelled() {
+            ops::remove_empty_dirs(&self.plan.source_root, self.durable());
+        }
+    }
+
+    fn finish(self) -> Summary {
+        let cancelled = self.cancelled();
+        let mut sum = self.sum.into_inner().unwrap_or_else(|e| e.into_inner());
+        sum.cancelled |= cancelled;
+        sum.elapsed_ms = self.started.elapsed().as_millis() as u64;
+        self.copier.reporter().report(&Event::RunFinished {
+            summary: sum.clone(),
+        });
+        sum
+    }
+}

@@ -1,0 +1,363 @@
+//! The file phase: files and links on a worker pool, each through the per-file engine.
+//!
+//! With `durability=batch`, small local files are copied into their temps and wait for one
+//! filesystem sync per batch; the synced files are then verified and renamed by whichever
+//! worker is free (taken before new work), so the read-backs of a batch run in parallel.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::copy::{FileReport, PendingFile};
+use crate::error::{Code, Error};
+use crate::hash::hash_path;
+use crate::settings::Durability;
+use crate::stamp::SourceStamp;
+use crate::strategy::Strategy;
+use crate::tree::plan::{Action, ActionKind};
+
+use super::commit::{Committer, Finished};
+use super::{Executor, Prior, ops};
+
+/// A batch is synced when it holds this many files or bytes (each pending file holds two open
+/// descriptors, so the file count also bounds descriptor use)…
+const BATCH_FILES: usize = 128;
+const BATCH_BYTES: u64 = 64 << 20;
+/// …and only files up to this size wait for a batch.
+const BATCH_MAX_FILE: u64 = 8 << 20;
+
+/// A file copied into its temp, with its action's sequence number, path and source stamp
+/// (moves).
+struct Pending {
+    seq: usize,
+    rel: PathBuf,
+    stamp: Option<SourceStamp>,
+    file: PendingFile,
+}
+
+/// Files waiting for one filesystem sync.
+#[derive(Default)]
+struct Batch {
+    files: Vec<Pending>,
+    bytes: u64,
+}
+
+struct Transfer<'e, 'a> {
+    ex: &'e Executor<'a>,
+    committer: Committer<'e, 'a>,
+    work: Vec<(usize, &'a Action)>,
+    next: AtomicUsize,
+    batch: Mutex<Batch>,
+    /// Synced files waiting for their verify and rename; `bool`: whether the sync covered them.
+    ready: Mutex<VecDeque<(Pending, bool)>>,
+}
+
+/// Runs the file phase. Returns whether the run halted (cancelled, or the journal failed).
+pub(super) fn run(ex: &Executor) -> bool {
+    let work: Vec<(usize, &Action)> = ex
+        .plan
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.kind.is_file() || a.kind == ActionKind::Symlink)
+        .collect();
+    let t = Transfer {
+        ex,
+        committer: Committer::new(ex),
+        next: AtomicUsize::new(0),
+        batch: Mutex::new(Batch::default()),
+        ready: Mutex::new(VecDeque::new()),
+        work,
+    };
+    let workers = ex.opts.workers.clamp(1, 256).min(t.work.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| t.worker());
+        }
+    });
+    t.drain();
+    t.committer.flush();
+    t.committer.stopped() || ex.cancelled()
+}
+
+impl Transfer<'_, '_> {
+    fn halted(&self) -> bool {
+        self.ex.cancelled() || self.committer.stopped()
+    }
+
+    fn pop_ready(&self) -> Option<(Pending, bool)> {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    fn worker(&self) {
+        loop {
+            if self.halted() {
+                break;
+            }
+            if let Some(r) = self.pop_ready() {
+                self.commit_ready(r);
+                continue;
+            }
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(seq, a)) = self.work.get(k) else {
+                // Nothing new to start; finish whatever synced files are left.
+                match self.pop_ready() {
+                    Some(r) => {
+                        self.commit_ready(r);
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            self.start(seq, a);
+        }
+    }
+
+    /// Starts one action: a link is made at once; a file is proven already present, committed
+    /// on its own, or copied into its temp to wait for a batch sync.
+    fn start(&self, seq: usize, a: &Action) {
+        let ex = self.ex;
+        let prior = ex.opts.prior(seq);
+        if prior == Prior::Done {
+            return;
+        }
+        let (src, dst) = (ex.src(&a.rel), ex.dst(&a.rel));
+        if ex.opts.move_sources
+            && prior == Prior::CommittedSourceKept
+            && std::fs::symlink_metadata(&src)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            // Its copy was journaled as committed and its source is gone: the move deleted it
+            // just before the interruption. Journal that.
+            self.committer.push(Finished::without_copy(
+                seq,
+                &a.rel,
+                None,
+                "already-moved",
+                None,
+            ));
+            return;
+        }
+        let stamp = if ex.opts.move_sources {
+            SourceStamp::read(&src).ok()
+        } else {
+            None
+        };
+        if a.kind == ActionKind::Symlink {
+            let r = ops::copy_symlink(ex.copier, &src, &dst).map(|()| None);
+            self.record(seq, &a.rel, stamp, r);
+            return;
+        }
+        let check = a.kind == ActionKind::Check || prior != Prior::Fresh;
+        if check && self.present(seq, &a.rel, stamp) {
+            return;
+        }
+        match ex.copier.prepare_file_as(&src, &dst, Some(seq)) {
+            // Small local files wait for a batch sync (durability=batch); big ones (and network
+            // copies) are committed on their own so they never hold a batch up.
+            Ok(file)
+                if ex.copier.settings().durability == Durability::Batch
+                    && file.strategy() == Strategy::DirectSmall
+                    && file.size() <= BATCH_MAX_FILE =>
+            {
+                let full = {
+                    let mut b = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+                    b.bytes += file.size();
+                    b.files.push(Pending {
+                        seq,
+                        rel: a.rel.clone(),
+                        stamp,
+                        file,
+                    });
+                    (b.files.len() >= BATCH_FILES || b.bytes >= BATCH_BYTES)
+                        .then(|| std::mem::take(&mut *b))
+                };
+                if let Some(full) = full {
+                    self.sync_batch(full.files);
+                }
+            }
+            Ok(file) => {
+                let synced = ex.copier.settings().durability == Durability::None;
+                let r = ex.copier.commit_file(file, synced);
+                self.record(seq, &a.rel, stamp, r.map(Some));
+            }
+            Err(e) => self.record(seq, &a.rel, stamp, Err(e)),
+        }
+    }
+
+    /// One filesystem sync makes every temp of the batch durable; each is then verified (from
+    /// the medium) and renamed. A failed sync is never retried and trusted (I7): the whole
+    /// batch is discarded.
+    fn sync_batch(&self, files: Vec<Pending>) {
+        match fsops::sync_filesystem(&self.ex.plan.target_root) {
+            Ok(synced) => self
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(files.into_iter().map(|p| (p, synced))),
+            Err(e) => {
+                for p in files {
+                    let err = Error::new(
+                        Code::FinalizeFsync,
+                        p.file.target(),
+                        format!("sync of the target filesystem failed ({e})"),
+                    );
+                    let err = self.ex.copier.abandon_file(p.file, err);
+                    self.record(p.seq, &p.rel, p.stamp, Err(err));
+                }
+            }
+        }
+    }
+
+    fn commit_ready(&self, (p, synced): (Pending, bool)) {
+        let r = self.ex.copier.commit_file(p.file, synced);
+        self.record(p.seq, &p.rel, p.stamp, r.map(Some));
+    }
+
+    /// After the workers: the last partial batch is synced and committed, or — the run halted
+    /// — every pending temp is deleted and its target stays untouched.
+    fn drain(&self) {
+        let rest = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+        if !self.halted() {
+            if !rest.files.is_empty() {
+                self.sync_batch(rest.files);
+            }
+            while let Some(r) = self.pop_ready() {
+                self.commit_ready(r);
+            }
+            return;
+        }
+        let left = rest
+            .files
+            .into_iter()
+            .chain(std::iter::from_fn(|| self.pop_ready().map(|(p, _)| p)));
+        for p in left {
+            let err = if self.ex.cancelled() {
+                Error::new(
+                    Code::CopyCancelled,
+                    p.file.target(),
+                    "cancelled before the commit",
+                )
+            } else {
+                Error::new(
+                    Code::JournalWrite,
+                    p.file.target(),
+                    "the run journal cannot be written: stopped before the commit",
+                )
+            };
+            let err = self.ex.copier.abandon_file(p.file, err);
+            self.record(p.seq, &p.rel, p.stamp, Err(err));
+        }
+    }
+
+    /// Counts a file's or link's end (`Ok(None)`: a link) and hands it to the committer.
+    fn record(
+        &self,
+        seq: usize,
+        rel: &Path,
+        stamp: Option<SourceStamp>,
+        result: Result<Option<FileReport>, Error>,
+    ) {
+        let ex = self.ex;
+        let mut f = Finished {
+            seq,
+            rel: rel.to_path_buf(),
+            is_link: false,
+            error: None,
+            hash: None,
+            strategy: None,
+            method: None,
+            verified: false,
+            ms: 0,
+            stamp,
+        };
+        {
+            let mut s = ex.summary();
+            match &result {
+                Ok(Some(r)) => {
+                    s.copied += 1;
+                    s.bytes += r.size;
+                    s.verified += u64::from(r.verified);
+                    match r.strategy {
+                        Strategy::DirectSmall => s.direct_small += 1,
+                        Strategy::DirectLarge => s.direct_large += 1,
+                        Strategy::Staged => s.staged += 1,
+                    }
+                    f.hash = r.digest.clone();
+                    f.strategy = Some(r.strategy.to_string());
+                    f.method = Some(r.perf.method.to_string());
+                    f.verified = r.verified;
+                    f.ms = r.perf.elapsed_ms;
+                }
+                Ok(None) => {
+                    s.symlinks += 1;
+                    f.is_link = true;
+                }
+                Err(e) if e.is_cancelled() => {
+                    s.cancelled = true;
+                    return;
+                }
+                Err(e) => {
+                    s.fail(e);
+                    f.error = Some(e.to_string());
+                }
+            }
+        }
+        if result.is_ok() {
+            ex.touch(rel);
+        }
+        if ex.opts.move_sources && f.error.is_none() && !f.is_link && !f.verified {
+            // Never delete a source whose copy was not read back and compared.
+            f.error = Some("not verified".into());
+            ex.fail(&Error::new(
+                Code::MoveSourceKept,
+                ex.src(rel),
+                "the copy is in place, but the source was kept: the copy was not verified",
+            ));
+        }
+        self.committer.push(f);
+    }
+
+    /// The target already holds this file (a move of identical files, a resume): proven by
+    /// hash, it is journaled without a copy.
+    fn present(&self, seq: usize, rel: &Path, stamp: Option<SourceStamp>) -> bool {
+        let ex = self.ex;
+        let (src, dst) = (ex.src(rel), ex.dst(rel));
+        // Same content is not enough: with other times the next comparison would copy it again
+        // (I6). Such a file is copied now, as planned.
+        let (Ok(sm), Ok(dm)) = (std::fs::metadata(&src), std::fs::symlink_metadata(&dst)) else {
+            return false;
+        };
+        let settings = ex.copier.settings();
+        let close = match (sm.modified(), dm.modified()) {
+            (Ok(a), Ok(b)) => {
+                a.duration_since(b).or_else(|_| b.duration_since(a)).ok()
+                    <= Some(settings.timestamp_tolerance)
+            }
+            _ => false,
+        };
+        if !dm.is_file() || sm.len() != dm.len() || !close {
+            return false;
+        }
+        let cancel = ex.copier.cancel_token();
+        let h = |p: &Path| hash_path(p, settings.hash, false, cancel, &|_| {});
+        match (h(&src), h(&dst)) {
+            (Ok(a), Ok(b)) if a == b => {
+                ex.summary().already_present += 1;
+                self.committer.push(Finished::without_copy(
+                    seq,
+                    rel,
+                    Some(a),
+                    "already-present",
+                    stamp,
+                ));
+                true
+            }
+            _ => false,
+        }
+    }
+}

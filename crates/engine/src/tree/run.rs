@@ -1,0 +1,561 @@
+//! A tree run — sync, copy, move, or the resume of an interrupted one — from its roots and
+//! settings to its summary, in the one order every front end gets:
+//!
+//! ```text
+//! Run::new(kind, source, target, &settings)   roots, settings, criteria, filter, options
+//!   .prepare(reporter, cancel)?  -> Prepared  roots checked, target locked, an interrupted run
+//!                                             of the same job finished, stale temps found,
+//!                                             both trees scanned and compared, the plan built
+//! prepared.plan()                             what `--dry-run` prints; a front end may narrow it
+//!                                             (`select`, `select_deletes`)
+//! prepared.execute()?  -> Summary             plan journaled, temps swept, target created,
+//!                                             executed, manifest written, journal closed
+//! ```
+//!
+//! A plan is always made after the resume that precedes it: the resume changes the target, so a
+//! comparison made before it (a front end's, passed with [`Run::comparison`]) is used only when
+//! there was nothing to resume.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use engine::{CancelToken, NullReporter, Settings};
+//! use engine::tree::{Run, RunKind};
+//!
+//! let run = Run::new(RunKind::Sync, "photos", "/mnt/backup/photos", &Settings::default())
+//!     .delete(true);
+//! let prepared = run.prepare(Arc::new(NullReporter), CancelToken::new())?;
+//! println!("{} actions", prepared.plan().actions.len());
+//! let summary = prepared.execute()?;
+//! println!("copied {}, failed {}", summary.copied, summary.failed);
+//! # Ok::<(), engine::Error>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::copy::Copier;
+use crate::error::Error;
+use crate::events::{CancelToken, Event, Notice, Reporter};
+use crate::settings::{DeleteMode, Settings};
+use crate::summary::Summary;
+use crate::tree::compare::{Comparison, Criteria, Twins};
+use crate::tree::execute::{ExecOptions, execute};
+use crate::tree::filter::Filter;
+use crate::tree::job::Job;
+use crate::tree::journal::{Journal, RunKind, StoredRun};
+use crate::tree::plan::{Direction, Plan, PlanOptions};
+use crate::tree::resume::Resumed;
+use crate::tree::scan::ScanIssue;
+use crate::tree::{check_roots, compare_trees, folds_names, threads};
+
+/// Where a run starts from.
+#[derive(Debug)]
+enum Start {
+    /// Two roots: compare them and plan.
+    Roots {
+        kind: RunKind,
+        source: PathBuf,
+        target: PathBuf,
+    },
+    /// An interrupted run's journal (`fcs resume`): its own plan, finished.
+    Journal(Option<PathBuf>),
+}
+
+/// A tree run before it starts: what to run and how. See the module docs.
+#[derive(Debug)]
+pub struct Run {
+    start: Start,
+    settings: Settings,
+    criteria: Criteria,
+    filter: Filter,
+    delete: bool,
+    force: bool,
+    dry_run: bool,
+    journaled: bool,
+    manifest: Option<PathBuf>,
+    comparison: Option<Arc<Comparison>>,
+    /// Test hook: the journal's result writes from this one on fail like a full disk's.
+    #[cfg(feature = "test-hooks")]
+    journal_fails_from: Option<usize>,
+}
+
+impl Run {
+    /// A `kind` run making `target` hold `source`'s version of every differing item. `target`
+    /// may not exist yet (it is created once the run is journaled). A move forces
+    /// `verify_policy=all` and refuses `durability=none` (checked by [`Run::prepare`]).
+    pub fn new(
+        kind: RunKind,
+        source: impl Into<PathBuf>,
+        target: impl Into<PathBuf>,
+        settings: &Settings,
+    ) -> Run {
+        Run {
+            start: Start::Roots {
+                kind,
+                source: source.into(),
+                target: target.into(),
+            },
+            settings: settings.clone(),
+            criteria: Criteria::default(),
+            filter: Filter::default(),
+            delete: false,
+            force: false,
+            dry_run: false,
+            journaled: true,
+            manifest: None,
+            comparison: None,
+            #[cfg(feature = "test-hooks")]
+            journal_fails_from: None,
+        }
+    }
+
+    /// Finishes the interrupted run recorded in `journal`, or — `None` — the one interrupted
+    /// run in the data folder (`JOURNAL_E_NOTHING` when there is none, or several).
+    pub fn resume(journal: Option<PathBuf>) -> Run {
+        Run {
+            start: Start::Journal(journal),
+            ..Run::new(RunKind::Sync, "", "", &Settings::default())
+        }
+    }
+
+    /// What decides that a file differs (default: existence, size, modified time).
+    pub fn criteria(mut self, criteria: Criteria) -> Run {
+        self.criteria = criteria;
+        self
+    }
+
+    /// Which entries take part (the `follow_symlinks` setting applies on top).
+    pub fn filter(mut self, filter: Filter) -> Run {
+        self.filter = filter;
+        self
+    }
+
+    /// Also delete target-only items, and replace items of another type (mirror).
+    pub fn delete(mut self, on: bool) -> Run {
+        self.delete = on;
+        self
+    }
+
+    /// Skip the mass-deletion guard (`max_delete`).
+    pub fn force(mut self, on: bool) -> Run {
+        self.force = on;
+        self
+    }
+
+    /// Plan only: no lock, no resume, nothing written; [`Prepared::execute`] does nothing.
+    pub fn dry_run(mut self, on: bool) -> Run {
+        self.dry_run = on;
+        self
+    }
+
+    /// Whether the run's own plan is journaled (default). Without it the run still holds the
+    /// target's lock and still finishes an interrupted run first, but a cancel or crash leaves
+    /// nothing to resume — for a front end's list of deletions, which must never be finished
+    /// later by surprise.
+    pub fn journaled(mut self, on: bool) -> Run {
+        self.journaled = on;
+        self
+    }
+
+    /// Write the hashes of the files copied (or found identical) to this manifest.
+    pub fn manifest(mut self, path: Option<PathBuf>) -> Run {
+        self.manifest = path;
+        self
+    }
+
+    /// A comparison of the same two roots the front end already made (and showed): the plan is
+    /// built from it instead of scanning again — unless a resume changed the target first.
+    pub fn comparison(mut self, cmp: Arc<Comparison>) -> Run {
+        self.comparison = Some(cmp);
+        self
+    }
+
+    /// Test hook: the journal's result writes from the `n`-th on fail like a full disk's.
+    #[cfg(feature = "test-hooks")]
+    pub fn journal_fails_from(mut self, n: usize) -> Run {
+        self.journal_fails_from = Some(n);
+        self
+    }
+
+    /// Checks the roots, locks the target, finishes an interrupted run of the same job, then
+    /// scans, compares and plans. `Err` means nothing was written (the resume aside, whose own
+    /// result is in [`Prepared::resumed`]).
+    pub fn prepare(
+        self,
+        reporter: Arc<dyn Reporter>,
+        cancel: CancelToken,
+    ) -> Result<Prepared, Error> {
+        match &self.start {
+            Start::Journal(journal) => {
+                let journal = journal.clone();
+                self.prepare_resume(journal.as_deref(), reporter, cancel)
+            }
+            Start::Roots {
+                kind,
+                source,
+                target,
+            } => {
+                let (kind, source, target) = (*kind, source.clone(), target.clone());
+                self.prepare_roots(kind, &source, &target, reporter, cancel)
+            }
+        }
+    }
+
+    fn prepare_roots(
+        mut self,
+        kind: RunKind,
+        source: &Path,
+        target: &Path,
+        reporter: Arc<dyn Reporter>,
+        cancel: CancelToken,
+    ) -> Result<Prepared, Error> {
+        if kind == RunKind::Move {
+            self.settings = self.settings.for_move()?;
+        }
+        let (src, dst) = check_roots(source, target, true)?;
+        let threads = threads(&self.settings, &dst);
+        let mut prepared = Prepared {
+            kind,
+            settings: self.settings.clone(),
+            threads,
+            reporter: reporter.clone(),
+            cancel: cancel.clone(),
+            job: None,
+            journaled: self.journaled,
+            dry_run: self.dry_run,
+            resumed: None,
+            to_resume: None,
+            plan: Plan::empty(&src, &dst),
+            scan_issues: Vec::new(),
+            compare_issues: Vec::new(),
+            twins: Vec::new(),
+            target_temps: Vec::new(),
+            manifest: self.manifest.clone(),
+            finished: false,
+            cancelled: false,
+        };
+        // A real run: the target is ours alone (lock), and an interrupted run of the same job
+        // is finished before anything new is compared.
+        let mut comparison = self.comparison.take();
+        if !self.dry_run {
+            let mut job = Job::open(kind, &src, &dst)?;
+            if let Some(run) = job.interrupted()? {
+                report_resuming(&*reporter, &run, true);
+                let r = job.resume(&run, threads, reporter.clone(), cancel.clone())?;
+                // A move the resume finished has no source left to compare.
+                prepared.cancelled = r.summary.cancelled;
+                prepared.finished = r.summary.cancelled || (kind == RunKind::Move && !src.exists());
+                prepared.resumed = Some(r);
+                comparison = None;
+            }
+            #[cfg(feature = "test-hooks")]
+            job.fail_journal_from(self.journal_fails_from);
+            prepared.job = Some(job);
+            if prepared.finished {
+                return Ok(prepared);
+            }
+        }
+        let cmp = match comparison {
+            Some(c) if same_roots(&c, &src, &dst) => c,
+            _ => Arc::new({
+                let filter = self
+                    .filter
+                    .clone()
+                    .with_follow_symlinks(self.settings.follow_symlinks);
+                compare_trees(
+                    &src,
+                    &dst,
+                    &filter,
+                    self.criteria,
+                    self.settings.timestamp_tolerance,
+                    threads,
+                    &*reporter,
+                    &cancel,
+                )
+            }),
+        };
+        if cmp.cancelled {
+            prepared.finished = true;
+            prepared.cancelled = true;
+            return Ok(prepared);
+        }
+        let direction = if same_path(&cmp.left.root, &src) {
+            Direction::LeftToRight
+        } else {
+            Direction::RightToLeft
+        };
+        let opts = PlanOptions {
+            direction,
+            delete: self.delete,
+            force: self.force,
+            max_delete: self.settings.max_delete,
+            target_folds_names: !cmp.twins.is_empty() && folds_names(&dst),
+        };
+        let mut plan = if kind == RunKind::Move {
+            Plan::build_move(&cmp, &opts)?
+        } else {
+            Plan::build(&cmp, &opts)?
+        };
+        // The job, the journal and the messages speak of the canonical roots.
+        plan.source_root = src;
+        plan.target_root = dst;
+        // What the run needs of the comparison; the comparison itself (every entry of both
+        // trees) is dropped before the run executes, unless the front end still holds it.
+        let (src_scan, dst_scan) = match direction {
+            Direction::LeftToRight => (&cmp.left, &cmp.right),
+            Direction::RightToLeft => (&cmp.right, &cmp.left),
+        };
+        prepared.target_temps = dst_scan.temps.clone();
+        prepared.scan_issues = src_scan.issues.clone();
+        prepared.scan_issues.extend_from_slice(&dst_scan.issues);
+        prepared.compare_issues = cmp.issues.clone();
+        prepared.twins = cmp.twins.clone();
+        prepared.plan = plan;
+        Ok(prepared)
+    }
+
+    fn prepare_resume(
+        self,
+        journal: Option<&Path>,
+        reporter: Arc<dyn Reporter>,
+        cancel: CancelToken,
+    ) -> Result<Prepared, Error> {
+        let (job, run) = Job::open_interrupted(journal)?;
+        let threads = threads(&run.settings, &run.target);
+        Ok(Prepared {
+            kind: run.kind,
+            settings: run.settings.clone(),
+            threads,
+            reporter,
+            cancel,
+            job: Some(job),
+            journaled: true,
+            dry_run: self.dry_run,
+            resumed: None,
+            plan: run.plan(),
+            to_resume: Some(run),
+            scan_issues: Vec::new(),
+            compare_issues: Vec::new(),
+            twins: Vec::new(),
+            target_temps: Vec::new(),
+            manifest: None,
+            finished: false,
+            cancelled: false,
+        })
+    }
+}
+
+/// A run compared and planned, holding its target's lock: inspect or narrow the plan, then
+/// [`Prepared::execute`] it.
+pub struct Prepared {
+    kind: RunKind,
+    settings: Settings,
+    threads: usize,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancelToken,
+    job: Option<Job>,
+    journaled: bool,
+    dry_run: bool,
+    resumed: Option<Resumed>,
+    /// `Run::resume`: the interrupted run that `execute` finishes.
+    to_resume: Option<StoredRun>,
+    plan: Plan,
+    scan_issues: Vec<ScanIssue>,
+    compare_issues: Vec<(PathBuf, String)>,
+    twins: Vec<Twins>,
+    /// Our temps found by the target's scan; those no unfinished run will finish are swept.
+    target_temps: Vec<PathBuf>,
+    manifest: Option<PathBuf>,
+    /// Nothing is left to execute: the resume (or the scan) was cancelled, or the resume
+    /// finished the whole job.
+    finished: bool,
+    /// Cancelled while preparing.
+    cancelled: bool,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("kind", &self.kind)
+            .field("plan", &self.plan)
+            .field("resumed", &self.resumed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// The kind of run (for `Run::resume`, the interrupted run's).
+    pub fn kind(&self) -> RunKind {
+        self.kind
+    }
+
+    /// The plan [`Prepared::execute`] runs (for `Run::resume`, the interrupted run's, whose
+    /// finished actions are skipped).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The interrupted run of the same job that `prepare` finished first, if there was one.
+    pub fn resumed(&self) -> Option<&Resumed> {
+        self.resumed.as_ref()
+    }
+
+    /// Whether nothing is left to execute: the resume finished the whole job (a move whose
+    /// source is gone), or the run was cancelled while preparing.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether the run was cancelled while preparing (during the resume or the scan).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    /// Problems of the scans of both roots (warnings included: see [`ScanIssue::is_warning`]).
+    pub fn scan_issues(&self) -> &[ScanIssue] {
+        &self.scan_issues
+    }
+
+    /// Files whose content could not be compared (unreadable), by path.
+    pub fn compare_issues(&self) -> &[(PathBuf, String)] {
+        &self.compare_issues
+    }
+
+    /// Names that a case-insensitive or normalising filesystem would merge.
+    pub fn twins(&self) -> &[Twins] {
+        &self.twins
+    }
+
+    /// Whether a scan or compare problem must make the run end in an error (exit 2), whatever
+    /// the execution does.
+    pub fn has_errors(&self) -> bool {
+        self.scan_issues.iter().any(|i| !i.is_warning()) || !self.compare_issues.is_empty()
+    }
+
+    /// Narrows the plan to the copies of `items` (see [`Plan::select`]).
+    pub fn select(&mut self, items: &[PathBuf]) {
+        self.plan.select(items);
+    }
+
+    /// Narrows the plan to the deletes of `items` (see [`Plan::select_deletes`]).
+    pub fn select_deletes(&mut self, items: &[PathBuf]) {
+        self.plan.select_deletes(items);
+    }
+
+    /// Runs the plan. Per-item failures are in the summary; `Err` means the run could not start
+    /// (the journal, the target folder, the manifest) and nothing of the plan was written. A
+    /// dry run, or a run with nothing left after its resume, returns an empty summary.
+    pub fn execute(mut self) -> Result<Summary, Error> {
+        if self.dry_run || self.finished {
+            return Ok(Summary {
+                cancelled: self.is_cancelled(),
+                ..Summary::default()
+            });
+        }
+        let Some(mut job) = self.job.take() else {
+            return Ok(Summary::default());
+        };
+        if let Some(run) = self.to_resume.take() {
+            report_resuming(&*self.reporter, &run, false);
+            let r = job.resume(&run, self.threads, self.reporter.clone(), self.cancel)?;
+            return Ok(r.summary);
+        }
+        if self.journaled {
+            return job.run(
+                &self.plan,
+                self.settings,
+                self.threads,
+                self.reporter,
+                self.cancel,
+                self.manifest.as_deref(),
+                &self.target_temps,
+            );
+        }
+        let delete_mode = self.settings.delete_mode;
+        let copier = Copier::new(self.settings, self.reporter, self.cancel)
+            .with_trash_replaced(delete_mode == DeleteMode::Trash);
+        Ok(execute(
+            &self.plan,
+            &copier,
+            &ExecOptions::new(self.threads, delete_mode),
+        ))
+    }
+}
+
+/// A run-level notice: an interrupted run is finished (first, when `first`).
+fn report_resuming(reporter: &dyn Reporter, run: &StoredRun, first: bool) {
+    let message = if first {
+        format!(
+            "an interrupted {} run of this folder (started {}) is finished first",
+            run.kind.as_str(),
+            run.started
+        )
+    } else {
+        format!(
+            "resuming the {} run '{}' → '{}' started {}",
+            run.kind.as_str(),
+            run.source.display(),
+            run.target.display(),
+            run.started
+        )
+    };
+    reporter.report(&Event::Notice {
+        id: 0,
+        path: run.target.clone(),
+        notice: Notice {
+            kind: "resume",
+            message,
+        },
+    });
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    a == b || std::fs::canonicalize(a).is_ok_and(|a| a == b)
+}
+
+/// Whether `cmp` compared the roots `a` and `b` (canonical), either way round.
+fn same_roots(cmp: &Comparison, a: &Path, b: &Path) -> bool {
+    let (l, r) = (&cmp.left.root, &cmp.right.root);
+    (same_path(l, a) && same_path(r, b)) || (same_path(l, b) && same_path(r, a))
+}
+
+/// The target of `fcs copy SRC DST` / `fcs move SRC DST` for a folder: `cp -r` / `mv`
+/// semantics — into an existing folder under the source's name, else the folder itself. The
+/// exception: DST itself is the target of an interrupted run of this command (the run created
+/// it), so running the command again continues that run instead of copying into it.
+pub fn copy_target(kind: RunKind, src: &Path, dst: &Path) -> PathBuf {
+    match src.file_name() {
+        Some(name) if dst.is_dir() && !interrupted_into(kind, src, dst) => dst.join(name),
+        _ => dst.to_path_buf(),
+    }
+}
+
+/// Whether an unfinished `kind` run from `src` to `dst` itself is in the journal.
+fn interrupted_into(kind: RunKind, src: &Path, dst: &Path) -> bool {
+    let (Ok(src), Ok(dst), Some(dir)) = (
+        std::fs::canonicalize(src),
+        std::fs::canonicalize(dst),
+        Journal::default_dir(),
+    ) else {
+        return false;
+    };
+    let path = Journal::job_path(&dir, kind, &src, &dst);
+    path.exists()
+        && Journal::open(&path)
+            .and_then(|j| j.unfinished())
+            .is_ok_and(|r| r.is_some())
+}
+
+/// The journal of an interrupted tree move from `src`, when `src` no longer exists (the move
+/// had moved all of it): running the same command again finishes that run.
+pub fn interrupted_move_of(src: &Path) -> Option<PathBuf> {
+    if std::fs::symlink_metadata(src).is_ok() {
+        return None;
+    }
+    let abs = std::path::absolute(src).ok()?;
+    let dir = Journal::default_dir()?;
+    Journal::list_unfinished(&dir)
+        .into_iter()
+        .find(|(_, r)| r.kind == RunKind::Move && r.source == abs)
+        .map(|(p, _)| p)
+}
