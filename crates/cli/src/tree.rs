@@ -235,17 +235,13 @@ fn print_comparison(out: &mut impl Write, cmp: &Comparison, all: bool, quiet: bo
         };
         eprintln!("{level}: {} — '{}'", issue.message, issue.path.display());
     }
-    for (p, m) in &cmp.issues {
-        eprintln!("error: {m} — '{}'", p.display());
+    for i in &cmp.issues {
+        eprintln!("error: {} — '{}'", i.message, i.rel.display());
     }
     for t in &cmp.twins {
         eprintln!(
             "warning: names that a {} filesystem would merge: {}",
-            if t.kind == "case" {
-                "case-insensitive"
-            } else {
-                "normalising (macOS)"
-            },
+            t.kind.folding(),
             t.paths
                 .iter()
                 .map(|p| format!("'{}'", p.display()))
@@ -290,7 +286,14 @@ fn print_comparison_json(out: &mut impl Write, cmp: &Comparison, all: bool) {
         let _ = writeln!(
             out,
             "{}",
-            serde_json::json!({"event": "issue", "path": issue.path.to_string_lossy(), "message": issue.message})
+            serde_json::json!({"event": "issue", "path": issue.path.to_string_lossy(), "kind": issue.kind, "code": issue.kind.code().as_str(), "message": issue.message})
+        );
+    }
+    for issue in &cmp.issues {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"event": "issue", "path": issue.rel.to_string_lossy(), "kind": "content_unreadable", "code": engine::Code::ScanRead.as_str(), "message": issue.message})
         );
     }
     for t in &cmp.twins {
@@ -382,7 +385,7 @@ fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u
             prepared
                 .compare_issues()
                 .iter()
-                .map(|(p, m)| format!("{m} — '{}'", p.display())),
+                .map(|i| format!("{} — '{}'", i.message, i.rel.display())),
         )
         .collect();
     for t in prepared.twins() {

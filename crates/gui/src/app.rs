@@ -752,8 +752,8 @@ impl FcsApp {
             let line = format!("{} — '{}'", i.message, i.path.display());
             self.log(line);
         }
-        for (p, m) in &cmp.issues {
-            let line = format!("{m} — '{}'", p.display());
+        for i in &cmp.issues {
+            let line = format!("{} — '{}'", i.message, i.rel.display());
             self.log(line);
         }
         self.tree = Tree::from_comparison(&cmp, 2);

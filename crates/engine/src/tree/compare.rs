@@ -160,10 +160,32 @@ pub struct Item {
     pub category: Category,
 }
 
+/// How twin names differ (a stable name in `--json`; see `docs/vocabulary.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwinKind {
+    /// Only by case (`a.txt`, `A.txt`): merged by NTFS, APFS, exFAT and FAT.
+    Case,
+    /// Only by Unicode normalisation (NFC, NFD): merged by APFS and HFS+.
+    UnicodeNormalization,
+}
+
+impl TwinKind {
+    /// The kind of filesystem that would merge the names, for messages.
+    pub fn folding(self) -> &'static str {
+        match self {
+            TwinKind::Case => "case-insensitive",
+            TwinKind::UnicodeNormalization => "normalising (macOS)",
+        }
+    }
+}
+
 /// Names that differ only by case, or only by Unicode normalisation (NFC vs NFD).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Twins {
-    pub kind: &'static str,
+    /// How the names differ.
+    pub kind: TwinKind,
+    /// The names (relative paths), sorted.
     #[serde(serialize_with = "lossy_paths")]
     pub paths: Vec<PathBuf>,
 }
@@ -173,6 +195,16 @@ fn lossy_paths<S: serde::Serializer>(p: &[PathBuf], s: S) -> Result<S::Ok, S::Er
         .map(|p| p.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .serialize(s)
+}
+
+/// A file pair whose content could not be compared: it counts as different (`SCAN_E_READ`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompareIssue {
+    /// The pair's path, relative to the roots.
+    #[serde(serialize_with = "crate::events::lossy_path")]
+    pub rel: PathBuf,
+    /// The code, the file that could not be read, and why.
+    pub message: String,
 }
 
 /// The comparison of two trees.
@@ -185,7 +217,7 @@ pub struct Comparison {
     pub criteria: Criteria,
     pub tolerance: Duration,
     /// Content hashing problems (unreadable files), reported per path.
-    pub issues: Vec<(PathBuf, String)>,
+    pub issues: Vec<CompareIssue>,
     pub cancelled: bool,
 }
 
@@ -357,11 +389,11 @@ pub fn compare(
             .map(|&k| le[items[k].left.unwrap() as usize].size * 2)
             .sum();
         let done = AtomicU64::new(0);
-        let results: Vec<(usize, Result<bool, String>)> = candidates
+        let results: Vec<(usize, Option<Result<bool, String>>)> = candidates
             .par_iter()
             .map(|&k| {
                 if cancel.is_cancelled() {
-                    return (k, Err("cancelled".into()));
+                    return (k, None);
                 }
                 let it = items[k];
                 let (a, b) = (
@@ -374,17 +406,19 @@ pub fn compare(
                     hashed_bytes: n,
                     total_bytes: total,
                 });
-                (k, res)
+                (k, Some(res))
             })
             .collect();
         for (k, res) in results {
             match res {
-                Ok(true) => {}
-                Ok(false) => items[k].diffs.insert(Diffs::CONTENT),
-                Err(e) => {
+                Some(Ok(true)) => {}
+                // Not compared (cancelled): the comparison says it was cancelled.
+                None => items[k].diffs.insert(Diffs::CONTENT),
+                Some(Ok(false)) => items[k].diffs.insert(Diffs::CONTENT),
+                Some(Err(message)) => {
                     items[k].diffs.insert(Diffs::CONTENT);
                     let rel = le[items[k].left.unwrap() as usize].rel.to_path_buf();
-                    issues.push((rel, e));
+                    issues.push(CompareIssue { rel, message });
                 }
             }
             let it = items[k];
@@ -501,9 +535,9 @@ fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
                 .map(|p| p.to_string_lossy().nfc().collect())
                 .collect();
             let kind = if nfc.windows(2).all(|w| w[0] == w[1]) {
-                "unicode_normalization"
+                TwinKind::UnicodeNormalization
             } else {
-                "case"
+                TwinKind::Case
             };
             Twins { kind, paths }
         })
@@ -641,8 +675,12 @@ mod tests {
             10,
         );
         assert_eq!(c.twins.len(), 2, "{:?}", c.twins);
-        assert!(c.twins.iter().any(|t| t.kind == "case"));
-        assert!(c.twins.iter().any(|t| t.kind == "unicode_normalization"));
+        assert!(c.twins.iter().any(|t| t.kind == TwinKind::Case));
+        assert!(
+            c.twins
+                .iter()
+                .any(|t| t.kind == TwinKind::UnicodeNormalization)
+        );
     }
 
     #[test]

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 pub use crate::events::Side;
 pub use crate::summary::{FailedItem, Summary};
 pub use crate::tree::journal::RunKind;
-pub use compare::{Category, Comparison, Criteria, Diffs, Item, Twins, compare, hash_file};
+pub use compare::{
+    Category, CompareIssue, Comparison, Criteria, Diffs, Item, TwinKind, Twins, compare, hash_file,
+};
 pub use filter::Filter;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use resume::Resumed;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
-pub use scan::{Entry, EntryKind, Scan, ScanIssue, path_order, scan};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind, path_order, scan};
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Reporter};

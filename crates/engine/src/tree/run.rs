@@ -38,7 +38,7 @@ use crate::error::Error;
 use crate::events::{CancelToken, Event, Notice, Reporter};
 use crate::settings::{DeleteMode, Settings};
 use crate::summary::Summary;
-use crate::tree::compare::{Comparison, Criteria, Twins};
+use crate::tree::compare::{CompareIssue, Comparison, Criteria, Twins};
 use crate::tree::execute::{ExecOptions, execute};
 use crate::tree::filter::Filter;
 use crate::tree::job::Job;
@@ -361,7 +361,7 @@ pub struct Prepared {
     to_resume: Option<StoredRun>,
     plan: Plan,
     scan_issues: Vec<ScanIssue>,
-    compare_issues: Vec<(PathBuf, String)>,
+    compare_issues: Vec<CompareIssue>,
     twins: Vec<Twins>,
     /// Our temps found by the target's scan; those no unfinished run will finish are swept.
     target_temps: Vec<PathBuf>,
@@ -416,8 +416,8 @@ impl Prepared {
         &self.scan_issues
     }
 
-    /// Files whose content could not be compared (unreadable), by path.
-    pub fn compare_issues(&self) -> &[(PathBuf, String)] {
+    /// File pairs whose content could not be compared (unreadable).
+    pub fn compare_issues(&self) -> &[CompareIssue] {
         &self.compare_issues
     }
 

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::error::Code;
 use crate::events::{CancelToken, Event, Reporter, Side};
 use crate::tree::filter::Filter;
 
@@ -42,11 +43,45 @@ pub struct Entry {
     pub link_target: Option<Box<Path>>,
 }
 
+/// What went wrong with one path of a scan (a stable name in `--json`; see
+/// `docs/vocabulary.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanIssueKind {
+    /// A folder could not be listed, or an entry or link could not be read (`SCAN_E_READ`).
+    Unreadable,
+    /// A followed link points back into its own ancestry; not followed (`SCAN_E_LOOP`).
+    Loop,
+    /// A FIFO, socket or device: skipped, never opened (`SCAN_E_SPECIAL`).
+    Special,
+}
+
+impl ScanIssueKind {
+    /// The error code the issue is reported with.
+    pub fn code(self) -> Code {
+        match self {
+            ScanIssueKind::Unreadable => Code::ScanRead,
+            ScanIssueKind::Loop => Code::ScanLoop,
+            ScanIssueKind::Special => Code::ScanSpecial,
+        }
+    }
+
+    /// Whether this is only a warning (skipped as designed), not an error that makes the run
+    /// exit non-zero.
+    pub fn is_warning(self) -> bool {
+        matches!(self, ScanIssueKind::Loop | ScanIssueKind::Special)
+    }
+}
+
 /// A scan problem for one path. Its message starts with its code (`SCAN_E_…`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScanIssue {
+    /// The path (absolute, for messages).
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub path: PathBuf,
+    /// What went wrong.
+    pub kind: ScanIssueKind,
+    /// The code, then what happened.
     pub message: String,
 }
 
@@ -64,10 +99,18 @@ pub struct Scan {
 }
 
 impl ScanIssue {
+    fn new(kind: ScanIssueKind, path: PathBuf, detail: impl std::fmt::Display) -> ScanIssue {
+        ScanIssue {
+            message: format!("{}: {detail}", kind.code()),
+            path,
+            kind,
+        }
+    }
+
     /// Whether this is only a warning (a special file, or a link loop, skipped as designed), not an
     /// error that makes the run exit non-zero.
     pub fn is_warning(&self) -> bool {
-        self.message.starts_with("SCAN_E_SPECIAL") || self.message.starts_with("SCAN_E_LOOP")
+        self.kind.is_warning()
     }
 }
 
@@ -204,10 +247,11 @@ impl Shared<'_> {
         let rd = match std::fs::read_dir(abs) {
             Ok(rd) => rd,
             Err(e) => {
-                issues.push(ScanIssue {
-                    path: abs.to_path_buf(),
-                    message: format!("SCAN_E_READ: cannot list the folder: {e}"),
-                });
+                issues.push(ScanIssue::new(
+                    ScanIssueKind::Unreadable,
+                    abs.to_path_buf(),
+                    format_args!("cannot list the folder: {e}"),
+                ));
                 return subdirs;
             }
         };
@@ -218,10 +262,11 @@ impl Shared<'_> {
             let de = match item {
                 Ok(de) => de,
                 Err(e) => {
-                    issues.push(ScanIssue {
-                        path: abs.to_path_buf(),
-                        message: format!("SCAN_E_READ: cannot list the folder: {e}"),
-                    });
+                    issues.push(ScanIssue::new(
+                        ScanIssueKind::Unreadable,
+                        abs.to_path_buf(),
+                        format_args!("cannot list the folder: {e}"),
+                    ));
                     break;
                 }
             };
@@ -248,10 +293,11 @@ impl Shared<'_> {
             let mut md = match de.metadata() {
                 Ok(m) => m,
                 Err(e) => {
-                    issues.push(ScanIssue {
-                        path: de.path(),
-                        message: format!("SCAN_E_READ: cannot stat the entry: {e}"),
-                    });
+                    issues.push(ScanIssue::new(
+                        ScanIssueKind::Unreadable,
+                        de.path(),
+                        format_args!("cannot stat the entry: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -264,10 +310,14 @@ impl Shared<'_> {
                             std::fs::canonicalize(de.path()).unwrap_or_else(|_| de.path());
                         let here = std::fs::canonicalize(abs).unwrap_or_else(|_| abs.to_path_buf());
                         if chain.contains(&resolved) || here.starts_with(&resolved) {
-                            issues.push(ScanIssue {
-                                path: de.path(),
-                                message: format!("SCAN_E_LOOP: the link points back into its own ancestry ('{}'); not followed", resolved.display()),
-                            });
+                            issues.push(ScanIssue::new(
+                                ScanIssueKind::Loop,
+                                de.path(),
+                                format_args!(
+                                    "the link points back into its own ancestry ('{}'); not followed",
+                                    resolved.display()
+                                ),
+                            ));
                             continue;
                         }
                         let mut c = (*chain).clone();
@@ -286,22 +336,22 @@ impl Shared<'_> {
                 EntryKind::File
             } else {
                 // Reported, never opened, and left out of the tree: no operation touches it.
-                issues.push(ScanIssue {
-                    path: de.path(),
-                    message:
-                        "SCAN_E_SPECIAL: a FIFO, socket or device file; skipped (never opened)"
-                            .into(),
-                });
+                issues.push(ScanIssue::new(
+                    ScanIssueKind::Special,
+                    de.path(),
+                    "a FIFO, socket or device file; skipped (never opened)",
+                ));
                 continue;
             };
             let link_target = if kind == EntryKind::Symlink {
                 match std::fs::read_link(de.path()) {
                     Ok(t) => Some(t.into_boxed_path()),
                     Err(e) => {
-                        issues.push(ScanIssue {
-                            path: de.path(),
-                            message: format!("SCAN_E_READ: cannot read the link: {e}"),
-                        });
+                        issues.push(ScanIssue::new(
+                            ScanIssueKind::Unreadable,
+                            de.path(),
+                            format_args!("cannot read the link: {e}"),
+                        ));
                         continue;
                     }
                 }
