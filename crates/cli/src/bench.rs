@@ -103,7 +103,7 @@ pub(crate) fn bench(common: &Common, args: &BenchArgs) -> Result<u8, Error> {
         Ok(report) => {
             if common.json {
                 let _ = serde_json::to_writer(stdout.lock(), &report);
-                println!();
+                out!();
             } else if !common.quiet {
                 print_summary(&report);
             }
@@ -114,7 +114,7 @@ pub(crate) fn bench(common: &Common, args: &BenchArgs) -> Result<u8, Error> {
             })
         }
         Err(e) if e.is_cancelled() => {
-            eprintln!("cancelled: the scratch folder was removed");
+            err!("cancelled: the scratch folder was removed");
             Ok(EXIT_CANCELLED)
         }
         Err(e) => Err(e),
@@ -122,8 +122,8 @@ pub(crate) fn bench(common: &Common, args: &BenchArgs) -> Result<u8, Error> {
 }
 
 fn print_summary(r: &Report) {
-    println!();
-    println!(
+    out!();
+    out!(
         "Folder: {} files, {}; measured with {} files, {}{}. Scratch folder {} removed.",
         r.folder_files,
         format_bytes(r.folder_bytes),
@@ -136,28 +136,29 @@ fn print_summary(r: &Report) {
         },
         r.scratch.display()
     );
-    println!();
-    println!("Recommended settings for this machine and folders like this one:");
+    out!();
+    out!("Recommended settings for this machine and folders like this one:");
     for rec in &r.recommendations {
         let change = if rec.changes() {
             format!("(now {})", rec.current)
         } else {
             "(unchanged)".to_string()
         };
-        println!(
+        out!(
             "  {:<18} = {:<14} {:<18} {}",
-            rec.key, rec.value, change, rec.why
+            rec.key,
+            rec.value,
+            change,
+            rec.why
         );
     }
     let changes: Vec<_> = r.recommendations.iter().filter(|x| x.changes()).collect();
     if changes.is_empty() {
-        println!("\nThe current settings are already the best measured here.");
+        out!("\nThe current settings are already the best measured here.");
     } else {
-        println!(
-            "\nTo use them, pass them with --set or put them in a settings file (--config FILE):"
-        );
+        out!("\nTo use them, pass them with --set or put them in a settings file (--config FILE):");
         for rec in changes {
-            println!("  {} = \"{}\"", rec.key, rec.value);
+            out!("  {} = \"{}\"", rec.key, rec.value);
         }
     }
 }

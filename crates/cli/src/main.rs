@@ -1,6 +1,24 @@
 //! `fcs` — the FolderCompareSync command line: flags → engine settings, engine events → progress
 //! bars, NDJSON, a log file; outcomes → exit codes (DESIGN.md §7).
 
+/// `println!` that never panics: a run must not abort because the reader of its standard
+/// output went away (`fcs sync --json … | head -1`). Rust ignores SIGPIPE, so the write fails
+/// with EPIPE, and that failure is ignored here.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics (see `out!`).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod report;
 mod tree;
@@ -173,7 +191,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            err!("error: {e}");
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -275,7 +293,7 @@ fn copy_one(common: &Common, args: &CopyArgs, is_move: bool) -> Result<u8, engin
                 write_one_manifest(m, &r, copier.settings().hash)?;
             }
             if !common.quiet && !common.json {
-                eprintln!(
+                err!(
                     "{} '{}' → '{}': {} bytes, {}, {}, {:.1} MB/s",
                     if is_move { "moved" } else { "copied" },
                     r.src.display(),
@@ -294,13 +312,13 @@ fn copy_one(common: &Common, args: &CopyArgs, is_move: bool) -> Result<u8, engin
         }
         Err(e) if e.is_cancelled() => {
             if !common.json {
-                eprintln!("cancelled: {e}");
+                err!("cancelled: {e}");
             }
             Ok(EXIT_CANCELLED)
         }
         Err(e) => {
             if !common.json {
-                eprintln!("error: {e}");
+                err!("error: {e}");
             }
             Ok(EXIT_ERROR)
         }
@@ -331,19 +349,26 @@ fn write_one_manifest(
     m.finish()
 }
 
-/// Ctrl-C cancels cleanly: the engine stops at the next window/chunk/entry, deletes its temps,
-/// and we exit 3. A second Ctrl-C does not kill us mid-cleanup; the first is being honoured.
+/// Ctrl-C, SIGTERM and SIGHUP (logout, `systemctl stop`, `timeout`) cancel cleanly: the engine
+/// stops at the next window/chunk/entry, deletes its temps, and we exit 3. A second signal exits
+/// at once (exit 3): the user insists, and whatever temp remains is swept by the next run.
 pub(crate) fn install_ctrl_c(cancel: &CancelToken) {
     let token = cancel.clone();
-    // Failing to install the handler only means Ctrl-C kills the process the default way, which
-    // still leaves every target intact (a temp may remain, marked `.fcs.tmp`).
-    let _ = ctrlc::set_handler(move || token.cancel());
+    let signalled = std::sync::atomic::AtomicBool::new(false);
+    // Failing to install the handler only means a signal kills the process the default way,
+    // which still leaves every target intact (a temp may remain, swept by the next run).
+    let _ = ctrlc::set_handler(move || {
+        if signalled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+        token.cancel();
+    });
 }
 
 fn print_settings() {
-    println!("{:<28} {:<14} {:<40} MEANING", "KEY", "DEFAULT", "ALLOWED");
+    out!("{:<28} {:<14} {:<40} MEANING", "KEY", "DEFAULT", "ALLOWED");
     for s in engine::SPECS {
-        println!("{:<28} {:<14} {:<40} {}", s.key, s.default, s.range, s.doc);
+        out!("{:<28} {:<14} {:<40} {}", s.key, s.default, s.range, s.doc);
     }
 }
 

@@ -123,7 +123,7 @@ fn log_line(st: &mut State, level: &str, text: &str) {
 
 /// Prints to stderr without tearing the progress bars.
 fn eprint_line(st: &State, text: &str) {
-    st.multi.suspend(|| eprintln!("{text}"));
+    st.multi.suspend(|| err!("{text}"));
 }
 
 fn bytes_style() -> ProgressStyle {

@@ -233,13 +233,13 @@ fn print_comparison(out: &mut impl Write, cmp: &Comparison, all: bool, quiet: bo
         } else {
             "error"
         };
-        eprintln!("{level}: {} — '{}'", issue.message, issue.path.display());
+        err!("{level}: {} — '{}'", issue.message, issue.path.display());
     }
     for i in &cmp.issues {
-        eprintln!("error: {} — '{}'", i.message, i.rel.display());
+        err!("error: {} — '{}'", i.message, i.rel.display());
     }
     for t in &cmp.twins {
-        eprintln!(
+        err!(
             "warning: names that a {} filesystem would merge: {}",
             t.kind.folding(),
             t.paths
@@ -251,9 +251,14 @@ fn print_comparison(out: &mut impl Write, cmp: &Comparison, all: bool, quiet: bo
     }
     let c = cmp.counts();
     let differences = c[..5].iter().sum::<u64>();
-    eprintln!(
+    err!(
         "{differences} differences | {} left-only | {} right-only | {} left-newer | {} right-newer | {} different | {} same",
-        c[0], c[1], c[2], c[3], c[4], c[5]
+        c[0],
+        c[1],
+        c[2],
+        c[3],
+        c[4],
+        c[5]
     );
 }
 
@@ -398,7 +403,7 @@ fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u
         rep.finish();
         print_plan(common, prepared.plan());
         for e in &scan_errors {
-            eprintln!("error: {e}");
+            err!("error: {e}");
         }
         return Ok(if scan_errors.is_empty() {
             EXIT_OK
@@ -535,7 +540,7 @@ pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
             serde_json::json!({"event": "verify_summary", "report": {"identical": report.identical, "problems": report.problems.len(), "bytes": report.bytes, "elapsed_ms": report.elapsed_ms, "algo": report.algo, "cancelled": report.cancelled}})
         );
     } else if !common.quiet {
-        eprintln!(
+        err!(
             "verified by {} ({}): {} identical, {} problem(s); {} bytes read in {:.2} s{}",
             report.algo,
             match settings.verify_read {
@@ -618,7 +623,7 @@ fn print_plan(common: &Common, plan: &Plan) {
         let _ = writeln!(out, "skip      {}  ({})", display_rel(&s.rel), s.reason);
     }
     let (files, bytes) = plan.copy_totals();
-    eprintln!(
+    err!(
         "DRY RUN: {} actions ({files} files, {bytes} bytes to copy); nothing was written",
         plan.actions.len()
     );
@@ -637,10 +642,10 @@ fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log
         return; // the run_finished event carries the summary
     }
     for e in &s.errors {
-        eprintln!("error: {}", e.message);
+        err!("error: {}", e.message);
     }
     if !common.quiet {
-        eprintln!(
+        err!(
             "{} → {}: copied {} (verified {}), {}{}symlinks {}, dirs created {}, deleted {}, skipped {}, failed {}; {} bytes in {:.2} s; DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}{}",
             source.display(),
             target.display(),
@@ -669,7 +674,7 @@ fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log
             if s.cancelled { " — CANCELLED" } else { "" }
         );
         if let Some(l) = log {
-            eprintln!("log: {}", l.display());
+            err!("log: {}", l.display());
         }
     }
 }

@@ -400,13 +400,35 @@ pub fn compare(
                     &le[it.left.unwrap() as usize],
                     &re[it.right.unwrap() as usize],
                 );
-                let res = same_content(&left.root.join(&a.rel), &right.root.join(&b.rel));
-                let n = done.fetch_add(a.size * 2, Ordering::Relaxed) + a.size * 2;
-                reporter.report(&Event::CompareProgress {
-                    hashed_bytes: n,
-                    total_bytes: total,
-                });
-                (k, Some(res))
+                // Progress every 8 MiB read, and once at the pair's end (which counts its
+                // unread rest when a difference ended the pair early).
+                let report = |n: u64| {
+                    reporter.report(&Event::CompareProgress {
+                        hashed_bytes: n,
+                        total_bytes: total,
+                    })
+                };
+                let read = AtomicU64::new(0);
+                let add = |n: u64| {
+                    read.fetch_add(n, Ordering::Relaxed);
+                    let now = done.fetch_add(n, Ordering::Relaxed) + n;
+                    if now / (8 << 20) != (now - n) / (8 << 20) {
+                        report(now);
+                    }
+                };
+                let res = same_content(
+                    &left.root.join(&a.rel),
+                    &right.root.join(&b.rel),
+                    cancel,
+                    &add,
+                );
+                let rest = (a.size * 2).saturating_sub(read.load(Ordering::Relaxed));
+                report(done.fetch_add(rest, Ordering::Relaxed) + rest);
+                match res {
+                    Ok(None) => (k, None),
+                    Ok(Some(same)) => (k, Some(Ok(same))),
+                    Err(e) => (k, Some(Err(e))),
+                }
             })
             .collect();
         for (k, res) in results {
@@ -444,31 +466,61 @@ pub fn compare(
     }
 }
 
-/// Hashes both files (BLAKE3) and says whether they are equal.
-fn same_content(a: &Path, b: &Path) -> Result<bool, String> {
-    let ha = hash_file(a)
-        .map_err(|e| format!("SCAN_E_READ: cannot read '{}' to hash it: {e}", a.display()))?;
-    let hb = hash_file(b)
-        .map_err(|e| format!("SCAN_E_READ: cannot read '{}' to hash it: {e}", b.display()))?;
-    Ok(ha == hb)
+/// Reads both files side by side and says whether their bytes are equal: stops at the first
+/// difference (like `cmp`), checks `cancel` between chunks (a cancel takes effect within one
+/// chunk, whatever the files' size), and reports the bytes read of both through `progress`.
+fn same_content(
+    a: &Path,
+    b: &Path,
+    cancel: &CancelToken,
+    progress: &dyn Fn(u64),
+) -> Result<Option<bool>, String> {
+    const CHUNK: usize = 1 << 20;
+    let open = |p: &Path| {
+        fsops::open_source(p).map_err(|e| {
+            format!(
+                "SCAN_E_READ: cannot read '{}' to compare it: {e}",
+                p.display()
+            )
+        })
+    };
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    thread_local! {
+        static BUFS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+            std::cell::RefCell::new((vec![0; CHUNK], vec![0; CHUNK]));
+    }
+    BUFS.with_borrow_mut(|(ba, bb)| {
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(None);
+            }
+            let na = read_full(&mut fa, ba)
+                .map_err(|e| format!("SCAN_E_READ: cannot read '{}': {e}", a.display()))?;
+            let nb = read_full(&mut fb, bb)
+                .map_err(|e| format!("SCAN_E_READ: cannot read '{}': {e}", b.display()))?;
+            progress((na + nb) as u64);
+            if na != nb || ba[..na] != bb[..nb] {
+                return Ok(Some(false));
+            }
+            if na < CHUNK {
+                return Ok(Some(true));
+            }
+        }
+    })
 }
 
-/// BLAKE3 of a whole file, read in cache-sized slices.
-pub fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
-    let mut f = fsops::open_source(path)?;
-    let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf) {
+/// Fills `buf` unless the file ends first; returns how much was read.
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
             Ok(0) => break,
-            Ok(n) => {
-                h.update(&buf[..n]);
-            }
+            Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(h.finalize())
+    Ok(n)
 }
 
 /// The folded form of a path: what a case-insensitive, normalising filesystem would see.

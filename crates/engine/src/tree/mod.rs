@@ -17,7 +17,7 @@ pub use crate::events::Side;
 pub use crate::summary::{FailedItem, Summary};
 pub use crate::tree::journal::RunKind;
 pub use compare::{
-    Category, CompareIssue, Comparison, Criteria, Diffs, Item, TwinKind, Twins, compare, hash_file,
+    Category, CompareIssue, Comparison, Criteria, Diffs, Item, TwinKind, Twins, compare,
 };
 pub use filter::Filter;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
