@@ -33,9 +33,9 @@ use crate::hash::{Hasher, select_hasher};
 use crate::pipe;
 use crate::settings::{Settings, UncPolicy};
 use crate::strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
+use crate::temp;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 /// How much data moves through user space at a time: small enough to stay in the CPU's cache
 /// between the read, the hash and the write, large enough that syscalls cost nothing.
@@ -283,7 +283,7 @@ impl Copier {
 
     /// A fresh temp name next to `dst` (this run's naming: `.<name>.<run>-<n>.fcs.tmp`).
     pub(crate) fn temp_for(&self, dst: &Path) -> PathBuf {
-        temp_path(&parent_dir(dst), dst, &self.run_id)
+        temp::temp_path(&parent_dir(dst), dst, &self.run_id)
     }
 
     pub fn reporter(&self) -> &dyn Reporter {
@@ -573,7 +573,7 @@ impl Copier {
         let strategy = select(s, src_kind, dst_kind, size);
         let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
         let tmp = match seq {
-            Some(seq) => seq_temp_path(&parent_dir(dst), dst, &self.run_id, seq),
+            Some(seq) => temp::seq_temp_path(&parent_dir(dst), dst, &self.run_id, seq),
             None => self.temp_for(dst),
         };
         let mut job = Job {
@@ -833,8 +833,7 @@ impl Copier {
             Ok(m) if m.is_file() => {}
             _ => return None,
         }
-        let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-        let keep = dst_dir.join(format!(".fcs-replaced.{}-{n}.fcs.tmp", self.run_id));
+        let keep = temp::replaced_dir_path(dst_dir, &self.run_id);
         let linked = std::fs::create_dir(&keep).and_then(|()| {
             std::fs::hard_link(&dst, keep.join(dst.file_name().unwrap_or_default()))
         });
@@ -1504,46 +1503,6 @@ fn parent_dir(p: &Path) -> PathBuf {
     }
 }
 
-/// The temp's name: hidden, recognisably ours, short (Windows MAX_PATH), unique per run and file:
-/// `.<first 24 bytes of the name>.<run>-<n>.fcs.tmp`.
-fn temp_path(dir: &Path, dst: &Path, run_id: &str) -> PathBuf {
-    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{}.{run_id}-{n}.fcs.tmp", short_name(dst)))
-}
-
-/// The temp of action `seq` of a journaled run: `.<name>.<tag>-s<seq>.fcs.tmp`.
-pub(crate) fn seq_temp_path(dir: &Path, dst: &Path, tag: &str, seq: usize) -> PathBuf {
-    dir.join(format!(".{}.{tag}-s{seq}.fcs.tmp", short_name(dst)))
-}
-
-/// The run tag and (for a journaled run's file) the action's sequence number in a temp name.
-pub fn parse_temp_name(name: &str) -> Option<(&str, Option<usize>)> {
-    let core = name.strip_suffix(".fcs.tmp")?;
-    let (head, n) = core.rsplit_once('-')?;
-    let tag = head.rsplit_once('.')?.1;
-    Some((tag, n.strip_prefix('s').and_then(|n| n.parse().ok())))
-}
-
-fn short_name(dst: &Path) -> String {
-    let name = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut short: String = String::new();
-    for c in name.chars() {
-        if short.len() + c.len_utf8() > 24 {
-            break;
-        }
-        short.push(c);
-    }
-    short
-}
-
-/// Whether a temp file name is one of ours (for sweeps and for tests).
-pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".fcs.tmp")
-}
-
 fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     if a == b {
         return None;
@@ -1660,18 +1619,6 @@ fn flip_byte(f: &File, off: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temp_names_are_short_hidden_and_recognisable() {
-        let long = "x".repeat(255);
-        let p = temp_path(Path::new("/d"), &Path::new("/d").join(&long), "0123abcd");
-        let name = p.file_name().unwrap().to_str().unwrap();
-        assert!(name.len() < 60, "{name}");
-        assert!(is_temp_name(name));
-        assert!(!is_temp_name("report.tmp"));
-        let p = temp_path(Path::new("/d"), Path::new("/d/ééééééééééééééé.txt"), "r");
-        assert!(p.file_name().unwrap().to_str().unwrap().len() < 60);
-    }
 
     #[test]
     fn first_difference_finds_the_offset() {

@@ -23,12 +23,13 @@ mod moving;
 mod pipe;
 mod settings;
 mod strategy;
+mod temp;
 pub mod tree;
 pub mod verify;
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
-pub use copy::{Copier, FileReport, PendingFile, is_temp_name, parse_temp_name};
+pub use copy::{Copier, FileReport, PendingFile};
 pub use error::{Code, Error, TempFate};
 pub use events::{
     CancelToken, Event, FnReporter, Notice, NullReporter, Outcome, Perf, Phase, Reporter,
@@ -40,3 +41,4 @@ pub use settings::{
     VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
 };
 pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
+pub use temp::{is_temp_name, parse_temp_name};

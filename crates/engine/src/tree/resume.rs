@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::copy::{Copier, parse_temp_name};
+use crate::copy::Copier;
 use crate::error::Error;
 use crate::events::{CancelToken, Reporter};
 use crate::journal::{ItemState, Journal, RunKind, StoredRun};
 use crate::manifest::Manifest;
+use crate::temp::{is_temp_name, parse_temp_name};
 use crate::tree::execute::{ExecOptions, Summary, execute_with};
 use crate::tree::plan::ActionKind;
 
@@ -64,7 +65,7 @@ fn sweep_run_temps(run: &StoredRun) -> u64 {
         for e in rd.flatten() {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
-            if crate::copy::is_temp_name(name)
+            if is_temp_name(name)
                 && parse_temp_name(name).is_some_and(|(tag, _)| tag == run.tag)
                 && remove_temp(&e.path())
             {
