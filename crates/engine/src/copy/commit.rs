@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{Copier, FileReport, Job, Prepared};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice, Perf};
 use crate::strategy::VerifyMode;
 use crate::temp;
@@ -45,15 +45,12 @@ impl Copier {
         let (src, dst, size) = (job.src.clone(), job.dst.clone(), job.size);
         let (src, dst) = (src.as_path(), dst.as_path());
         if !synced {
-            tmp_file.sync_all().map_err(|e| {
-                // I7: a failed fsync is never retried and trusted. The temp is discarded.
-                Error::io(
-                    Code::FinalizeFsync,
-                    &job.tmp,
-                    "fsync of the temp file failed",
-                    e,
-                )
-            })?;
+            // I7: a failed fsync is never retried and trusted. The temp is discarded.
+            tmp_file.sync_all().or_code(
+                Code::FinalizeFsync,
+                &job.tmp,
+                "fsync of the temp file failed",
+            )?;
         }
 
         #[cfg(feature = "test-hooks")]
@@ -97,14 +94,11 @@ impl Copier {
             self.trash_kept(&mut job, &k);
         }
         if sync_dir {
-            fsops::sync_dir(&dst_dir).map_err(|e| {
-                Error::io(
-                    Code::FinalizeDirSync,
-                    &dst_dir,
-                    "fsync of the target directory failed after the rename",
-                    e,
-                )
-            })?;
+            fsops::sync_dir(&dst_dir).or_code(
+                Code::FinalizeDirSync,
+                &dst_dir,
+                "fsync of the target directory failed after the rename",
+            )?;
         }
 
         let perf = Perf {
@@ -145,14 +139,11 @@ impl Copier {
                 modified: src_meta.modified().ok(),
                 created,
             };
-            let applied = fsops::set_times(tmp, &times).map_err(|e| {
-                Error::io(
-                    Code::FinalizeMetadata,
-                    &job.tmp,
-                    "cannot set the copy's times",
-                    e,
-                )
-            })?;
+            let applied = fsops::set_times(tmp, &times).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's times",
+            )?;
             if created.is_some() && !applied.created {
                 let n = Notice {
                     kind: "created_time_not_preserved",
@@ -169,22 +160,16 @@ impl Copier {
             }
         }
         if s.preserve_permissions {
-            tmp.set_permissions(src_meta.permissions()).map_err(|e| {
-                Error::io(
-                    Code::FinalizeMetadata,
-                    &job.tmp,
-                    "cannot set the copy's permissions",
-                    e,
-                )
-            })?;
-            fsops::copy_attributes(src_meta, tmp).map_err(|e| {
-                Error::io(
-                    Code::FinalizeMetadata,
-                    &job.tmp,
-                    "cannot set the copy's attributes",
-                    e,
-                )
-            })?;
+            tmp.set_permissions(src_meta.permissions()).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's permissions",
+            )?;
+            fsops::copy_attributes(src_meta, tmp).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's attributes",
+            )?;
         }
         Ok(())
     }

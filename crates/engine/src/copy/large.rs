@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{Copied, Copier, IO_SLICE, Job, cancelled_copy, read_source, source_shrank};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::Phase;
 use crate::hash::select_hasher;
 use crate::pipe;
@@ -117,14 +117,11 @@ impl Copier {
                 off += len;
                 windows += 1;
                 if windows % u64::from(s.flush_every_windows) == 0 {
-                    fsops::start_writeback(tmp, flushed_to, off - flushed_to).map_err(|e| {
-                        Error::io(
-                            Code::CopyWrite,
-                            &job.tmp,
-                            format!("flush after window {windows} failed"),
-                            e,
-                        )
-                    })?;
+                    fsops::start_writeback(tmp, flushed_to, off - flushed_to).or_code_with(
+                        Code::CopyWrite,
+                        &job.tmp,
+                        || format!("flush after window {windows} failed"),
+                    )?;
                     flushed_to = off;
                     flushes += 1;
                 }

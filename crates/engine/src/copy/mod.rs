@@ -33,7 +33,7 @@ use std::time::{Instant, SystemTime};
 
 use fsops::DriveKind;
 
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
 use crate::settings::Settings;
 use crate::strategy::{Decision, Strategy};
@@ -476,13 +476,8 @@ fn cancelled_copy(dst: &Path) -> Error {
 /// Reads exactly `buf.len()` bytes of the source at `off`: a read error is `COPY_E_READ`, a short
 /// read means the source shrank under us (`COPY_E_SOURCE_CHANGED`, never a SIGBUS).
 fn read_source(file: &File, src: &Path, size: u64, buf: &mut [u8], off: u64) -> Result<(), Error> {
-    let n = fsops::read_at(file, buf, off).map_err(|e| {
-        Error::io(
-            Code::CopyRead,
-            src,
-            format!("read of the source failed at offset {off}"),
-            e,
-        )
+    let n = fsops::read_at(file, buf, off).or_code_with(Code::CopyRead, src, || {
+        format!("read of the source failed at offset {off}")
     })?;
     if n < buf.len() {
         return Err(source_shrank(src, off + n as u64, size));

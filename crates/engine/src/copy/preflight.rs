@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use fsops::{DriveKind, FileIdentity};
 
 use super::{Copier, Job, parent_dir};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice};
 use crate::settings::UncPolicy;
 use crate::strategy::{Decision, ReadBackMode, Strategy, select};
@@ -41,16 +41,16 @@ impl Copier {
         let s = &self.settings;
 
         // --- source ---------------------------------------------------------------------------
-        let src_file = fsops::open_source(src)
-            .map_err(|e| Error::io(Code::PreflightSource, src, "cannot open the source", e))?;
-        let src_meta = src_file.metadata().map_err(|e| {
-            Error::io(
-                Code::PreflightSource,
-                src,
-                "cannot read the source's metadata",
-                e,
-            )
-        })?;
+        let src_file = fsops::open_source(src).or_code(
+            Code::PreflightSource,
+            src,
+            "cannot open the source",
+        )?;
+        let src_meta = src_file.metadata().or_code(
+            Code::PreflightSource,
+            src,
+            "cannot read the source's metadata",
+        )?;
         if !src_meta.is_file() {
             return Err(Error::new(
                 Code::PreflightSource,
@@ -67,9 +67,11 @@ impl Copier {
         });
         let src_identity = match fsops::identity_from_metadata(&src_meta) {
             Some(id) => id,
-            None => fsops::file_identity(&src_file).map_err(|e| {
-                Error::io(Code::PreflightSource, src, "cannot identify the source", e)
-            })?,
+            None => fsops::file_identity(&src_file).or_code(
+                Code::PreflightSource,
+                src,
+                "cannot identify the source",
+            )?,
         };
 
         // --- target directory and existing target ----------------------------------------------
@@ -268,14 +270,11 @@ impl Copier {
     /// Creates the temp (0600, in the target's folder) for the strategies that write it
     /// themselves.
     pub(super) fn create_temp(&self, job: &Job) -> Result<File, Error> {
-        fsops::create_temp(&job.tmp).map_err(|e| {
-            Error::io(
-                Code::CopyTempCreate,
-                &job.tmp,
-                "cannot create the temp file in the target directory",
-                e,
-            )
-        })
+        fsops::create_temp(&job.tmp).or_code(
+            Code::CopyTempCreate,
+            &job.tmp,
+            "cannot create the temp file in the target directory",
+        )
     }
 
     /// The source must be the same file, with the same size and modified time, as when we opened
@@ -294,14 +293,11 @@ impl Copier {
                 job.size
             )));
         }
-        let after = job.src_file.metadata().map_err(|e| {
-            Error::io(
-                Code::CopyRead,
-                &job.src,
-                "cannot re-read the source's metadata",
-                e,
-            )
-        })?;
+        let after = job.src_file.metadata().or_code(
+            Code::CopyRead,
+            &job.src,
+            "cannot re-read the source's metadata",
+        )?;
         if after.len() != job.size {
             return Err(changed(format!(
                 "the source's size changed from {} to {} during the copy",

@@ -9,7 +9,7 @@ use std::path::Path;
 use fsops::ReadBack;
 
 use super::{Copier, IO_SLICE, Job, read_source};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::Phase;
 use crate::hash::{Hasher, select_hasher};
 use crate::pipe;
@@ -33,14 +33,11 @@ impl Copier {
     /// during the copy (hash verify).
     pub(super) fn verify_copy(&self, job: &mut Job, src_digest: Option<&str>) -> Result<(), Error> {
         // A fresh read-only handle that leaves the access time we just applied alone.
-        let readback = fsops::open_readback(&job.tmp).map_err(|e| {
-            Error::io(
-                Code::VerifyRead,
-                &job.tmp,
-                "cannot reopen the copy for verification",
-                e,
-            )
-        })?;
+        let readback = fsops::open_readback(&job.tmp).or_code(
+            Code::VerifyRead,
+            &job.tmp,
+            "cannot reopen the copy for verification",
+        )?;
         // The hash verify reads unbuffered where it can (`open_direct`); the compare, and a
         // hash verify where unbuffered reads are refused, drop the cached pages instead.
         let direct = match (job.decision.read_back, job.decision.verify) {
@@ -182,14 +179,11 @@ impl Copier {
                     if dst_buf.is_empty() {
                         dst_buf = vec![0u8; window];
                     }
-                    let m = fsops::read_at(tmp, &mut dst_buf[..len], off).map_err(|e| {
-                        Error::io(
-                            Code::VerifyRead,
-                            &job.tmp,
-                            format!("read-back failed at offset {off}"),
-                            e,
-                        )
-                    })?;
+                    let m = fsops::read_at(tmp, &mut dst_buf[..len], off).or_code_with(
+                        Code::VerifyRead,
+                        &job.tmp,
+                        || format!("read-back failed at offset {off}"),
+                    )?;
                     if m < len {
                         Some(m)
                     } else {
@@ -303,13 +297,8 @@ impl Copier {
                     } else {
                         fsops::read_at(file, &mut buf[..ask], off)
                     };
-                    let got = got.map_err(|e| {
-                        Error::io(
-                            Code::VerifyRead,
-                            &job.tmp,
-                            format!("read-back failed at offset {off}"),
-                            e,
-                        )
+                    let got = got.or_code_with(Code::VerifyRead, &job.tmp, || {
+                        format!("read-back failed at offset {off}")
                     })?;
                     if got < want {
                         return Err(Error::new(

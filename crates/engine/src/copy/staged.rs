@@ -2,7 +2,7 @@
 //! buffered chunks (`staged_chunk`), nothing mapped, nothing left to the kernel.
 
 use super::{Copied, Copier, Job, cancelled_copy, read_source};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::Phase;
 use crate::hash::select_hasher;
 use crate::pipe;
@@ -32,14 +32,11 @@ impl Copier {
                 let len = (chunk as u64).min(job.size - off) as usize;
                 let mut buf = feed.buf();
                 read_source(&job.src_file, &job.src, job.size, &mut buf[..len], off)?;
-                fsops::write_all_at(tmp, &buf[..len], off).map_err(|e| {
-                    Error::io(
-                        Code::CopyWrite,
-                        &job.tmp,
-                        format!("write failed at offset {off} ({off} bytes written)"),
-                        e,
-                    )
-                })?;
+                fsops::write_all_at(tmp, &buf[..len], off).or_code_with(
+                    Code::CopyWrite,
+                    &job.tmp,
+                    || format!("write failed at offset {off} ({off} bytes written)"),
+                )?;
                 feed.submit(buf, len);
                 off += len as u64;
                 chunks += 1;
