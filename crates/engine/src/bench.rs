@@ -21,7 +21,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::copy::{Copier, PendingFile};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::events::{CancelToken, Reporter};
 use crate::settings::{Durability, Settings, StrategyChoice, format_bytes};
 use crate::strategy::Strategy;
@@ -188,14 +188,11 @@ impl Scratch {
     fn create(parent: &Path, name: &str) -> Result<Scratch, Error> {
         let path = parent.join(format!(".fcs-bench-{name}-{}", std::process::id()));
         // create_dir, not create_dir_all: never adopt (and later delete) a folder we did not make.
-        std::fs::create_dir(&path).map_err(|e| {
-            Error::io(
-                Code::PlanRoots,
-                &path,
-                "cannot create the bench's scratch folder next to the folder",
-                e,
-            )
-        })?;
+        std::fs::create_dir(&path).or_code(
+            Code::PlanRoots,
+            &path,
+            "cannot create the bench's scratch folder next to the folder",
+        )?;
         Ok(Scratch(path))
     }
 }
@@ -234,14 +231,11 @@ pub fn run(
     cancel: &CancelToken,
     on_row: &mut dyn FnMut(&Row),
 ) -> Result<Report, Error> {
-    let folder = std::fs::canonicalize(folder).map_err(|e| {
-        Error::io(
-            Code::PlanRoots,
-            folder,
-            "the folder does not exist or cannot be reached",
-            e,
-        )
-    })?;
+    let folder = std::fs::canonicalize(folder).or_code(
+        Code::PlanRoots,
+        folder,
+        "the folder does not exist or cannot be reached",
+    )?;
     if !folder.is_dir() {
         return Err(Error::new(Code::PlanRoots, &folder, "not a folder"));
     }
@@ -736,8 +730,7 @@ impl Bench<'_> {
         self.trial += 1;
         let out = self.scratch.join(format!("t{}", self.trial));
         let mkdir = |p: &Path| {
-            std::fs::create_dir(p)
-                .map_err(|e| Error::io(Code::PlanRoots, p, "cannot create a scratch folder", e))
+            std::fs::create_dir(p).or_code(Code::PlanRoots, p, "cannot create a scratch folder")
         };
         mkdir(&out)?;
         for d in &self.sample.dirs {

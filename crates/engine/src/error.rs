@@ -184,6 +184,37 @@ impl Error {
     }
 }
 
+/// Turns an `io::Error` into an [`Error`] where it happens, with its code, its path and what was
+/// being done: `std::fs::create_dir(&p).or_code(Code::TreeMkdir, &p, "cannot create the folder")?`.
+pub(crate) trait IoResultExt<T> {
+    /// An error becomes `Error::io(code, path, what, e)`.
+    fn or_code(self, code: Code, path: &Path, what: &str) -> Result<T, Error>;
+
+    /// Like [`IoResultExt::or_code`], for a message that names offsets or counts: it is built
+    /// only when there is an error, so loops that read or write in slices allocate nothing.
+    fn or_code_with(
+        self,
+        code: Code,
+        path: &Path,
+        what: impl FnOnce() -> String,
+    ) -> Result<T, Error>;
+}
+
+impl<T> IoResultExt<T> for io::Result<T> {
+    fn or_code(self, code: Code, path: &Path, what: &str) -> Result<T, Error> {
+        self.map_err(|e| Error::io(code, path, what, e))
+    }
+
+    fn or_code_with(
+        self,
+        code: Code,
+        path: &Path,
+        what: impl FnOnce() -> String,
+    ) -> Result<T, Error> {
+        self.map_err(|e| Error::io(code, path, what(), e))
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)?;
@@ -252,6 +283,28 @@ mod tests {
                 c.as_str()
             );
         }
+    }
+
+    #[test]
+    fn or_code_attaches_code_path_message_and_source() {
+        let failed: io::Result<()> = Err(io::Error::from(io::ErrorKind::NotFound));
+        let e = failed
+            .or_code(
+                Code::TreeMkdir,
+                Path::new("/t/d"),
+                "cannot create the folder",
+            )
+            .unwrap_err();
+        assert_eq!(e.code, Code::TreeMkdir);
+        assert_eq!(e.path, Path::new("/t/d"));
+        assert_eq!(e.message, "cannot create the folder");
+        assert_eq!(e.source.unwrap().kind(), io::ErrorKind::NotFound);
+
+        let ok: io::Result<u8> = Ok(7);
+        let v = ok.or_code_with(Code::CopyRead, Path::new("/s"), || {
+            unreachable!("the message is built only for an error")
+        });
+        assert_eq!(v.unwrap(), 7);
     }
 
     #[test]

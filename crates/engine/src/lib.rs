@@ -24,13 +24,14 @@ mod settings;
 mod stamp;
 mod strategy;
 mod summary;
+mod temp;
 pub mod tree;
 
 pub use tree::{journal, verify};
 
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
-pub use copy::{Copier, FileReport, PendingFile, is_temp_name, parse_temp_name};
+pub use copy::{Copier, FileReport, PendingFile};
 pub use error::{Code, Error, TempFate};
 pub use events::{
     CancelToken, Event, FnReporter, Notice, NullReporter, Outcome, Perf, Phase, Reporter,
@@ -43,3 +44,4 @@ pub use settings::{
 };
 pub use stamp::SourceStamp;
 pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
+pub use temp::{is_temp_name, parse_temp_name};

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::settings::HashAlgo;
 
 /// A manifest being written during a run. Lines are added as files are committed.
@@ -22,8 +22,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn create(path: &Path, algo: HashAlgo) -> Result<Manifest, Error> {
-        let f = std::fs::File::create(path)
-            .map_err(|e| Error::io(Code::VerifyManifest, path, "cannot create the manifest", e))?;
+        let f = std::fs::File::create(path).or_code(
+            Code::VerifyManifest,
+            path,
+            "cannot create the manifest",
+        )?;
         Ok(Manifest {
             out: Mutex::new(BufWriter::new(f)),
             path: path.to_path_buf(),
@@ -58,16 +61,11 @@ impl Manifest {
     /// Flushes and fsyncs the manifest.
     pub fn finish(&self) -> Result<(), Error> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        out.flush()
-            .and_then(|()| out.get_ref().sync_all())
-            .map_err(|e| {
-                Error::io(
-                    Code::VerifyManifest,
-                    &self.path,
-                    "cannot write the manifest",
-                    e,
-                )
-            })
+        out.flush().and_then(|()| out.get_ref().sync_all()).or_code(
+            Code::VerifyManifest,
+            &self.path,
+            "cannot write the manifest",
+        )
     }
 }
 
@@ -106,12 +104,14 @@ pub fn format_line(hex: &str, rel: &Path) -> String {
 
 /// Reads a manifest: (hex digest, relative path) per line.
 pub fn read(path: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| Error::io(Code::VerifyManifest, path, "cannot open the manifest", e))?;
+    let f = std::fs::File::open(path).or_code(
+        Code::VerifyManifest,
+        path,
+        "cannot open the manifest",
+    )?;
     let mut out = Vec::new();
     for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line =
-            line.map_err(|e| Error::io(Code::VerifyManifest, path, "cannot read the manifest", e))?;
+        let line = line.or_code(Code::VerifyManifest, path, "cannot read the manifest")?;
         if line.trim().is_empty() {
             continue;
         }

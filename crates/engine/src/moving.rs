@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::copy::{Copier, FileReport};
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::settings::VerifyPolicy;
 use crate::stamp::SourceStamp;
 
@@ -35,14 +35,11 @@ impl Copier {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        fsops::sync_dir(dir).map_err(|e| {
-            Error::io(
-                Code::FinalizeDirSync,
-                dir,
-                "fsync of the source folder failed after the delete",
-                e,
-            )
-        })?;
+        fsops::sync_dir(dir).or_code(
+            Code::FinalizeDirSync,
+            dir,
+            "fsync of the source folder failed after the delete",
+        )?;
         Ok(r)
     }
 }

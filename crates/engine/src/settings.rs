@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -597,8 +597,11 @@ impl Settings {
 
     /// Reads and applies a TOML settings file.
     pub fn apply_file(&mut self, path: &Path) -> Result<(), Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(Code::ConfigFile, path, "cannot read the settings file", e))?;
+        let text = std::fs::read_to_string(path).or_code(
+            Code::ConfigFile,
+            path,
+            "cannot read the settings file",
+        )?;
         self.apply_toml(&text, path)
     }
 

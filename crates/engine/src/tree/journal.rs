@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::settings::Settings;
 use crate::stamp::SourceStamp;
 use crate::tree::{ActionKind, Plan};
@@ -243,14 +243,11 @@ impl Journal {
     /// Opens (creating it and its folder if needed) a journal database.
     pub fn open(path: &Path) -> Result<Journal, Error> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::io(
-                    Code::JournalOpen,
-                    dir,
-                    "cannot create the journal folder",
-                    e,
-                )
-            })?;
+            std::fs::create_dir_all(dir).or_code(
+                Code::JournalOpen,
+                dir,
+                "cannot create the journal folder",
+            )?;
         }
         let open = |p: &Path| -> rusqlite::Result<Connection> {
             let c = Connection::open(p)?;
@@ -614,8 +611,11 @@ impl TargetLock {
     /// Locks `target` with the lock files of the data folder `data`.
     pub fn acquire_in(data: &Path, target: &Path) -> Result<TargetLock, Error> {
         let dir = data.join("locks");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(Code::JournalOpen, &dir, "cannot create the lock folder", e))?;
+        std::fs::create_dir_all(&dir).or_code(
+            Code::JournalOpen,
+            &dir,
+            "cannot create the lock folder",
+        )?;
         let k = key(&[&fsops::path_to_bytes(target)]);
         let path = dir.join(format!("{k}.lock"));
         // Who holds the lock is written next to it, not into it: Windows refuses to read a
@@ -627,7 +627,7 @@ impl TargetLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::io(Code::JournalOpen, &path, "cannot open the lock file", e))?;
+            .or_code(Code::JournalOpen, &path, "cannot open the lock file")?;
         match file.try_lock() {
             Ok(()) => {
                 let _ = std::fs::write(

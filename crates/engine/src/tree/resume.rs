@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::copy::{is_temp_name, parse_temp_name};
 use crate::summary::Summary;
+use crate::temp::{is_temp_name, parse_temp_name};
 use crate::tree::execute::Prior;
 use crate::tree::journal::{ItemState, RunKind, StoredRun};
 use crate::tree::plan::ActionKind;

@@ -271,7 +271,7 @@ impl Shared<'_> {
                 }
             };
             let name = de.file_name();
-            if name.to_str().is_some_and(crate::copy::is_temp_name) {
+            if name.to_str().is_some_and(crate::temp::is_temp_name) {
                 self.temps
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

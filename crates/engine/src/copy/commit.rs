@@ -1,0 +1,226 @@
+//! Commit: the source's times and permissions go onto the temp, then the temp is made durable,
+//! verified (see `readback`) and renamed over the target in one atomic step, and the directory is
+//! made durable. A replaced file can be kept on the way, for the trash.
+//!
+//! Metadata policy (seed A.10): modified/access times and permissions are applied to the temp
+//! *before* the rename, so a failure there (`FINALIZE_E_METADATA`) still leaves the target
+//! untouched: we treat it as a failure, not a warning, because a copy whose times differ would be
+//! copied again by every later sync. Creation time is applied where the OS can set it (Windows,
+//! macOS); on Linux it is reported as a notice, never faked.
+
+use std::fs::{File, Metadata};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::{Copier, FileReport, Job, Prepared};
+use crate::error::{Code, Error, IoResultExt};
+use crate::events::{Event, Notice, Perf};
+use crate::strategy::VerifyMode;
+use crate::temp;
+
+impl Copier {
+    /// Makes the temp durable (unless the caller already synced the whole filesystem), verifies
+    /// it, renames it over the target and (unless deferred) fsyncs the directory.
+    pub(super) fn finish(
+        &self,
+        p: Prepared,
+        synced: bool,
+        sync_dir: bool,
+    ) -> Result<FileReport, Error> {
+        let Prepared {
+            mut job,
+            tmp_file,
+            mut guard,
+            dst_dir,
+            strategy,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+            copy_ms,
+            started,
+        } = p;
+        let (src, dst, size) = (job.src.clone(), job.dst.clone(), job.size);
+        let (src, dst) = (src.as_path(), dst.as_path());
+        if !synced {
+            // I7: a failed fsync is never retried and trusted. The temp is discarded.
+            tmp_file.sync_all().or_code(
+                Code::FinalizeFsync,
+                &job.tmp,
+                "fsync of the temp file failed",
+            )?;
+        }
+
+        #[cfg(feature = "test-hooks")]
+        if let Some(off) = self.hooks.flip_byte_before_verify {
+            flip_byte(&tmp_file, off);
+        }
+
+        // --- verify -----------------------------------------------------------------------------
+        let t_verify = Instant::now();
+        let verified = job.decision.verify != VerifyMode::None;
+        if verified {
+            self.verify_copy(&mut job, src_digest.as_deref())?;
+        }
+        let verify_ms = if verified {
+            t_verify.elapsed().as_millis() as u64
+        } else {
+            0
+        };
+
+        // --- commit -----------------------------------------------------------------------------
+        // Close our handle first: Windows cannot rename a file that is open without share-delete.
+        drop(tmp_file);
+        let kept = if self.trash_replaced {
+            self.keep_replaced(&mut job, &dst_dir)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(&job.tmp, dst) {
+            if let Some(k) = &kept {
+                let _ = std::fs::remove_file(k.join(dst.file_name().unwrap_or_default()));
+                let _ = std::fs::remove_dir(k);
+            }
+            let message = match fsops::describe_os_error(&e) {
+                Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
+                None => "cannot replace the target with the verified copy".to_string(),
+            };
+            return Err(Error::io(Code::FinalizeRename, dst, message, e));
+        }
+        guard.armed = false;
+        if let Some(k) = kept {
+            self.trash_kept(&mut job, &k);
+        }
+        if sync_dir {
+            fsops::sync_dir(&dst_dir).or_code(
+                Code::FinalizeDirSync,
+                &dst_dir,
+                "fsync of the target directory failed after the rename",
+            )?;
+        }
+
+        let perf = Perf {
+            bytes,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            copy_ms,
+            verify_ms,
+            windows,
+            flushes,
+            strategy,
+            verify: job.decision.verify.as_str(),
+            method,
+        };
+        Ok(FileReport {
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            size,
+            strategy,
+            decision: job.decision,
+            verified,
+            digest: src_digest,
+            perf,
+            notices: job.notices,
+        })
+    }
+
+    pub(super) fn apply_metadata(
+        &self,
+        job: &mut Job,
+        tmp: &File,
+        src_meta: &Metadata,
+    ) -> Result<(), Error> {
+        let s = &self.settings;
+        if s.preserve_times {
+            let created = src_meta.created().ok();
+            let times = fsops::Times {
+                accessed: src_meta.accessed().ok(),
+                modified: src_meta.modified().ok(),
+                created,
+            };
+            let applied = fsops::set_times(tmp, &times).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's times",
+            )?;
+            if created.is_some() && !applied.created {
+                let n = Notice {
+                    kind: "created_time_not_preserved",
+                    message: "this OS cannot set a file's creation time; the copy's is the time of the copy".into(),
+                };
+                if !self.created_notice_sent.swap(true, Ordering::Relaxed) {
+                    self.reporter.report(&Event::Notice {
+                        id: job.id,
+                        path: job.dst.clone(),
+                        notice: n.clone(),
+                    });
+                }
+                job.notices.push(n);
+            }
+        }
+        if s.preserve_permissions {
+            tmp.set_permissions(src_meta.permissions()).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's permissions",
+            )?;
+            fsops::copy_attributes(src_meta, tmp).or_code(
+                Code::FinalizeMetadata,
+                &job.tmp,
+                "cannot set the copy's attributes",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Before a verified copy replaces an existing file: a second name (hard link) for the old
+    /// file in a private folder next to it, so the rename stays atomic (the target path always
+    /// holds the complete old or new file) and the old version can go to the trash afterwards
+    /// under its own name. `None` (with a notice) where the filesystem has no hard links.
+    fn keep_replaced(&self, job: &mut Job, dst_dir: &Path) -> Option<PathBuf> {
+        let dst = job.dst.clone();
+        match std::fs::symlink_metadata(&dst) {
+            Ok(m) if m.is_file() => {}
+            _ => return None,
+        }
+        let keep = temp::replaced_dir_path(dst_dir, &self.run_id);
+        let linked = std::fs::create_dir(&keep).and_then(|()| {
+            std::fs::hard_link(&dst, keep.join(dst.file_name().unwrap_or_default()))
+        });
+        match linked {
+            Ok(()) => Some(keep),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&keep);
+                self.notice(job, "replaced_not_trashed", format!("the replaced version cannot be kept for the trash here ({e}); it is replaced without a copy in the trash"));
+                None
+            }
+        }
+    }
+
+    /// Moves the replaced version kept by [`Copier::keep_replaced`] to the trash. If the trash
+    /// refuses, it stays where it is (never deleted silently) and a notice names it.
+    fn trash_kept(&self, job: &mut Job, keep: &Path) {
+        let old = keep.join(job.dst.file_name().unwrap_or_default());
+        match trash::delete(&old) {
+            Ok(()) => {
+                let _ = std::fs::remove_dir(keep);
+            }
+            Err(e) => self.notice(
+                job,
+                "replaced_not_trashed",
+                format!("the replaced version could not be moved to the trash ({e}); it was kept at '{}'", old.display()),
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+fn flip_byte(f: &File, off: u64) {
+    let mut b = [0u8; 1];
+    if fsops::read_at(f, &mut b, off).unwrap_or(0) == 1 {
+        b[0] ^= 0xFF;
+        fsops::write_all_at(f, &b, off).expect("test hook: flip byte");
+        f.sync_all().expect("test hook: fsync after flip");
+    }
+}

@@ -1,0 +1,496 @@
+//! The safe per-file copy: the target ends up either the complete, verified new file or the
+//! untouched old one (DESIGN.md §4).
+//!
+//! ```text
+//! open source (regular file?) → preflight (target dir, same file, UNC, size cap, free space)
+//! → select strategy → temp in the target directory (0600, short name) → [preallocate]
+//! → Decision line → copy (DIRECT-SMALL | DIRECT-LARGE | STAGED), source hashed on the fly when
+//!   verifying by hash → source unchanged? (size, mtime, identity) → times + permissions on the
+//!   temp → fsync temp → verify (compare or hash, read back from the medium) → rename over the
+//!   target → fsync the directory → Perf line
+//! ```
+//! Any failure or cancel before the rename deletes the temp (a drop guard), so the original target
+//! is byte-identical to before.
+//!
+//! The steps live in their modules: `preflight` (checks, strategy, temp name), one module per
+//! strategy (`small`, `large`, `staged`), `readback` (verify) and `commit` (metadata, fsync,
+//! rename, the replaced file's way to the trash). This module holds the public API and the
+//! order of the steps.
+
+mod commit;
+mod large;
+mod preflight;
+mod readback;
+mod small;
+mod staged;
+
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use fsops::DriveKind;
+
+use crate::error::{Code, Error, IoResultExt};
+use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
+use crate::settings::Settings;
+use crate::strategy::{Decision, Strategy};
+use crate::temp;
+use preflight::Preflight;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How much data moves through user space at a time: small enough to stay in the CPU's cache
+/// between the read, the hash and the write, large enough that syscalls cost nothing.
+const IO_SLICE: usize = 2 << 20;
+
+/// Fault injection for the test suite (`test-hooks` feature only; never in a release build).
+#[cfg(feature = "test-hooks")]
+#[derive(Default)]
+pub struct Hooks {
+    /// Make pre-allocation fail as if the volume were full.
+    pub fail_prealloc: bool,
+    /// Make the write of this DIRECT-LARGE window (0-based) fail.
+    pub fail_window: Option<u64>,
+    /// Flip the byte at this offset of the temp after it is fsynced, before verify.
+    pub flip_byte_before_verify: Option<u64>,
+    /// Called after each copy window/chunk with its index (e.g. to truncate the source).
+    pub after_copy_chunk: Option<Box<dyn Fn(u64) + Send + Sync>>,
+    /// Pretend the target's volume is of this kind (e.g. a network share).
+    pub force_dst_kind: Option<DriveKind>,
+    /// Make the first N window mappings of the DIRECT-SMALL compare fail.
+    pub fail_maps: u32,
+}
+
+#[cfg(feature = "test-hooks")]
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks").finish_non_exhaustive()
+    }
+}
+
+/// What a successful copy did.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub src: PathBuf,
+    pub dst: PathBuf,
+    pub size: u64,
+    pub strategy: Strategy,
+    pub decision: Decision,
+    pub verified: bool,
+    /// The source digest computed during the copy (hash strategies with verify on).
+    pub digest: Option<String>,
+    pub perf: Perf,
+    pub notices: Vec<Notice>,
+}
+
+/// Copies files one at a time, safely. Cheap to share between threads.
+pub struct Copier {
+    settings: Settings,
+    reporter: Arc<dyn Reporter>,
+    cancel: CancelToken,
+    run_id: String,
+    drive_cache: std::sync::Mutex<std::collections::HashMap<PathBuf, (DriveKind, bool)>>,
+    /// The "creation time not preserved" notice is an OS limit, not news about one file: emitted
+    /// once per run (every file's report still lists it).
+    created_notice_sent: std::sync::atomic::AtomicBool,
+    /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
+    trash_replaced: bool,
+    #[cfg(feature = "test-hooks")]
+    pub hooks: Hooks,
+}
+
+impl std::fmt::Debug for Copier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Copier")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Deletes the temp file when dropped, unless it was committed.
+struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            // Best effort: the error that got us here is the one worth reporting. fsops also
+            // deletes a temp that already has the source's read-only attribute (Windows).
+            let _ = fsops::remove_temp(&self.path);
+        }
+    }
+}
+
+/// What a strategy's copy phase produced.
+struct Copied {
+    file: File,
+    bytes: u64,
+    method: &'static str,
+    src_digest: Option<String>,
+    windows: u64,
+    flushes: u64,
+}
+
+/// A file copied into its temp, not yet durable, verified or committed.
+struct Prepared {
+    job: Job,
+    tmp_file: File,
+    guard: TempGuard,
+    dst_dir: PathBuf,
+    strategy: Strategy,
+    bytes: u64,
+    method: &'static str,
+    src_digest: Option<String>,
+    windows: u64,
+    flushes: u64,
+    copy_ms: u64,
+    started: Instant,
+}
+
+/// A file copied into its temp next to the target, waiting for its batch to be made durable
+/// (see [`Copier::prepare_file`]). Dropping it deletes the temp.
+pub struct PendingFile(Box<Prepared>);
+
+impl std::fmt::Debug for PendingFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFile")
+            .field("dst", &self.0.job.dst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingFile {
+    pub fn strategy(&self) -> Strategy {
+        self.0.strategy
+    }
+    pub fn size(&self) -> u64 {
+        self.0.job.size
+    }
+    pub fn target(&self) -> &Path {
+        &self.0.job.dst
+    }
+}
+
+/// Per-file state shared by the phases.
+struct Job {
+    id: u64,
+    src: PathBuf,
+    dst: PathBuf,
+    src_file: File,
+    size: u64,
+    tmp: PathBuf,
+    decision: Decision,
+    notices: Vec<Notice>,
+}
+
+impl Copier {
+    pub fn new(mut settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
+        // Without fsync nothing reaches the medium before the verify: it can only read the
+        // cache (and dropping cached pages would start the very write-back `none` skips).
+        if settings.durability == crate::settings::Durability::None {
+            settings.verify_read = crate::settings::VerifyRead::Cache;
+        }
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let run_id = format!("{:08x}", (std::process::id().rotate_left(16)) ^ nanos);
+        Copier {
+            settings,
+            reporter,
+            cancel,
+            run_id,
+            drive_cache: Default::default(),
+            created_notice_sent: Default::default(),
+            trash_replaced: false,
+            #[cfg(feature = "test-hooks")]
+            hooks: Hooks::default(),
+        }
+    }
+
+    /// Replaced target files are moved to the trash after their verified copy took their place
+    /// (what the original app did); the replacement itself stays one atomic rename.
+    pub fn with_trash_replaced(mut self, on: bool) -> Copier {
+        self.trash_replaced = on;
+        self
+    }
+
+    /// Names this run's temps with `tag` (a journaled run's tag, so a resume and the sweep can
+    /// tell its temps from other runs').
+    pub fn with_run_tag(mut self, tag: &str) -> Copier {
+        self.run_id = tag.to_string();
+        self
+    }
+
+    /// The tag in this run's temp names.
+    pub fn run_tag(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+
+    /// A fresh temp name next to `dst` (this run's naming: `.<name>.<run>-<n>.fcs.tmp`).
+    pub(crate) fn temp_for(&self, dst: &Path) -> PathBuf {
+        temp::temp_path(&parent_dir(dst), dst, &self.run_id)
+    }
+
+    pub fn reporter(&self) -> &dyn Reporter {
+        &*self.reporter
+    }
+
+    /// Like [`Copier::copy_file`], but leaves the fsync of the target's directory to the caller,
+    /// who syncs each directory once after a batch of files (the tree executor). The file itself
+    /// is fsynced and verified before its rename as always.
+    pub fn copy_file_deferred(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
+        self.copy_with(src, dst, false)
+    }
+
+    /// Copies the regular file `src` to `dst` (a file path, or an existing directory to copy
+    /// into). Emits `FileStarted` … `FileFinished` whatever the outcome.
+    pub fn copy_file(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
+        self.copy_with(src, dst, true)
+    }
+
+    fn copy_with(&self, src: &Path, dst: &Path, sync_dir: bool) -> Result<FileReport, Error> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let dst = resolve_target(src, dst);
+        let result = self
+            .prepare(id, src, &dst, None, Instant::now())
+            .and_then(|p| self.finish(p, false, sync_dir));
+        self.report_finished(id, src, &dst, result.as_ref());
+        result
+    }
+
+    /// First half of a batched copy: preflight, copy into the temp, source check, metadata —
+    /// everything but making it durable, verifying and committing it. The caller collects a batch,
+    /// makes the whole filesystem durable once (`fsops::sync_filesystem`), then calls
+    /// [`Copier::commit_file`] for each. Thousands of small files then cost a few syncs instead
+    /// of one fsync each, and every file is still verified (from the medium) before its rename.
+    pub fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
+        self.prepare_file_as(src, dst, None)
+    }
+
+    /// [`Copier::prepare_file`] for action `seq` of a journaled run: the temp is named after the
+    /// run's tag and `seq` (`.<name>.<tag>-s<seq>.fcs.tmp`), so the journal, which holds the
+    /// plan, knows every temp the run can leave behind without a write per file.
+    pub fn prepare_file_as(
+        &self,
+        src: &Path,
+        dst: &Path,
+        seq: Option<usize>,
+    ) -> Result<PendingFile, Error> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        match self.prepare(id, src, dst, seq, Instant::now()) {
+            Ok(p) => Ok(PendingFile(Box::new(p))),
+            Err(e) => {
+                self.report_finished(id, src, dst, Err(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Second half of a batched copy. `synced`: the filesystem holding the temp was synced after
+    /// the temp was written (else the temp is fsynced here). The directory fsync is left to the
+    /// caller, once per directory.
+    pub fn commit_file(&self, pending: PendingFile, synced: bool) -> Result<FileReport, Error> {
+        let p = *pending.0;
+        let (id, src, dst) = (p.job.id, p.job.src.clone(), p.job.dst.clone());
+        let result = self.finish(p, synced, false);
+        self.report_finished(id, &src, &dst, result.as_ref());
+        result
+    }
+
+    /// Abandons a prepared file (its batch could not be made durable): the temp is deleted and
+    /// the file reported as failed with `error`.
+    pub fn abandon_file(&self, pending: PendingFile, error: Error) -> Error {
+        let (id, src, dst) = (
+            pending.0.job.id,
+            pending.0.job.src.clone(),
+            pending.0.job.dst.clone(),
+        );
+        drop(pending);
+        self.report_finished(id, &src, &dst, Err(&error));
+        error
+    }
+
+    fn report_finished(
+        &self,
+        id: u64,
+        src: &Path,
+        dst: &Path,
+        result: Result<&FileReport, &Error>,
+    ) {
+        let (outcome, perf) = match result {
+            Ok(r) => (
+                Outcome::Committed {
+                    verified: r.verified,
+                },
+                Some(r.perf.clone()),
+            ),
+            Err(e) if e.is_cancelled() => (Outcome::Cancelled { code: e.code }, None),
+            Err(e) => (
+                Outcome::Failed {
+                    code: e.code,
+                    message: e.to_string(),
+                },
+                None,
+            ),
+        };
+        let perf_line = perf
+            .as_ref()
+            .filter(|_| self.settings.perf_log)
+            .map(|p| p.to_string());
+        self.reporter.report(&Event::FileFinished {
+            id,
+            src: src.to_path_buf(),
+            dst: dst.to_path_buf(),
+            outcome,
+            perf,
+            perf_line,
+        });
+    }
+
+    fn notice(&self, job: &mut Job, kind: &'static str, message: String) {
+        let n = Notice { kind, message };
+        self.reporter.report(&Event::Notice {
+            id: job.id,
+            path: job.dst.clone(),
+            notice: n.clone(),
+        });
+        job.notices.push(n);
+    }
+
+    fn emit_decision(&self, job: &Job) {
+        self.reporter.report(&Event::Decision {
+            id: job.id,
+            decision: job.decision.clone(),
+            line: job.decision.to_string(),
+        });
+    }
+
+    fn progress(&self, id: u64, phase: Phase, done: u64, total: u64) -> ControlFlow<()> {
+        self.reporter.report(&Event::Progress {
+            id,
+            phase,
+            done,
+            total,
+        });
+        if self.cancel.is_cancelled() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    /// Everything up to (not including) making the temp durable: preflight, strategy, temp,
+    /// copy, source-unchanged check, metadata.
+    fn prepare(
+        &self,
+        id: u64,
+        src: &Path,
+        dst: &Path,
+        seq: Option<usize>,
+        started: Instant,
+    ) -> Result<Prepared, Error> {
+        let Preflight {
+            mut job,
+            src_meta,
+            src_identity,
+            dst_dir,
+            strategy,
+        } = self.preflight(id, src, dst, seq)?;
+
+        // --- copy -------------------------------------------------------------------------------
+        let t_copy = Instant::now();
+        let guard = TempGuard {
+            path: job.tmp.clone(),
+            armed: true,
+        };
+        let copied = match strategy {
+            Strategy::DirectSmall => self.direct_small(&mut job)?,
+            Strategy::DirectLarge => self.direct_large(&mut job)?,
+            Strategy::Staged => self.staged(&mut job)?,
+        };
+        let copy_ms = t_copy.elapsed().as_millis() as u64;
+        let Copied {
+            file: tmp_file,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+        } = copied;
+
+        // --- did the source change while we copied it? -------------------------------------------
+        self.check_source_unchanged(&job, &src_meta, src_identity, bytes)?;
+
+        // --- metadata onto the temp, then make it durable ----------------------------------------
+        self.apply_metadata(&mut job, &tmp_file, &src_meta)?;
+        Ok(Prepared {
+            job,
+            tmp_file,
+            guard,
+            dst_dir,
+            strategy,
+            bytes,
+            method,
+            src_digest,
+            windows,
+            flushes,
+            copy_ms,
+            started,
+        })
+    }
+}
+
+/// `cp` semantics: a target that is an existing directory means "into it, same name".
+fn resolve_target(src: &Path, dst: &Path) -> PathBuf {
+    match src.file_name() {
+        Some(name) if dst.is_dir() => dst.join(name),
+        _ => dst.to_path_buf(),
+    }
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn cancelled_copy(dst: &Path) -> Error {
+    Error::new(Code::CopyCancelled, dst, "cancelled during the copy")
+}
+
+/// Reads exactly `buf.len()` bytes of the source at `off`: a read error is `COPY_E_READ`, a short
+/// read means the source shrank under us (`COPY_E_SOURCE_CHANGED`, never a SIGBUS).
+fn read_source(file: &File, src: &Path, size: u64, buf: &mut [u8], off: u64) -> Result<(), Error> {
+    let n = fsops::read_at(file, buf, off).or_code_with(Code::CopyRead, src, || {
+        format!("read of the source failed at offset {off}")
+    })?;
+    if n < buf.len() {
+        return Err(source_shrank(src, off + n as u64, size));
+    }
+    Ok(())
+}
+
+fn source_shrank(src: &Path, at: u64, size: u64) -> Error {
+    Error::new(
+        Code::CopySourceChanged,
+        src,
+        format!(
+            "the source ended at {at} bytes while {size} were expected (truncated during the copy)"
+        ),
+    )
+}
