@@ -57,8 +57,12 @@ impl FilterArgs {
 pub(crate) struct CompareArgs {
     left: PathBuf,
     right: PathBuf,
-    /// What to compare: existence,size,modified,created,content (or all).
-    #[arg(long, value_name = "LIST", default_value = "existence,size,modified")]
+    /// What to compare: existence,size,modified,created,content,permissions (or all).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "existence,size,modified,permissions"
+    )]
     by: String,
     /// Timestamp tolerance: 0.01s (default), 2s, or the presets fat (2 s) and exact.
     #[arg(long, value_name = "DURATION")]
@@ -86,11 +90,18 @@ pub(crate) struct SyncArgs {
     /// Skip the mass-deletion guard (max_delete).
     #[arg(long)]
     force: bool,
+    /// Never replace a target file that is newer than the source (like rsync -u, robocopy /XO).
+    #[arg(short = 'u', long)]
+    update: bool,
     /// Deleted items go to the trash (default) or are deleted permanently.
     #[arg(long, value_name = "trash|permanent")]
     delete_mode: Option<String>,
-    /// What decides that a file differs: existence,size,modified,created,content.
-    #[arg(long, value_name = "LIST", default_value = "existence,size,modified")]
+    /// What decides that a file differs: existence,size,modified,created,content,permissions.
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "existence,size,modified,permissions"
+    )]
     by: String,
     /// Timestamp tolerance (e.g. 0.01s, 2s for FAT).
     #[arg(long, value_name = "DURATION")]
@@ -250,15 +261,16 @@ fn print_comparison(out: &mut impl Write, cmp: &Comparison, all: bool, quiet: bo
         );
     }
     let c = cmp.counts();
-    let differences = c[..5].iter().sum::<u64>();
+    let differences = c[..6].iter().sum::<u64>();
     err!(
-        "{differences} differences | {} left-only | {} right-only | {} left-newer | {} right-newer | {} different | {} same",
+        "{differences} differences | {} left-only | {} right-only | {} left-newer | {} right-newer | {} different | {} metadata-only | {} same",
         c[0],
         c[1],
         c[2],
         c[3],
         c[4],
-        c[5]
+        c[5],
+        c[6]
     );
 }
 
@@ -312,7 +324,7 @@ fn print_comparison_json(out: &mut impl Write, cmp: &Comparison, all: bool) {
     let _ = writeln!(
         out,
         "{}",
-        serde_json::json!({"event": "summary", "identical": cmp.identical(), "left_only": c[0], "right_only": c[1], "left_newer": c[2], "right_newer": c[3], "different": c[4], "same": c[5]})
+        serde_json::json!({"event": "summary", "identical": cmp.identical(), "left_only": c[0], "right_only": c[1], "left_newer": c[2], "right_newer": c[3], "different": c[4], "metadata_only": c[5], "same": c[6]})
     );
 }
 
@@ -332,6 +344,7 @@ pub(crate) fn sync(common: &Common, args: &SyncArgs) -> Result<u8, Error> {
         .filter(args.filters.build()?)
         .delete(args.delete)
         .force(args.force)
+        .update(args.update)
         .dry_run(args.dry_run)
         .manifest(args.flags.manifest.clone());
     run_tree(common, run, "sync", args.dry_run)
@@ -419,7 +432,8 @@ fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u
     for e in &scan_errors {
         rep.error_line(e);
     }
-    for s in &skipped {
+    // Refusals that are errors are in the summary's errors already.
+    for s in skipped.iter().filter(|s| s.code.is_none()) {
         rep.note(&format!("skipped '{}': {}", s.rel.display(), s.reason));
     }
     print_summary(common, &summary, &source, &target, log.as_deref());
@@ -620,7 +634,13 @@ fn print_plan(common: &Common, plan: &Plan) {
         );
     }
     for s in &plan.skipped {
-        let _ = writeln!(out, "skip      {}  ({})", display_rel(&s.rel), s.reason);
+        let code = s.code.map(|c| format!("{c}: ")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "skip      {}  ({code}{})",
+            display_rel(&s.rel),
+            s.reason
+        );
     }
     let (files, bytes) = plan.copy_totals();
     err!(
@@ -658,6 +678,14 @@ fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log
             },
             if s.sources_deleted > 0 {
                 format!("sources removed {}, ", s.sources_deleted)
+            } else {
+                String::new()
+            } + &if s.renamed > 0 {
+                format!("renamed {}, ", s.renamed)
+            } else {
+                String::new()
+            } + &if s.metadata_updated > 0 {
+                format!("permissions updated {}, ", s.metadata_updated)
             } else {
                 String::new()
             },

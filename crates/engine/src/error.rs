@@ -105,10 +105,16 @@ codes! {
         "FIFOs, sockets and devices are never copied; nothing to do.";
     PlanRoots => "PLAN_E_ROOTS", NotCreated,
         "Choose two different, existing folders, neither inside the other.";
+    PlanNameClash => "PLAN_E_NAME_CLASH", NotCreated,
+        "Two source names differ only by case or Unicode normalisation and the target folder would merge them: rename one of them in the source.";
     PlanMassDelete => "PLAN_E_MASS_DELETE", NotCreated,
         "Check the source path; if the deletions are intended, run again with --force (or raise max_delete).";
     TreeMkdir => "TREE_E_MKDIR", NotCreated,
         "Check the target folder's permissions and free space.";
+    TreeSymlinkInPath => "TREE_E_SYMLINK_IN_PATH", NotCreated,
+        "A symbolic link on the target stands where a folder is needed; nothing was written through it. Remove the link, or run with --delete to replace it by a folder.";
+    TreeRename => "TREE_E_RENAME", NotCreated,
+        "The item could not be renamed to the source's spelling of its name; check permissions, or rename it by hand.";
     TreeSymlink => "TREE_E_SYMLINK", NotCreated,
         "The symbolic link could not be recreated; check permissions (on Windows: Developer Mode or the symlink privilege).";
     TreeDelete => "TREE_E_DELETE", NotCreated,

@@ -23,6 +23,10 @@ pub struct Summary {
     pub dirs_created: u64,
     /// Symbolic links recreated as links.
     pub symlinks: u64,
+    /// Target items renamed to the source's spelling of their name (case, normalisation).
+    pub renamed: u64,
+    /// Target files whose permissions were updated in place (same content: no copy).
+    pub metadata_updated: u64,
     /// Bytes copied.
     pub bytes: u64,
     /// Wall time of the run.

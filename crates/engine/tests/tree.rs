@@ -38,11 +38,9 @@ fn plan(l: &Path, r: &Path, delete: bool, force: bool) -> Result<Plan, engine::E
     Plan::build(
         &cmp,
         &PlanOptions {
-            direction: Direction::LeftToRight,
             delete,
             force,
-            max_delete: 0.5,
-            target_folds_names: false,
+            ..PlanOptions::new(Direction::LeftToRight)
         },
     )
 }
@@ -279,17 +277,7 @@ fn plans_for_each_mode() {
     );
 
     let cmp = compare(&l, &r);
-    let p = Plan::build(
-        &cmp,
-        &PlanOptions {
-            direction: Direction::RightToLeft,
-            delete: false,
-            force: false,
-            max_delete: 0.5,
-            target_folds_names: false,
-        },
-    )
-    .unwrap();
+    let p = Plan::build(&cmp, &PlanOptions::new(Direction::RightToLeft)).unwrap();
     let k = kinds(&p);
     assert!(k.contains(&(ActionKind::Mkdir, "extra".into())));
     assert!(k.contains(&(ActionKind::Copy, "extra/old.txt".into())));
@@ -474,11 +462,8 @@ fn case_twins_are_never_copied_onto_a_target_that_folds_names() {
     let cmp = compare(&l, &r);
     assert_eq!(cmp.twins.len(), 1);
     let opts = |fold| PlanOptions {
-        direction: Direction::LeftToRight,
-        delete: false,
-        force: false,
-        max_delete: 0.5,
         target_folds_names: fold,
+        ..PlanOptions::new(Direction::LeftToRight)
     };
     let p = Plan::build(&cmp, &opts(true)).unwrap();
     let copied: Vec<String> = p

@@ -366,6 +366,8 @@ impl FcsApp {
             modified: self.prefs.by_modified,
             created: self.prefs.by_created,
             content: self.prefs.by_content,
+            permissions: self.settings.preserve_permissions,
+            ..Criteria::default()
         };
         self.progress = Progress::default();
         self.set_status(format!("Comparing '{l}' with '{r}' …"));

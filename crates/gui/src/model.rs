@@ -593,11 +593,9 @@ pub fn copy_plan(
     target_folds_names: bool,
 ) -> Result<Plan, engine::Error> {
     let opts = PlanOptions {
-        direction,
-        delete: false,
-        force: false,
         max_delete: 1.0,
         target_folds_names,
+        ..PlanOptions::new(direction)
     };
     let mut plan = Plan::build(cmp, &opts)?;
     plan.select(ticked);
@@ -617,11 +615,10 @@ pub fn delete_plan(
         Pane::Right => Direction::LeftToRight,
     };
     let opts = PlanOptions {
-        direction,
         delete: true,
         force: true,
         max_delete: 1.0,
-        target_folds_names: false,
+        ..PlanOptions::new(direction)
     };
     let mut plan = Plan::build(cmp, &opts)?;
     plan.select_deletes(ticked);

@@ -17,18 +17,32 @@ use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Reporter};
 use crate::tree::scan::{Entry, EntryKind, Scan, path_order};
 
-/// Which properties are compared.
+/// Which properties are compared, and how names match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Criteria {
+    /// Presence on each side (always on).
     pub existence: bool,
+    /// File sizes.
     pub size: bool,
+    /// Modified times, within the tolerance.
     pub modified: bool,
+    /// Creation times, within the tolerance.
     pub created: bool,
+    /// File content, read side by side (pairs of equal size only).
     pub content: bool,
+    /// Permission bits of files and folders (`rwx` for user, group and others; the read-only
+    /// attribute on Windows). setuid, setgid and sticky are not compared: a copy keeps them
+    /// only with the owner.
+    pub permissions: bool,
+    /// Names match ignoring case, as on the folding side's filesystem (NTFS, APFS, exFAT,
+    /// FAT): `Report.txt` and `report.txt` are one item whose name differs, not two.
+    pub fold_case: bool,
+    /// Names match ignoring Unicode normalisation (NFC/NFD), as on APFS and HFS+.
+    pub fold_unicode: bool,
 }
 
 impl Default for Criteria {
-    /// Existence, size and modified time: the quick check rsync and robocopy use.
+    /// Existence, size, modified time and permissions: the quick check rsync `-a` uses.
     fn default() -> Criteria {
         Criteria {
             existence: true,
@@ -36,12 +50,15 @@ impl Default for Criteria {
             modified: true,
             created: false,
             content: false,
+            permissions: true,
+            fold_case: false,
+            fold_unicode: false,
         }
     }
 }
 
 impl Criteria {
-    /// Parses `existence,size,modified,created,content` (any subset; `all`).
+    /// Parses `existence,size,modified,created,content,permissions` (any subset; `all`).
     pub fn parse(list: &str) -> Result<Criteria, Error> {
         let mut c = Criteria {
             existence: true,
@@ -49,6 +66,9 @@ impl Criteria {
             modified: false,
             created: false,
             content: false,
+            permissions: false,
+            fold_case: false,
+            fold_unicode: false,
         };
         for part in list.split(',').map(|p| p.trim().to_ascii_lowercase()) {
             match part.as_str() {
@@ -57,6 +77,7 @@ impl Criteria {
                 "modified" | "mtime" => c.modified = true,
                 "created" | "ctime" | "birth" => c.created = true,
                 "content" | "hash" => c.content = true,
+                "permissions" | "mode" | "perms" => c.permissions = true,
                 "all" => {
                     c = Criteria {
                         existence: true,
@@ -64,6 +85,9 @@ impl Criteria {
                         modified: true,
                         created: true,
                         content: true,
+                        permissions: true,
+                        fold_case: false,
+                        fold_unicode: false,
                     }
                 }
                 "" => {}
@@ -72,7 +96,7 @@ impl Criteria {
                         Code::ConfigInvalidValue,
                         "",
                         format!(
-                            "unknown compare criterion '{other}': allowed existence, size, modified, created, content, all"
+                            "unknown compare criterion '{other}': allowed existence, size, modified, created, content, permissions, all"
                         ),
                     ));
                 }
@@ -93,6 +117,12 @@ impl Diffs {
     pub const CREATED: Diffs = Diffs(8);
     pub const CONTENT: Diffs = Diffs(16);
     pub const TYPE: Diffs = Diffs(32);
+    /// Permission bits (metadata only: fixed in place, without a copy).
+    pub const PERMISSIONS: Diffs = Diffs(64);
+    /// The name's case or normalisation, on a side that folds names (fixed by a rename).
+    pub const NAME: Diffs = Diffs(128);
+    /// What only a copy can fix; the rest (permissions, name) is fixed in place.
+    const CONTENT_LIKE: Diffs = Diffs(1 | 2 | 4 | 8 | 16 | 32);
 
     pub fn contains(self, d: Diffs) -> bool {
         self.0 & d.0 != 0
@@ -103,6 +133,10 @@ impl Diffs {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// Whether only metadata differs (permissions, the name's case): fixed without a copy.
+    pub fn is_metadata_only(self) -> bool {
+        !self.is_empty() && self.0 & Diffs::CONTENT_LIKE.0 == 0
+    }
     /// Names of the set bits, for display and JSON.
     pub fn names(self) -> Vec<&'static str> {
         [
@@ -112,6 +146,8 @@ impl Diffs {
             (Diffs::CREATED, "created"),
             (Diffs::CONTENT, "content"),
             (Diffs::TYPE, "type"),
+            (Diffs::PERMISSIONS, "permissions"),
+            (Diffs::NAME, "name"),
         ]
         .into_iter()
         .filter(|(d, _)| self.contains(*d))
@@ -135,6 +171,8 @@ pub enum Category {
     LeftNewer,
     RightNewer,
     Different,
+    /// Same content, size and times; only permissions or the name's case differ.
+    MetadataOnly,
     Same,
 }
 
@@ -146,6 +184,7 @@ impl Category {
             Category::LeftNewer => "left-newer",
             Category::RightNewer => "right-newer",
             Category::Different => "different",
+            Category::MetadataOnly => "metadata-only",
             Category::Same => "same",
         }
     }
@@ -240,8 +279,8 @@ impl Comparison {
         self.items.iter().all(|i| i.category == Category::Same)
     }
     /// Counts per category, in the order of [`Category`].
-    pub fn counts(&self) -> [u64; 6] {
-        let mut c = [0u64; 6];
+    pub fn counts(&self) -> [u64; 7] {
+        let mut c = [0u64; 7];
         for i in &self.items {
             c[i.category as usize] += 1;
         }
@@ -277,6 +316,9 @@ fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
             if c.created && times_differ(l.created, r.created, tol) {
                 d.insert(Diffs::CREATED);
             }
+            if c.permissions && l.mode & PERMISSION_BITS != r.mode & PERMISSION_BITS {
+                d.insert(Diffs::PERMISSIONS);
+            }
         }
         EntryKind::Dir => {
             // Folders compare by existence and timestamps (the original app's "Folder (timestamp)").
@@ -285,6 +327,9 @@ fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
             }
             if c.created && times_differ(l.created, r.created, tol) {
                 d.insert(Diffs::CREATED);
+            }
+            if c.permissions && l.mode & PERMISSION_BITS != r.mode & PERMISSION_BITS {
+                d.insert(Diffs::PERMISSIONS);
             }
         }
         EntryKind::Symlink => {
@@ -300,6 +345,10 @@ fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
     d
 }
 
+/// The permission bits compared: `rwx` for user, group and others (on Windows, the read-only
+/// attribute, which the scan reports as bit 0).
+const PERMISSION_BITS: u32 = 0o777;
+
 fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Category {
     match (l, r) {
         (Some(_), None) => Category::LeftOnly,
@@ -307,6 +356,8 @@ fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Category {
         (Some(l), Some(r)) => {
             if d.is_empty() {
                 Category::Same
+            } else if d.is_metadata_only() {
+                Category::MetadataOnly
             } else if d.contains(Diffs::TYPE) {
                 Category::Different
             } else if d.contains(Diffs::MODIFIED) && l.kind == EntryKind::File {
@@ -368,6 +419,10 @@ pub fn compare(
             diffs,
             category: categorize(lo, ro, diffs),
         });
+    }
+
+    if criteria.fold_case || criteria.fold_unicode {
+        pair_folded(&mut items, le, re, &criteria, tolerance);
     }
 
     let mut issues = Vec::new();
@@ -521,6 +576,68 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// On a side that folds names, a left-only and a right-only path that fold to the same name are
+/// one item (`Report.txt` in the source, `report.txt` on an exFAT target): its name differs
+/// (`NAME`, when the last component differs; a folder's rename carries its contents) and the
+/// rest is compared as usual. Only unambiguous pairs are joined: one name on each side.
+fn pair_folded(
+    items: &mut Vec<Item>,
+    le: &[Entry],
+    re: &[Entry],
+    criteria: &Criteria,
+    tolerance: Duration,
+) {
+    let mut by_key: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for (k, it) in items.iter().enumerate() {
+        let (rel, left) = match (it.left, it.right) {
+            (Some(l), None) => (&le[l as usize].rel, true),
+            (None, Some(r)) => (&re[r as usize].rel, false),
+            _ => continue,
+        };
+        let Some(s) = rel.to_str() else { continue };
+        let e = by_key
+            .entry(fold_with(s, criteria.fold_case, criteria.fold_unicode))
+            .or_default();
+        if left { e.0.push(k) } else { e.1.push(k) }
+    }
+    let mut gone = vec![false; items.len()];
+    for (ls, rs) in by_key.into_values() {
+        let ([kl], [kr]) = (ls.as_slice(), rs.as_slice()) else {
+            continue;
+        };
+        let (l, r) = (
+            &le[items[*kl].left.unwrap_or_default() as usize],
+            &re[items[*kr].right.unwrap_or_default() as usize],
+        );
+        let mut diffs = metadata_diffs(l, r, criteria, tolerance);
+        if l.rel.file_name() != r.rel.file_name() {
+            diffs.insert(Diffs::NAME);
+        }
+        items[*kl] = Item {
+            left: items[*kl].left,
+            right: items[*kr].right,
+            diffs,
+            category: categorize(Some(l), Some(r), diffs),
+        };
+        gone[*kr] = true;
+    }
+    let mut k = 0;
+    items.retain(|_| {
+        k += 1;
+        !gone[k - 1]
+    });
+}
+
+/// `s` as a filesystem that ignores case (`case`) or Unicode normalisation (`unicode`) sees it.
+fn fold_with(s: &str, case: bool, unicode: bool) -> String {
+    let s: String = if unicode && !s.is_ascii() {
+        s.nfc().collect()
+    } else {
+        s.to_owned()
+    };
+    if case { s.to_lowercase() } else { s }
 }
 
 /// The folded form of a path: what a case-insensitive, normalising filesystem would see.

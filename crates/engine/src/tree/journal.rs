@@ -118,6 +118,8 @@ pub struct StoredItem {
     pub size: u64,
     pub state: ItemState,
     pub stamp: Option<SourceStamp>,
+    /// A rename's old name.
+    pub from: Option<PathBuf>,
 }
 
 /// An unfinished run, as the journal holds it.
@@ -163,6 +165,7 @@ impl StoredRun {
                         i.kind
                     },
                     rel: i.rel.clone(),
+                    from: i.from.clone(),
                     size: i.size,
                     reason: "resumed".into(),
                 })
@@ -269,8 +272,15 @@ impl Journal {
                     rel BLOB NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL,
                     hash TEXT, strategy TEXT, method TEXT, verified INTEGER, ms INTEGER,
                     error TEXT, src_size INTEGER, src_mtime_ns TEXT, src_vol INTEGER,
-                    src_file INTEGER, PRIMARY KEY(run, seq)) WITHOUT ROWID;",
+                    src_file INTEGER, rel_from BLOB, PRIMARY KEY(run, seq)) WITHOUT ROWID;",
             )?;
+            // Journals written before renames were planned lack the rename's old name.
+            let has_from = c
+                .prepare("SELECT 1 FROM pragma_table_info('item') WHERE name = 'rel_from'")?
+                .exists([])?;
+            if !has_from {
+                c.execute_batch("ALTER TABLE item ADD COLUMN rel_from BLOB")?;
+            }
             Ok(c)
         };
         let conn = open(path)
@@ -339,7 +349,8 @@ impl Journal {
         let settings: Settings = serde_json::from_str(&settings).map_err(|_| bad("settings"))?;
         let mut st = c
             .prepare(
-                "SELECT seq, kind, rel, size, state, src_size, src_mtime_ns, src_vol, src_file
+                "SELECT seq, kind, rel, size, state, src_size, src_mtime_ns, src_vol, src_file,
+                        rel_from
                  FROM item WHERE run = ?1 ORDER BY seq",
             )
             .map_err(e)?;
@@ -367,6 +378,9 @@ impl Journal {
                     size: r.get::<_, i64>(3)? as u64,
                     state: ItemState::parse(&r.get::<_, String>(4)?),
                     stamp,
+                    from: r
+                        .get::<_, Option<Vec<u8>>>(9)?
+                        .map(|b| fsops::path_from_bytes(&b)),
                 })
             })
             .map_err(e)?
@@ -422,8 +436,8 @@ impl Journal {
         {
             let mut st = tx
                 .prepare(
-                    "INSERT INTO item(run, seq, kind, rel, size, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'planned')",
+                    "INSERT INTO item(run, seq, kind, rel, size, state, rel_from)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'planned', ?6)",
                 )
                 .map_err(werr)?;
             for (seq, a) in plan.actions.iter().enumerate() {
@@ -432,7 +446,8 @@ impl Journal {
                     seq as i64,
                     a.kind.as_str(),
                     fsops::path_to_bytes(&a.rel),
-                    a.size as i64
+                    a.size as i64,
+                    a.from.as_deref().map(fsops::path_to_bytes)
                 ])
                 .map_err(werr)?;
             }
@@ -675,18 +690,8 @@ mod tests {
             target_root: root.join("dst"),
             direction: Direction::LeftToRight,
             actions: vec![
-                Action {
-                    kind: ActionKind::Mkdir,
-                    rel: "d".into(),
-                    size: 0,
-                    reason: String::new(),
-                },
-                Action {
-                    kind: ActionKind::Copy,
-                    rel: "d/f".into(),
-                    size: 5,
-                    reason: String::new(),
-                },
+                Action::new(ActionKind::Mkdir, "d".into(), 0, ""),
+                Action::new(ActionKind::Copy, "d/f".into(), 5, ""),
             ],
             skipped: vec![],
         }

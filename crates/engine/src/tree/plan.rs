@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Code, Error};
-use crate::tree::compare::{Category, Comparison, Item};
+use crate::tree::compare::{Category, Comparison, Diffs};
 use crate::tree::scan::{Entry, EntryKind};
 
 /// Which way a sync goes.
@@ -22,8 +22,9 @@ pub enum Direction {
 /// How the plan is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlanOptions {
+    /// Which side is the source.
     pub direction: Direction,
-    /// Also delete target-only items (mirror).
+    /// Also delete target-only items, and replace items of another type (mirror).
     pub delete: bool,
     /// Skip the mass-deletion guard.
     pub force: bool,
@@ -32,56 +33,82 @@ pub struct PlanOptions {
     /// The target folds names (case-insensitive or normalising): source names that would fold
     /// into one are skipped, never copied over each other.
     pub target_folds_names: bool,
+    /// Never replace a target file that is newer than the source (rsync `-u`, robocopy `/XO`).
+    pub update: bool,
+}
+
+impl PlanOptions {
+    /// Options of a plain one-way sync in `direction`: no deletes, no `--update`.
+    pub fn new(direction: Direction) -> PlanOptions {
+        PlanOptions {
+            direction,
+            delete: false,
+            force: false,
+            max_delete: 0.5,
+            target_folds_names: false,
+            update: false,
+        }
+    }
 }
 
 /// One step of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
+    /// Delete a target item whose type differs from the source's (a file where a folder goes),
+    /// whole, before the source's item is created in its place (`--delete` only).
+    DeleteConflict,
+    /// Rename a target item whose name differs from the source's only by case or
+    /// normalisation, on a target that folds names (never a copy plus a delete of the same
+    /// file). `from` is its name on the target.
+    Rename,
     /// Create a directory.
     Mkdir,
     /// Copy a file that the target does not have.
     Copy,
     /// Replace the target's different version of a file.
     Replace,
-    /// Create (or replace) a symbolic link, as a link.
-    Symlink,
-    /// Delete a target item whose type differs from the source's (a file where a folder goes),
-    /// whole, before the source's item is created in its place (`--delete` only).
-    DeleteConflict,
-    /// Delete a target-only item (file, link or, once emptied, directory; `--delete` only).
-    Delete,
-    /// Apply a directory's times (last, bottom-up).
-    SetDirTimes,
     /// The target already has this file (same size and times): check both by hash, copy it if
     /// they differ. A move plans one for every identical file, so its source can go.
     Check,
+    /// Create (or replace) a symbolic link, as a link.
+    Symlink,
+    /// Apply the source's permissions to a target file whose content is the same (no copy).
+    UpdateMeta,
+    /// Delete a target-only item (file, link or, once emptied, directory; `--delete` only).
+    Delete,
+    /// Apply a directory's times and permissions (last, bottom-up).
+    SetDirTimes,
 }
 
 impl ActionKind {
     /// Every kind, in the order their phases run.
     pub const ALL: &'static [ActionKind] = &[
         ActionKind::DeleteConflict,
+        ActionKind::Rename,
         ActionKind::Mkdir,
         ActionKind::Copy,
         ActionKind::Replace,
         ActionKind::Check,
         ActionKind::Symlink,
+        ActionKind::UpdateMeta,
         ActionKind::Delete,
         ActionKind::SetDirTimes,
     ];
 
-    /// The kind's stable name (plan output, `--json`, the journal).
+    /// The kind's stable name (plan output, `--json`, the journal; see `docs/vocabulary.md`).
     pub fn as_str(self) -> &'static str {
         match self {
+            ActionKind::DeleteConflict => "delete-conflict",
+            ActionKind::Rename => "rename",
             ActionKind::Mkdir => "mkdir",
             ActionKind::Copy => "copy",
             ActionKind::Replace => "replace",
+            ActionKind::Check => "check",
             ActionKind::Symlink => "symlink",
-            ActionKind::DeleteConflict => "delete-conflict",
+            ActionKind::UpdateMeta => "update-meta",
             ActionKind::Delete => "delete",
             ActionKind::SetDirTimes => "set-times",
-            ActionKind::Check => "check",
         }
     }
 
@@ -99,39 +126,127 @@ impl ActionKind {
     }
 }
 
+/// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Action {
+    /// What to do.
     pub kind: ActionKind,
+    /// The item, relative to both roots (the source's spelling of its name).
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub rel: PathBuf,
+    /// A rename's current name on the target, relative to the target root.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lossy_opt_path"
+    )]
+    pub from: Option<PathBuf>,
     /// Bytes to copy (files), else 0.
     pub size: u64,
-    /// Why (the differences, or "left-only" …).
+    /// Why (the differences, or "missing on the target" …).
     pub reason: String,
 }
 
-/// An item the plan leaves alone, and why (a type conflict without `--delete`, a FIFO …).
+impl Action {
+    /// An action on `rel` (no rename).
+    pub fn new(kind: ActionKind, rel: PathBuf, size: u64, reason: impl Into<String>) -> Action {
+        Action {
+            kind,
+            rel,
+            from: None,
+            size,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+/// An item the plan leaves alone, and why (a type conflict without `--delete`, a FIFO …). With
+/// a code, leaving it is a failure of the run (exit 2): the user asked for something the plan
+/// must not do (two names that the target would merge, a symbolic link in the way).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Skip {
+    /// The item, relative to the roots.
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub rel: PathBuf,
+    /// Why it is left alone.
     pub reason: String,
+    /// The error it counts as, if it is one.
+    pub code: Option<Code>,
+}
+
+impl Skip {
+    fn note(rel: PathBuf, reason: impl Into<String>) -> Skip {
+        Skip {
+            rel,
+            reason: reason.into(),
+            code: None,
+        }
+    }
+
+    fn error(rel: PathBuf, code: Code, reason: impl Into<String>) -> Skip {
+        Skip {
+            rel,
+            reason: reason.into(),
+            code: Some(code),
+        }
+    }
 }
 
 /// A serialisable plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// Where the items are copied from.
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub source_root: PathBuf,
+    /// Where they are copied to.
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub target_root: PathBuf,
+    /// Which side of the comparison the source is.
     pub direction: Direction,
-    /// Grouped by kind in the order their phases run: type-conflict deletes, mkdirs (top-down),
-    /// copies, checks and links, other deletes (deepest first), directory times (bottom-up). An
-    /// action's index is its sequence number in the journal and in its temp's name.
+    /// Grouped by kind in the order their phases run: type-conflict deletes, renames
+    /// (top-down), mkdirs (top-down), copies, checks and links, metadata updates, other deletes
+    /// (deepest first), directory times (bottom-up). An action's index is its sequence number
+    /// in the journal and in its temp's name.
     pub actions: Vec<Action>,
+    /// Items left alone, and why.
     pub skipped: Vec<Skip>,
 }
+
+/// What `Plan::build` collects, per phase.
+#[derive(Default)]
+struct Phases {
+    conflicts: Vec<Action>,
+    renames: Vec<Action>,
+    mkdirs: Vec<Action>,
+    copies: Vec<Action>,
+    metas: Vec<Action>,
+    deletes: Vec<Action>,
+    skipped: Vec<Skip>,
+    /// Folders whose contents change, or that differ themselves: their times and permissions
+    /// are applied again at the end.
+    touched: Vec<PathBuf>,
+    /// Source subtrees the plan must not write into (a conflict left in place).
+    fenced: Vec<PathBuf>,
+}
+
+impl Phases {
+    /// `rel`'s parent folders change (an entry is added, replaced or removed in them).
+    fn touch_parents(&mut self, rel: &Path) {
+        let mut p = rel.parent();
+        while let Some(d) = p {
+            self.touched.push(d.to_path_buf());
+            p = d.parent();
+        }
+    }
+}
+
+const SPECIAL: &str = "a FIFO, socket or device: not copied";
 
 impl Plan {
     /// Builds the plan. With `delete`, refuses (`PLAN_E_MASS_DELETE`) to delete more than
@@ -149,148 +264,99 @@ impl Plan {
     }
 
     fn build_inner(cmp: &Comparison, opts: &PlanOptions, check_same: bool) -> Result<Plan, Error> {
-        let (src_root, dst_root) = match opts.direction {
-            Direction::LeftToRight => (&cmp.left.root, &cmp.right.root),
-            Direction::RightToLeft => (&cmp.right.root, &cmp.left.root),
+        let (src_scan, dst_scan) = match opts.direction {
+            Direction::LeftToRight => (&cmp.left, &cmp.right),
+            Direction::RightToLeft => (&cmp.right, &cmp.left),
         };
-        let sides = |it: &Item| -> (Option<&Entry>, Option<&Entry>) {
-            match opts.direction {
+        let target_newer = match opts.direction {
+            Direction::LeftToRight => Category::RightNewer,
+            Direction::RightToLeft => Category::LeftNewer,
+        };
+        let mut ph = Phases::default();
+        for it in &cmp.items {
+            let (src, dst) = match opts.direction {
                 Direction::LeftToRight => (cmp.left_entry(it), cmp.right_entry(it)),
                 Direction::RightToLeft => (cmp.right_entry(it), cmp.left_entry(it)),
-            }
-        };
-        let (mut pre_deletes, mut mkdirs, mut copies, mut deletes, mut skipped) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        // Directories whose contents change or that differ themselves get their times re-applied.
-        let mut touched_dirs: Vec<PathBuf> = Vec::new();
-        let touch_parent = |rel: &Path, v: &mut Vec<PathBuf>| {
-            let mut p = rel.parent();
-            while let Some(d) = p {
-                v.push(d.to_path_buf());
-                p = d.parent();
-            }
-        };
-        for it in &cmp.items {
+            };
+            // The source's spelling: on a target that folds names it reaches the target's item.
+            let rel = match (src, dst) {
+                (Some(s), _) => s.rel.to_path_buf(),
+                (None, Some(d)) => d.rel.to_path_buf(),
+                (None, None) => continue,
+            };
             if it.category == Category::Same {
                 if check_same
-                    && let (Some(s), Some(_)) = sides(it)
+                    && let (Some(s), Some(_)) = (src, dst)
                     && s.kind == EntryKind::File
                 {
-                    copies.push(Action {
-                        kind: ActionKind::Check,
-                        rel: cmp.rel(it).to_path_buf(),
-                        size: s.size,
-                        reason: "same size and times: checked by hash".into(),
-                    });
+                    ph.copies.push(Action::new(
+                        ActionKind::Check,
+                        rel,
+                        s.size,
+                        "same size and times: checked by hash",
+                    ));
                 }
                 continue;
             }
-            let rel = cmp.rel(it).to_path_buf();
-            let (src, dst) = sides(it);
             let reason = match it.category {
                 Category::LeftOnly | Category::RightOnly => "missing on the target".to_string(),
                 _ => it.diffs.names().join(","),
             };
-            let create = |e: &Entry, replace: bool| -> Option<Action> {
-                let kind = match e.kind {
-                    EntryKind::Dir => ActionKind::Mkdir,
-                    EntryKind::File if replace => ActionKind::Replace,
-                    EntryKind::File => ActionKind::Copy,
-                    EntryKind::Symlink => ActionKind::Symlink,
-                    EntryKind::Special => return None,
-                };
-                Some(Action {
-                    kind,
-                    rel: rel.clone(),
-                    size: e.size,
-                    reason: reason.clone(),
-                })
-            };
             match (src, dst) {
-                (Some(s), None) => match create(s, false) {
-                    Some(a) if a.kind == ActionKind::Mkdir => {
-                        touch_parent(&rel, &mut touched_dirs);
-                        touched_dirs.push(rel.clone());
-                        mkdirs.push(a)
-                    }
-                    Some(a) => {
-                        touch_parent(&rel, &mut touched_dirs);
-                        copies.push(a)
-                    }
-                    None => skipped.push(Skip {
-                        rel,
-                        reason: "a FIFO, socket or device: not copied".into(),
-                    }),
-                },
+                (Some(s), None) => ph.create(s, rel, reason, false),
                 (Some(s), Some(d)) if s.kind != d.kind => {
-                    if s.kind == EntryKind::Special {
-                        skipped.push(Skip {
-                            rel,
-                            reason: "a FIFO, socket or device: not copied".into(),
+                    ph.conflict(s, d, rel, reason, opts.delete)
+                }
+                (Some(s), Some(d)) => {
+                    if it.diffs.contains(Diffs::NAME) {
+                        ph.touch_parents(&rel);
+                        ph.renames.push(Action {
+                            from: Some(d.rel.to_path_buf()),
+                            ..Action::new(ActionKind::Rename, rel.clone(), 0, "name's case")
                         });
-                    } else if !opts.delete {
-                        skipped.push(Skip {
-                            rel,
-                            reason: format!(
-                                "type conflict ({:?} vs {:?}): run with --delete to replace it",
-                                s.kind, d.kind
-                            ),
-                        });
-                    } else {
-                        touch_parent(&rel, &mut touched_dirs);
-                        pre_deletes.push(Action {
-                            kind: ActionKind::DeleteConflict,
-                            rel: rel.clone(),
-                            size: 0,
-                            reason: "type conflict".into(),
-                        });
-                        if let Some(a) = create(s, false) {
-                            if a.kind == ActionKind::Mkdir {
-                                touched_dirs.push(rel.clone());
-                                mkdirs.push(a);
-                            } else {
-                                copies.push(a);
+                    }
+                    match s.kind {
+                        EntryKind::Dir => ph.touched.push(rel),
+                        EntryKind::Special => ph.skipped.push(Skip::note(rel, SPECIAL)),
+                        _ if it.diffs.is_metadata_only() => {
+                            if s.kind == EntryKind::File && it.diffs.contains(Diffs::PERMISSIONS) {
+                                ph.metas.push(Action::new(
+                                    ActionKind::UpdateMeta,
+                                    rel,
+                                    0,
+                                    "permissions",
+                                ));
                             }
                         }
+                        EntryKind::File if opts.update && it.category == target_newer => {
+                            ph.skipped.push(Skip::note(
+                                rel,
+                                "the target is newer than the source: kept (--update)",
+                            ));
+                        }
+                        _ => ph.create(s, rel, reason, true),
                     }
                 }
-                (Some(s), Some(_)) => match s.kind {
-                    EntryKind::Dir => touched_dirs.push(rel.clone()),
-                    EntryKind::Special => skipped.push(Skip {
-                        rel,
-                        reason: "a FIFO, socket or device: not copied".into(),
-                    }),
-                    _ => {
-                        touch_parent(&rel, &mut touched_dirs);
-                        copies.extend(create(s, true));
-                    }
-                },
                 (None, Some(_)) => {
                     if opts.delete {
-                        touch_parent(&rel, &mut touched_dirs);
-                        deletes.push(Action {
-                            kind: ActionKind::Delete,
+                        ph.touch_parents(&rel);
+                        ph.deletes.push(Action::new(
+                            ActionKind::Delete,
                             rel,
-                            size: 0,
-                            reason: "not in the source".into(),
-                        });
+                            0,
+                            "not in the source",
+                        ));
                     }
                 }
                 (None, None) => {}
             }
         }
-        // Deleting a directory deletes what is below it first: all of it is target-only too.
-        deletes.sort_by(|a, b| {
-            depth(&b.rel)
-                .cmp(&depth(&a.rel))
-                .then_with(|| b.rel.cmp(&a.rel))
-        });
-        // A type-conflict delete of a directory takes its target-only contents with it.
-        let target_total = match opts.direction {
-            Direction::LeftToRight => cmp.right.entries.len(),
-            Direction::RightToLeft => cmp.left.entries.len(),
-        };
-        let n_del = deletes.len() + pre_deletes.len();
+        if opts.target_folds_names {
+            ph.fence_twins(cmp, src_scan);
+        }
+        ph.fence();
+        let target_total = dst_scan.entries.len();
+        let n_del = ph.deletes.len() + ph.conflicts.len();
         if opts.delete
             && !opts.force
             && n_del > 10
@@ -298,106 +364,43 @@ impl Plan {
         {
             return Err(Error::new(
                 Code::PlanMassDelete,
-                dst_root,
+                &dst_scan.root,
                 format!(
                     "the plan deletes {n_del} of the target's {target_total} entries, more than max_delete={:.0}%",
                     opts.max_delete * 100.0
                 ),
             ));
         }
-        // Directory times: every touched source directory that still exists in the source, plus
-        // the root (""), bottom-up.
-        touched_dirs.sort();
-        touched_dirs.dedup();
-        let src_scan = match opts.direction {
-            Direction::LeftToRight => &cmp.left,
-            Direction::RightToLeft => &cmp.right,
-        };
-        let mut times: Vec<Action> = touched_dirs
-            .into_iter()
-            .filter(|d| {
-                d.as_os_str().is_empty()
-                    || src_scan.get(d).is_some_and(|e| e.kind == EntryKind::Dir)
-            })
-            .map(|rel| Action {
-                kind: ActionKind::SetDirTimes,
-                rel,
-                size: 0,
-                reason: "directory times".into(),
-            })
-            .collect();
-        if !times.iter().any(|a| a.rel.as_os_str().is_empty())
-            && cmp.items.iter().any(|i| i.category != Category::Same)
-        {
-            times.push(Action {
-                kind: ActionKind::SetDirTimes,
-                rel: PathBuf::new(),
-                size: 0,
-                reason: "directory times".into(),
-            });
-        }
-        times.sort_by(|a, b| {
+        let any_change = cmp.items.iter().any(|i| i.category != Category::Same);
+        let times = ph.dir_times(src_scan, any_change);
+        let Phases {
+            conflicts,
+            mut renames,
+            mkdirs,
+            copies,
+            metas,
+            mut deletes,
+            skipped,
+            ..
+        } = ph;
+        // A folder's rename comes before its contents' (their old paths fold to the new ones).
+        renames.sort_by(|a, b| depth(&a.rel).cmp(&depth(&b.rel)).then(a.rel.cmp(&b.rel)));
+        // Deleting a directory deletes what is below it first: all of it is target-only too.
+        deletes.sort_by(|a, b| {
             depth(&b.rel)
                 .cmp(&depth(&a.rel))
                 .then_with(|| b.rel.cmp(&a.rel))
         });
-        // Large files (≥ 1 MiB) first, so a big file starts early and never leaves the other
-        // workers idle at the end of the run. Small ones interleaved across directories (the
-        // first file of every directory, then the second …), so parallel workers create and
-        // rename in different directories instead of queueing on one directory's lock.
-        let mut rank_in_dir: std::collections::HashMap<PathBuf, usize> =
-            std::collections::HashMap::new();
-        let mut keyed: Vec<(u64, usize, Action)> = copies
-            .into_iter()
-            .map(|a| {
-                let n = rank_in_dir
-                    .entry(a.rel.parent().map(Path::to_path_buf).unwrap_or_default())
-                    .or_insert(0);
-                *n += 1;
-                let big = if a.size >= 1 << 20 { a.size } else { 0 };
-                (big, *n, a)
-            })
-            .collect();
-        keyed.sort_by(|x, y| {
-            y.0.cmp(&x.0)
-                .then(x.1.cmp(&y.1))
-                .then_with(|| x.2.rel.cmp(&y.2.rel))
-        });
-        let mut copies: Vec<Action> = keyed.into_iter().map(|k| k.2).collect();
-
-        // Twins (a.txt / A.txt, NFC / NFD) from the source onto a target that folds names: copying
-        // both would silently overwrite one with the other. All of them are skipped and reported.
-        if opts.target_folds_names {
-            let mut doomed: Vec<PathBuf> = Vec::new();
-            for t in &cmp.twins {
-                let from_source: Vec<&PathBuf> = t
-                    .paths
-                    .iter()
-                    .filter(|p| src_scan.get(p).is_some())
-                    .collect();
-                if from_source.len() > 1 {
-                    for p in from_source {
-                        skipped.push(Skip {
-                            rel: p.clone(),
-                            reason: "the target folder ignores case or normalises names, and another source name folds to this one: not copied, so neither overwrites the other".into(),
-                        });
-                        doomed.push(p.clone());
-                    }
-                }
-            }
-            if !doomed.is_empty() {
-                copies.retain(|a| !doomed.iter().any(|d| a.rel.starts_with(d)));
-                mkdirs.retain(|a| !doomed.iter().any(|d| a.rel.starts_with(d)));
-            }
-        }
-        let mut actions = pre_deletes;
+        let mut actions = conflicts;
+        actions.extend(renames);
         actions.extend(mkdirs);
-        actions.extend(copies);
+        actions.extend(order_copies(copies));
+        actions.extend(metas);
         actions.extend(deletes);
         actions.extend(times);
         Ok(Plan {
-            source_root: src_root.clone(),
-            target_root: dst_root.clone(),
+            source_root: src_scan.root.clone(),
+            target_root: dst_scan.root.clone(),
             direction: opts.direction,
             actions,
             skipped,
@@ -448,9 +451,12 @@ impl Plan {
         let keep = |rel: &Path| wanted.contains(rel) || needed.contains(rel);
         self.actions.retain(|a| match a.kind {
             ActionKind::Mkdir | ActionKind::SetDirTimes => keep(&a.rel),
-            ActionKind::Copy | ActionKind::Replace | ActionKind::Symlink | ActionKind::Check => {
-                wanted.contains(a.rel.as_path())
-            }
+            ActionKind::Copy
+            | ActionKind::Replace
+            | ActionKind::Symlink
+            | ActionKind::Check
+            | ActionKind::Rename
+            | ActionKind::UpdateMeta => wanted.contains(a.rel.as_path()),
             ActionKind::Delete | ActionKind::DeleteConflict => false,
         });
         self.skipped.retain(|s| keep(&s.rel));
@@ -464,6 +470,165 @@ impl Plan {
             .retain(|a| a.kind == ActionKind::Delete && wanted.contains(a.rel.as_path()));
         self.skipped.clear();
     }
+}
+
+impl Phases {
+    /// The source item `s` is created on the target (`replace`: over the target's version).
+    fn create(&mut self, s: &Entry, rel: PathBuf, reason: String, replace: bool) {
+        let kind = match s.kind {
+            EntryKind::Dir => ActionKind::Mkdir,
+            EntryKind::File if replace => ActionKind::Replace,
+            EntryKind::File => ActionKind::Copy,
+            EntryKind::Symlink => ActionKind::Symlink,
+            EntryKind::Special => {
+                self.skipped.push(Skip::note(rel, SPECIAL));
+                return;
+            }
+        };
+        self.touch_parents(&rel);
+        if kind == ActionKind::Mkdir {
+            self.touched.push(rel.clone());
+            self.mkdirs.push(Action::new(kind, rel, 0, reason));
+        } else {
+            self.copies.push(Action::new(kind, rel, s.size, reason));
+        }
+    }
+
+    /// Source and target items of different types at `rel`. With `--delete` the target's goes
+    /// first (a symbolic link is removed as a link, never followed); without, it stays and
+    /// nothing is written beneath it — a folder planned through a symbolic link would write
+    /// wherever the link points (`TREE_E_SYMLINK_IN_PATH`, an error).
+    fn conflict(&mut self, s: &Entry, d: &Entry, rel: PathBuf, reason: String, delete: bool) {
+        if s.kind == EntryKind::Special {
+            self.skipped.push(Skip::note(rel, SPECIAL));
+        } else if delete {
+            self.touch_parents(&rel);
+            self.conflicts.push(Action::new(
+                ActionKind::DeleteConflict,
+                rel.clone(),
+                0,
+                "type conflict",
+            ));
+            self.create(s, rel, reason, false);
+        } else {
+            if s.kind == EntryKind::Dir {
+                self.fenced.push(rel.clone());
+            }
+            self.skipped.push(if d.kind == EntryKind::Symlink && s.kind == EntryKind::Dir {
+                Skip::error(
+                    rel,
+                    Code::TreeSymlinkInPath,
+                    "the target has a symbolic link where the source has a folder: nothing is written through it (run with --delete to replace the link by a folder)",
+                )
+            } else {
+                Skip::note(
+                    rel,
+                    format!(
+                        "type conflict ({:?} vs {:?}): run with --delete to replace it",
+                        s.kind, d.kind
+                    ),
+                )
+            });
+        }
+    }
+
+    /// Twins (a.txt / A.txt, NFC / NFD) from the source onto a target that folds names: copying
+    /// both would silently overwrite one with the other. All of them are left out, as errors.
+    fn fence_twins(&mut self, cmp: &Comparison, src_scan: &crate::tree::scan::Scan) {
+        for t in &cmp.twins {
+            let from_source: Vec<&PathBuf> = t
+                .paths
+                .iter()
+                .filter(|p| src_scan.get(p).is_some())
+                .collect();
+            if from_source.len() > 1 {
+                for p in from_source {
+                    self.skipped.push(Skip::error(
+                        p.clone(),
+                        Code::PlanNameClash,
+                        "the target folder ignores case or normalises names, and another source name folds to this one: not copied, so neither overwrites the other",
+                    ));
+                    self.fenced.push(p.clone());
+                }
+            }
+        }
+    }
+
+    /// Drops every action on or beneath a fenced item.
+    fn fence(&mut self) {
+        if self.fenced.is_empty() {
+            return;
+        }
+        let fenced = std::mem::take(&mut self.fenced);
+        let outside = |a: &Action| !fenced.iter().any(|f| a.rel.starts_with(f));
+        for v in [
+            &mut self.renames,
+            &mut self.mkdirs,
+            &mut self.copies,
+            &mut self.metas,
+            &mut self.deletes,
+        ] {
+            v.retain(outside);
+        }
+        self.touched
+            .retain(|d| !fenced.iter().any(|f| d.starts_with(f)));
+    }
+
+    /// Directory times: every touched source directory that still exists in the source, plus
+    /// the root (""), bottom-up.
+    fn dir_times(&mut self, src_scan: &crate::tree::scan::Scan, any_change: bool) -> Vec<Action> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort();
+        touched.dedup();
+        let mut times: Vec<Action> = touched
+            .into_iter()
+            .filter(|d| {
+                d.as_os_str().is_empty()
+                    || src_scan.get(d).is_some_and(|e| e.kind == EntryKind::Dir)
+            })
+            .map(|rel| Action::new(ActionKind::SetDirTimes, rel, 0, "directory times"))
+            .collect();
+        if any_change && !times.iter().any(|a| a.rel.as_os_str().is_empty()) {
+            times.push(Action::new(
+                ActionKind::SetDirTimes,
+                PathBuf::new(),
+                0,
+                "directory times",
+            ));
+        }
+        times.sort_by(|a, b| {
+            depth(&b.rel)
+                .cmp(&depth(&a.rel))
+                .then_with(|| b.rel.cmp(&a.rel))
+        });
+        times
+    }
+}
+
+/// Large files (≥ 1 MiB) first, so a big file starts early and never leaves the other workers
+/// idle at the end of the run. Small ones interleaved across directories (the first file of
+/// every directory, then the second …), so parallel workers create and rename in different
+/// directories instead of queueing on one directory's lock.
+fn order_copies(copies: Vec<Action>) -> Vec<Action> {
+    let mut rank_in_dir: std::collections::HashMap<PathBuf, usize> =
+        std::collections::HashMap::new();
+    let mut keyed: Vec<(u64, usize, Action)> = copies
+        .into_iter()
+        .map(|a| {
+            let n = rank_in_dir
+                .entry(a.rel.parent().map(Path::to_path_buf).unwrap_or_default())
+                .or_insert(0);
+            *n += 1;
+            let big = if a.size >= 1 << 20 { a.size } else { 0 };
+            (big, *n, a)
+        })
+        .collect();
+    keyed.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(x.1.cmp(&y.1))
+            .then_with(|| x.2.rel.cmp(&y.2.rel))
+    });
+    keyed.into_iter().map(|k| k.2).collect()
 }
 
 fn depth(p: &Path) -> usize {

@@ -70,6 +70,7 @@ pub struct Run {
     filter: Filter,
     delete: bool,
     force: bool,
+    update: bool,
     dry_run: bool,
     journaled: bool,
     manifest: Option<PathBuf>,
@@ -100,6 +101,7 @@ impl Run {
             filter: Filter::default(),
             delete: false,
             force: false,
+            update: false,
             dry_run: false,
             journaled: true,
             manifest: None,
@@ -139,6 +141,13 @@ impl Run {
     /// Skip the mass-deletion guard (`max_delete`).
     pub fn force(mut self, on: bool) -> Run {
         self.force = on;
+        self
+    }
+
+    /// Never replace a target file that is newer than the source (rsync `-u`, robocopy `/XO`):
+    /// such files are left alone and listed among the skipped items.
+    pub fn update(mut self, on: bool) -> Run {
+        self.update = on;
         self
     }
 
@@ -290,6 +299,7 @@ impl Run {
             force: self.force,
             max_delete: self.settings.max_delete,
             target_folds_names: !cmp.twins.is_empty() && folds_names(&dst),
+            update: self.update,
         };
         let mut plan = if kind == RunKind::Move {
             Plan::build_move(&cmp, &opts)?

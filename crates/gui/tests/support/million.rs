@@ -65,13 +65,7 @@ pub fn comparison(left: &Path, right: &Path, folders: usize, files: usize) -> Co
     engine::tree::compare(
         scan(left, l),
         scan(right, r),
-        Criteria {
-            existence: true,
-            size: true,
-            modified: true,
-            created: false,
-            content: false,
-        },
+        Criteria::default(),
         Duration::from_secs(2),
         &NullReporter,
         &CancelToken::new(),

@@ -101,10 +101,13 @@ pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summa
         started: Instant::now(),
     };
     ex.announce();
+    ex.report_refusals();
     ex.clear_conflicts();
+    ex.rename();
     ex.make_dirs();
     let halted = ex.transfer();
     if !halted {
+        ex.update_metadata();
         ex.delete_extras();
     }
     ex.sync_touched_dirs();
@@ -186,6 +189,16 @@ impl<'a> Executor<'a> {
         });
     }
 
+    /// Items the plan refused to touch for a reason that is an error (two source names the
+    /// target would merge, a symbolic link in the way) count as failed.
+    fn report_refusals(&self) {
+        for s in &self.plan.skipped {
+            if let Some(code) = s.code {
+                self.fail(&Error::new(code, self.src(&s.rel), s.reason.clone()));
+            }
+        }
+    }
+
     /// Phase 1: target items whose type differs from the source's (a file where a folder goes)
     /// are deleted, whole, before the source's item is created in their place.
     fn clear_conflicts(&self) {
@@ -201,7 +214,27 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 2: folders, parents first. Before files are journaled as committed in them, the
+    /// Phase 2: on a target that folds names, items whose name differs from the source's only
+    /// by case or normalisation are renamed in place (parents first), never copied and then
+    /// deleted under the other spelling — which would be the same file.
+    fn rename(&self) {
+        for (_, a) in self.actions(ActionKind::Rename) {
+            if self.cancelled() {
+                break;
+            }
+            let Some(from) = &a.from else { continue };
+            let (old, new) = (self.dst(from), self.dst(&a.rel));
+            match ops::rename(&old, &new) {
+                Ok(()) => {
+                    self.summary().renamed += 1;
+                    self.touch(&a.rel);
+                }
+                Err(e) => self.fail(&e),
+            }
+        }
+    }
+
+    /// Phase 3: folders, parents first. Before files are journaled as committed in them, the
     /// new folders must be durable.
     fn make_dirs(&self) {
         for (_, a) in self.actions(ActionKind::Mkdir) {
@@ -235,13 +268,26 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 3: files and links, in parallel (see [`transfer`]). Returns whether the run halted
+    /// Phase 4: files and links, in parallel (see [`transfer`]). Returns whether the run halted
     /// (cancelled, or the journal failed): later phases that change the target are skipped.
     fn transfer(&self) -> bool {
         transfer::run(self)
     }
 
-    /// Phase 4: target-only items, deepest first.
+    /// Phase 5: the source's permissions onto target files whose content is the same: no copy.
+    fn update_metadata(&self) {
+        for (_, a) in self.actions(ActionKind::UpdateMeta) {
+            if self.cancelled() {
+                break;
+            }
+            match ops::copy_permissions(&self.src(&a.rel), &self.dst(&a.rel)) {
+                Ok(()) => self.summary().metadata_updated += 1,
+                Err(e) => self.fail(&e),
+            }
+        }
+    }
+
+    /// Phase 6: target-only items, deepest first.
     fn delete_extras(&self) {
         for (_, a) in self.actions(ActionKind::Delete) {
             if self.cancelled() {
@@ -263,7 +309,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 5: every rename and unlink made durable: one fsync per touched folder.
+    /// Phase 7: every rename and unlink made durable: one fsync per touched folder.
     fn sync_touched_dirs(&self) {
         if !self.durable() {
             return;
@@ -285,7 +331,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 6: folder times and permissions, bottom-up, last.
+    /// Phase 8: folder times and permissions, bottom-up, last.
     fn apply_dir_metadata(&self) {
         for (_, a) in self.actions(ActionKind::SetDirTimes) {
             if self.cancelled() {
@@ -303,7 +349,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 7: a move removes the source folders it emptied, deepest first.
+    /// Phase 9: a move removes the source folders it emptied, deepest first.
     fn remove_moved_dirs(&self) {
         if self.opts.move_sources && !self.cancelled() {
             ops::remove_empty_dirs(&self.plan.source_root, self.durable());

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::copy::Copier;
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, IoResultExt};
 use crate::settings::DeleteMode;
 
 /// Removes the empty folders below `root` and then `root` itself if it is empty, deepest first;
@@ -57,6 +57,26 @@ pub(super) fn copy_symlink(copier: &Copier, src: &Path, dst: &Path) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// Renames a target item to the source's spelling of its name (a case-only rename on a target
+/// that folds names).
+pub(super) fn rename(old: &Path, new: &Path) -> Result<(), Error> {
+    std::fs::rename(old, new).or_code(Code::TreeRename, new, "cannot rename to the source's name")
+}
+
+/// The source file's permissions onto the target file (its content is the same).
+pub(super) fn copy_permissions(src: &Path, dst: &Path) -> Result<(), Error> {
+    let md = std::fs::metadata(src).or_code(
+        Code::FinalizeMetadata,
+        src,
+        "cannot read the source's permissions",
+    )?;
+    std::fs::set_permissions(dst, md.permissions()).or_code(
+        Code::FinalizeMetadata,
+        dst,
+        "cannot set the permissions",
+    )
 }
 
 /// Deletes a target item: to the trash (the default; never silently permanent) or permanently.
