@@ -601,7 +601,7 @@ impl Copier {
             );
         }
 
-        if s.sparse_file_warning && is_sparse(&src_meta) {
+        if s.sparse_file_warning && fsops::is_sparse(&src_meta) {
             self.notice(
                 &mut job,
                 "sparse_source",
@@ -1554,20 +1554,6 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
             .position(|(x, y)| x != y)
             .unwrap_or(a.len().min(b.len())),
     )
-}
-
-fn is_sparse(m: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // Allocated 512-byte blocks cover less than the length (with a page of slack for tails).
-        m.blocks().saturating_mul(512) + 4096 < m.len()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = m;
-        false
-    }
 }
 
 fn compare_mismatch(dst: &Path, at: u64) -> Error {
