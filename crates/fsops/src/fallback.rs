@@ -11,14 +11,30 @@ use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
 
+#[cfg(not(unix))]
+pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
+#[cfg(not(unix))]
+pub use self::portable::{
+    create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
+    path_from_bytes, path_identity, path_to_bytes, remove_temp, set_dir_times, set_symlink_times,
+    sync_dir,
+};
 #[cfg(unix)]
-pub(crate) use crate::unix::{create_temp, file_identity, free_space, read_at_once, write_at_once};
+pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
+#[cfg(unix)]
+pub use crate::unix::{
+    create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
+    path_from_bytes, path_identity, path_to_bytes, remove_temp, set_dir_times, set_symlink_times,
+};
 
 /// Buffer size of the read/write copy: prompt progress and cancel, few syscalls.
 const COPY_BUF: usize = 1 << 20;
 
-pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
-    // No portable way to learn the filesystem or device: UNKNOWN, which is copied STAGED.
+/// Where a path lives: there is no portable way to learn the filesystem or device, so
+/// [`DriveKind::Unknown`] (copied STAGED) for the nearest existing ancestor of `path`.
+pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     let resolved = crate::nearest_existing(path)?;
     Ok(DriveInfo {
         kind: DriveKind::Unknown,
@@ -28,17 +44,20 @@ pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     })
 }
 
-pub(crate) fn kernel_copy(
+/// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) by
+/// read/write in steps of at most `chunk` bytes, with `progress` after each.
+pub fn kernel_copy(
     src: &File,
-    _src_path: &Path,
+    src_path: &Path,
     dst: &Path,
     len: u64,
     chunk: u64,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
+    let _ = src_path;
     let out = create_temp(dst)?;
     let step = (chunk.max(64 * 1024) as usize).min(COPY_BUF);
-    let Some(off) = crate::copy_read_write(src, &out, 0, len, step, progress)? else {
+    let Some(off) = crate::common::copy_read_write(src, &out, 0, len, step, progress)? else {
         return Ok(KernelCopy::Cancelled);
     };
     Ok(KernelCopy::Copied {
@@ -48,17 +67,17 @@ pub(crate) fn kernel_copy(
     })
 }
 
-pub(crate) fn copy_range(
-    _src: &File,
-    _dst: &File,
-    _offset: u64,
-    _len: u64,
-) -> io::Result<Option<u64>> {
+/// An in-kernel copy of one byte range: not available here, so always `Ok(None)` (use
+/// [`read_at`](crate::read_at) / [`write_all_at`](crate::write_all_at)).
+pub fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
+    let _ = (src, dst, offset, len);
     Ok(None)
 }
 
+/// Makes the entries of directory `dir` durable where this Unix allows an fsync on a directory
+/// opened read-only; a no-op where it does not.
 #[cfg(unix)]
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     // fsync on a directory opened read-only is how POSIX makes a rename durable, but not every
     // Unix allows it (some want a writable descriptor and answer EBADF, some filesystems answer
     // EINVAL or EOPNOTSUPP). Then there is no such call here: a no-op, like on Windows.
@@ -75,93 +94,208 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-pub(crate) fn preallocate(_file: &File, _len: u64) -> io::Result<bool> {
-    // std cannot reserve blocks, and set_len alone would make a sparse file: say so, and let the
-    // caller decide (it fails with COPY_E_PREALLOC rather than write into a hole).
+/// Reserves real blocks for `len` bytes: std cannot, and `set_len` alone would make a sparse
+/// file, so `Ok(false)` and the caller fails with `COPY_E_PREALLOC` rather than write into a hole.
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+    let _ = (file, len);
     Ok(false)
 }
 
-pub(crate) fn drop_cache(_file: &File) -> io::Result<ReadBack> {
+/// Evicts a file's cached pages: no portable call, so [`ReadBack::Cache`].
+pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
+    let _ = file;
     Ok(ReadBack::Cache)
 }
 
-pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
-    #[cfg(unix)]
-    crate::unix::set_std_times(file, times)?;
-    #[cfg(not(unix))]
-    {
-        let mut ft = std::fs::FileTimes::new();
-        if let Some(a) = times.accessed {
-            ft = ft.set_accessed(a);
-        }
-        if let Some(m) = times.modified {
-            ft = ft.set_modified(m);
-        }
-        file.set_times(ft)?;
-    }
-    // No portable way to set a creation time: reported as not applied, never faked.
+/// Applies the access and modified times of `times` to an open file. No portable call sets a
+/// creation time: a requested one is reported as not applied, never faked.
+pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    file.set_times(crate::common::std_file_times(times))?;
     Ok(TimesApplied {
         created: times.created.is_none(),
     })
 }
 
-pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
-    // No portable attributes beyond permissions, which the caller applies with std.
+/// Copies the source's user-visible attributes that permissions do not carry: there are no
+/// portable ones, so a no-op.
+pub fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
+    let _ = (src_meta, dst);
     Ok(())
 }
 
-// ----- Non-Unix: std alone ------------------------------------------------------------------
-
-#[cfg(not(unix))]
-pub(crate) fn create_temp(path: &Path) -> io::Result<File> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
+/// Opens a file for reads that bypass the page cache: no portable way, so `Ok(None)`.
+pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
+    let _ = path;
+    Ok(None)
 }
 
-/// Serialises seek + read / seek + write pairs: std has no portable positional I/O, so the
-/// shared cursor is used under one process-wide lock (all our I/O goes through here).
-#[cfg(not(unix))]
-static CURSOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-#[cfg(not(unix))]
-pub(crate) fn read_at_once(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    use std::io::{Read, Seek, SeekFrom};
-    let _guard = CURSOR.lock().unwrap_or_else(|e| e.into_inner());
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))?;
-    f.read(buf)
+/// Flushes a whole filesystem in one call: no portable way, so `Ok(false)` and the caller fsyncs
+/// file by file.
+pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    let _ = path;
+    Ok(false)
 }
 
-#[cfg(not(unix))]
-pub(crate) fn write_at_once(file: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
-    use std::io::{Seek, SeekFrom, Write};
-    let _guard = CURSOR.lock().unwrap_or_else(|e| e.into_inner());
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))?;
-    f.write(buf)
+/// Paces write-back during a copy: no portable range call, so a data sync of the whole file
+/// (`offset` and `len` are ignored).
+pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let _ = (offset, len);
+    file.sync_data()
 }
 
+/// The non-Unix half of the fallback: what std alone can do.
 #[cfg(not(unix))]
-pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
-    // std cannot open a directory for syncing portably; nothing more can be done here.
-    Ok(())
-}
+mod portable {
+    use std::fs::File;
+    use std::io;
+    use std::path::{Path, PathBuf};
+    use std::time::SystemTime;
 
-#[cfg(not(unix))]
-pub(crate) fn free_space(_path: &Path) -> io::Result<u64> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "free space is not available on this OS",
-    ))
-}
+    use crate::{FileIdentity, Times, TimesApplied};
 
-#[cfg(not(unix))]
-pub(crate) fn file_identity(_file: &File) -> io::Result<crate::FileIdentity> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "file identity is not available on this OS",
-    ))
+    /// Creates `path`, which must not exist, open for reading and writing (std has no portable
+    /// way to narrow its permissions).
+    pub fn create_temp(path: &Path) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+    }
+
+    /// Serialises seek + read / seek + write pairs: std has no portable positional I/O, so the
+    /// shared cursor is used under one process-wide lock (all our I/O goes through here).
+    static CURSOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// One read at `offset`, through the shared cursor under [`CURSOR`].
+    pub(crate) fn read_at_once(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        use std::io::{Read, Seek, SeekFrom};
+        let _guard = CURSOR.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = file;
+        f.seek(SeekFrom::Start(offset))?;
+        f.read(buf)
+    }
+
+    /// One write at `offset`, through the shared cursor under [`CURSOR`].
+    pub(crate) fn write_at_once(file: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
+        use std::io::{Seek, SeekFrom, Write};
+        let _guard = CURSOR.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = file;
+        f.seek(SeekFrom::Start(offset))?;
+        f.write(buf)
+    }
+
+    /// No portable read-ahead advice for a map: nothing to do.
+    pub(crate) fn advise_sequential(map: &memmap2::Mmap) {
+        let _ = map;
+    }
+
+    /// Opens a copy source for reading with std's defaults.
+    pub fn open_source(path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+
+    /// Opens a temp for its verify read-back with std's defaults.
+    pub fn open_readback(path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+
+    /// Makes a directory's entries durable: std cannot open a directory for syncing portably, so
+    /// a no-op.
+    pub fn sync_dir(dir: &Path) -> io::Result<()> {
+        let _ = dir;
+        Ok(())
+    }
+
+    /// Bytes available on the volume of `path`: no portable call, so an `Unsupported` error.
+    pub fn free_space(path: &Path) -> io::Result<u64> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "free space is not available on this OS",
+        ))
+    }
+
+    /// (volume, file) identity of an open file: no portable call, so an `Unsupported` error.
+    pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
+        let _ = file;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "file identity is not available on this OS",
+        ))
+    }
+
+    /// Identity from metadata in hand: std's portable metadata has none, so `None`.
+    pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {
+        let _ = m;
+        None
+    }
+
+    /// (volume, file) identity of whatever `path` names now, through [`file_identity`].
+    pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
+        file_identity(&File::open(path)?)
+    }
+
+    /// Applies `times` to a directory opened like a file.
+    pub fn set_dir_times(dir: &Path, times: &Times) -> io::Result<TimesApplied> {
+        super::set_times(&File::open(dir)?, times)
+    }
+
+    /// Sets a symbolic link's own times: no portable call, so `Ok(false)`.
+    pub fn set_symlink_times(
+        link: &Path,
+        accessed: SystemTime,
+        modified: SystemTime,
+    ) -> io::Result<bool> {
+        let _ = (link, accessed, modified);
+        Ok(false)
+    }
+
+    /// Creates a symbolic link: no portable call, so an `Unsupported` error.
+    pub fn create_symlink(target: &Path, link: &Path, target_is_dir: bool) -> io::Result<()> {
+        let _ = (target, link, target_is_dir);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "symbolic links are not supported here",
+        ))
+    }
+
+    /// A path as bytes for the run journal: only its Unicode form is portable, so lossy.
+    pub fn path_to_bytes(p: &Path) -> Vec<u8> {
+        p.to_string_lossy().as_bytes().to_vec()
+    }
+
+    /// The inverse of [`path_to_bytes`].
+    pub fn path_from_bytes(b: &[u8]) -> PathBuf {
+        PathBuf::from(String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// The permission bits the scan records: only "read-only" is portable (1 when set, else 0).
+    pub fn mode_bits(m: &std::fs::Metadata) -> u32 {
+        u32::from(m.permissions().readonly())
+    }
+
+    /// Whether a file has holes: no portable way to tell, so false.
+    pub fn is_sparse(m: &std::fs::Metadata) -> bool {
+        let _ = m;
+        false
+    }
+
+    /// Deletes a file of ours (a temp) with `std::fs::remove_file`.
+    pub fn remove_temp(path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    /// Whether another program has `path` open so that deleting it may fail: no portable way to
+    /// ask, so `Ok(false)`.
+    pub fn in_use(path: &Path) -> io::Result<bool> {
+        let _ = path;
+        Ok(false)
+    }
+
+    /// A plain-words cause for an OS error: `None`, the OS's own text is all there is.
+    pub fn describe_os_error(e: &io::Error) -> Option<&'static str> {
+        let _ = e;
+        None
+    }
 }

@@ -1,25 +1,34 @@
-//! Linux backend: FICLONE, `copy_file_range`, `fallocate`, `posix_fadvise`, and drive kinds from
-//! `/proc/self/mountinfo` (with `statfs` magic numbers when mountinfo cannot be read).
+//! Linux backend: FICLONE, `copy_file_range`, `fallocate`, `posix_fadvise`, `O_DIRECT`,
+//! `O_NOATIME`, `syncfs`, `sync_file_range`, and drive kinds from `/proc/self/mountinfo` (with
+//! `statfs` magic numbers when mountinfo cannot be read). Everything POSIX does the same way
+//! comes from [`crate::unix`].
 
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use crate::unix::errno;
+use crate::unix::{errno, open_read};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
 
-pub(crate) use crate::unix::{
-    create_temp, file_identity, free_space, read_at_once, sync_dir, write_at_once,
+pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
+pub use crate::unix::{
+    create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, path_from_bytes, path_identity,
+    path_to_bytes, remove_temp, set_dir_times, set_symlink_times, sync_dir,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
 /// cancel and progress stay prompt.
 const FALLBACK_BUF: usize = 1 << 20;
 
-pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+/// Where a path lives: its volume's kind and filesystem type, from the mount that holds it in
+/// `/proc/self/mountinfo` (proc(5)) and the `removable` flag of its block device in sysfs. A
+/// symlinked path is judged by its target (seed A.9); a path that does not exist yet by its
+/// nearest existing ancestor.
+pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     let resolved = crate::nearest_existing(path)?;
     let (fs_type, kind) = match std::fs::read_to_string("/proc/self/mountinfo") {
         Ok(text) => match find_mount(&text, &resolved) {
@@ -264,7 +273,11 @@ fn cfr(src: &File, dst: &File, offset: u64, len: usize) -> io::Result<usize> {
     }
 }
 
-pub(crate) fn kernel_copy(
+/// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) with
+/// the fastest mechanism the filesystems allow: FICLONE when they can share extents, else
+/// `copy_file_range` in chunks of at most `chunk` bytes with `progress` after each, else
+/// read/write (on EXDEV, EOPNOTSUPP, or a call that makes no progress).
+pub fn kernel_copy(
     src: &File,
     _src_path: &Path,
     dst: &Path,
@@ -318,7 +331,7 @@ pub(crate) fn kernel_copy(
         }
     }
     if method == CopyMethod::ReadWrite {
-        match crate::copy_read_write(src, &out, off, len, FALLBACK_BUF, progress)? {
+        match crate::common::copy_read_write(src, &out, off, len, FALLBACK_BUF, progress)? {
             Some(n) => off = n,
             None => return Ok(KernelCopy::Cancelled),
         }
@@ -330,7 +343,11 @@ pub(crate) fn kernel_copy(
     })
 }
 
-pub(crate) fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
+/// Copies `len` bytes at `offset` from `src` to the same offset in `dst` with
+/// `copy_file_range(2)`. `Ok(None)` when the kernel cannot for these files (use
+/// [`read_at`](crate::read_at) / [`write_all_at`](crate::write_all_at)); `Ok(Some(n))` with
+/// `n < len` when the source ended early.
+pub fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
     let mut done = 0u64;
     while done < len {
         let want = (len - done).min(1 << 30) as usize;
@@ -345,7 +362,11 @@ pub(crate) fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::R
     Ok(Some(done))
 }
 
-pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+/// Reserves real blocks for `len` bytes and sets the file's length to exactly `len`, with
+/// `fallocate(2)` mode 0. Never creates a sparse file: `Ok(false)` when the filesystem cannot
+/// allocate (the caller fails with `COPY_E_PREALLOC` rather than write into a hole that may later
+/// find the disk full).
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     if len == 0 {
         file.set_len(0)?;
         return Ok(true);
@@ -363,7 +384,10 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     Err(e)
 }
 
-pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
+/// Evicts `file`'s cached pages (after it has been fsynced) with `posix_fadvise(2)`
+/// `POSIX_FADV_DONTNEED`, so the next read comes from the medium. [`ReadBack::Cache`] on tmpfs
+/// and ramfs, which are the page cache.
+pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
     // tmpfs and ramfs *are* the page cache: nothing to drop, nothing else to read.
     if is_ram_fs(file)? {
         return Ok(ReadBack::Cache);
@@ -382,16 +406,93 @@ pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
     Ok(ReadBack::Device)
 }
 
-pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
-    crate::unix::set_std_times(file, times)?;
+/// Applies `times` to an open file: access and modified times through std (nanoseconds where
+/// the filesystem stores them). A requested creation time is reported as not applied.
+pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    file.set_times(crate::common::std_file_times(times))?;
     // Linux has no call that sets a file's birth time (statx reports it, nothing writes it).
     Ok(TimesApplied {
         created: times.created.is_none(),
     })
 }
 
-pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
+/// Copies the source's user-visible attributes that permissions do not carry: none on Linux, a
+/// no-op.
+pub fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
     // Linux has no hidden or archive attribute: a dot name hides a file, and the name is copied.
+    Ok(())
+}
+
+/// Whether open(2) refused `O_NOATIME`: it answers EPERM on a file we neither own nor may
+/// override as root. The open is then retried without it.
+fn refuses_noatime(e: &io::Error) -> bool {
+    errno(e) == libc::EPERM
+}
+
+/// Opens a copy source for reading like every Unix does (with `O_NONBLOCK`, so that a FIFO
+/// swapped in for a regular file after it was checked can never block the open; the caller checks
+/// the opened file's type before reading), and with `O_NOATIME` where permitted, so that copying
+/// does not even change the source's access time (I1).
+pub fn open_source(path: &Path) -> io::Result<File> {
+    match open_read(path, libc::O_NONBLOCK | libc::O_NOATIME) {
+        Err(e) if refuses_noatime(&e) => crate::unix::open_source(path),
+        r => r,
+    }
+}
+
+/// Opens a file we wrote (a temp) for its verify read-back with `O_NOATIME`, so the times
+/// applied before the verify survive it.
+pub fn open_readback(path: &Path) -> io::Result<File> {
+    match open_read(path, libc::O_NOATIME) {
+        Err(e) if refuses_noatime(&e) => crate::unix::open_readback(path),
+        r => r,
+    }
+}
+
+/// Opens a file with `O_DIRECT` for reads that bypass the page cache, for a verify that must read
+/// the medium. `Ok(None)` where the filesystem refuses it (tmpfs answers EINVAL). Reads on the
+/// handle must use an [`AlignedBuf`](crate::AlignedBuf), offsets and lengths that are multiples
+/// of [`DIRECT_ALIGN`](crate::DIRECT_ALIGN) (the last read may return fewer bytes).
+pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
+    for noatime in [libc::O_NOATIME, 0] {
+        match open_read(path, libc::O_DIRECT | noatime) {
+            Ok(f) => return Ok(Some(f)),
+            Err(e) if refuses_noatime(&e) => continue,
+            Err(e) if errno(&e) == libc::EINVAL => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// Flushes every dirty page and inode of the filesystem holding `path` in one `syncfs(2)`
+/// instead of one fsync per file; `Ok(true)`.
+pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    let f = File::open(path)?;
+    // SAFETY: valid fd.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(true)
+}
+
+/// Starts write-back of `len` bytes at `offset` without waiting for it
+/// (`sync_file_range(2)` with `SYNC_FILE_RANGE_WRITE`), so the device works while we go on
+/// reading and hashing, and dirty pages never pile up. Durability still comes from the final
+/// fsync; this only paces the writes.
+pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    // SAFETY: valid fd; the kernel validates the range.
+    let rc = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
 }
 

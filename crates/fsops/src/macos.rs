@@ -6,17 +6,20 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::unix::errno;
+use crate::unix::{c_path, errno};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
 
-pub(crate) use crate::unix::{
-    create_temp, file_identity, free_space, read_at_once, sync_dir, write_at_once,
+pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
+pub use crate::unix::{
+    create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
+    path_from_bytes, path_identity, path_to_bytes, remove_temp, set_dir_times, set_symlink_times,
+    sync_dir,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
@@ -27,16 +30,14 @@ const FALLBACK_BUF: usize = 1 << 20;
 /// the user"); the libc crate does not export it.
 const MNT_REMOVABLE: u32 = 0x0000_0200;
 
-fn c_path(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Drive kind
 // ---------------------------------------------------------------------------------------------
 
-pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+/// Where a path lives: its volume's kind and filesystem type, from `statfs(2)` (`f_fstypename`
+/// and the `MNT_LOCAL` / `MNT_REMOVABLE` flags). A symlinked path is judged by its target (seed
+/// A.9); a path that does not exist yet by its nearest existing ancestor.
+pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     let resolved = crate::nearest_existing(path)?;
     let c = c_path(&resolved)?;
     // SAFETY: `statfs` is plain data; all-zero is a valid value.
@@ -143,7 +144,10 @@ fn fcopyfile_all(src: &File, dst: &File) -> io::Result<()> {
     result
 }
 
-pub(crate) fn kernel_copy(
+/// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) with
+/// the fastest mechanism the volume allows: an APFS clone (`fclonefileat`), else `fcopyfile`
+/// (which reports progress only at the end), else read/write in steps of at most `chunk`.
+pub fn kernel_copy(
     src: &File,
     _src_path: &Path,
     dst: &Path,
@@ -194,7 +198,7 @@ pub(crate) fn kernel_copy(
 
     // fcopyfile failed (an unusual filesystem, a special file): start over with read/write.
     out.set_len(0)?;
-    match crate::copy_read_write(
+    match crate::common::copy_read_write(
         src,
         &out,
         0,
@@ -211,13 +215,9 @@ pub(crate) fn kernel_copy(
     }
 }
 
-pub(crate) fn copy_range(
-    _src: &File,
-    _dst: &File,
-    _offset: u64,
-    _len: u64,
-) -> io::Result<Option<u64>> {
-    // macOS has no copy_file_range; the caller uses read_at / write_all_at.
+/// An in-kernel copy of one byte range: macOS has no `copy_file_range`, so always `Ok(None)` (use
+/// [`read_at`](crate::read_at) / [`write_all_at`](crate::write_all_at)).
+pub fn copy_range(_src: &File, _dst: &File, _offset: u64, _len: u64) -> io::Result<Option<u64>> {
     Ok(None)
 }
 
@@ -230,7 +230,10 @@ fn prealloc_unsupported(e: &io::Error) -> bool {
     matches!(errno(e), libc::ENOTSUP | libc::EOPNOTSUPP | libc::ENOTTY)
 }
 
-pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+/// Reserves real blocks for `len` bytes (`fcntl(2)` `F_PREALLOCATE`) and sets the file's length
+/// to exactly `len`. Never creates a sparse file: `Ok(false)` when the filesystem cannot
+/// allocate (the caller fails with `COPY_E_PREALLOC`).
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     let current = file.metadata()?.len();
     if len > current {
         // F_PEOFPOSMODE allocates `fst_length` bytes past the physical end of file; the file is
@@ -266,7 +269,9 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     Ok(true)
 }
 
-pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
+/// Makes later reads through `file` (fsynced) bypass the unified buffer cache with `fcntl(2)`
+/// `F_NOCACHE`; [`ReadBack::Cache`] when the call is refused.
+pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
     // F_NOCACHE turns the unified buffer cache off for this open file: subsequent reads through
     // this same descriptor bypass the UBC and come from the device (page-aligned reads go direct;
     // the caller has fsynced, so no dirty page has to be reconciled first). There is no call to
@@ -279,15 +284,44 @@ pub(crate) fn drop_cache(file: &File) -> io::Result<ReadBack> {
     Ok(ReadBack::Device)
 }
 
-pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
-    // set_std_times applies the creation time on macOS too (setattrlist through std).
-    crate::unix::set_std_times(file, times)?;
+/// Applies `times` to an open file, the creation time included (std's `FileTimesExt`, through
+/// `setattrlist(2)`).
+pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    use std::os::macos::fs::FileTimesExt;
+    let mut ft = crate::common::std_file_times(times);
+    if let Some(c) = times.created {
+        ft = ft.set_created(c);
+    }
+    file.set_times(ft)?;
     Ok(TimesApplied { created: true })
 }
 
-pub(crate) fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
+/// Copies the source's user-visible attributes that permissions do not carry: not yet on macOS,
+/// a no-op.
+pub fn copy_attributes(_src_meta: &std::fs::Metadata, _dst: &File) -> io::Result<()> {
     // macOS keeps "hidden" in the BSD file flags (UF_HIDDEN), which are not copied yet.
     Ok(())
+}
+
+/// Opens a file for reads that bypass the page cache: macOS has no `O_DIRECT`, so `Ok(None)`;
+/// [`drop_cache`] (`F_NOCACHE`) on the read-back's own descriptor does that job.
+pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
+    let _ = path;
+    Ok(None)
+}
+
+/// Flushes a whole filesystem in one call: macOS has no `syncfs`, so `Ok(false)` and the caller
+/// fsyncs file by file.
+pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    let _ = path;
+    Ok(false)
+}
+
+/// Paces write-back during a copy: macOS has no `sync_file_range`, so a data sync of the whole
+/// file (`offset` and `len` are ignored). Durability still comes from the final fsync.
+pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let _ = (offset, len);
+    file.sync_data()
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::ops::ControlFlow;
 use std::os::windows::ffi::{OsStrExt, OsStringExt};
-use std::os::windows::fs::{FileExt, FileTimesExt};
+use std::os::windows::fs::{FileExt, FileTimesExt, MetadataExt, OpenOptionsExt};
 use std::os::windows::io::AsRawHandle;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_FUNCTION, ERROR_LOCK_VIOLATION,
@@ -28,8 +29,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     CopyFileExW, FILE_ALLOCATION_INFO, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN,
     FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE,
     FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, FILE_BASIC_INFO,
-    FILE_INFO_BY_HANDLE_CLASS, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
-    FILE_STANDARD_INFO, FILE_WRITE_ATTRIBUTES, FileAllocationInfo, FileBasicInfo, FileStandardInfo,
+    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_NO_BUFFERING, FILE_INFO_BY_HANDLE_CLASS,
+    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO,
+    FILE_WRITE_ATTRIBUTES, FileAllocationInfo, FileBasicInfo, FileStandardInfo,
     GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW, GetFileInformationByHandle,
     GetFileInformationByHandleEx, GetVolumeInformationW, GetVolumePathNameW,
     INVALID_FILE_ATTRIBUTES, LPPROGRESS_ROUTINE_CALLBACK_REASON, PROGRESS_CANCEL,
@@ -227,7 +229,10 @@ fn volume_fs_type(root: &[u16]) -> Option<String> {
     )
 }
 
-pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
+/// Where a path lives: its volume's kind (`GetDriveTypeW`, or NETWORK_UNC for any UNC path) and
+/// filesystem name (`GetVolumeInformationW`). A symlinked path is judged by its target (seed A.9);
+/// a path that does not exist yet by its nearest existing ancestor.
+pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     // std's canonicalize returns a `\\?\C:\…` or `\\?\UNC\…` path with links resolved; a
     // mapped network drive comes back as its `\\?\UNC\server\share` target.
     let resolved = crate::nearest_existing(path)?;
@@ -263,9 +268,10 @@ pub(crate) fn drive_info(path: &Path) -> io::Result<DriveInfo> {
 // Files
 // ---------------------------------------------------------------------------------------------
 
-pub(crate) fn create_temp(path: &Path) -> io::Result<File> {
-    // CREATE_NEW fails on any existing name, a planted symlink or junction included. The file
-    // gets the ACL inherited from its directory: Windows has no per-file mode to narrow here.
+/// Creates `path`, which must not exist, open for reading and writing. Windows has no per-file
+/// mode: the file gets the ACL inherited from its directory.
+pub fn create_temp(path: &Path) -> io::Result<File> {
+    // CREATE_NEW fails on any existing name, a planted symlink or junction included.
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -280,8 +286,7 @@ pub(crate) fn create_temp(path: &Path) -> io::Result<File> {
 /// FILE_WRITE_ATTRIBUTES on the handle, which a read-only medium or a share's ACL may refuse;
 /// then the file is opened for reading only, and reads may touch the access time (NTFS updates
 /// it, when its last-access tracking is on, at most once an hour).
-pub(crate) fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
-    use std::os::windows::fs::OpenOptionsExt;
+fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
     let open = |access: u32| {
         OpenOptions::new()
             .access_mode(access)
@@ -304,10 +309,35 @@ pub(crate) fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
     Ok(file)
 }
 
-/// Deletes `path`, clearing FILE_ATTRIBUTE_READONLY first when that is what refuses the delete.
-/// std's `remove_file` retries a read-only file with POSIX delete semantics, which only NTFS
-/// (Windows 10 1809 and later) has: FAT, exFAT and Wine refuse it.
-pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
+/// Opens a copy source for reading through a handle that leaves its last-access time alone, so
+/// copying does not even change the source's access time (I1). No FIFO lives among Windows
+/// files, so nothing can block the open.
+pub fn open_source(path: &Path) -> io::Result<File> {
+    open_for_reading(path, 0)
+}
+
+/// Opens a file we wrote (a temp) for its verify read-back through a handle whose last-access
+/// time is pinned, so the times applied before the verify survive it.
+pub fn open_readback(path: &Path) -> io::Result<File> {
+    open_for_reading(path, 0)
+}
+
+/// Opens a file with FILE_FLAG_NO_BUFFERING for reads that bypass the system cache, for a
+/// verify that must read the medium; always `Some` here. Reads on the handle must use an
+/// [`AlignedBuf`](crate::AlignedBuf), offsets and lengths that are multiples of
+/// [`DIRECT_ALIGN`](crate::DIRECT_ALIGN) (the last read may return fewer bytes).
+pub fn open_direct(path: &Path) -> io::Result<Option<File>> {
+    // Unbuffered reads need sector-aligned buffers, offsets and lengths; DIRECT_ALIGN (4 KiB) is
+    // a multiple of every sector size Windows supports (512 B, 4 KiB). The handle shares read,
+    // write and delete like std's default ones, so the open never fails on our own temp's other
+    // handle, and leaves the access time alone like `open_readback`.
+    open_for_reading(path, FILE_FLAG_NO_BUFFERING).map(Some)
+}
+
+/// Deletes a file of ours (a temp), clearing FILE_ATTRIBUTE_READONLY first when that is what
+/// refuses the delete. std's `remove_file` retries a read-only file with POSIX delete semantics,
+/// which only NTFS (Windows 10 1809 and later) has: FAT, exFAT and Wine refuse it.
+pub fn remove_temp(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
             let w = to_wide_long(path)?;
@@ -407,7 +437,9 @@ fn clear_readonly(path: &[u16]) -> io::Result<()> {
     Ok(())
 }
 
-pub(crate) fn kernel_copy(
+/// Copies all of `src_path` into a new file at `dst` (which must not exist) with `CopyFileExW`,
+/// whose progress routine reports in steps of its own choosing and carries our cancel.
+pub fn kernel_copy(
     _src: &File,
     src_path: &Path,
     dst: &Path,
@@ -472,18 +504,18 @@ pub(crate) fn kernel_copy(
     })
 }
 
-pub(crate) fn copy_range(
-    _src: &File,
-    _dst: &File,
-    _offset: u64,
-    _len: u64,
-) -> io::Result<Option<u64>> {
-    // Windows has no in-kernel copy of a byte range between two open files (FSCTL_DUPLICATE_
-    // EXTENTS_TO_FILE is ReFS block cloning only): the caller uses read_at / write_all_at.
+/// An in-kernel copy of one byte range: Windows has none between two open files
+/// (FSCTL_DUPLICATE_EXTENTS_TO_FILE is ReFS block cloning only), so always `Ok(None)` (use
+/// [`read_at`](crate::read_at) / [`write_all_at`](crate::write_all_at)).
+pub fn copy_range(src: &File, dst: &File, offset: u64, len: u64) -> io::Result<Option<u64>> {
+    let _ = (src, dst, offset, len);
     Ok(None)
 }
 
-pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+/// Reserves real clusters for `len` bytes (`SetFileInformationByHandle(FileAllocationInfo)`) and
+/// sets the file's length to exactly `len`. Never creates a sparse file: `Ok(false)` when the
+/// filesystem cannot allocate ahead (the caller fails with `COPY_E_PREALLOC`).
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     let size = i64::try_from(len)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "length exceeds i64::MAX"))?;
     let info = FILE_ALLOCATION_INFO {
@@ -584,6 +616,7 @@ fn zero_fill(file: &File, from: u64, to: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// One positional read (`ReadFile` with an OVERLAPPED offset).
 pub(crate) fn read_at_once(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     // ReadFile with an OVERLAPPED offset. On a synchronous handle it also moves the file pointer,
     // but all our I/O is positional, and the I/O manager serialises calls on one handle, so each
@@ -591,18 +624,24 @@ pub(crate) fn read_at_once(file: &File, buf: &mut [u8], offset: u64) -> io::Resu
     file.seek_read(buf, offset)
 }
 
+/// One positional write (`WriteFile` with an OVERLAPPED offset).
 pub(crate) fn write_at_once(file: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
     file.seek_write(buf, offset)
 }
 
-pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
+/// Makes the entries of a directory durable: nothing to do on Windows (see below), so a no-op.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let _ = dir;
     // Nothing to do: NTFS (and ReFS) journal metadata, so a completed rename survives a crash
     // without a flush of the directory. FlushFileBuffers on a directory would also need a handle
     // opened with FILE_FLAG_BACKUP_SEMANTICS and write access, which ordinary users often lack.
     Ok(())
 }
 
-pub(crate) fn drop_cache(_file: &File) -> io::Result<ReadBack> {
+/// Evicts a file's cached pages: Windows has no such call, so [`ReadBack::Cache`]; a read from the
+/// device goes through [`open_direct`] instead.
+pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
+    let _ = file;
     // Windows has no call to evict one file's pages from the system cache. A read-back from the
     // device goes through a separate FILE_FLAG_NO_BUFFERING handle instead (`open_direct`, used
     // by the hash verify); a read through this handle, or a memory map, sees the cache, and is
@@ -610,7 +649,9 @@ pub(crate) fn drop_cache(_file: &File) -> io::Result<ReadBack> {
     Ok(ReadBack::Cache)
 }
 
-pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
+/// Bytes available to the current user on the volume that holds `path` (`GetDiskFreeSpaceExW`,
+/// which honours quotas), asked of its nearest existing directory.
+pub fn free_space(path: &Path) -> io::Result<u64> {
     // GetDiskFreeSpaceExW wants a directory: take the nearest existing one, walking up the
     // absolute path. No canonicalisation is needed, the call follows links and mount points.
     let abs = std::path::absolute(path)?;
@@ -653,7 +694,9 @@ pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     Ok(avail)
 }
 
-pub(crate) fn file_identity(file: &File) -> io::Result<FileIdentity> {
+/// (volume, file) identity of an open file: the volume serial number and the file index
+/// (`GetFileInformationByHandle`).
+pub fn file_identity(file: &File) -> io::Result<FileIdentity> {
     // SAFETY: BY_HANDLE_FILE_INFORMATION is plain data; all-zero is a valid value.
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: valid handle and out-parameter.
@@ -668,14 +711,10 @@ pub(crate) fn file_identity(file: &File) -> io::Result<FileIdentity> {
     })
 }
 
-pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
-    let mut ft = std::fs::FileTimes::new();
-    if let Some(a) = times.accessed {
-        ft = ft.set_accessed(a);
-    }
-    if let Some(m) = times.modified {
-        ft = ft.set_modified(m);
-    }
+/// Applies `times` to an open file, the creation time included (`SetFileTime` through std, with
+/// 100 ns resolution).
+pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
+    let mut ft = crate::common::std_file_times(times);
     if let Some(c) = times.created {
         ft = ft.set_created(c);
     }
@@ -689,8 +728,10 @@ pub(crate) fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> 
 /// stored or used, not what the user marked.
 const COPIED_ATTRIBUTES: u32 = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE;
 
-pub(crate) fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
-    use std::os::windows::fs::MetadataExt;
+/// Copies the source's FILE_ATTRIBUTE_HIDDEN and FILE_ATTRIBUTE_ARCHIVE onto `dst` (open for
+/// writing) through `SetFileInformationByHandle(FileBasicInfo)`, leaving its times alone.
+/// READONLY is a permission: std's `set_permissions` applies it.
+pub fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
     let want = src_meta.file_attributes() & COPIED_ATTRIBUTES;
     let have = dst.metadata()?.file_attributes();
     if have & COPIED_ATTRIBUTES == want {
@@ -710,7 +751,10 @@ pub(crate) fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::R
     unsafe { set_info(dst, FileBasicInfo, &info) }
 }
 
-pub(crate) fn describe_os_error(e: &io::Error) -> Option<&'static str> {
+/// A short, plain-words cause for an OS error whose code alone says little to a user (a sharing
+/// violation, a lock violation, access denied), to put in an error message; `None` when
+/// Windows' own text is as good.
+pub fn describe_os_error(e: &io::Error) -> Option<&'static str> {
     let code = u32::try_from(e.raw_os_error()?).ok()?;
     match code {
         ERROR_SHARING_VIOLATION => Some("the file is open in another program (sharing violation)"),
@@ -725,18 +769,16 @@ pub(crate) fn describe_os_error(e: &io::Error) -> Option<&'static str> {
     }
 }
 
-/// Whether another program has `path` open: an open of our own that shares nothing
+/// Whether another program has `path` open, so that deleting or replacing it may fail: an open
+/// of our own that shares nothing
 /// (share mode 0) fails with ERROR_SHARING_VIOLATION while any other handle reads, writes or
 /// deletes it. DELETE access is what a delete needs anyway; where the ACL refuses it, read
 /// access asks the same question. The link itself is checked, never its target
 /// (FILE_FLAG_OPEN_REPARSE_POINT), and a folder can be opened (FILE_FLAG_BACKUP_SEMANTICS). The
 /// handle is closed at once, so the answer is a snapshot: the delete still reports a file that
-/// was opened after it.
-pub(crate) fn in_use(path: &Path) -> io::Result<bool> {
-    use std::os::windows::fs::OpenOptionsExt;
-    use windows_sys::Win32::Storage::FileSystem::{
-        DELETE, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT,
-    };
+/// was opened after it. `Err` when the path cannot be opened for another reason.
+pub fn in_use(path: &Path) -> io::Result<bool> {
+    use windows_sys::Win32::Storage::FileSystem::{DELETE, FILE_FLAG_OPEN_REPARSE_POINT};
     let open = |access: u32| {
         OpenOptions::new()
             .access_mode(access)
@@ -753,6 +795,100 @@ pub(crate) fn in_use(path: &Path) -> io::Result<bool> {
         Err(e) if e.raw_os_error() == Some(ERROR_SHARING_VIOLATION as i32) => Ok(true),
         Err(e) => Err(e),
     }
+}
+
+/// Applies `times` to a directory, through a handle opened with FILE_FLAG_BACKUP_SEMANTICS (what
+/// a directory handle needs) and write access (what `SetFileTime` needs).
+pub fn set_dir_times(dir: &Path, times: &Times) -> io::Result<TimesApplied> {
+    let f = OpenOptions::new()
+        .write(true)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(dir)?;
+    set_times(&f, times)
+}
+
+/// Sets a symbolic link's own times: not done on Windows yet, so `Ok(false)`.
+pub fn set_symlink_times(
+    link: &Path,
+    accessed: SystemTime,
+    modified: SystemTime,
+) -> io::Result<bool> {
+    let _ = (link, accessed, modified);
+    Ok(false)
+}
+
+/// Creates a symbolic link at `link` pointing to `target` (stored as given, so relative links
+/// stay relative), of the kind `target_is_dir` says: Windows links are either file or directory
+/// links. Creating one needs Developer Mode or the SeCreateSymbolicLink privilege.
+pub fn create_symlink(target: &Path, link: &Path, target_is_dir: bool) -> io::Result<()> {
+    if target_is_dir {
+        std::os::windows::fs::symlink_dir(target, link)
+    } else {
+        std::os::windows::fs::symlink_file(target, link)
+    }
+}
+
+/// Flushes a whole volume in one call: `FlushFileBuffers` on a volume handle needs
+/// administrator rights, so `Ok(false)` and the caller fsyncs file by file.
+pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
+    let _ = path;
+    Ok(false)
+}
+
+/// Paces write-back during a copy: Windows has no call that starts write-back of a range
+/// without waiting, so a data sync of the whole file (`offset` and `len` are ignored).
+pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let _ = (offset, len);
+    file.sync_data()
+}
+
+/// (volume, file) identity from metadata in hand: std's Windows metadata exposes no file index on
+/// stable Rust, so `None` (use [`file_identity`]).
+pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {
+    let _ = m;
+    None
+}
+
+/// (volume, file) identity of whatever `path` names now (following symlinks), through an open
+/// handle. Used to notice a source that was replaced (renamed over) while it was being copied.
+pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
+    file_identity(&File::open(path)?)
+}
+
+/// A path as bytes for storage (the run journal), losslessly: its UTF-16 code units,
+/// little-endian, so even an unpaired surrogate comes back as the same name.
+pub fn path_to_bytes(p: &Path) -> Vec<u8> {
+    p.as_os_str()
+        .encode_wide()
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+/// The inverse of [`path_to_bytes`].
+pub fn path_from_bytes(b: &[u8]) -> PathBuf {
+    let wide: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    PathBuf::from(OsString::from_wide(&wide))
+}
+
+/// The permission bits the scan records and compares: Windows has only "read-only", 1 when set
+/// and 0 otherwise.
+pub fn mode_bits(m: &std::fs::Metadata) -> u32 {
+    u32::from(m.permissions().readonly())
+}
+
+/// Whether a file has holes: not checked on Windows yet, so false.
+pub fn is_sparse(m: &std::fs::Metadata) -> bool {
+    let _ = m;
+    false
+}
+
+/// Advice for a memory map read once from start to end: memmap2 has no advice call on Windows,
+/// so nothing to do.
+pub(crate) fn advise_sequential(map: &memmap2::Mmap) {
+    let _ = map;
 }
 
 #[cfg(test)]
@@ -1095,5 +1231,25 @@ mod tests {
         assert!(in_use(&p).unwrap());
         drop(shared);
         assert!(in_use(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn mode_bits_are_the_read_only_flag_and_nothing_is_sparse() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m");
+        std::fs::write(&p, b"x").unwrap();
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!((mode_bits(&m), is_sparse(&m)), (0, false));
+        let mut perm = m.permissions();
+        perm.set_readonly(true);
+        std::fs::set_permissions(&p, perm).unwrap();
+        assert_eq!(mode_bits(&std::fs::metadata(&p).unwrap()), 1);
+    }
+
+    #[test]
+    fn a_name_with_an_unpaired_surrogate_round_trips_through_bytes() {
+        let name = OsString::from_wide(&[0x61, 0xD800, 0x62]);
+        let p = Path::new(&name);
+        assert_eq!(path_from_bytes(&path_to_bytes(p)), p);
     }
 }

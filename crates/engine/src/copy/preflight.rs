@@ -197,7 +197,7 @@ impl Copier {
             );
         }
 
-        if s.sparse_file_warning && is_sparse(&src_meta) {
+        if s.sparse_file_warning && fsops::is_sparse(&src_meta) {
             self.notice(
                 &mut job,
                 "sparse_source",
@@ -320,19 +320,5 @@ impl Copier {
                 e,
             )),
         }
-    }
-}
-
-fn is_sparse(m: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // Allocated 512-byte blocks cover less than the length (with a page of slack for tails).
-        m.blocks().saturating_mul(512) + 4096 < m.len()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = m;
-        false
     }
 }

@@ -367,7 +367,7 @@ impl Shared<'_> {
                 size: if kind == EntryKind::File { md.len() } else { 0 },
                 modified: md.modified().ok(),
                 created: md.created().ok(),
-                mode: mode_of(&md),
+                mode: fsops::mode_bits(&md),
                 link_target,
             });
             let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
@@ -391,17 +391,6 @@ impl Shared<'_> {
         out.0.append(&mut entries);
         out.1.append(&mut issues);
     }
-}
-
-#[cfg(unix)]
-fn mode_of(md: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    md.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-fn mode_of(md: &std::fs::Metadata) -> u32 {
-    u32::from(md.permissions().readonly())
 }
 
 /// Scans `root` with `threads` walker threads (a shared stack of directories; each thread lists

@@ -1,0 +1,259 @@
+//! Tests of the contract every backend keeps, run through the public API on whichever backend
+//! this OS compiles; each backend's own details are tested at the bottom of its file.
+
+use std::fs::File;
+use std::io;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::*;
+
+/// Every backend exports the same functions with the same signatures: each is pinned here to a
+/// function pointer type, so a backend that drifts fails to compile on its OS.
+#[test]
+fn every_backend_function_has_the_fixed_signature() {
+    type Meta = std::fs::Metadata;
+    let _: fn(&Path) -> io::Result<DriveInfo> = drive_info;
+    let _: fn(&Path) -> io::Result<File> = create_temp;
+    let _: fn(&File, &Path, &Path, u64, u64, Progress<'_>) -> io::Result<KernelCopy> = kernel_copy;
+    let _: fn(&File, &File, u64, u64) -> io::Result<Option<u64>> = copy_range;
+    let _: fn(&File, u64) -> io::Result<bool> = preallocate;
+    let _: fn(&Path) -> io::Result<File> = open_source;
+    let _: fn(&Path) -> io::Result<File> = open_readback;
+    let _: fn(&Path) -> io::Result<Option<File>> = open_direct;
+    let _: fn(&Path) -> io::Result<()> = sync_dir;
+    let _: fn(&Path) -> io::Result<bool> = sync_filesystem;
+    let _: fn(&File, u64, u64) -> io::Result<()> = start_writeback;
+    let _: fn(&File) -> io::Result<ReadBack> = drop_cache;
+    let _: fn(&Path) -> io::Result<u64> = free_space;
+    let _: fn(&File) -> io::Result<FileIdentity> = file_identity;
+    let _: fn(&Path) -> io::Result<FileIdentity> = path_identity;
+    let _: fn(&Meta) -> Option<FileIdentity> = identity_from_metadata;
+    let _: fn(&File, &Times) -> io::Result<TimesApplied> = set_times;
+    let _: fn(&Path, &Times) -> io::Result<TimesApplied> = set_dir_times;
+    let _: fn(&Path, SystemTime, SystemTime) -> io::Result<bool> = set_symlink_times;
+    let _: fn(&Meta, &File) -> io::Result<()> = copy_attributes;
+    let _: fn(&Meta) -> u32 = mode_bits;
+    let _: fn(&Meta) -> bool = is_sparse;
+    let _: fn(&Path, &Path, bool) -> io::Result<()> = create_symlink;
+    let _: fn(&Path) -> io::Result<()> = remove_temp;
+    let _: fn(&Path) -> io::Result<bool> = in_use;
+    let _: fn(&io::Error) -> Option<&'static str> = describe_os_error;
+    let _: fn(&Path) -> Vec<u8> = path_to_bytes;
+    let _: fn(&[u8]) -> PathBuf = path_from_bytes;
+}
+
+#[test]
+fn drive_kind_spellings_follow_the_seed() {
+    assert_eq!(DriveKind::LocalFixed.to_string(), "LOCAL_FIXED");
+    assert_eq!(DriveKind::NetworkUnc.to_string(), "NETWORK_UNC");
+    assert!(DriveKind::Ramdisk.is_local());
+    assert!(!DriveKind::Removable.is_local());
+    assert!(!DriveKind::Unknown.is_local());
+}
+
+#[test]
+fn create_temp_refuses_an_existing_file_and_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t");
+    let f = create_temp(&p).unwrap();
+    drop(f);
+    assert_eq!(
+        create_temp(&p).unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn kernel_copy_copies_and_reports_progress_and_cancels() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_path = dir.path().join("src");
+    let data: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 + i / 977) as u8)
+        .collect();
+    std::fs::write(&src_path, &data).unwrap();
+    let src = File::open(&src_path).unwrap();
+
+    let dst = dir.path().join("dst");
+    let mut calls = Vec::new();
+    let mut cb = |n: u64| {
+        calls.push(n);
+        ControlFlow::Continue(())
+    };
+    match kernel_copy(&src, &src_path, &dst, data.len() as u64, 1 << 20, &mut cb).unwrap() {
+        KernelCopy::Copied { bytes, .. } => assert_eq!(bytes, data.len() as u64),
+        KernelCopy::Cancelled => panic!("not cancelled"),
+    }
+    assert_eq!(std::fs::read(&dst).unwrap(), data);
+    assert_eq!(*calls.last().unwrap(), data.len() as u64);
+
+    let dst2 = dir.path().join("dst2");
+    let mut stop = |_n: u64| ControlFlow::Break(());
+    let out = kernel_copy(
+        &src,
+        &src_path,
+        &dst2,
+        data.len() as u64,
+        1 << 20,
+        &mut stop,
+    );
+    assert!(matches!(out.unwrap(), KernelCopy::Cancelled));
+}
+
+#[test]
+fn this_machine_temp_dir_is_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = drive_info(&dir.path().join("not/yet/there")).unwrap();
+    assert!(!info.fs_type.is_empty());
+    assert_eq!(info.resolved, dir.path().canonicalize().unwrap());
+}
+
+/// Every backend: the copy of a read-only source is writable (we finish it: times, verify
+/// hooks), and a second copy onto the same name fails instead of overwriting.
+#[test]
+fn copy_of_a_read_only_source_is_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let src_path = dir.path().join("ro");
+    std::fs::write(&src_path, b"read only").unwrap();
+    let mut perm = std::fs::metadata(&src_path).unwrap().permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(&src_path, perm).unwrap();
+
+    let src = File::open(&src_path).unwrap();
+    let dst = dir.path().join("copy");
+    let mut cb = |_n: u64| ControlFlow::Continue(());
+    let KernelCopy::Copied { file, .. } =
+        kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb).unwrap()
+    else {
+        panic!("not cancelled")
+    };
+    write_all_at(&file, b"W", 0).unwrap();
+    drop(file);
+    assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
+    assert!(!std::fs::metadata(&dst).unwrap().permissions().readonly());
+    let again = kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb);
+    assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+}
+
+#[test]
+fn preallocate_sets_exact_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = create_temp(&dir.path().join("p")).unwrap();
+    assert!(preallocate(&f, 5 * 65536 + 3).unwrap());
+    assert_eq!(f.metadata().unwrap().len(), 5 * 65536 + 3);
+}
+
+#[test]
+fn identity_distinguishes_files_and_matches_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a"), b"a").unwrap();
+    std::fs::write(dir.path().join("b"), b"b").unwrap();
+    let a1 = file_identity(&File::open(dir.path().join("a")).unwrap()).unwrap();
+    let a2 = file_identity(&File::open(dir.path().join("a")).unwrap()).unwrap();
+    let b = file_identity(&File::open(dir.path().join("b")).unwrap()).unwrap();
+    assert_eq!(a1, a2);
+    assert_ne!(a1, b);
+}
+
+#[test]
+fn set_times_applies_modified_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t");
+    std::fs::write(&p, b"x").unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    let when = SystemTime::UNIX_EPOCH + std::time::Duration::new(1_600_000_000, 123_456_700);
+    let applied = set_times(
+        &f,
+        &Times {
+            accessed: Some(when),
+            modified: Some(when),
+            created: Some(when),
+        },
+    )
+    .unwrap();
+    drop(f);
+    assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), when);
+    if cfg!(any(windows, target_os = "macos")) {
+        assert!(applied.created);
+    }
+}
+
+#[test]
+fn direct_reads_return_the_file_through_an_aligned_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d");
+    let data: Vec<u8> = (0..3 * DIRECT_ALIGN + 123)
+        .map(|i| (i % 253) as u8)
+        .collect();
+    std::fs::write(&p, &data).unwrap();
+    let mut buf = AlignedBuf::new(2 * DIRECT_ALIGN);
+    assert_eq!(buf.as_ptr() as usize % DIRECT_ALIGN, 0);
+    let f = match open_direct(&p).unwrap() {
+        Some(f) => f,
+        None => return, // this filesystem has no unbuffered reads
+    };
+    let mut got = Vec::new();
+    let mut off = 0u64;
+    loop {
+        let n = read_direct_at(&f, &mut buf, off).unwrap();
+        got.extend_from_slice(&buf[..n]);
+        off += n as u64;
+        if n < buf.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data);
+}
+
+#[test]
+fn free_space_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(free_space(dir.path()).unwrap() > 0);
+}
+
+#[test]
+fn an_open_file_is_in_use_only_on_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("open.txt");
+    std::fs::write(&p, "x").unwrap();
+    let f = File::open(&p).unwrap();
+    assert_eq!(in_use(&p).unwrap(), cfg!(windows));
+    drop(f);
+    assert!(!in_use(&p).unwrap());
+}
+
+#[test]
+fn a_written_file_is_not_sparse_and_read_only_changes_its_mode_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f");
+    std::fs::write(&p, vec![5u8; 256 * 1024]).unwrap();
+    // Flushed, so every block is allocated (Windows flushes only a handle with write access).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .sync_all()
+        .unwrap();
+    let writable = std::fs::metadata(&p).unwrap();
+    assert!(!is_sparse(&writable));
+    let mut perm = writable.permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(&p, perm).unwrap();
+    assert_ne!(
+        mode_bits(&std::fs::metadata(&p).unwrap()),
+        mode_bits(&writable)
+    );
+}
+
+#[test]
+fn a_unicode_path_round_trips_through_bytes() {
+    let p = Path::new("dir/caf\u{e9} \u{1F600}.txt");
+    assert_eq!(path_from_bytes(&path_to_bytes(p)), p);
+}
