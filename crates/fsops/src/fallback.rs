@@ -49,13 +49,14 @@ pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
 pub fn kernel_copy(
     src: &File,
     src_path: &Path,
-    dst: &Path,
+    dir: &Dir,
+    name: &std::ffi::OsStr,
     len: u64,
     chunk: u64,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
     let _ = src_path;
-    let out = create_temp(dst)?;
+    let out = dir.create_temp(name)?;
     let step = (chunk.max(64 * 1024) as usize).min(COPY_BUF);
     let Some(off) = crate::common::copy_read_write(src, &out, 0, len, step, progress)? else {
         return Ok(KernelCopy::Cancelled);

@@ -53,6 +53,8 @@ mod tests;
 
 #[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+mod unix_dir;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -74,6 +76,7 @@ mod fallback;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 
+pub use backend::{Dir, is_link_in_path};
 pub use backend::{
     copy_attributes, copy_range, create_symlink, create_temp, describe_os_error, drive_info,
     drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_sparse, kernel_copy,
@@ -225,6 +228,34 @@ pub struct Times {
     pub modified: Option<SystemTime>,
     /// The creation (birth) time, where the OS can set one.
     pub created: Option<SystemTime>,
+}
+
+/// What an entry is, as [`Dir::stat`] sees it (a link is never followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (or, on Windows, another reparse point).
+    Symlink,
+    /// A FIFO, socket or device.
+    Other,
+}
+
+/// An entry's type, size, modified time, permission bits and identity, from one `lstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryStat {
+    /// What the entry is.
+    pub kind: EntryType,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Its modified time in nanoseconds since the Unix epoch.
+    pub mtime_ns: i128,
+    /// Its permission bits (Unix), or 1 for read-only and 0 (Windows).
+    pub mode: u32,
+    /// Its (volume, file) identity.
+    pub identity: FileIdentity,
 }
 
 /// Which of the requested times were applied.

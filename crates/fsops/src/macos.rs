@@ -10,6 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::unix::{c_path, errno};
+pub use crate::unix_dir::{Dir, is_link_in_path};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
@@ -87,27 +88,12 @@ pub(crate) fn classify(fs_type: &str, flags: u32) -> DriveKind {
 // Copy
 // ---------------------------------------------------------------------------------------------
 
-/// Opens a freshly cloned `dst` for reading and writing. A clone carries the source's mode, so a
-/// read-only source gives a read-only clone: make it owner-only read/write first, like
-/// [`create_temp`] would have created it.
-fn open_clone(c_dst: &CString, dst: &Path) -> io::Result<File> {
-    // SAFETY: valid C string. AT_SYMLINK_NOFOLLOW: never chmod what a planted link points at.
-    let rc = unsafe {
-        libc::fchmodat(
-            libc::AT_FDCWD,
-            c_dst.as_ptr(),
-            0o600,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(dst)
+/// Opens a freshly cloned `name` in `dir` for reading and writing. A clone carries the source's
+/// mode, so a read-only source gives a read-only clone: make it owner-only read/write first,
+/// like [`Dir::create_temp`] would have created it.
+fn open_clone(dir: &Dir, name: &std::ffi::OsStr) -> io::Result<File> {
+    dir.set_mode(name, 0o600)?;
+    dir.open_with(name, libc::O_RDWR | libc::O_NOFOLLOW)
 }
 
 /// `fcopyfile(COPYFILE_DATA)` of all of `src` into `dst` in one call. fcopyfile reads and writes
@@ -150,20 +136,22 @@ fn fcopyfile_all(src: &File, dst: &File) -> io::Result<()> {
 pub fn kernel_copy(
     src: &File,
     _src_path: &Path,
-    dst: &Path,
+    dir: &Dir,
+    name: &std::ffi::OsStr,
     len: u64,
     chunk: u64,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
-    let c_dst = c_path(dst)?;
+    let c_dst = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name))
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains NUL"))?;
 
     // An APFS clone shares the source's blocks: instant, and nothing to write. It creates `dst`
     // itself and fails with EEXIST if the name exists (a planted symlink included); any other
     // error means "not here" (ENOTSUP on HFS+/exFAT/SMB, EXDEV across volumes).
-    // SAFETY: valid fd and C string; AT_FDCWD makes a relative `dst` relative to the cwd.
-    let rc = unsafe { libc::fclonefileat(src.as_raw_fd(), libc::AT_FDCWD, c_dst.as_ptr(), 0) };
+    // SAFETY: valid fds and C string; the name is created in `dir`.
+    let rc = unsafe { libc::fclonefileat(src.as_raw_fd(), dir.raw_fd(), c_dst.as_ptr(), 0) };
     if rc == 0 {
-        let out = open_clone(&c_dst, dst)?;
+        let out = open_clone(dir, name)?;
         let cloned = out.metadata()?.len();
         if progress(cloned).is_break() {
             return Ok(KernelCopy::Cancelled);
@@ -179,7 +167,7 @@ pub fn kernel_copy(
         return Err(e);
     }
 
-    let out = create_temp(dst)?;
+    let out = dir.create_temp(name)?;
     // fcopyfile runs to the end in one call, with no progress or cancel inside: ask first.
     if progress(0).is_break() {
         return Ok(KernelCopy::Cancelled);

@@ -1,6 +1,7 @@
 //! Tests of the contract every backend keeps, run through the public API on whichever backend
 //! this OS compiles; each backend's own details are tested at the bottom of its file.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::ops::ControlFlow;
@@ -16,7 +17,8 @@ fn every_backend_function_has_the_fixed_signature() {
     type Meta = std::fs::Metadata;
     let _: fn(&Path) -> io::Result<DriveInfo> = drive_info;
     let _: fn(&Path) -> io::Result<File> = create_temp;
-    let _: fn(&File, &Path, &Path, u64, u64, Progress<'_>) -> io::Result<KernelCopy> = kernel_copy;
+    let _: fn(&File, &Path, &Dir, &OsStr, u64, u64, Progress<'_>) -> io::Result<KernelCopy> =
+        kernel_copy;
     let _: fn(&File, &File, u64, u64) -> io::Result<Option<u64>> = copy_range;
     let _: fn(&File, u64) -> io::Result<bool> = preallocate;
     let _: fn(&Path) -> io::Result<File> = open_source;
@@ -82,24 +84,35 @@ fn kernel_copy_copies_and_reports_progress_and_cancels() {
     let src = File::open(&src_path).unwrap();
 
     let dst = dir.path().join("dst");
+    let d = Dir::open(dir.path()).unwrap();
     let mut calls = Vec::new();
     let mut cb = |n: u64| {
         calls.push(n);
         ControlFlow::Continue(())
     };
-    match kernel_copy(&src, &src_path, &dst, data.len() as u64, 1 << 20, &mut cb).unwrap() {
+    match kernel_copy(
+        &src,
+        &src_path,
+        &d,
+        OsStr::new("dst"),
+        data.len() as u64,
+        1 << 20,
+        &mut cb,
+    )
+    .unwrap()
+    {
         KernelCopy::Copied { bytes, .. } => assert_eq!(bytes, data.len() as u64),
         KernelCopy::Cancelled => panic!("not cancelled"),
     }
     assert_eq!(std::fs::read(&dst).unwrap(), data);
     assert_eq!(*calls.last().unwrap(), data.len() as u64);
 
-    let dst2 = dir.path().join("dst2");
     let mut stop = |_n: u64| ControlFlow::Break(());
     let out = kernel_copy(
         &src,
         &src_path,
-        &dst2,
+        &d,
+        OsStr::new("dst2"),
         data.len() as u64,
         1 << 20,
         &mut stop,
@@ -128,9 +141,11 @@ fn copy_of_a_read_only_source_is_writable() {
 
     let src = File::open(&src_path).unwrap();
     let dst = dir.path().join("copy");
+    let d = Dir::open(dir.path()).unwrap();
+    let name = OsStr::new("copy");
     let mut cb = |_n: u64| ControlFlow::Continue(());
     let KernelCopy::Copied { file, .. } =
-        kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb).unwrap()
+        kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, &mut cb).unwrap()
     else {
         panic!("not cancelled")
     };
@@ -138,7 +153,7 @@ fn copy_of_a_read_only_source_is_writable() {
     drop(file);
     assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
     assert!(!std::fs::metadata(&dst).unwrap().permissions().readonly());
-    let again = kernel_copy(&src, &src_path, &dst, 9, 1 << 20, &mut cb);
+    let again = kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, &mut cb);
     assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
 }
 
@@ -256,4 +271,145 @@ fn a_written_file_is_not_sparse_and_read_only_changes_its_mode_bits() {
 fn a_unicode_path_round_trips_through_bytes() {
     let p = Path::new("dir/caf\u{e9} \u{1F600}.txt");
     assert_eq!(path_from_bytes(&path_to_bytes(p)), p);
+}
+
+// --- Dir: every write beneath a root, never through a link -------------------------------------
+
+fn names(d: &Dir) -> Vec<String> {
+    let mut v: Vec<String> = d
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The whole life of a file through a `Dir`: folder, temp, rename, second name, stat, times,
+/// permissions, removal — all relative to open handles.
+#[test]
+fn dir_creates_renames_links_and_removes_entries_relative_to_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Dir::open(tmp.path()).unwrap();
+    assert_eq!(root.path(), tmp.path());
+    root.create_dir(OsStr::new("sub")).unwrap();
+    assert_eq!(
+        root.create_dir(OsStr::new("sub")).unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists
+    );
+    let sub = root.open_dir(Path::new("sub")).unwrap();
+    assert_eq!(sub.path(), tmp.path().join("sub"));
+    let f = sub.create_temp(OsStr::new(".t.tmp")).unwrap();
+    write_all_at(&f, b"hello", 0).unwrap();
+    drop(f);
+    assert_eq!(
+        sub.create_temp(OsStr::new(".t.tmp")).unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists
+    );
+    sub.rename(OsStr::new(".t.tmp"), &sub, OsStr::new("f.txt"))
+        .unwrap();
+    let st = sub.stat(OsStr::new("f.txt")).unwrap();
+    assert_eq!((st.kind, st.len), (EntryType::File, 5));
+    assert_eq!(
+        st.identity,
+        path_identity(&tmp.path().join("sub/f.txt")).unwrap()
+    );
+    let mut buf = [0u8; 5];
+    let r = sub.open_readback(OsStr::new("f.txt")).unwrap();
+    assert_eq!(read_at(&r, &mut buf, 0).unwrap(), 5);
+    assert_eq!(&buf, b"hello");
+    drop(r);
+    root.hard_link(OsStr::new("sub/f.txt"), &root, OsStr::new("x"))
+        .unwrap_err();
+    sub.hard_link(OsStr::new("f.txt"), &root, OsStr::new("second"))
+        .unwrap();
+    assert_eq!(std::fs::read(tmp.path().join("second")).unwrap(), b"hello");
+    let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    let times = Times {
+        accessed: Some(t),
+        modified: Some(t),
+        created: None,
+    };
+    root.set_dir_times(OsStr::new("sub"), &times).unwrap();
+    assert_eq!(
+        std::fs::metadata(tmp.path().join("sub"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        t
+    );
+    root.set_mode(OsStr::new("second"), if cfg!(windows) { 1 } else { 0o444 })
+        .unwrap();
+    assert!(
+        std::fs::metadata(tmp.path().join("second"))
+            .unwrap()
+            .permissions()
+            .readonly()
+    );
+    assert_eq!(names(&root), ["second", "sub"]);
+    root.remove_temp(OsStr::new("second")).unwrap();
+    sub.remove_file(OsStr::new("f.txt")).unwrap();
+    root.remove_dir(OsStr::new("sub")).unwrap();
+    assert!(names(&root).is_empty());
+    root.sync().unwrap();
+    assert_eq!(root.identity().unwrap(), path_identity(tmp.path()).unwrap());
+}
+
+/// A link where a folder is needed is never followed — not by `open_dir`, not by a name used
+/// in a write — and the error says so; removing a tree removes links as links.
+#[cfg(unix)]
+#[test]
+fn dir_never_follows_a_link_on_the_way() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(outside.join("deep")).unwrap();
+    std::fs::write(outside.join("keep.txt"), b"keep").unwrap();
+    let target = tmp.path().join("target");
+    std::fs::create_dir_all(target.join("real")).unwrap();
+    std::os::unix::fs::symlink(&outside, target.join("link")).unwrap();
+    std::os::unix::fs::symlink(&outside, target.join("real/link")).unwrap();
+    let root = Dir::open(&target).unwrap();
+    for rel in ["link", "link/deep", "real/link", "real/link/deep"] {
+        let e = root.open_dir(Path::new(rel)).unwrap_err();
+        assert!(is_link_in_path(&e), "{rel}: {e}");
+    }
+    assert!(is_link_in_path(
+        &root.child(OsStr::new("link")).unwrap_err()
+    ));
+    assert!(root.open_dir(Path::new("../outside")).is_err());
+    assert!(
+        is_link_in_path(&root.open_file(OsStr::new("link")).unwrap_err())
+            || root.open_file(OsStr::new("link")).is_err()
+    );
+    assert_eq!(
+        root.stat(OsStr::new("link")).unwrap().kind,
+        EntryType::Symlink
+    );
+    // A name with a separator would leave the folder: refused.
+    assert!(root.create_temp(OsStr::new("link/keep.txt")).is_err());
+    assert!(root.set_mode(OsStr::new("link"), 0o700).is_err());
+    root.remove_tree(OsStr::new("real")).unwrap();
+    root.remove_tree(OsStr::new("link")).unwrap();
+    assert!(names(&root).is_empty());
+    assert_eq!(std::fs::read(outside.join("keep.txt")).unwrap(), b"keep");
+    assert!(outside.join("deep").is_dir());
+}
+
+/// One run at a time per folder, through any path to it: an exclusive lock excludes every
+/// other lock; shared locks coexist.
+#[test]
+fn dir_locks_are_exclusive_or_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = Dir::open(tmp.path()).unwrap();
+    let b = Dir::open(tmp.path()).unwrap();
+    let s1 = a.try_lock(false).unwrap().expect("shared");
+    let s2 = b.try_lock(false).unwrap().expect("shared with shared");
+    assert!(a.try_lock(true).unwrap().is_none());
+    drop((s1, s2));
+    let x = a.try_lock(true).unwrap().expect("exclusive once free");
+    assert!(b.try_lock(false).unwrap().is_none());
+    assert!(b.try_lock(true).unwrap().is_none());
+    drop(x);
+    assert!(b.try_lock(true).unwrap().is_some());
 }

@@ -442,7 +442,8 @@ fn clear_readonly(path: &[u16]) -> io::Result<()> {
 pub fn kernel_copy(
     _src: &File,
     src_path: &Path,
-    dst: &Path,
+    dir: &Dir,
+    name: &std::ffi::OsStr,
     _len: u64,
     _chunk: u64,
     progress: Progress<'_>,
