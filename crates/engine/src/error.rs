@@ -69,6 +69,12 @@ codes! {
         "Free space on the target volume (size + free_space_margin is needed).";
     CopyTempCreate => "COPY_E_TEMP_CREATE", NotCreated,
         "Make the target directory writable (the temp file is created next to the target).";
+    CopyNameRefused => "COPY_E_NAME_REFUSED", NotCreated,
+        "Rename the file in the source: the target's filesystem (FAT, exFAT, NTFS) forbids some characters of its name.";
+    CopyNameTooLong => "COPY_E_NAME_TOO_LONG", NotCreated,
+        "Shorten the name or the folder path: the target's filesystem cannot hold one this long.";
+    CopyUnsupported => "COPY_E_UNSUPPORTED", NotCreated,
+        "The target's filesystem (often a FUSE or network filesystem) does not implement an operation the copy needs; copy to another filesystem, or mount it with full POSIX support.";
     CopyPrealloc => "COPY_E_PREALLOC", Deleted,
         "Free space on the target volume, or force --strategy staged on a filesystem that cannot pre-allocate.";
     CopyRead => "COPY_E_READ", Deleted,
@@ -168,6 +174,11 @@ impl Error {
             message: message.into(),
             source: None,
         }
+    }
+
+    /// The kind of the OS error behind this one, if there is one.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        self.source.as_ref().map(io::Error::kind)
     }
 
     pub fn io(code: Code, path: &Path, message: impl Into<String>, source: io::Error) -> Error {

@@ -118,11 +118,29 @@ pub fn hash_path(
     cancel: &crate::events::CancelToken,
     progress: &dyn Fn(u64),
 ) -> std::io::Result<String> {
-    let mut f = fsops::open_source(path)?;
+    let f = fsops::open_source(path)?;
     if from_medium {
         // Best effort: a filesystem that cannot drop pages is read through its cache.
         let _ = fsops::drop_cache(&f);
     }
+    hash_open(f, algo, cancel, progress)
+}
+
+/// Hashes an open file from its start (for a file opened through its folder, never by path).
+pub(crate) fn hash_file(
+    f: std::fs::File,
+    algo: HashAlgo,
+    cancel: &crate::events::CancelToken,
+) -> std::io::Result<String> {
+    hash_open(f, algo, cancel, &|_| {})
+}
+
+fn hash_open(
+    mut f: std::fs::File,
+    algo: HashAlgo,
+    cancel: &crate::events::CancelToken,
+    progress: &dyn Fn(u64),
+) -> std::io::Result<String> {
     let mut h = match algo {
         HashAlgo::Blake3 => Hasher::Blake3 {
             hasher: Box::new(blake3::Hasher::new()),

@@ -30,6 +30,15 @@ impl SourceStamp {
             identity: fsops::identity_from_metadata(md).map(|i| (i.volume, i.file)),
         }
     }
+    /// The stamp of an entry as a folder handle sees it (`fsops::Dir::stat`).
+    pub fn of_entry(st: &fsops::EntryStat) -> SourceStamp {
+        SourceStamp {
+            size: st.len,
+            mtime_ns: st.mtime_ns,
+            identity: Some((st.identity.volume, st.identity.file)),
+        }
+    }
+
     /// The stamp of the file at `p`, not following a final symlink.
     pub fn read(p: &Path) -> std::io::Result<SourceStamp> {
         std::fs::symlink_metadata(p).map(|m| SourceStamp::of(&m))

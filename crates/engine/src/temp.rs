@@ -8,28 +8,28 @@
 //! .fcs-replaced.<run>-<n>.fcs.tmp/                     a replaced file on its way to the trash
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Numbers this process's temps, so two copies into one directory never share a name.
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh temp in `dir` for the target `dst`: `.<name>.<run>-<n>.fcs.tmp`.
-pub(crate) fn temp_path(dir: &Path, dst: &Path, run_id: &str) -> PathBuf {
+/// A fresh temp name, next to the target named `dst`: `.<name>.<run>-<n>.fcs.tmp`.
+pub(crate) fn temp_name(dst: &OsStr, run_id: &str) -> OsString {
     let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{}.{run_id}-{n}.fcs.tmp", short_name(dst)))
+    format!(".{}.{run_id}-{n}.fcs.tmp", short_name(dst)).into()
 }
 
-/// The temp of action `seq` of a journaled run: `.<name>.<tag>-s<seq>.fcs.tmp`.
-pub(crate) fn seq_temp_path(dir: &Path, dst: &Path, tag: &str, seq: usize) -> PathBuf {
-    dir.join(format!(".{}.{tag}-s{seq}.fcs.tmp", short_name(dst)))
+/// The temp name of action `seq` of a journaled run: `.<name>.<tag>-s<seq>.fcs.tmp`.
+pub(crate) fn seq_temp_name(dst: &OsStr, tag: &str, seq: usize) -> OsString {
+    format!(".{}.{tag}-s{seq}.fcs.tmp", short_name(dst)).into()
 }
 
-/// A fresh private folder in `dir` that keeps a replaced file until it is in the trash:
+/// A fresh private folder's name that keeps a replaced file until it is in the trash:
 /// `.fcs-replaced.<run>-<n>.fcs.tmp`.
-pub(crate) fn replaced_dir_path(dir: &Path, run_id: &str) -> PathBuf {
+pub(crate) fn replaced_dir_name(run_id: &str) -> OsString {
     let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".fcs-replaced.{run_id}-{n}.fcs.tmp"))
+    format!(".fcs-replaced.{run_id}-{n}.fcs.tmp").into()
 }
 
 /// The run tag and (for a journaled run's file) the action's sequence number in a temp name.
@@ -46,11 +46,8 @@ pub fn is_temp_name(name: &str) -> bool {
 }
 
 /// At most the first 24 bytes of the target's name, cut at a character boundary.
-fn short_name(dst: &Path) -> String {
-    let name = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+fn short_name(dst: &OsStr) -> String {
+    let name = dst.to_string_lossy();
     let mut short: String = String::new();
     for c in name.chars() {
         if short.len() + c.len_utf8() > 24 {
@@ -68,24 +65,24 @@ mod tests {
     #[test]
     fn temp_names_are_short_hidden_and_recognisable() {
         let long = "x".repeat(255);
-        let p = temp_path(Path::new("/d"), &Path::new("/d").join(&long), "0123abcd");
-        let name = p.file_name().unwrap().to_str().unwrap();
+        let p = temp_name(OsStr::new(&long), "0123abcd");
+        let name = p.to_str().unwrap();
         assert!(name.len() < 60, "{name}");
         assert!(is_temp_name(name));
         assert!(!is_temp_name("report.tmp"));
-        let p = temp_path(Path::new("/d"), Path::new("/d/ééééééééééééééé.txt"), "r");
-        assert!(p.file_name().unwrap().to_str().unwrap().len() < 60);
+        let p = temp_name(OsStr::new("ééééééééééééééé.txt"), "r");
+        assert!(p.to_str().unwrap().len() < 60);
     }
 
     #[test]
     fn every_kind_of_temp_name_gives_back_its_run_tag() {
-        let name = |p: PathBuf| p.file_name().unwrap().to_str().unwrap().to_string();
-        let dst = Path::new("/d/a.b-c.txt");
-        let t = name(temp_path(Path::new("/d"), dst, "run1"));
+        let name = |p: OsString| p.to_str().unwrap().to_string();
+        let dst = OsStr::new("a.b-c.txt");
+        let t = name(temp_name(dst, "run1"));
         assert_eq!(parse_temp_name(&t), Some(("run1", None)));
-        let t = name(seq_temp_path(Path::new("/d"), dst, "run2", 7));
+        let t = name(seq_temp_name(dst, "run2", 7));
         assert_eq!(parse_temp_name(&t), Some(("run2", Some(7))));
-        let t = name(replaced_dir_path(Path::new("/d"), "run3"));
+        let t = name(replaced_dir_name("run3"));
         assert!(is_temp_name(&t));
         assert_eq!(parse_temp_name(&t), Some(("run3", None)));
     }

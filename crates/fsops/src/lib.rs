@@ -21,7 +21,9 @@
 //!   whole filesystem at once, start write-back early.
 //! * [`drop_cache`] — evict a file's pages so the next read comes from the medium.
 //! * [`free_space`] — bytes available to this user on the volume holding a path.
-//! * [`file_identity`] / [`path_identity`] / [`identity_from_metadata`] — (volume, file) identity.
+//! * [`file_identity`] / [`path_identity`] / [`path_identity_nofollow`] /
+//!   [`identity_from_metadata`] — (volume, file) identity.
+//! * [`set_file_mode`] — permission bits onto an open file (Windows: the read-only attribute).
 //! * [`set_times`] / [`set_dir_times`] / [`set_symlink_times`] — access, modified and (where the
 //!   OS can) creation time.
 //! * [`copy_attributes`] — the attributes a user sets that permissions do not carry (Windows:
@@ -76,13 +78,13 @@ mod fallback;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 
-pub use backend::{Dir, is_link_in_path};
+pub use backend::{Dir, is_link_in_path, name_problem};
 pub use backend::{
     copy_attributes, copy_range, create_symlink, create_temp, describe_os_error, drive_info,
     drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_sparse, kernel_copy,
     mode_bits, open_direct, open_readback, open_source, path_from_bytes, path_identity,
-    path_to_bytes, preallocate, remove_temp, set_dir_times, set_symlink_times, set_times,
-    start_writeback, sync_dir, sync_filesystem,
+    path_identity_nofollow, path_to_bytes, preallocate, remove_temp, set_dir_times, set_file_mode,
+    set_symlink_times, set_times, start_writeback, sync_dir, sync_filesystem,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_case_insensitive, is_unc_path, nearest_existing,
@@ -241,6 +243,17 @@ pub enum EntryType {
     Symlink,
     /// A FIFO, socket or device.
     Other,
+}
+
+/// Why a filesystem refused a name (see [`name_problem`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameProblem {
+    /// The name has characters (or bytes) this filesystem does not allow.
+    Refused,
+    /// The name, or the whole path, is too long for it.
+    TooLong,
+    /// The filesystem does not implement the operation at all.
+    Unsupported,
 }
 
 /// An entry's type, size, modified time, permission bits and identity, from one `lstat`.

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::unix::{errno, open_read};
-pub use crate::unix_dir::{Dir, is_link_in_path};
+pub use crate::unix_dir::{Dir, is_link_in_path, name_problem};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
@@ -18,7 +18,8 @@ pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 pub use crate::unix::{
     create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, path_from_bytes, path_identity,
-    path_to_bytes, remove_temp, set_dir_times, set_symlink_times, sync_dir,
+    path_identity_nofollow, path_to_bytes, remove_temp, set_dir_times, set_file_mode,
+    set_symlink_times, sync_dir,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
@@ -498,6 +499,52 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens the directory `rel` beneath `dir` in one `openat2(2)` that refuses every symbolic link
+/// on the way (`RESOLVE_NO_SYMLINKS`, answered `ELOOP`) and any escape from `dir`
+/// (`RESOLVE_BENEATH`). `Ok(None)` where the kernel has no `openat2` (before 5.6, or a seccomp
+/// filter answering ENOSYS or EPERM): the caller walks one component at a time instead.
+pub(crate) fn openat2_beneath(
+    dir: std::os::fd::RawFd,
+    rel: &Path,
+) -> io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::FromRawFd;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = crate::unix::c_path(rel)?;
+    // SAFETY: `open_how` is plain data; all-zero is valid (and what unused fields must be).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    loop {
+        // SAFETY: valid descriptor, C string and `open_how` of the size passed.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir,
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if rc >= 0 {
+            // SAFETY: just opened, owned by nothing else.
+            return Ok(Some(unsafe {
+                std::os::fd::OwnedFd::from_raw_fd(rc as i32)
+            }));
+        }
+        let e = io::Error::last_os_error();
+        match errno(&e) {
+            // A rename elsewhere on the system raced the lookup (openat2(2)): try again.
+            libc::EAGAIN => continue,
+            libc::ENOSYS | libc::EPERM => return Ok(None),
+            _ => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,48 +641,3 @@ mod tests {
     }
 }
 
-/// Opens the directory `rel` beneath `dir` in one `openat2(2)` that refuses every symbolic link
-/// on the way (`RESOLVE_NO_SYMLINKS`, answered `ELOOP`) and any escape from `dir`
-/// (`RESOLVE_BENEATH`). `Ok(None)` where the kernel has no `openat2` (before 5.6, or a seccomp
-/// filter answering ENOSYS or EPERM): the caller walks one component at a time instead.
-pub(crate) fn openat2_beneath(
-    dir: std::os::fd::RawFd,
-    rel: &Path,
-) -> io::Result<Option<std::os::fd::OwnedFd>> {
-    use std::os::fd::FromRawFd;
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let c = crate::unix::c_path(rel)?;
-    // SAFETY: `open_how` is plain data; all-zero is valid (and what unused fields must be).
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    loop {
-        // SAFETY: valid descriptor, C string and `open_how` of the size passed.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dir,
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if rc >= 0 {
-            // SAFETY: just opened, owned by nothing else.
-            return Ok(Some(unsafe {
-                std::os::fd::OwnedFd::from_raw_fd(rc as i32)
-            }));
-        }
-        let e = io::Error::last_os_error();
-        match errno(&e) {
-            // A rename elsewhere on the system raced the lookup (openat2(2)): try again.
-            libc::EAGAIN => continue,
-            libc::ENOSYS | libc::EPERM => return Ok(None),
-            _ => return Err(e),
-        }
-    }
-}

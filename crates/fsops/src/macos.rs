@@ -10,7 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::unix::{c_path, errno};
-pub use crate::unix_dir::{Dir, is_link_in_path};
+pub use crate::unix_dir::{Dir, is_link_in_path, name_problem};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
@@ -19,8 +19,8 @@ pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 pub use crate::unix::{
     create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
-    path_from_bytes, path_identity, path_to_bytes, remove_temp, set_dir_times, set_symlink_times,
-    sync_dir,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
+    set_dir_times, set_file_mode, set_symlink_times, sync_dir,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that

@@ -123,6 +123,18 @@ pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
     Ok(identity_of(&std::fs::metadata(path)?))
 }
 
+/// (volume, file) identity of what `path` names itself — a link's own, not its target's
+/// (`lstat`). Used to check that a path still leads to an item found beneath a root before the
+/// item is handed to a path-only API (the trash).
+pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
+    Ok(identity_of(&std::fs::symlink_metadata(path)?))
+}
+
+/// Sets the permission bits of an open file (`fchmod(2)`).
+pub fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
 /// Applies `times` to a directory: Unix opens a directory read-only like any file, and
 /// `futimens(2)` on that descriptor needs no write access.
 pub fn set_dir_times(dir: &Path, times: &Times) -> io::Result<TimesApplied> {

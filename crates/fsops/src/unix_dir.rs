@@ -13,7 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::{EntryStat, EntryType, FileIdentity, Times, TimesApplied};
+use crate::{EntryStat, EntryType, FileIdentity, NameProblem, Times, TimesApplied};
 
 /// An open directory; see the module docs. Entry names are single path components.
 #[derive(Debug)]
@@ -64,6 +64,19 @@ fn ts(t: Option<SystemTime>) -> libc::timespec {
 /// answer.
 pub fn is_link_in_path(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// What an error says about a name the filesystem will not take, if that is what it says:
+/// `EINVAL` or `EILSEQ` from a create or rename (FAT, exFAT, NTFS-3G refuse `:` `?` … or bytes
+/// that are not valid in their encoding), `ENAMETOOLONG`, and `ENOSYS` / `EOPNOTSUPP` (a FUSE
+/// filesystem that does not implement the call).
+pub fn name_problem(e: &io::Error) -> Option<NameProblem> {
+    match e.raw_os_error()? {
+        libc::EINVAL | libc::EILSEQ => Some(NameProblem::Refused),
+        libc::ENAMETOOLONG => Some(NameProblem::TooLong),
+        libc::ENOSYS | libc::EOPNOTSUPP => Some(NameProblem::Unsupported),
+        _ => None,
+    }
 }
 
 impl Dir {

@@ -8,8 +8,8 @@
 //! copied again by every later sync. Creation time is applied where the OS can set it (Windows,
 //! macOS); on Linux it is reported as a notice, never faked.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -32,7 +32,6 @@ impl Copier {
             mut job,
             tmp_file,
             mut guard,
-            dst_dir,
             strategy,
             bytes,
             method,
@@ -74,14 +73,17 @@ impl Copier {
         // Close our handle first: Windows cannot rename a file that is open without share-delete.
         drop(tmp_file);
         let kept = if self.trash_replaced {
-            self.keep_replaced(&mut job, &dst_dir)
+            self.keep_replaced(&mut job)
         } else {
             None
         };
-        if let Err(e) = std::fs::rename(&job.tmp, dst) {
-            if let Some(k) = &kept {
-                let _ = std::fs::remove_file(k.join(dst.file_name().unwrap_or_default()));
-                let _ = std::fs::remove_dir(k);
+        if let Err(e) = job.dir.rename(&job.tmp_name, &job.dir, &job.name) {
+            if let Some((keep_name, keep)) = &kept {
+                let _ = keep.remove_file(&job.name);
+                let _ = job.dir.remove_dir(keep_name);
+            }
+            if let Some(err) = super::preflight::name_error(&e, dst) {
+                return Err(err);
             }
             let message = match fsops::describe_os_error(&e) {
                 Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
@@ -90,13 +92,13 @@ impl Copier {
             return Err(Error::io(Code::FinalizeRename, dst, message, e));
         }
         guard.armed = false;
-        if let Some(k) = kept {
-            self.trash_kept(&mut job, &k);
+        if let Some((keep_name, keep)) = kept {
+            self.trash_kept(&mut job, &keep_name, &keep);
         }
         if sync_dir {
-            fsops::sync_dir(&dst_dir).or_code(
+            job.dir.sync().or_code(
                 Code::FinalizeDirSync,
-                &dst_dir,
+                job.dir.path(),
                 "fsync of the target directory failed after the rename",
             )?;
         }
@@ -178,20 +180,21 @@ impl Copier {
     /// file in a private folder next to it, so the rename stays atomic (the target path always
     /// holds the complete old or new file) and the old version can go to the trash afterwards
     /// under its own name. `None` (with a notice) where the filesystem has no hard links.
-    fn keep_replaced(&self, job: &mut Job, dst_dir: &Path) -> Option<PathBuf> {
-        let dst = job.dst.clone();
-        match std::fs::symlink_metadata(&dst) {
-            Ok(m) if m.is_file() => {}
+    fn keep_replaced(&self, job: &mut Job) -> Option<(OsString, fsops::Dir)> {
+        match job.dir.stat(&job.name) {
+            Ok(st) if st.kind == fsops::EntryType::File => {}
             _ => return None,
         }
-        let keep = temp::replaced_dir_path(dst_dir, &self.run_id);
-        let linked = std::fs::create_dir(&keep).and_then(|()| {
-            std::fs::hard_link(&dst, keep.join(dst.file_name().unwrap_or_default()))
+        let keep_name = temp::replaced_dir_name(&self.run_id);
+        let linked = job.dir.create_dir(&keep_name).and_then(|()| {
+            let keep = job.dir.child(&keep_name)?;
+            job.dir.hard_link(&job.name, &keep, &job.name)?;
+            Ok(keep)
         });
         match linked {
-            Ok(()) => Some(keep),
+            Ok(keep) => Some((keep_name, keep)),
             Err(e) => {
-                let _ = std::fs::remove_dir(&keep);
+                let _ = job.dir.remove_dir(&keep_name);
                 self.notice(job, "replaced_not_trashed", format!("the replaced version cannot be kept for the trash here ({e}); it is replaced without a copy in the trash"));
                 None
             }
@@ -200,11 +203,24 @@ impl Copier {
 
     /// Moves the replaced version kept by [`Copier::keep_replaced`] to the trash. If the trash
     /// refuses, it stays where it is (never deleted silently) and a notice names it.
-    fn trash_kept(&self, job: &mut Job, keep: &Path) {
-        let old = keep.join(job.dst.file_name().unwrap_or_default());
-        match trash::delete(&old) {
+    ///
+    /// The trash is reached by path (the desktop's trash is a folder of its own, chosen per
+    /// volume by the `trash` crate): the path is used only while it still names the file kept
+    /// in our private folder, checked by identity just before.
+    fn trash_kept(&self, job: &mut Job, keep_name: &OsStr, keep: &fsops::Dir) {
+        let old = job.dir.path().join(keep_name).join(&job.name);
+        let same = match (keep.stat(&job.name), fsops::path_identity(&old)) {
+            (Ok(st), Ok(id)) => st.identity == id,
+            _ => false,
+        };
+        let trashed = if same {
+            trash::delete(&old).map_err(|e| e.to_string())
+        } else {
+            Err("its folder changed during the run".into())
+        };
+        match trashed {
             Ok(()) => {
-                let _ = std::fs::remove_dir(keep);
+                let _ = job.dir.remove_dir(keep_name);
             }
             Err(e) => self.notice(
                 job,

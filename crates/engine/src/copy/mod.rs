@@ -24,6 +24,7 @@ mod readback;
 mod small;
 mod staged;
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use crate::settings::Settings;
 use crate::strategy::{Decision, Strategy};
 use crate::temp;
 use preflight::Preflight;
+pub(crate) use preflight::name_error;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -110,9 +112,50 @@ impl std::fmt::Debug for Copier {
     }
 }
 
+/// Where a file is copied to: its folder, open — the temp, the rename and every other write
+/// happen relative to this handle, never through a path resolved again from the top — and its
+/// name there.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The target's folder.
+    pub dir: Arc<fsops::Dir>,
+    /// The target's name in it.
+    pub name: OsString,
+}
+
+impl Target {
+    /// The target at `path`, whose folder is opened as the user named it (a single-file copy:
+    /// a link in the path the user typed is followed).
+    pub fn open(path: &Path) -> Result<Target, Error> {
+        let name = path.file_name().ok_or_else(|| {
+            Error::new(
+                Code::PreflightTargetDir,
+                path,
+                "the target has no file name",
+            )
+        })?;
+        let dir = parent_dir(path);
+        let dir = fsops::Dir::open(&dir).or_code(
+            Code::PreflightTargetDir,
+            &dir,
+            "the target directory is not accessible",
+        )?;
+        Ok(Target {
+            dir: Arc::new(dir),
+            name: name.to_os_string(),
+        })
+    }
+
+    /// The target's path, for messages and reports.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join(&self.name)
+    }
+}
+
 /// Deletes the temp file when dropped, unless it was committed.
 struct TempGuard {
-    path: PathBuf,
+    dir: Arc<fsops::Dir>,
+    name: OsString,
     armed: bool,
 }
 
@@ -121,7 +164,7 @@ impl Drop for TempGuard {
         if self.armed {
             // Best effort: the error that got us here is the one worth reporting. fsops also
             // deletes a temp that already has the source's read-only attribute (Windows).
-            let _ = fsops::remove_temp(&self.path);
+            let _ = self.dir.remove_temp(&self.name);
         }
     }
 }
@@ -141,7 +184,6 @@ struct Prepared {
     job: Job,
     tmp_file: File,
     guard: TempGuard,
-    dst_dir: PathBuf,
     strategy: Strategy,
     bytes: u64,
     method: &'static str,
@@ -180,10 +222,16 @@ impl PendingFile {
 struct Job {
     id: u64,
     src: PathBuf,
+    /// The target's path, for messages.
     dst: PathBuf,
+    /// The target's folder and name: where every write goes.
+    dir: Arc<fsops::Dir>,
+    name: OsString,
     src_file: File,
     size: u64,
+    /// The temp's path (messages) and name in `dir`.
     tmp: PathBuf,
+    tmp_name: OsString,
     decision: Decision,
     notices: Vec<Notice>,
 }
@@ -240,9 +288,10 @@ impl Copier {
         &self.cancel
     }
 
-    /// A fresh temp name next to `dst` (this run's naming: `.<name>.<run>-<n>.fcs.tmp`).
-    pub(crate) fn temp_for(&self, dst: &Path) -> PathBuf {
-        temp::temp_path(&parent_dir(dst), dst, &self.run_id)
+    /// A fresh temp name next to the target named `dst` (this run's naming:
+    /// `.<name>.<run>-<n>.fcs.tmp`).
+    pub(crate) fn temp_for(&self, dst: &OsStr) -> OsString {
+        temp::temp_name(dst, &self.run_id)
     }
 
     pub fn reporter(&self) -> &dyn Reporter {
@@ -265,8 +314,8 @@ impl Copier {
     fn copy_with(&self, src: &Path, dst: &Path, sync_dir: bool) -> Result<FileReport, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
-        let result = self
-            .prepare(id, src, &dst, None, Instant::now())
+        let result = Target::open(&dst)
+            .and_then(|t| self.prepare(id, src, &t, None, Instant::now()))
             .and_then(|p| self.finish(p, false, sync_dir));
         self.report_finished(id, src, &dst, result.as_ref());
         result
@@ -278,23 +327,32 @@ impl Copier {
     /// [`Copier::commit_file`] for each. Thousands of small files then cost a few syncs instead
     /// of one fsync each, and every file is still verified (from the medium) before its rename.
     pub fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
-        self.prepare_file_as(src, dst, None)
+        let target = match Target::open(dst) {
+            Ok(t) => t,
+            Err(e) => {
+                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                self.report_finished(id, src, dst, Err(&e));
+                return Err(e);
+            }
+        };
+        self.prepare_file_at(src, &target, None)
     }
 
-    /// [`Copier::prepare_file`] for action `seq` of a journaled run: the temp is named after the
-    /// run's tag and `seq` (`.<name>.<tag>-s<seq>.fcs.tmp`), so the journal, which holds the
-    /// plan, knows every temp the run can leave behind without a write per file.
-    pub fn prepare_file_as(
+    /// [`Copier::prepare_file`] into an open target folder (a tree run resolves it beneath the
+    /// target root), for action `seq` of a journaled run: the temp is named after the run's tag
+    /// and `seq` (`.<name>.<tag>-s<seq>.fcs.tmp`), so the journal, which holds the plan, knows
+    /// every temp the run can leave behind without a write per file.
+    pub fn prepare_file_at(
         &self,
         src: &Path,
-        dst: &Path,
+        target: &Target,
         seq: Option<usize>,
     ) -> Result<PendingFile, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        match self.prepare(id, src, dst, seq, Instant::now()) {
+        match self.prepare(id, src, target, seq, Instant::now()) {
             Ok(p) => Ok(PendingFile(Box::new(p))),
             Err(e) => {
-                self.report_finished(id, src, dst, Err(&e));
+                self.report_finished(id, src, &target.path(), Err(&e));
                 Err(e)
             }
         }
@@ -399,7 +457,7 @@ impl Copier {
         &self,
         id: u64,
         src: &Path,
-        dst: &Path,
+        target: &Target,
         seq: Option<usize>,
         started: Instant,
     ) -> Result<Prepared, Error> {
@@ -407,14 +465,14 @@ impl Copier {
             mut job,
             src_meta,
             src_identity,
-            dst_dir,
             strategy,
-        } = self.preflight(id, src, dst, seq)?;
+        } = self.preflight(id, src, target, seq)?;
 
         // --- copy -------------------------------------------------------------------------------
         let t_copy = Instant::now();
         let guard = TempGuard {
-            path: job.tmp.clone(),
+            dir: job.dir.clone(),
+            name: job.tmp_name.clone(),
             armed: true,
         };
         let copied = match strategy {
@@ -441,7 +499,6 @@ impl Copier {
             job,
             tmp_file,
             guard,
-            dst_dir,
             strategy,
             bytes,
             method,

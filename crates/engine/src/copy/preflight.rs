@@ -7,11 +7,11 @@
 //! After the copy, `check_source_unchanged` holds the source to what preflight saw.
 
 use std::fs::{File, Metadata};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fsops::{DriveKind, FileIdentity};
 
-use super::{Copier, Job, parent_dir};
+use super::{Copier, Job, Target, parent_dir};
 use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice};
 use crate::settings::UncPolicy;
@@ -24,7 +24,6 @@ pub(super) struct Preflight {
     pub(super) job: Job,
     pub(super) src_meta: Metadata,
     pub(super) src_identity: FileIdentity,
-    pub(super) dst_dir: PathBuf,
     pub(super) strategy: Strategy,
 }
 
@@ -35,10 +34,11 @@ impl Copier {
         &self,
         id: u64,
         src: &Path,
-        dst: &Path,
+        target: &Target,
         seq: Option<usize>,
     ) -> Result<Preflight, Error> {
         let s = &self.settings;
+        let dst = &target.path();
 
         // --- source ---------------------------------------------------------------------------
         let src_file = fsops::open_source(src).or_code(
@@ -74,44 +74,24 @@ impl Copier {
             )?,
         };
 
-        // --- target directory and existing target ----------------------------------------------
-        let dst_dir = parent_dir(dst);
-        match std::fs::metadata(&dst_dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::new(
-                    Code::PreflightTargetDir,
-                    &dst_dir,
-                    "the target's parent is not a directory",
-                ));
-            }
-            Err(e) => {
-                return Err(Error::io(
-                    Code::PreflightTargetDir,
-                    &dst_dir,
-                    "the target directory is not accessible",
-                    e,
-                ));
-            }
-        }
-        match std::fs::symlink_metadata(dst) {
-            Ok(m) if m.is_dir() => {
+        // --- the existing target, in its open folder ---------------------------------------------
+        let dst_dir = target.dir.path();
+        match target.dir.stat(&target.name) {
+            Ok(st) if st.kind == fsops::EntryType::Dir => {
                 return Err(Error::new(
                     Code::PreflightTargetDir,
                     dst,
                     "the target is a directory",
                 ));
             }
-            Ok(_) => {
-                if fsops::path_identity(dst).ok() == Some(src_identity) {
-                    return Err(Error::new(
-                        Code::PreflightSameFile,
-                        dst,
-                        "source and target are the same file",
-                    ));
-                }
+            Ok(st) if st.identity == src_identity => {
+                return Err(Error::new(
+                    Code::PreflightSameFile,
+                    dst,
+                    "source and target are the same file",
+                ));
             }
-            Err(_) => {}
+            _ => {}
         }
 
         // --- drive kinds, UNC policy, size cap --------------------------------------------------
@@ -130,7 +110,7 @@ impl Copier {
             }
         };
         let (mut src_kind, src_unc) = kind_of(src, false);
-        let (mut dst_kind, dst_unc) = kind_of(&dst_dir, true);
+        let (mut dst_kind, dst_unc) = kind_of(dst_dir, true);
         #[cfg(feature = "test-hooks")]
         if let Some(k) = self.hooks.force_dst_kind {
             dst_kind = k;
@@ -168,17 +148,20 @@ impl Copier {
 
         let strategy = select(s, src_kind, dst_kind, size);
         let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
-        let tmp = match seq {
-            Some(seq) => temp::seq_temp_path(&parent_dir(dst), dst, &self.run_id, seq),
-            None => self.temp_for(dst),
+        let tmp_name = match seq {
+            Some(seq) => temp::seq_temp_name(&target.name, &self.run_id, seq),
+            None => self.temp_for(&target.name),
         };
         let mut job = Job {
             id,
             src: src.to_path_buf(),
             dst: dst.to_path_buf(),
+            dir: target.dir.clone(),
+            name: target.name.clone(),
             src_file,
             size,
-            tmp,
+            tmp: dst_dir.join(&tmp_name),
+            tmp_name,
             decision: decision.clone(),
             notices,
         };
@@ -207,12 +190,12 @@ impl Copier {
 
         // --- free space -------------------------------------------------------------------------
         let need = size.saturating_add(s.free_space_margin);
-        match fsops::free_space(&dst_dir) {
+        match fsops::free_space(dst_dir) {
             Ok(free) if free < need => {
                 let msg =
                     format!("needs {need} bytes (size + free_space_margin) but {free} are free");
                 if dst_kind.is_local() || dst_kind == DriveKind::Removable {
-                    return Err(Error::new(Code::CopyNoSpace, &dst_dir, msg));
+                    return Err(Error::new(Code::CopyNoSpace, dst_dir, msg));
                 }
                 // Network free-space figures are often wrong (quotas, thin pools): attempt, warn.
                 self.notice(&mut job, "low_space", msg);
@@ -228,7 +211,6 @@ impl Copier {
             job,
             src_meta,
             src_identity,
-            dst_dir,
             strategy,
         })
     }
@@ -267,14 +249,12 @@ impl Copier {
         Ok(k)
     }
 
-    /// Creates the temp (0600, in the target's folder) for the strategies that write it
+    /// Creates the temp (0600, in the target's open folder) for the strategies that write it
     /// themselves.
     pub(super) fn create_temp(&self, job: &Job) -> Result<File, Error> {
-        fsops::create_temp(&job.tmp).or_code(
-            Code::CopyTempCreate,
-            &job.tmp,
-            "cannot create the temp file in the target directory",
-        )
+        job.dir
+            .create_temp(&job.tmp_name)
+            .map_err(|e| temp_create_error(e, job))
     }
 
     /// The source must be the same file, with the same size and modified time, as when we opened
@@ -321,4 +301,46 @@ impl Copier {
             )),
         }
     }
+}
+
+/// The temp could not be created next to the target: the name is the usual cause on foreign
+/// filesystems, and each cause gets its own code and advice, about the user's file (the temp's
+/// name carries the target's).
+pub(super) fn temp_create_error(e: std::io::Error, job: &Job) -> Error {
+    match name_error(&e, &job.dst) {
+        Some(err) => err,
+        None => Error::io(
+            Code::CopyTempCreate,
+            &job.tmp,
+            "cannot create the temp file in the target directory",
+            e,
+        ),
+    }
+}
+
+/// An error that names its real cause for the file `dst`, where one is recognisable: a name the
+/// target's filesystem refuses (`:` or `?` on exFAT, NTFS, FAT: EINVAL; bytes that are not
+/// valid in its encoding: EILSEQ), a name too long for it, an operation a FUSE filesystem does
+/// not implement (ENOSYS, EOPNOTSUPP), a symbolic link where a folder is needed.
+pub(crate) fn name_error(e: &std::io::Error, dst: &Path) -> Option<Error> {
+    const REFUSED: &str = "the target's filesystem refuses this name (FAT, exFAT and NTFS forbid \\ / : * ? \" < > |, control characters and a trailing dot or space)";
+    let (code, what) = if fsops::is_link_in_path(e) {
+        (
+            Code::TreeSymlinkInPath,
+            "a symbolic link stands where a folder is needed on the way to this item; nothing was written through it",
+        )
+    } else {
+        match fsops::name_problem(e)? {
+            fsops::NameProblem::Refused => (Code::CopyNameRefused, REFUSED),
+            fsops::NameProblem::TooLong => (
+                Code::CopyNameTooLong,
+                "the name (or the whole path) is too long for the target's filesystem",
+            ),
+            fsops::NameProblem::Unsupported => (
+                Code::CopyUnsupported,
+                "the target's filesystem does not implement this operation (a FUSE or network filesystem)",
+            ),
+        }
+    };
+    Some(Error::new(code, dst, format!("{what} ({e})")))
 }

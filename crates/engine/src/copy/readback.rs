@@ -33,7 +33,7 @@ impl Copier {
     /// during the copy (hash verify).
     pub(super) fn verify_copy(&self, job: &mut Job, src_digest: Option<&str>) -> Result<(), Error> {
         // A fresh read-only handle that leaves the access time we just applied alone.
-        let readback = fsops::open_readback(&job.tmp).or_code(
+        let readback = job.dir.open_readback(&job.tmp_name).or_code(
             Code::VerifyRead,
             &job.tmp,
             "cannot reopen the copy for verification",
@@ -41,9 +41,11 @@ impl Copier {
         // The hash verify reads unbuffered where it can (`open_direct`); the compare, and a
         // hash verify where unbuffered reads are refused, drop the cached pages instead.
         let direct = match (job.decision.read_back, job.decision.verify) {
-            (ReadBackMode::Device, VerifyMode::Hash) => fsops::open_direct(&job.tmp).ok().flatten(),
+            (ReadBackMode::Device, VerifyMode::Hash) => {
+                job.dir.open_direct(&job.tmp_name).ok().flatten()
+            }
             (ReadBackMode::Device, VerifyMode::Mmap) if job.size >= DIRECT_COMPARE_MIN => {
-                fsops::open_direct(&job.tmp).ok().flatten()
+                job.dir.open_direct(&job.tmp_name).ok().flatten()
             }
             _ => None,
         };

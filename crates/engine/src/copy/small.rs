@@ -28,12 +28,21 @@ impl Copier {
         let out = fsops::kernel_copy(
             &job.src_file,
             &job.src,
-            &job.tmp,
+            &job.dir,
+            &job.tmp_name,
             size,
             self.settings.kernel_copy_chunk,
             &mut cb,
         )
-        .map_err(|e| copy_io_error(e, &job.tmp, &job.src))?;
+        .map_err(|e| {
+            // Refused before anything was created: the target's name (or its folder) is the
+            // cause, not the copy.
+            match job.dir.stat(&job.tmp_name) {
+                Err(_) => super::preflight::name_error(&e, &job.dst),
+                Ok(_) => None,
+            }
+            .unwrap_or_else(|| copy_io_error(e, &job.tmp, &job.src))
+        })?;
         match out {
             KernelCopy::Cancelled => Err(cancelled_copy(&job.dst)),
             KernelCopy::Copied {

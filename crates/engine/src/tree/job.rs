@@ -176,7 +176,7 @@ impl Job {
             let keep = Journal::default_dir()
                 .map(|d| Journal::unfinished_tags(&d))
                 .unwrap_or_default();
-            let swept = sweep_temps(target_temps, &keep);
+            let swept = sweep_temps(&plan.target_root, target_temps, &keep);
             if swept > 0 {
                 report_swept(
                     &*reporter,

@@ -514,21 +514,23 @@ impl Phases {
             if s.kind == EntryKind::Dir {
                 self.fenced.push(rel.clone());
             }
-            self.skipped.push(if d.kind == EntryKind::Symlink && s.kind == EntryKind::Dir {
-                Skip::error(
-                    rel,
-                    Code::TreeSymlinkInPath,
-                    "the target has a symbolic link where the source has a folder: nothing is written through it (run with --delete to replace the link by a folder)",
-                )
-            } else {
-                Skip::note(
-                    rel,
-                    format!(
-                        "type conflict ({:?} vs {:?}): run with --delete to replace it",
-                        s.kind, d.kind
-                    ),
-                )
-            });
+            self.skipped.push(
+                if d.kind == EntryKind::Symlink && s.kind == EntryKind::Dir {
+                    Skip::error(
+                        rel,
+                        Code::TreeSymlinkInPath,
+                        "the target has a symbolic link where the source has a folder",
+                    )
+                } else {
+                    Skip::note(
+                        rel,
+                        format!(
+                            "type conflict ({:?} vs {:?}): run with --delete to replace it",
+                            s.kind, d.kind
+                        ),
+                    )
+                },
+            );
         }
     }
 

@@ -7,11 +7,12 @@
 //! is harmless: every step is idempotent and journaled the same way as in the first attempt.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::summary::Summary;
 use crate::temp::{is_temp_name, parse_temp_name};
-use crate::tree::execute::Prior;
+use crate::tree::execute::{Dirs, Prior};
 use crate::tree::journal::{ItemState, RunKind, StoredRun};
 use crate::tree::plan::ActionKind;
 
@@ -53,18 +54,27 @@ pub(crate) fn priors(run: &StoredRun) -> Vec<Prior> {
         .collect()
 }
 
-/// Deletes our temp files (and `.fcs-replaced` folders) found by a scan whose run tag is not in
-/// `keep` (the tags of unfinished runs, which a resume will deal with). Returns how many went.
-pub(crate) fn sweep_temps(temps: &[PathBuf], keep: &[String]) -> u64 {
+/// Deletes our temp files (and `.fcs-replaced` folders) found by a scan of `root` whose run tag
+/// is not in `keep` (the tags of unfinished runs, which a resume will deal with), each through
+/// its folder beneath the root. Returns how many went.
+pub(crate) fn sweep_temps(root: &Path, temps: &[PathBuf], keep: &[String]) -> u64 {
+    let Ok(dirs) = Dirs::open(root) else {
+        return 0;
+    };
     let mut n = 0;
     for t in temps {
-        let name = t.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Ok(rel) = t.strip_prefix(root) else {
+            continue;
+        };
+        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if let Some((tag, _)) = parse_temp_name(name)
             && keep.iter().any(|k| k == tag)
         {
             continue;
         }
-        if remove_temp(t) {
+        if let Ok((dir, name)) = dirs.parent_of(rel)
+            && remove_temp(&dir, name)
+        {
             n += 1;
         }
     }
@@ -72,11 +82,16 @@ pub(crate) fn sweep_temps(temps: &[PathBuf], keep: &[String]) -> u64 {
 }
 
 /// A temp file is deleted; a `.fcs-replaced` folder (the replaced version of a file, on its way
-/// to the trash) goes to the trash, never deleted for good.
-fn remove_temp(t: &Path) -> bool {
-    match std::fs::symlink_metadata(t) {
-        Ok(m) if m.is_dir() => trash::delete(t).is_ok(),
-        Ok(_) => fsops::remove_temp(t).is_ok(),
+/// to the trash) goes to the trash, never deleted for good — by path, once its identity shows
+/// the path still leads to the folder found in `dir`.
+fn remove_temp(dir: &fsops::Dir, name: &OsStr) -> bool {
+    match dir.stat(name) {
+        Ok(st) if st.kind == fsops::EntryType::Dir => {
+            let path = dir.path().join(name);
+            fsops::path_identity_nofollow(&path).ok() == Some(st.identity)
+                && trash::delete(&path).is_ok()
+        }
+        Ok(_) => dir.remove_temp(name).is_ok(),
         Err(_) => false,
     }
 }
@@ -85,7 +100,10 @@ fn remove_temp(t: &Path) -> bool {
 /// second name of a replaced file (`.fcs-replaced.…`, on its way to the trash) can outlive a
 /// crash next to a file the journal already calls committed.
 pub(crate) fn sweep_run_temps(run: &StoredRun) -> u64 {
-    let dirs: BTreeSet<PathBuf> = run
+    let Ok(dirs) = Dirs::open(&run.target) else {
+        return 0;
+    };
+    let folders: BTreeSet<&Path> = run
         .items
         .iter()
         .filter(|i| {
@@ -94,19 +112,17 @@ pub(crate) fn sweep_run_temps(run: &StoredRun) -> u64 {
                 ActionKind::Delete | ActionKind::DeleteConflict | ActionKind::SetDirTimes
             )
         })
-        .map(|i| run.target.join(i.rel.parent().unwrap_or(Path::new(""))))
+        .map(|i| i.rel.parent().unwrap_or(Path::new("")))
         .collect();
     let mut n = 0;
-    for d in dirs {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if is_temp_name(name)
-                && parse_temp_name(name).is_some_and(|(tag, _)| tag == run.tag)
-                && remove_temp(&e.path())
+    for rel in folders {
+        let Ok(dir) = dirs.get(rel) else { continue };
+        let Ok(names) = dir.entries() else { continue };
+        for name in names {
+            let Some(s) = name.to_str() else { continue };
+            if is_temp_name(s)
+                && parse_temp_name(s).is_some_and(|(tag, _)| tag == run.tag)
+                && remove_temp(&dir, &name)
             {
                 n += 1;
             }

@@ -220,10 +220,11 @@ impl<'e, 'a> Committer<'e, 'a> {
     }
 
     /// A move deletes the sources whose copies are now journaled as committed — each only if it
-    /// is still the file that was copied.
+    /// is still the file that was copied, and only through its folder beneath the source root:
+    /// a source reached through a symbolic link lies outside the source folder and is kept.
     fn delete_sources(&self, batch: &[Finished]) {
         let mut gone = Vec::new();
-        let mut dirs = BTreeSet::new();
+        let mut dirs: Vec<std::sync::Arc<fsops::Dir>> = Vec::new();
         for f in batch.iter().filter(|f| f.error.is_none()) {
             let src = self.ex.src(&f.rel);
             let kept = |why: String| {
@@ -233,20 +234,32 @@ impl<'e, 'a> Committer<'e, 'a> {
                     format!("the copy is in place, but the source was kept: {why}"),
                 )
             };
-            let now = SourceStamp::read(&src);
-            let result = match (&now, f.stamp) {
-                (Ok(now), Some(then)) if *now == then => std::fs::remove_file(&src)
-                    .map_err(|e| kept(format!("it cannot be deleted ({e})"))),
+            let result = match (self.ex.source_entry(&f.rel), f.stamp) {
+                (Ok((dir, st)), Some(then)) if SourceStamp::of_entry(&st) == then => {
+                    let name = f.rel.file_name().unwrap_or_default();
+                    match dir.remove_file(name) {
+                        Ok(()) => {
+                            if !dirs.iter().any(|d| std::sync::Arc::ptr_eq(d, &dir)) {
+                                dirs.push(dir);
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(kept(format!("it cannot be deleted ({e})"))),
+                    }
+                }
                 (Ok(_), Some(_)) => Err(kept(
                     "it changed after it was copied (size, modified time or identity)".into(),
                 )),
                 (Ok(_), None) => Err(kept("its state before the copy is unknown".into())),
-                (Err(e), _) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                (Err(e), _) if e.code == Code::TreeSymlinkInPath => Err(kept(
+                    "it is reached through a symbolic link, so it lies outside the source folder"
+                        .into(),
+                )),
+                (Err(e), _) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => Ok(()),
                 (Err(e), _) => Err(kept(format!("it cannot be read ({e})"))),
             };
             match result {
                 Ok(()) => {
-                    dirs.insert(src.parent().map(Path::to_path_buf).unwrap_or_default());
                     if !f.is_link {
                         gone.push(ItemUpdate::new(f.seq, ItemState::SourceDeleted));
                     }
@@ -257,10 +270,10 @@ impl<'e, 'a> Committer<'e, 'a> {
         }
         if self.ex.durable() {
             for d in dirs {
-                if let Err(e) = fsops::sync_dir(&d) {
+                if let Err(e) = d.sync() {
                     self.ex.fail(&Error::io(
                         Code::FinalizeDirSync,
-                        &d,
+                        d.path(),
                         "fsync of the source directory failed after deleting moved files",
                         e,
                     ));

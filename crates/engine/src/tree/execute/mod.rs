@@ -15,12 +15,15 @@
 //! **none** syncs nothing (benchmarks).
 
 mod commit;
+mod dirs;
 mod ops;
 mod transfer;
 
+pub(crate) use dirs::Dirs;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::copy::Copier;
@@ -28,6 +31,7 @@ use crate::error::{Code, Error};
 use crate::events::Event;
 use crate::manifest::Manifest;
 use crate::settings::{DeleteMode, Durability};
+use crate::stamp::SourceStamp;
 use crate::summary::Summary;
 use crate::tree::journal::Journal;
 use crate::tree::plan::{Action, ActionKind, Plan};
@@ -89,14 +93,31 @@ impl<'a> ExecOptions<'a> {
 
 /// Runs `plan` with `copier`: see the module comment and [`ExecOptions`].
 pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summary {
+    let mut sum = Summary {
+        skipped: plan.skipped.len() as u64,
+        ..Summary::default()
+    };
+    // Every write goes through folders opened beneath the roots (DESIGN.md §9). Roots that
+    // cannot be opened leave nothing to do but say why.
+    let (dst, src) = match (Dirs::open(&plan.target_root), Dirs::open(&plan.source_root)) {
+        (Ok(d), Ok(s)) => (d, Some(s)),
+        // A move resumed after its source was emptied and removed has no source left.
+        (Ok(d), Err(_)) if opts.move_sources => (d, None),
+        (Err(e), _) | (_, Err(e)) => {
+            sum.fail(&e);
+            copier.reporter().report(&Event::RunFinished {
+                summary: sum.clone(),
+            });
+            return sum;
+        }
+    };
     let ex = Executor {
         plan,
         copier,
         opts,
-        sum: Mutex::new(Summary {
-            skipped: plan.skipped.len() as u64,
-            ..Summary::default()
-        }),
+        dst,
+        src,
+        sum: Mutex::new(sum),
         touched: Mutex::new(BTreeSet::new()),
         started: Instant::now(),
     };
@@ -124,7 +145,12 @@ struct Executor<'a> {
     plan: &'a Plan,
     copier: &'a Copier,
     opts: &'a ExecOptions<'a>,
+    /// The target's folders, opened beneath its root.
+    dst: Dirs,
+    /// The source's folders (a move deletes through them), if the source still exists.
+    src: Option<Dirs>,
     sum: Mutex<Summary>,
+    /// Target folders (relative) whose entries changed.
     touched: Mutex<BTreeSet<PathBuf>>,
     started: Instant,
 }
@@ -145,7 +171,30 @@ impl<'a> Executor<'a> {
     }
 
     fn dst(&self, rel: &Path) -> PathBuf {
-        self.plan.target_root.join(rel)
+        self.dst.path(rel)
+    }
+
+    /// The source item `rel` as its folder beneath the source root sees it; `Err` when it cannot
+    /// be reached that way (gone, or behind a symbolic link: then it lies outside the source
+    /// folder, and a move never deletes it).
+    fn source_entry(&self, rel: &Path) -> Result<(Arc<fsops::Dir>, fsops::EntryStat), Error> {
+        let src = self.src.as_ref().ok_or_else(|| {
+            Error::new(
+                Code::MoveSourceKept,
+                self.src(rel),
+                "the source folder is gone",
+            )
+        })?;
+        let (dir, name) = src.parent_of(rel)?;
+        let st = dir.stat(name).map_err(|e| src.error(rel, e))?;
+        Ok((dir, st))
+    }
+
+    /// The stamp a move holds its source to (before the copy, and again before the delete).
+    fn source_stamp(&self, rel: &Path) -> Option<SourceStamp> {
+        self.source_entry(rel)
+            .ok()
+            .map(|(_, st)| SourceStamp::of_entry(&st))
     }
 
     fn summary(&self) -> std::sync::MutexGuard<'_, Summary> {
@@ -166,7 +215,7 @@ impl<'a> Executor<'a> {
 
     /// Records that the folder holding `rel` changed (a rename or an unlink in it).
     fn touch(&self, rel: &Path) {
-        let dir = self.dst(rel.parent().unwrap_or(Path::new("")));
+        let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
         self.touched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -194,7 +243,13 @@ impl<'a> Executor<'a> {
     fn report_refusals(&self) {
         for s in &self.plan.skipped {
             if let Some(code) = s.code {
-                self.fail(&Error::new(code, self.src(&s.rel), s.reason.clone()));
+                // A link in the target's way is about the target; two source names the
+                // target would merge are about the source.
+                let path = match code {
+                    Code::TreeSymlinkInPath => self.dst(&s.rel),
+                    _ => self.src(&s.rel),
+                };
+                self.fail(&Error::new(code, &path, s.reason.clone()));
             }
         }
     }
@@ -203,7 +258,7 @@ impl<'a> Executor<'a> {
     /// are deleted, whole, before the source's item is created in their place.
     fn clear_conflicts(&self) {
         for (_, a) in self.actions(ActionKind::DeleteConflict) {
-            match ops::delete(&self.dst(&a.rel), self.opts.delete_mode, true) {
+            match ops::delete(&self.dst, &a.rel, self.opts.delete_mode, true) {
                 Ok(true) => {
                     self.summary().deleted += 1;
                     self.touch(&a.rel);
@@ -223,8 +278,7 @@ impl<'a> Executor<'a> {
                 break;
             }
             let Some(from) = &a.from else { continue };
-            let (old, new) = (self.dst(from), self.dst(&a.rel));
-            match ops::rename(&old, &new) {
+            match ops::rename(&self.dst, from, &a.rel) {
                 Ok(()) => {
                     self.summary().renamed += 1;
                     self.touch(&a.rel);
@@ -241,30 +295,50 @@ impl<'a> Executor<'a> {
             if self.cancelled() {
                 break;
             }
-            let p = self.dst(&a.rel);
-            match std::fs::create_dir(&p) {
-                Ok(()) => {
-                    self.summary().dirs_created += 1;
-                    self.touch(&a.rel);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && p.is_dir() => {}
-                Err(e) => self.fail(&Error::io(
-                    Code::TreeMkdir,
-                    &p,
-                    "cannot create the directory",
-                    e,
-                )),
+            if let Err(e) = self.make_dir(&a.rel) {
+                self.fail(&e);
             }
         }
         if self.durable() && self.opts.journal.is_some() {
-            for dir in self
+            let touched = self
                 .touched
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .iter()
-            {
-                let _ = fsops::sync_dir(dir);
+                .clone();
+            for rel in touched {
+                if let Ok(d) = self.dst.get(&rel) {
+                    let _ = d.sync();
+                }
             }
+        }
+    }
+
+    fn make_dir(&self, rel: &Path) -> Result<(), Error> {
+        let (dir, name) = self.dst.parent_of(rel)?;
+        match dir.create_dir(name) {
+            Ok(()) => {
+                self.summary().dirs_created += 1;
+                self.touch(rel);
+                Ok(())
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AlreadyExists
+                    && dir
+                        .stat(name)
+                        .is_ok_and(|st| st.kind == fsops::EntryType::Dir) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(
+                crate::copy::name_error(&e, &self.dst(rel)).unwrap_or_else(|| {
+                    Error::io(
+                        Code::TreeMkdir,
+                        &self.dst(rel),
+                        "cannot create the directory",
+                        e,
+                    )
+                }),
+            ),
         }
     }
 
@@ -280,7 +354,7 @@ impl<'a> Executor<'a> {
             if self.cancelled() {
                 break;
             }
-            match ops::copy_permissions(&self.src(&a.rel), &self.dst(&a.rel)) {
+            match ops::copy_permissions(&self.src(&a.rel), &self.dst, &a.rel) {
                 Ok(()) => self.summary().metadata_updated += 1,
                 Err(e) => self.fail(&e),
             }
@@ -293,13 +367,12 @@ impl<'a> Executor<'a> {
             if self.cancelled() {
                 break;
             }
-            let p = self.dst(&a.rel);
-            match ops::delete(&p, self.opts.delete_mode, false) {
+            match ops::delete(&self.dst, &a.rel, self.opts.delete_mode, false) {
                 Ok(true) => {
                     self.summary().deleted += 1;
                     self.touch(&a.rel);
                     self.copier.reporter().report(&Event::Deleted {
-                        path: p,
+                        path: self.dst(&a.rel),
                         mode: self.opts.delete_mode,
                     });
                 }
@@ -315,18 +388,20 @@ impl<'a> Executor<'a> {
             return;
         }
         let dirs = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()));
-        for dir in dirs {
-            match fsops::sync_dir(&dir) {
-                Ok(()) => {}
+        for rel in dirs {
+            let synced = match self.dst.get(&rel) {
+                Ok(d) => d.sync().map_err(|e| (rel.clone(), e)),
                 // A folder deleted later in the run: its removal is made durable by its
                 // parent's fsync (the parent is touched by that delete).
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => self.fail(&Error::io(
+                Err(_) => Ok(()),
+            };
+            if let Err((rel, e)) = synced {
+                self.fail(&Error::io(
                     Code::FinalizeDirSync,
-                    &dir,
+                    &self.dst(&rel),
                     "fsync of the directory failed",
                     e,
-                )),
+                ));
             }
         }
     }
@@ -343,7 +418,7 @@ impl<'a> Executor<'a> {
             if self.opts.move_sources && !src.exists() {
                 continue;
             }
-            if let Err(e) = ops::copy_dir_metadata(&src, &self.dst(&a.rel), self.copier) {
+            if let Err(e) = ops::copy_dir_metadata(&src, &self.dst, &a.rel, self.copier) {
                 self.fail(&e);
             }
         }
@@ -351,8 +426,11 @@ impl<'a> Executor<'a> {
 
     /// Phase 9: a move removes the source folders it emptied, deepest first.
     fn remove_moved_dirs(&self) {
-        if self.opts.move_sources && !self.cancelled() {
-            ops::remove_empty_dirs(&self.plan.source_root, self.durable());
+        if self.opts.move_sources
+            && !self.cancelled()
+            && let Some(src) = &self.src
+        {
+            ops::remove_empty_dirs(src, self.durable());
         }
     }
 

@@ -1,57 +1,81 @@
-//! The single steps of a plan that are not file copies: links, deletes, folder metadata, and
-//! the removal of a move's emptied source folders.
+//! The single steps of a plan that are not file copies: links, renames, deletes, permissions,
+//! folder metadata, and the removal of a move's emptied source folders — each through the
+//! folders opened beneath the root ([`Dirs`]), never through a path resolved from the top.
 
 use std::path::Path;
 
-use crate::copy::Copier;
+use fsops::EntryType;
+
+use super::dirs::Dirs;
+use crate::copy::{Copier, Target};
 use crate::error::{Code, Error, IoResultExt};
 use crate::settings::DeleteMode;
 
-/// Removes the empty folders below `root` and then `root` itself if it is empty, deepest first;
-/// a folder that still holds anything (a file the move kept, a filtered-out file) stays.
-pub(super) fn remove_empty_dirs(root: &Path, sync: bool) {
-    fn walk(dir: &Path, sync: bool) -> bool {
-        let Ok(rd) = std::fs::read_dir(dir) else {
+/// Removes the empty folders beneath the root of `src` and then the root itself if it is empty,
+/// deepest first; a folder that still holds anything (a file the move kept, a filtered-out
+/// file) stays. Links are never followed: a link is an entry like a file.
+pub(super) fn remove_empty_dirs(src: &Dirs, sync: bool) {
+    fn walk(dir: &fsops::Dir, sync: bool) -> bool {
+        let Ok(names) = dir.entries() else {
             return false;
         };
         let mut empty = true;
-        for e in rd.flatten() {
-            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            if !(is_dir && walk(&e.path(), sync)) {
+        for name in names {
+            let emptied = dir.stat(&name).is_ok_and(|st| st.kind == EntryType::Dir)
+                && dir
+                    .child(&name)
+                    .is_ok_and(|child| walk(&child, sync) && dir.remove_dir(&name).is_ok());
+            if emptied {
+                if sync {
+                    let _ = dir.sync();
+                }
+            } else {
                 empty = false;
             }
         }
-        if empty && std::fs::remove_dir(dir).is_ok() {
-            if sync && let Some(parent) = dir.parent() {
-                let _ = fsops::sync_dir(parent);
-            }
-            return true;
-        }
-        false
+        empty
     }
-    walk(root, sync);
+    let root = src.root();
+    if walk(root, sync)
+        && let (Some(parent), Some(name)) = (root.path().parent(), root.path().file_name())
+        && let Ok(parent) = fsops::Dir::open(parent)
+        && parent.stat(name).ok().map(|s| s.identity) == root.identity().ok()
+        && parent.remove_dir(name).is_ok()
+        && sync
+    {
+        let _ = parent.sync();
+    }
 }
 
-/// Recreates a symlink as a link (never following it): made under a temp name, then renamed over
-/// the target so the switch is atomic; its own times are copied where the OS can.
-pub(super) fn copy_symlink(copier: &Copier, src: &Path, dst: &Path) -> Result<(), Error> {
-    let target = std::fs::read_link(src)
-        .map_err(|e| Error::io(Code::TreeSymlink, src, "cannot read the link", e))?;
-    let md = std::fs::symlink_metadata(src)
-        .map_err(|e| Error::io(Code::TreeSymlink, src, "cannot read the link", e))?;
+/// Recreates a symlink as a link (never following it): made under a temp name in the target's
+/// folder, then renamed over the target so the switch is atomic; its own times are copied where
+/// the OS can.
+pub(super) fn copy_symlink(copier: &Copier, src: &Path, t: &Target) -> Result<(), Error> {
+    let dst = t.path();
+    let target = std::fs::read_link(src).or_code(Code::TreeSymlink, src, "cannot read the link")?;
+    let md =
+        std::fs::symlink_metadata(src).or_code(Code::TreeSymlink, src, "cannot read the link")?;
     // The same temp naming as files: unique per run and item, so parallel workers never collide.
-    let tmp = copier.temp_for(dst);
+    let tmp = copier.temp_for(&t.name);
     let target_is_dir = src.metadata().map(|m| m.is_dir()).unwrap_or(false);
-    fsops::create_symlink(&target, &tmp, target_is_dir)
-        .map_err(|e| Error::io(Code::TreeSymlink, dst, "cannot create the symbolic link", e))?;
+    t.dir.symlink(&target, &tmp, target_is_dir).map_err(|e| {
+        crate::copy::name_error(&e, &dst).unwrap_or_else(|| {
+            Error::io(
+                Code::TreeSymlink,
+                &dst,
+                "cannot create the symbolic link",
+                e,
+            )
+        })
+    })?;
     if let (Ok(a), Ok(m)) = (md.accessed(), md.modified()) {
-        let _ = fsops::set_symlink_times(&tmp, a, m);
+        let _ = t.dir.set_symlink_times(&tmp, a, m);
     }
-    if let Err(e) = std::fs::rename(&tmp, dst) {
-        let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = t.dir.rename(&tmp, &t.dir, &t.name) {
+        let _ = t.dir.remove_file(&tmp);
         return Err(Error::io(
             Code::TreeSymlink,
-            dst,
+            &dst,
             "cannot put the symbolic link in place",
             e,
         ));
@@ -59,98 +83,130 @@ pub(super) fn copy_symlink(copier: &Copier, src: &Path, dst: &Path) -> Result<()
     Ok(())
 }
 
-/// Renames a target item to the source's spelling of its name (a case-only rename on a target
-/// that folds names).
-pub(super) fn rename(old: &Path, new: &Path) -> Result<(), Error> {
-    std::fs::rename(old, new).or_code(Code::TreeRename, new, "cannot rename to the source's name")
+/// Renames the target item `from` to `to` (a case-only rename on a target that folds names).
+pub(super) fn rename(dirs: &Dirs, from: &Path, to: &Path) -> Result<(), Error> {
+    let (a, old) = dirs.parent_of(from)?;
+    let (b, new) = dirs.parent_of(to)?;
+    dirs.forget(from);
+    a.rename(old, &b, new).or_code(
+        Code::TreeRename,
+        &dirs.path(to),
+        "cannot rename to the source's name",
+    )
 }
 
-/// The source file's permissions onto the target file (its content is the same).
-pub(super) fn copy_permissions(src: &Path, dst: &Path) -> Result<(), Error> {
+/// The source file's permissions onto the target file `rel` (its content is the same).
+pub(super) fn copy_permissions(src: &Path, dirs: &Dirs, rel: &Path) -> Result<(), Error> {
     let md = std::fs::metadata(src).or_code(
         Code::FinalizeMetadata,
         src,
         "cannot read the source's permissions",
     )?;
-    std::fs::set_permissions(dst, md.permissions()).or_code(
-        Code::FinalizeMetadata,
-        dst,
-        "cannot set the permissions",
-    )
+    let (dir, name) = dirs.parent_of(rel)?;
+    dir.set_mode(name, special_bits_cleared(fsops::mode_bits(&md)))
+        .or_code(
+            Code::FinalizeMetadata,
+            &dirs.path(rel),
+            "cannot set the permissions",
+        )
 }
 
-/// Deletes a target item: to the trash (the default; never silently permanent) or permanently.
-/// `recursive` only for a directory that a type conflict replaces. `Ok(false)`: it was already
-/// gone (a resumed run deleted it before the interruption).
-pub(super) fn delete(p: &Path, mode: DeleteMode, recursive: bool) -> Result<bool, Error> {
-    let md = match std::fs::symlink_metadata(p) {
-        Ok(md) => md,
+/// setuid, setgid and sticky are kept only with the owner (never a setuid file owned by someone
+/// else); until owners are kept, they are cleared.
+pub(crate) fn special_bits_cleared(mode: u32) -> u32 {
+    mode & 0o777
+}
+
+/// Deletes the target item `rel`: to the trash (the default; never silently permanent) or
+/// permanently. `recursive` only for a folder that a type conflict replaces. `Ok(false)`: it was
+/// already gone (a resumed run deleted it before the interruption). A link is deleted as a link.
+pub(super) fn delete(
+    dirs: &Dirs,
+    rel: &Path,
+    mode: DeleteMode,
+    recursive: bool,
+) -> Result<bool, Error> {
+    let p = dirs.path(rel);
+    let (dir, name) = dirs.parent_of(rel)?;
+    let st = match dir.stat(name) {
+        Ok(st) => st,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::io(Code::TreeDelete, p, "cannot delete", e)),
+        Err(e) => return Err(Error::io(Code::TreeDelete, &p, "cannot delete", e)),
     };
+    dirs.forget(rel);
     match mode {
-        DeleteMode::Trash => trash::delete(p).map(|()| true).map_err(|e| {
-            Error::new(
-                Code::TreeTrash,
-                p,
-                format!("cannot move to the trash ({e}); nothing was deleted — use --delete-mode permanent to delete without the trash"),
-            )
-        }),
+        DeleteMode::Trash => {
+            // The desktop's trash is reached by path (the `trash` crate picks the trash folder
+            // of the item's volume): the path is used only while it still names the item found
+            // beneath the root, checked by identity just before.
+            if fsops::path_identity_nofollow(&p).ok() != Some(st.identity) {
+                return Err(Error::new(
+                    Code::TreeDelete,
+                    &p,
+                    "the item changed during the run (its path no longer leads to it); nothing was deleted",
+                ));
+            }
+            trash::delete(&p).map(|()| true).map_err(|e| {
+                Error::new(
+                    Code::TreeTrash,
+                    &p,
+                    format!("cannot move to the trash ({e}); nothing was deleted — use --delete-mode permanent to delete without the trash"),
+                )
+            })
+        }
         DeleteMode::Permanent => {
-            let r = if md.is_dir() {
-                if recursive { std::fs::remove_dir_all(p) } else { std::fs::remove_dir(p) }
-            } else {
-                std::fs::remove_file(p)
+            let r = match st.kind {
+                EntryType::Dir if recursive => dir.remove_tree(name),
+                EntryType::Dir => dir.remove_dir(name),
+                _ => dir.remove_file(name),
             };
             r.map(|()| true)
-                .map_err(|e| Error::io(Code::TreeDelete, p, "cannot delete", e))
+                .or_code(Code::TreeDelete, &p, "cannot delete")
         }
     }
 }
 
-/// A directory's modified/access times and permissions, copied last.
-pub(super) fn copy_dir_metadata(src: &Path, dst: &Path, copier: &Copier) -> Result<(), Error> {
-    let md = std::fs::metadata(src).map_err(|e| {
-        Error::io(
-            Code::TreeDirTimes,
-            src,
-            "cannot read the directory's times",
-            e,
-        )
-    })?;
+/// A folder's modified/access times and permissions, copied last.
+pub(super) fn copy_dir_metadata(
+    src: &Path,
+    dirs: &Dirs,
+    rel: &Path,
+    copier: &Copier,
+) -> Result<(), Error> {
+    let md = std::fs::metadata(src).or_code(
+        Code::TreeDirTimes,
+        src,
+        "cannot read the directory's times",
+    )?;
+    let dst = dirs.path(rel);
+    let dir = dirs.get(rel)?;
     let s = copier.settings();
+    let cur = dir
+        .metadata()
+        .or_code(Code::TreeDirTimes, &dst, "cannot read the directory")?;
     if s.preserve_permissions {
-        let cur = std::fs::metadata(dst)
-            .map_err(|e| Error::io(Code::TreeDirTimes, dst, "cannot read the directory", e))?;
-        if cur.permissions() != md.permissions() {
-            std::fs::set_permissions(dst, md.permissions()).map_err(|e| {
-                Error::io(
-                    Code::TreeDirTimes,
-                    dst,
-                    "cannot set the directory's permissions",
-                    e,
-                )
-            })?;
+        let mode = special_bits_cleared(fsops::mode_bits(&md));
+        if special_bits_cleared(fsops::mode_bits(&cur)) != mode {
+            dir.set_own_mode(mode).or_code(
+                Code::TreeDirTimes,
+                &dst,
+                "cannot set the directory's permissions",
+            )?;
         }
     }
-    if s.preserve_times {
-        let cur = std::fs::metadata(dst)
-            .map_err(|e| Error::io(Code::TreeDirTimes, dst, "cannot read the directory", e))?;
-        if cur.modified().ok() != md.modified().ok() || cur.accessed().ok() != md.accessed().ok() {
-            let times = fsops::Times {
-                accessed: md.accessed().ok(),
-                modified: md.modified().ok(),
-                created: md.created().ok(),
-            };
-            fsops::set_dir_times(dst, &times).map_err(|e| {
-                Error::io(
-                    Code::TreeDirTimes,
-                    dst,
-                    "cannot set the directory's times",
-                    e,
-                )
-            })?;
-        }
+    if s.preserve_times
+        && (cur.modified().ok() != md.modified().ok() || cur.accessed().ok() != md.accessed().ok())
+    {
+        let times = fsops::Times {
+            accessed: md.accessed().ok(),
+            modified: md.modified().ok(),
+            created: md.created().ok(),
+        };
+        dir.set_own_times(&times).or_code(
+            Code::TreeDirTimes,
+            &dst,
+            "cannot set the directory's times",
+        )?;
     }
     Ok(())
 }

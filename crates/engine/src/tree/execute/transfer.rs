@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::copy::{FileReport, PendingFile};
 use crate::error::{Code, Error};
-use crate::hash::hash_path;
+use crate::hash::{hash_file, hash_path};
 use crate::settings::Durability;
 use crate::stamp::SourceStamp;
 use crate::strategy::Strategy;
@@ -125,7 +125,7 @@ impl Transfer<'_, '_> {
         if prior == Prior::Done {
             return;
         }
-        let (src, dst) = (ex.src(&a.rel), ex.dst(&a.rel));
+        let src = ex.src(&a.rel);
         if ex.opts.move_sources
             && prior == Prior::CommittedSourceKept
             && std::fs::symlink_metadata(&src)
@@ -142,21 +142,27 @@ impl Transfer<'_, '_> {
             ));
             return;
         }
+        // A move's source is stamped through its folder beneath the source root, as it will be
+        // checked again before its delete.
         let stamp = if ex.opts.move_sources {
-            SourceStamp::read(&src).ok()
+            ex.source_stamp(&a.rel)
         } else {
             None
         };
+        let target = match ex.dst.target(&a.rel) {
+            Ok(t) => t,
+            Err(e) => return self.record(seq, &a.rel, stamp, Err(e)),
+        };
         if a.kind == ActionKind::Symlink {
-            let r = ops::copy_symlink(ex.copier, &src, &dst).map(|()| None);
+            let r = ops::copy_symlink(ex.copier, &src, &target).map(|()| None);
             self.record(seq, &a.rel, stamp, r);
             return;
         }
         let check = a.kind == ActionKind::Check || prior != Prior::Fresh;
-        if check && self.present(seq, &a.rel, stamp) {
+        if check && self.present(seq, &a.rel, &target, stamp) {
             return;
         }
-        match ex.copier.prepare_file_as(&src, &dst, Some(seq)) {
+        match ex.copier.prepare_file_at(&src, &target, Some(seq)) {
             // Small local files wait for a batch sync (durability=batch); big ones (and network
             // copies) are committed on their own so they never hold a batch up.
             Ok(file)
@@ -324,12 +330,23 @@ impl Transfer<'_, '_> {
 
     /// The target already holds this file (a move of identical files, a resume): proven by
     /// hash, it is journaled without a copy.
-    fn present(&self, seq: usize, rel: &Path, stamp: Option<SourceStamp>) -> bool {
+    fn present(
+        &self,
+        seq: usize,
+        rel: &Path,
+        target: &crate::copy::Target,
+        stamp: Option<SourceStamp>,
+    ) -> bool {
         let ex = self.ex;
-        let (src, dst) = (ex.src(rel), ex.dst(rel));
+        let src = ex.src(rel);
+        // The target's file, read through its folder (never through a link): what a move's
+        // source is deleted on the strength of must be the file at the target's own path.
+        let Ok(dst_file) = target.dir.open_file(&target.name) else {
+            return false;
+        };
         // Same content is not enough: with other times the next comparison would copy it again
         // (I6). Such a file is copied now, as planned.
-        let (Ok(sm), Ok(dm)) = (std::fs::metadata(&src), std::fs::symlink_metadata(&dst)) else {
+        let (Ok(sm), Ok(dm)) = (std::fs::metadata(&src), dst_file.metadata()) else {
             return false;
         };
         let settings = ex.copier.settings();
@@ -344,8 +361,9 @@ impl Transfer<'_, '_> {
             return false;
         }
         let cancel = ex.copier.cancel_token();
-        let h = |p: &Path| hash_path(p, settings.hash, false, cancel, &|_| {});
-        match (h(&src), h(&dst)) {
+        let src_hash = hash_path(&src, settings.hash, false, cancel, &|_| {});
+        let dst_hash = hash_file(dst_file, settings.hash, cancel);
+        match (src_hash, dst_hash) {
             (Ok(a), Ok(b)) if a == b => {
                 ex.summary().already_present += 1;
                 self.committer.push(Finished::without_copy(
