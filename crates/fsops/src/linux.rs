@@ -640,4 +640,3 @@ mod tests {
         assert_eq!(drop_cache(t.as_file()).unwrap(), ReadBack::Cache);
     }
 }
-

@@ -21,7 +21,7 @@ use crate::tree::resume::{Resumed, priors, sweep_run_temps, sweep_temps};
 pub(crate) struct Job {
     kind: RunKind,
     journal: Journal,
-    _lock: TargetLock,
+    lock: TargetLock,
 }
 
 impl Job {
@@ -40,7 +40,7 @@ impl Job {
         Ok(Job {
             kind,
             journal,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -104,7 +104,7 @@ impl Job {
             Job {
                 kind: run.kind,
                 journal,
-                _lock: lock,
+                lock,
             },
             run,
         ))
@@ -132,6 +132,7 @@ impl Job {
         self.journal.continue_run(run)?;
         // A run interrupted right after it was journaled may not have created its target yet.
         create_target(&run.target)?;
+        self.lock.claim_created()?;
         let temps_removed = sweep_run_temps(run);
         if temps_removed > 0 {
             report_swept(
@@ -190,8 +191,14 @@ impl Job {
         self.journal
             .begin(self.kind, &settings, copier.run_tag(), plan)?;
         // The target folder is created only once the journal knows the run (write-ahead): a run
-        // killed earlier leaves nothing behind, so running it again is the same job.
+        // killed earlier leaves nothing behind, so running it again is the same job. A new
+        // target is locked as a folder as soon as it exists; a run refused there has written
+        // nothing, and is closed in its journal so nothing resumes it.
         create_target(&plan.target_root)?;
+        if let Err(e) = self.lock.claim_created() {
+            let _ = self.journal.finish("failed");
+            return Err(e);
+        }
         Ok(self.execute(plan, &copier, workers, &[], manifest.as_ref()))
     }
 

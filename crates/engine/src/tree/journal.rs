@@ -12,7 +12,6 @@
 //! the journal never claims more than the disk holds (I3). A move deletes a source only after
 //! the batch that records its copy as committed is itself committed.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -23,6 +22,8 @@ use crate::error::{Code, Error, IoResultExt};
 use crate::settings::Settings;
 use crate::stamp::SourceStamp;
 use crate::tree::{ActionKind, Plan};
+
+pub use crate::tree::lock::TargetLock;
 
 /// What kind of run a journal records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +211,7 @@ pub fn data_dir() -> Option<PathBuf> {
 }
 
 /// A short stable key for a path (or several), for file names.
-fn key(parts: &[&[u8]]) -> String {
+pub(crate) fn key(parts: &[&[u8]]) -> String {
     let mut h = blake3::Hasher::new();
     for p in parts {
         h.update(&(p.len() as u64).to_le_bytes());
@@ -223,7 +224,7 @@ fn jerr(code: Code, path: &Path, what: &str, e: rusqlite::Error) -> Error {
     Error::new(code, path, format!("{what}: {e}"))
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
@@ -599,84 +600,6 @@ impl Journal {
 
 fn parse_kind(s: &str) -> ActionKind {
     ActionKind::parse(s).unwrap_or(ActionKind::SetDirTimes)
-}
-
-/// One run at a time per target root: an OS file lock (released by the OS when the holder dies,
-/// so a stale lock of a dead process is simply taken over). The lock files live in the data
-/// folder and are never deleted: deleting one would let two runs lock two different files.
-#[derive(Debug)]
-pub struct TargetLock {
-    _file: File,
-    pub path: PathBuf,
-}
-
-impl TargetLock {
-    /// Locks `target` (a canonical path) for this run, in the data folder.
-    pub fn acquire(target: &Path) -> Result<TargetLock, Error> {
-        let data = data_dir().ok_or_else(|| {
-            Error::new(
-                Code::JournalOpen,
-                target,
-                "no local data folder for the lock (set FCS_DATA_DIR)",
-            )
-        })?;
-        TargetLock::acquire_in(&data, target)
-    }
-
-    /// Locks `target` with the lock files of the data folder `data`.
-    pub fn acquire_in(data: &Path, target: &Path) -> Result<TargetLock, Error> {
-        let dir = data.join("locks");
-        std::fs::create_dir_all(&dir).or_code(
-            Code::JournalOpen,
-            &dir,
-            "cannot create the lock folder",
-        )?;
-        let k = key(&[&fsops::path_to_bytes(target)]);
-        let path = dir.join(format!("{k}.lock"));
-        // Who holds the lock is written next to it, not into it: Windows refuses to read a
-        // locked byte range, so the second run could not name the holder.
-        let holder = dir.join(format!("{k}.holder"));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .or_code(Code::JournalOpen, &path, "cannot open the lock file")?;
-        match file.try_lock() {
-            Ok(()) => {
-                let _ = std::fs::write(
-                    &holder,
-                    format!(
-                        "pid={} started={} target={}\n",
-                        std::process::id(),
-                        now_text(),
-                        target.display()
-                    ),
-                );
-                Ok(TargetLock { _file: file, path })
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let who = std::fs::read_to_string(&holder).unwrap_or_default();
-                let who = who.trim();
-                Err(Error::new(
-                    Code::JournalLocked,
-                    target,
-                    format!(
-                        "another fcs run is writing to this folder ({}); wait for it to finish",
-                        if who.is_empty() {
-                            "holder unknown"
-                        } else {
-                            who
-                        }
-                    ),
-                ))
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(Error::io(Code::JournalOpen, &path, "cannot lock", e))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,13 +5,15 @@ mod execute;
 mod filter;
 mod job;
 pub mod journal;
+mod lock;
 mod plan;
 mod resume;
+mod roots;
 mod run;
 mod scan;
 pub mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use crate::events::Side;
 pub use crate::summary::{FailedItem, Summary};
@@ -22,86 +24,13 @@ pub use compare::{
 pub use filter::Filter;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use resume::Resumed;
+pub use roots::check_roots;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
 pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind, path_order, scan};
 
-use crate::error::{Code, Error};
+use crate::error::Error;
 use crate::events::{CancelToken, Reporter};
 use crate::settings::Settings;
-
-/// Refusals before any write (issue: "LEFT = RIGHT, RIGHT inside LEFT or LEFT inside RIGHT, by
-/// identity, through symlinks too; a root that does not exist or is not a directory"). `right`
-/// may not exist yet when `create_right` (a tree copy creates its target); its nearest existing
-/// ancestor is then what is checked. Returns the canonical roots.
-pub fn check_roots(
-    left: &Path,
-    right: &Path,
-    create_right: bool,
-) -> Result<(PathBuf, PathBuf), Error> {
-    let canon_dir = |p: &Path| -> Result<PathBuf, Error> {
-        let c = std::fs::canonicalize(p).map_err(|e| {
-            Error::io(
-                Code::PlanRoots,
-                p,
-                "the folder does not exist or cannot be reached",
-                e,
-            )
-        })?;
-        if !c.is_dir() {
-            return Err(Error::new(Code::PlanRoots, p, "not a folder"));
-        }
-        Ok(c)
-    };
-    let l = canon_dir(left)?;
-    let r = if create_right && !right.exists() {
-        // The target does not exist yet: resolve its nearest existing ancestor (symlinks too)
-        // and put the missing tail back on.
-        let anc = right
-            .ancestors()
-            .skip(1)
-            .find(|a| !a.as_os_str().is_empty() && a.exists())
-            .unwrap_or(Path::new("."));
-        let base = std::fs::canonicalize(anc)
-            .map_err(|e| Error::io(Code::PlanRoots, right, "cannot resolve the target", e))?;
-        let tail = right.strip_prefix(anc).unwrap_or(right);
-        base.join(tail)
-    } else {
-        canon_dir(right)?
-    };
-    if l == r {
-        return Err(Error::new(
-            Code::PlanRoots,
-            right,
-            "both roots are the same folder",
-        ));
-    }
-    if r.starts_with(&l) {
-        return Err(Error::new(
-            Code::PlanRoots,
-            right,
-            format!("the target is inside the source '{}'", l.display()),
-        ));
-    }
-    if l.starts_with(&r) {
-        return Err(Error::new(
-            Code::PlanRoots,
-            left,
-            format!("the source is inside the target '{}'", r.display()),
-        ));
-    }
-    // Same folder reached by two different canonical paths (bind mounts): compare identities.
-    if r.exists()
-        && let (Ok(a), Ok(b)) = (fsops::path_identity(&l), fsops::path_identity(&r))
-        && a == b
-    {
-        return Err(Error::new(
-            Code::PlanRoots,
-            right,
-            "both roots are the same folder (same identity)",
-        ));
-    }
-    Ok((l, r))
-}
 
 /// Whether the folder `dir` (or, if it does not exist yet, its nearest existing ancestor) folds
 /// names that differ only by case or normalisation, so twins must not be copied into it.

@@ -1,0 +1,100 @@
+//! Refusals before any write: the same folder twice, or one root inside the other — decided by
+//! identity (device and inode, volume and file id), not by comparing paths, so a second path to
+//! one folder (a bind mount, a symbolic link, a junction, a hard-linked folder) is caught too
+//! (DESIGN.md §9).
+
+use std::path::{Path, PathBuf};
+
+use fsops::FileIdentity;
+
+use crate::error::{Code, Error, IoResultExt};
+
+/// Checks two roots before anything is written (`PLAN_E_ROOTS`): both exist as folders (`right`
+/// may not exist yet when `create_right` — a tree copy creates its target: its nearest existing
+/// ancestor is what is checked), they are not the same folder, and neither is inside the other
+/// — each root's identity against every folder on the other's way to the filesystem root.
+/// Returns the canonical roots.
+pub fn check_roots(
+    left: &Path,
+    right: &Path,
+    create_right: bool,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let canon_dir = |p: &Path| -> Result<PathBuf, Error> {
+        let c = std::fs::canonicalize(p).or_code(
+            Code::PlanRoots,
+            p,
+            "the folder does not exist or cannot be reached",
+        )?;
+        if !c.is_dir() {
+            return Err(Error::new(Code::PlanRoots, p, "not a folder"));
+        }
+        Ok(c)
+    };
+    let l = canon_dir(left)?;
+    let (r, r_exists) = if create_right && !right.exists() {
+        // The target does not exist yet: resolve its nearest existing ancestor (symlinks too)
+        // and put the missing tail back on.
+        let anc = right
+            .ancestors()
+            .skip(1)
+            .find(|a| !a.as_os_str().is_empty() && a.exists())
+            .unwrap_or(Path::new("."));
+        let base = std::fs::canonicalize(anc).or_code(
+            Code::PlanRoots,
+            right,
+            "cannot resolve the target",
+        )?;
+        let tail = right.strip_prefix(anc).unwrap_or(right);
+        (base.join(tail), false)
+    } else {
+        (canon_dir(right)?, true)
+    };
+    let l_id = identity(&l)?;
+    // Every existing folder from the target up to the filesystem root, by identity.
+    let r_chain = chain(&r);
+    if r_exists && r_chain.first().map(|(id, _)| *id) == Some(l_id) {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            "both roots are the same folder",
+        ));
+    }
+    if let Some((_, p)) = r_chain.iter().find(|(id, _)| *id == l_id) {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            format!(
+                "the target is inside the source '{}' (reached as '{}')",
+                l.display(),
+                p.display()
+            ),
+        ));
+    }
+    if r_exists {
+        let r_id = identity(&r)?;
+        if let Some((_, p)) = chain(&l).iter().find(|(id, _)| *id == r_id) {
+            return Err(Error::new(
+                Code::PlanRoots,
+                left,
+                format!(
+                    "the source is inside the target '{}' (reached as '{}')",
+                    r.display(),
+                    p.display()
+                ),
+            ));
+        }
+    }
+    Ok((l, r))
+}
+
+fn identity(p: &Path) -> Result<FileIdentity, Error> {
+    fsops::path_identity(p).or_code(Code::PlanRoots, p, "cannot identify the folder")
+}
+
+/// The identities of `p` (or, if it does not exist, its nearest existing ancestor) and of every
+/// folder above it.
+fn chain(p: &Path) -> Vec<(FileIdentity, PathBuf)> {
+    p.ancestors()
+        .filter_map(|a| fsops::path_identity(a).ok().map(|id| (id, a.to_path_buf())))
+        .collect()
+}
