@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod mounts;
+
 pub use tempfile::{TempDir, tempdir};
 
 /// Deterministic pseudo-random bytes (xorshift64*), different for each `seed`.
