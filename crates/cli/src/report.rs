@@ -284,6 +284,13 @@ impl Reporter for CliReporter {
                     &format!("run started: {files} files, {bytes} bytes to copy"),
                 );
             }
+            Event::TargetProbed { path, capabilities } => {
+                let text = format!("target '{}': {}", path.display(), capabilities.describe());
+                log_line(&mut st, "INFO", &text);
+                if self.verbose {
+                    eprint_line(&st, &text);
+                }
+            }
             Event::Deleted { path, mode } => {
                 log_line(
                     &mut st,

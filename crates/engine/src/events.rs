@@ -165,6 +165,12 @@ pub enum Event {
         files: u64,
         bytes: u64,
     },
+    /// What the target's filesystem can hold, as probed at the start of a run.
+    TargetProbed {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        capabilities: crate::tree::Capabilities,
+    },
     /// A target item was deleted (to the trash or permanently).
     Deleted {
         #[serde(serialize_with = "lossy_path")]

@@ -14,13 +14,13 @@ use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
 
-pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 pub use crate::unix::{
-    create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, path_from_bytes, path_identity,
     path_identity_nofollow, path_to_bytes, remove_temp, set_dir_times, set_file_mode,
     set_symlink_times, sync_dir,
 };
+pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
 /// cancel and progress stay prompt.

@@ -130,6 +130,10 @@ pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
     Ok(identity_of(&std::fs::symlink_metadata(path)?))
 }
 
+/// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the permission bits with setuid,
+/// setgid and sticky.
+pub const MODE_BITS: u32 = 0o7777;
+
 /// Sets the permission bits of an open file (`fchmod(2)`).
 pub fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(mode))

@@ -692,6 +692,13 @@ impl FcsApp {
                     path.display()
                 ));
             }
+            Event::TargetProbed { path, capabilities } => {
+                self.log(format!(
+                    "target '{}': {}",
+                    path.display(),
+                    capabilities.describe()
+                ));
+            }
             Event::FileFinished {
                 id,
                 src,

@@ -19,6 +19,9 @@ use crate::events::{Event, Notice, Perf};
 use crate::strategy::VerifyMode;
 use crate::temp;
 
+/// setuid (0o4000), setgid (0o2000) and sticky (0o1000).
+pub(crate) const SPECIAL_BITS: u32 = 0o7000;
+
 impl Copier {
     /// Makes the temp durable (unless the caller already synced the whole filesystem), verifies
     /// it, renames it over the target and (unless deferred) fsyncs the directory.
@@ -162,7 +165,22 @@ impl Copier {
             }
         }
         if s.preserve_permissions {
-            tmp.set_permissions(src_meta.permissions()).or_code(
+            // setuid, setgid and sticky are kept only with the owner: never a setuid program
+            // owned by someone else (a root run copying another user's file would make it
+            // setuid-root). Until owners are kept, they are cleared, and the notice says so.
+            let mode = fsops::mode_bits(src_meta);
+            let kept = mode & !SPECIAL_BITS;
+            if kept != mode {
+                self.notice(
+                    job,
+                    "setuid_stripped",
+                    format!(
+                        "the setuid, setgid or sticky bit ({:o}) is not kept: the copy has another owner than the source; its mode is {kept:o}",
+                        mode & SPECIAL_BITS
+                    ),
+                );
+            }
+            fsops::set_file_mode(tmp, kept).or_code(
                 Code::FinalizeMetadata,
                 &job.tmp,
                 "cannot set the copy's permissions",

@@ -39,6 +39,7 @@ use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
 use crate::settings::Settings;
 use crate::strategy::{Decision, Strategy};
 use crate::temp;
+pub(crate) use commit::SPECIAL_BITS;
 use preflight::Preflight;
 pub(crate) use preflight::name_error;
 

@@ -738,6 +738,7 @@ mod tests {
             entries,
             issues: vec![],
             temps: vec![],
+            nested: vec![],
             cancelled: false,
         }
     }

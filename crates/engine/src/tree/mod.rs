@@ -7,6 +7,7 @@ mod job;
 pub mod journal;
 mod lock;
 mod plan;
+mod probe;
 mod resume;
 mod roots;
 mod run;
@@ -23,6 +24,7 @@ pub use compare::{
 };
 pub use filter::Filter;
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
+pub use probe::Capabilities;
 pub use resume::Resumed;
 pub use roots::check_roots;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
@@ -81,7 +83,7 @@ pub fn compare_roots(
 ) -> Result<Comparison, Error> {
     check_roots(left, right, false)?;
     let filter = filter.with_follow_symlinks(settings.follow_symlinks);
-    Ok(compare_trees(
+    let cmp = compare_trees(
         left,
         right,
         &filter,
@@ -90,7 +92,9 @@ pub fn compare_roots(
         threads(settings, right),
         reporter,
         cancel,
-    ))
+    );
+    run::nested_roots(&cmp)?;
+    Ok(cmp)
 }
 
 /// Scans both roots in parallel (one thread pool each) and compares them.
@@ -106,10 +110,18 @@ pub fn compare_trees(
     cancel: &CancelToken,
 ) -> Comparison {
     let per_side = (threads / 2).max(1);
+    // Each side watches for the other root: a second path to it inside the tree (a bind mount)
+    // makes one root nest in the other, which no path comparison sees.
+    let (lid, rid) = (
+        fsops::path_identity(left).ok(),
+        fsops::path_identity(right).ok(),
+    );
     let (ls, rs) = std::thread::scope(|s| {
-        let l = s.spawn(|| scan(left, Side::Left, filter, per_side, reporter, cancel));
+        let l = s.spawn(|| {
+            scan::scan_watching(left, Side::Left, filter, per_side, rid, reporter, cancel)
+        });
         let r = if right.exists() {
-            scan(right, Side::Right, filter, per_side, reporter, cancel)
+            scan::scan_watching(right, Side::Right, filter, per_side, lid, reporter, cancel)
         } else {
             Scan {
                 root: right.to_path_buf(),

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::copy::Copier;
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Reporter};
 use crate::settings::{DeleteMode, Settings};
 use crate::summary::Summary;
@@ -46,7 +46,7 @@ use crate::tree::journal::{Journal, RunKind, StoredRun};
 use crate::tree::plan::{Direction, Plan, PlanOptions};
 use crate::tree::resume::Resumed;
 use crate::tree::scan::ScanIssue;
-use crate::tree::{check_roots, compare_trees, folds_names, threads};
+use crate::tree::{check_roots, compare_trees, probe, threads};
 
 /// Where a run starts from.
 #[derive(Debug)]
@@ -225,7 +225,7 @@ impl Run {
         let threads = threads(&self.settings, &dst);
         let mut prepared = Prepared {
             kind,
-            settings: self.settings.clone(),
+            settings: Settings::default(),
             threads,
             reporter: reporter.clone(),
             cancel: cancel.clone(),
@@ -264,8 +264,34 @@ impl Run {
                 return Ok(prepared);
             }
         }
+        // The target's own rules, once per run: a real run probes with a file of its own (and
+        // puts the folder's times back), a dry run judges by what is there.
+        let caps = probe::probe(
+            &existing_folder(&dst),
+            &format!("p{:x}", std::process::id()),
+            !self.dry_run,
+        );
+        reporter.report(&Event::TargetProbed {
+            path: dst.clone(),
+            capabilities: caps,
+        });
+        for notice in probe::fit(&caps, &mut self.settings, &mut self.criteria) {
+            reporter.report(&Event::Notice {
+                id: 0,
+                path: dst.clone(),
+                notice,
+            });
+        }
+        prepared.settings = self.settings.clone();
         let cmp = match comparison {
-            Some(c) if same_roots(&c, &src, &dst) => c,
+            // The front end's comparison, if it was made the way this run compares.
+            Some(c)
+                if same_roots(&c, &src, &dst)
+                    && c.criteria == self.criteria
+                    && c.tolerance == self.settings.timestamp_tolerance =>
+            {
+                c
+            }
             _ => Arc::new({
                 let filter = self
                     .filter
@@ -288,6 +314,7 @@ impl Run {
             prepared.cancelled = true;
             return Ok(prepared);
         }
+        nested_roots(&cmp)?;
         let direction = if same_path(&cmp.left.root, &src) {
             Direction::LeftToRight
         } else {
@@ -298,7 +325,7 @@ impl Run {
             delete: self.delete,
             force: self.force,
             max_delete: self.settings.max_delete,
-            target_folds_names: !cmp.twins.is_empty() && folds_names(&dst),
+            target_folds_names: caps.case_insensitive || caps.normalization_insensitive,
             update: self.update,
         };
         let mut plan = if kind == RunKind::Move {
@@ -517,6 +544,37 @@ fn report_resuming(reporter: &dyn Reporter, run: &StoredRun, first: bool) {
             message,
         },
     });
+}
+
+/// One root reached again inside the other (a bind mount, a hard-linked folder): a run would
+/// copy a tree into itself, or a mirror delete the source through its second path.
+pub(crate) fn nested_roots(cmp: &Comparison) -> Result<(), Error> {
+    let inside = |scan: &crate::tree::Scan, other: &Path| {
+        scan.nested.first().map(|p| {
+            Error::new(
+                Code::PlanRoots,
+                p,
+                format!(
+                    "'{}' is the folder '{}' again (a second path to it, such as a bind mount): one root is inside the other",
+                    p.display(),
+                    other.display()
+                ),
+            )
+        })
+    };
+    match inside(&cmp.right, &cmp.left.root).or_else(|| inside(&cmp.left, &cmp.right.root)) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `p`, or the nearest folder above it that exists (a target not created yet lives on its
+/// parent's filesystem).
+fn existing_folder(p: &Path) -> PathBuf {
+    p.ancestors()
+        .find(|a| a.is_dir())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {

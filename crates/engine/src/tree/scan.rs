@@ -94,6 +94,9 @@ pub struct Scan {
     /// Our own temp files (`.….fcs.tmp`) met on the way: never entries, never compared or
     /// copied; a run sweeps the ones no unfinished journal knows.
     pub temps: Vec<PathBuf>,
+    /// Folders inside this tree that are the other root of the comparison, reached by a second
+    /// path (a bind mount, a hard-linked folder): not descended into, and a run refuses them.
+    pub nested: Vec<PathBuf>,
     /// Whether the scan was cancelled before it finished.
     pub cancelled: bool,
 }
@@ -192,6 +195,9 @@ struct Shared<'a> {
     reporter: &'a dyn Reporter,
     cancel: &'a CancelToken,
     side: Side,
+    /// The other root's identity: a folder with it is a second path to that root.
+    watch: Option<fsops::FileIdentity>,
+    nested: Mutex<Vec<PathBuf>>,
 }
 
 /// Progress is reported every this many entries.
@@ -328,6 +334,16 @@ impl Shared<'_> {
                 }
             }
             let ft = md.file_type();
+            if ft.is_dir()
+                && self.watch.is_some()
+                && fsops::identity_from_metadata(&md) == self.watch
+            {
+                self.nested
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(de.path());
+                continue;
+            }
             let kind = if ft.is_symlink() {
                 EntryKind::Symlink
             } else if ft.is_dir() {
@@ -403,6 +419,20 @@ pub fn scan(
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Scan {
+    scan_watching(root, side, filter, threads, None, reporter, cancel)
+}
+
+/// [`scan`], noting every folder whose identity is `watch` (the other root of a comparison) in
+/// [`Scan::nested`] instead of descending into it.
+pub(crate) fn scan_watching(
+    root: &Path,
+    side: Side,
+    filter: &Filter,
+    threads: usize,
+    watch: Option<fsops::FileIdentity>,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Scan {
     let shared = Shared {
         filter,
         queue: Mutex::new(Queue {
@@ -416,6 +446,8 @@ pub fn scan(
         reporter,
         cancel,
         side,
+        watch,
+        nested: Mutex::new(Vec::new()),
     };
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
@@ -424,6 +456,10 @@ pub fn scan(
     });
     let (mut entries, issues) = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
     let temps = shared.temps.into_inner().unwrap_or_else(|e| e.into_inner());
+    let nested = shared
+        .nested
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
     reporter.report(&Event::ScanProgress {
         side,
@@ -434,6 +470,7 @@ pub fn scan(
         entries,
         issues,
         temps,
+        nested,
         cancelled: cancel.is_cancelled(),
     }
 }

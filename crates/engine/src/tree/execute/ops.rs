@@ -114,7 +114,7 @@ pub(super) fn copy_permissions(src: &Path, dirs: &Dirs, rel: &Path) -> Result<()
 /// setuid, setgid and sticky are kept only with the owner (never a setuid file owned by someone
 /// else); until owners are kept, they are cleared.
 pub(crate) fn special_bits_cleared(mode: u32) -> u32 {
-    mode & 0o777
+    mode & !crate::copy::SPECIAL_BITS
 }
 
 /// Deletes the target item `rel`: to the trash (the default; never silently permanent) or
