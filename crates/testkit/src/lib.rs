@@ -2,6 +2,7 @@
 //! invariant checks every fault test ends with (no temp left, target byte-identical).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub use tempfile::{TempDir, tempdir};
 
@@ -67,12 +68,24 @@ pub fn tree_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Whether `strace` runs here (the errno- and signal-injection tests need it).
-pub fn strace_available() -> bool {
-    std::process::Command::new("strace")
-        .arg("-V")
+/// Panics, naming the tool and its package, unless `program version_arg` runs here: a test that
+/// needs a tool fails without it, never passes unchecked.
+#[track_caller]
+pub fn require_tool(program: &str, version_arg: &str, package: &str) {
+    let runs = Command::new(program)
+        .arg(version_arg)
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        runs,
+        "this test needs `{program}` (package {package}), which is missing or does not run here"
+    );
+}
+
+/// Panics unless this process runs as root, saying what needs it.
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(is_root(), "this test must run as root: {why}");
 }
 
 /// I5: no temp file survives in `dir`.
@@ -114,15 +127,48 @@ pub fn is_root() -> bool {
     }
 }
 
-/// Whether the opt-in fault tests (strace injection, loop devices) should run: set
-/// `FCS_FAULT_TESTS=1` (CI does).
-pub fn fault_tests_enabled() -> bool {
-    std::env::var_os("FCS_FAULT_TESTS").is_some_and(|v| v == "1")
+/// Root reads and writes every file whatever its mode, so a test of permission bits cannot check
+/// anything as root. Such a test starts with
+/// `if testkit::reran_as_nobody(module_path!(), "its_name") { return; }`: as root this runs that
+/// one test again in a child process of this test binary as `nobody` (through `setpriv`, from
+/// util-linux) and returns true once the child passed, so the caller's checks ran there; a child
+/// that fails fails the caller, with its output. Not root: returns false and the caller runs its
+/// checks itself.
+#[cfg(unix)]
+#[track_caller]
+pub fn reran_as_nobody(module_path: &str, test: &str) -> bool {
+    if !is_root() {
+        return false;
+    }
+    require_tool("setpriv", "--version", "util-linux");
+    // libtest names a test by its module path without the crate's name.
+    let name = match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_string(),
+    };
+    let o = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(std::env::current_exe().expect("the test binary's path"))
+        .args(["--exact", &name, "--include-ignored", "--test-threads=1"])
+        .output()
+        .expect("setpriv runs");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A name that matches no test would pass too: the child must have run exactly this one.
+    assert!(
+        o.status.success() && out.contains("test result: ok. 1 passed"),
+        "{name}, run again as nobody (setpriv) because root ignores permission bits, failed:\n{out}"
+    );
+    true
 }
 
 /// Whether this (Windows) process runs under Wine rather than Windows: Wine's ntdll exports
-/// `wine_get_version`. Tests use it to skip, with a stated reason, checks of behaviour Wine does
-/// not implement (e.g. the `CopyFileExW` progress routine); always false off Windows.
+/// `wine_get_version`. Tests use it to expect Wine's documented stand-in where Wine lacks what
+/// Windows has (e.g. no Recycle Bin); a test of something Wine cannot do at all is left out by
+/// name in `scripts/test-windows.sh` instead. Always false off Windows.
 pub fn running_on_wine() -> bool {
     #[cfg(windows)]
     {

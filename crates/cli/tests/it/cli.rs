@@ -1,5 +1,6 @@
 //! `fcs` as a user runs it: exit codes, Decision/Perf lines, NDJSON, the log file, Ctrl-C, bad
-//! input. Fault-injection tests that need strace run only with `FCS_FAULT_TESTS=1` (CI sets it).
+//! input. The fault-injection tests need strace: they are ignored unless asked for (`--ignored`;
+//! `scripts/test.sh` runs them as root).
 
 #[cfg(unix)]
 use std::io::{BufRead, BufReader};
@@ -281,18 +282,10 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
     assert_no_temps(d.path());
 }
 
-/// A temp dir for a fault test, or `None` (with the reason printed) when fault tests are off
-/// or strace is missing.
-fn fault_dir() -> Option<testkit::TempDir> {
-    if !testkit::fault_tests_enabled() || !testkit::strace_available() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return None;
-    }
-    Some(tempdir().unwrap())
-}
-
 /// Real errno injection with strace (RELIABILITY.md): the OS itself fails the call.
+#[cfg(target_os = "linux")]
 fn under_strace(inject: &str, args: &[&str]) -> Output {
+    testkit::require_tool("strace", "-V", "strace");
     Command::new("strace")
         .args([
             "-f",
@@ -309,9 +302,11 @@ fn under_strace(inject: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+#[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn fault_fallocate_enospc_gives_copy_e_prealloc() {
-    let Some(d) = fault_dir() else { return };
+    let d = tempdir().unwrap();
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 3 * MIB, 8);
@@ -334,9 +329,11 @@ fn fault_fallocate_enospc_gives_copy_e_prealloc() {
     assert_no_temps(d.path());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
-    let Some(d) = fault_dir() else { return };
+    let d = tempdir().unwrap();
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 4 * MIB, 10);
@@ -365,9 +362,11 @@ fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
     assert_no_temps(d.path());
 }
 
+#[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn fault_exdev_from_copy_file_range_falls_back_to_read_write() {
-    let Some(d) = fault_dir() else { return };
+    let d = tempdir().unwrap();
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     let data = write_file(&src, 3 * MIB, 12);
@@ -380,10 +379,12 @@ fn fault_exdev_from_copy_file_range_falls_back_to_read_write() {
     assert_content(&dst, &data);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn fault_a_lost_write_is_caught_by_the_verify() {
     // retval on pwrite64 skips the write but reports success: only a read-back catches it.
-    let Some(d) = fault_dir() else { return };
+    let d = tempdir().unwrap();
     let src = d.path().join("in.bin");
     let dst = d.path().join("out.bin");
     write_file(&src, 3 * MIB, 13);
@@ -457,8 +458,7 @@ fn sync_delete_then_every_oracle_agrees_and_a_resync_does_nothing() {
             String::from_utf8_lossy(&diff.stdout)
         );
     }
-    #[cfg(not(unix))]
-    eprintln!("skipping the diff -r oracle: no GNU diff on this OS (fcs compare still checks)");
+    // No `diff` on Windows: there `fcs compare` below is the oracle.
     if Command::new("rsync").arg("--version").output().is_ok() {
         let rs = Command::new("rsync")
             .args(["-ani", "--delete"])
@@ -578,10 +578,7 @@ fn an_unreadable_file_is_reported_and_the_rest_is_copied() {
     mode(&l.join("secret.txt"), 0o000);
     let mut cmd = fcs();
     if testkit::is_root() {
-        if Command::new("setpriv").arg("--version").output().is_err() {
-            eprintln!("skipped: needs setpriv to drop root");
-            return;
-        }
+        testkit::require_tool("setpriv", "--version", "util-linux");
         for dir in [d.path(), &l, &r] {
             mode(dir, 0o777);
         }
