@@ -1,8 +1,10 @@
-//! Test helpers for FolderCompareSync: deterministic incompressible data, file builders, and the
-//! invariant checks every fault test ends with (no temp left, target byte-identical).
+//! Test helpers for FolderCompareSync: deterministic incompressible data, file builders, the
+//! invariant checks every fault test ends with (no temp left, target byte-identical), the external
+//! oracles (`diff -r`, `rsync -ani`), strace fault injection, and what a test needs from the
+//! machine (a tool, root, an unprivileged user).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub use tempfile::{TempDir, tempdir};
 
@@ -86,6 +88,108 @@ pub fn require_tool(program: &str, version_arg: &str, package: &str) {
 #[track_caller]
 pub fn require_root(why: &str) {
     assert!(is_root(), "this test must run as root: {why}");
+}
+
+/// `path` as a command-line argument: the tests' paths are UTF-8.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// What a finished command wrote to stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// What a finished command wrote to stdout, as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Whether `program --version` runs here (for the oracles a test uses only when present).
+pub fn has_tool(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Whether two trees hold the same names and contents (`diff -r -q`; its findings are printed
+/// when they differ, so a failing test says why).
+pub fn identical(a: &Path, b: &Path) -> bool {
+    match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!("trees differ:\n{}", String::from_utf8_lossy(&o.stdout));
+            false
+        }
+        Err(e) => {
+            eprintln!("cannot run diff: {e}");
+            false
+        }
+    }
+}
+
+/// The `diff -r` oracle: `diff -r --no-dereference a b` (symlinks compared as links) finds no
+/// difference.
+#[track_caller]
+pub fn assert_diff_r_agrees(a: &Path, b: &Path) {
+    let o = Command::new("diff")
+        .args(["-r", "--no-dereference"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "diff -r: {}", stdout(&o));
+}
+
+/// The rsync oracle: `rsync -ani --delete a/ b/` would change nothing.
+#[track_caller]
+pub fn assert_rsync_lists_nothing(a: &Path, b: &Path) {
+    let o = Command::new("rsync")
+        .args(["-ani", "--delete"])
+        .arg(format!("{}/", p(a)))
+        .arg(format!("{}/", p(b)))
+        .output()
+        .unwrap();
+    assert!(o.stdout.is_empty(), "rsync -ani lists: {}", stdout(&o));
+}
+
+/// strace, quiet and following children, set to inject `spec` into the program given next (as
+/// in strace(1) `-e inject=`: `SYSCALLS:error=EIO`, `SYSCALLS:retval=N`,
+/// `SYSCALLS:signal=SIGKILL:when=N`): the kernel itself fails or kills at that call
+/// (RELIABILITY.md). Panics when strace is missing.
+#[track_caller]
+pub fn strace_injecting(spec: &str) -> Command {
+    require_tool("strace", "-V", "strace");
+    let mut c = Command::new("strace");
+    c.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={spec}"));
+    c
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to the process `pid`.
+#[cfg(unix)]
+#[track_caller]
+pub fn interrupt(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT {pid}");
+}
+
+/// Makes a FIFO at `path` (mode 0600).
+#[cfg(unix)]
+#[track_caller]
+pub fn mkfifo(path: &Path) {
+    unsafe extern "C" {
+        fn mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+    }
+    let c = std::ffi::CString::new(p(path)).unwrap();
+    // SAFETY: a NUL-terminated path that lives across the call.
+    let r = unsafe { mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(r, 0, "mkfifo {}", path.display());
 }
 
 /// I5: no temp file survives in `dir`.

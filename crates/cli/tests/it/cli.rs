@@ -7,35 +7,16 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 #[cfg(unix)]
 use std::process::Stdio;
+#[cfg(target_os = "linux")]
 use std::process::{Command, Output};
 
-use testkit::{assert_content, assert_no_temps, tempdir, write_file};
+use testkit::{assert_content, assert_no_temps, p, stderr, tempdir, write_file};
+
+#[cfg(target_os = "linux")]
+use crate::util::{data_dir, fcs_through};
+use crate::util::{fcs, run};
 
 const MIB: usize = 1 << 20;
-
-/// Journals, locks and default logs of the runs of this test process, away from the user's own
-/// data folder.
-fn data_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("fcs-cli-tests-{}", std::process::id()))
-}
-
-fn fcs() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    c.env("FCS_DATA_DIR", data_dir());
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    fcs().args(args).output().expect("fcs runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn copy_succeeds_and_verbose_prints_decision_and_perf() {
@@ -257,14 +238,7 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
             break;
         }
     }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    testkit::interrupt(child.id());
     let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
     let status = child.wait().unwrap();
     assert_eq!(
@@ -285,19 +259,8 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
 /// Real errno injection with strace (RELIABILITY.md): the OS itself fails the call.
 #[cfg(target_os = "linux")]
 fn under_strace(inject: &str, args: &[&str]) -> Output {
-    testkit::require_tool("strace", "-V", "strace");
-    Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-o",
-            "/dev/null",
-            "-e",
-            &format!("inject={inject}"),
-        ])
-        .arg(env!("CARGO_BIN_EXE_fcs"))
+    fcs_through(testkit::strace_injecting(inject), &data_dir())
         .args(args)
-        .env("FCS_DATA_DIR", data_dir())
         .output()
         .unwrap()
 }
@@ -444,33 +407,11 @@ fn sync_delete_then_every_oracle_agrees_and_a_resync_does_nothing() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("deleted 2"), "{}", stderr(&o));
-    #[cfg(unix)]
-    {
-        let diff = Command::new("diff")
-            .args(["-r", "--no-dereference"])
-            .arg(&l)
-            .arg(&r)
-            .output()
-            .unwrap();
-        assert!(
-            diff.status.success(),
-            "{}",
-            String::from_utf8_lossy(&diff.stdout)
-        );
-    }
     // No `diff` on Windows: there `fcs compare` below is the oracle.
-    if Command::new("rsync").arg("--version").output().is_ok() {
-        let rs = Command::new("rsync")
-            .args(["-ani", "--delete"])
-            .arg(format!("{}/", p(&l)))
-            .arg(format!("{}/", p(&r)))
-            .output()
-            .unwrap();
-        assert!(
-            rs.stdout.is_empty(),
-            "rsync -ani: {}",
-            String::from_utf8_lossy(&rs.stdout)
-        );
+    #[cfg(unix)]
+    testkit::assert_diff_r_agrees(&l, &r);
+    if testkit::has_tool("rsync") {
+        testkit::assert_rsync_lists_nothing(&l, &r);
     }
     let o = run(&["compare", p(&l), p(&r)]);
     assert_eq!(
@@ -576,27 +517,22 @@ fn an_unreadable_file_is_reported_and_the_rest_is_copied() {
     let mode =
         |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     mode(&l.join("secret.txt"), 0o000);
-    let mut cmd = fcs();
+    // A data folder (journal, lock) the unprivileged user can write.
+    let data = d.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    mode(&data, 0o777);
+    let mut cmd = crate::util::fcs_in(&data);
     if testkit::is_root() {
         testkit::require_tool("setpriv", "--version", "util-linux");
         for dir in [d.path(), &l, &r] {
             mode(dir, 0o777);
         }
         mode(&l.join("ok.txt"), 0o644);
-        cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_fcs"),
-        ]);
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+        cmd = fcs_through(setpriv, &data);
     }
-    // A data folder (journal, lock) the unprivileged user can write.
-    let data = d.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    mode(&data, 0o777);
     let o = cmd
-        .env("FCS_DATA_DIR", &data)
         .args(["sync", p(&l), p(&r), "--log", "/dev/null"])
         .output()
         .unwrap();

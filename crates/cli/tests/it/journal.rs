@@ -10,30 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use testkit::{assert_no_temps, tempdir, write_file};
+use testkit::{assert_no_temps, identical, p, stderr, stdout, tempdir, write_file};
 
-fn fcs(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    // Replaced files go to a trash of the test's own, not the user's.
-    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
-    c
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    fcs(data).args(args).output().expect("fcs runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+// Every run here names its data folder (journals, locks, trash).
+use crate::util::{fcs_through, run_in as run};
 
 /// A small tree: nested folders, empty and 1-byte files, a few of 64 KiB – 2 MiB.
 fn make_tree(root: &Path, seed: u64) {
@@ -55,8 +35,6 @@ fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     testkit::tree_files(root)
 }
 
-/// Whether two trees hold the same names and contents (`diff -r`; its findings are printed
-/// when they differ, so a failing test says why).
 /// I2: every target file under `dst` holds its complete old content (`old`) or the source's —
 /// never a mix, a truncation or zeros. Our temps (and replaced versions on their way to the
 /// trash) are not targets.
@@ -79,32 +57,10 @@ fn assert_old_or_new(dst: &Path, src: &Path, old: &[(PathBuf, Vec<u8>)], when: &
     }
 }
 
-fn identical(a: &Path, b: &Path) -> bool {
-    match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
-        Ok(o) if o.status.success() => true,
-        Ok(o) => {
-            eprintln!("trees differ:\n{}", String::from_utf8_lossy(&o.stdout));
-            false
-        }
-        Err(e) => {
-            eprintln!("cannot run diff: {e}");
-            false
-        }
-    }
-}
-
 /// Runs fcs under strace, which kills it with SIGKILL at the `when`-th call of `syscalls`.
 fn killed_at(data: &Path, syscalls: &str, when: u32, args: &[&str]) -> Output {
-    testkit::require_tool("strace", "-V", "strace");
-    Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!("inject={syscalls}:signal=SIGKILL:when={when}"))
-        .arg(env!("CARGO_BIN_EXE_fcs"))
-        .args(args)
-        .env("FCS_DATA_DIR", data)
-        .env("XDG_DATA_HOME", data)
-        .output()
-        .unwrap()
+    let strace = testkit::strace_injecting(&format!("{syscalls}:signal=SIGKILL:when={when}"));
+    fcs_through(strace, data).args(args).output().unwrap()
 }
 
 fn was_killed(o: &Output) -> bool {
@@ -215,7 +171,7 @@ fn a_manifest_written_by_a_sync_passes_b3sum_and_a_flipped_byte_fails_fcs_verify
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&manifest).unwrap();
     assert_eq!(text.lines().count(), files(&src).len(), "{text}");
-    if Command::new("b3sum").arg("--version").output().is_ok() {
+    if testkit::has_tool("b3sum") {
         let o = Command::new("b3sum")
             .args(["-c", p(&manifest)])
             .current_dir(&dst)
@@ -496,7 +452,6 @@ fn crash_move_at_every_unlink_then_resume_loses_nothing() {
 #[test]
 #[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn a_full_journal_disk_stops_the_run_before_any_file() {
-    testkit::require_tool("strace", "-V", "strace");
     let d = tempdir().unwrap();
     let (src, dst, data) = (
         d.path().join("src"),
@@ -511,14 +466,10 @@ fn a_full_journal_disk_stops_the_run_before_any_file() {
         &d.path().canonicalize().unwrap().join("dst"),
     )
     .with_extension("sqlite-wal");
-    let o = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&wal)
-        .args(["-e", "inject=pwrite64:error=ENOSPC:when=1+"])
-        .arg(env!("CARGO_BIN_EXE_fcs"))
+    let mut strace = testkit::strace_injecting("pwrite64:error=ENOSPC:when=1+");
+    strace.arg("-P").arg(&wal);
+    let o = fcs_through(strace, &data)
         .args(["sync", p(&src), p(&dst)])
-        .env("FCS_DATA_DIR", &data)
-        .env("XDG_DATA_HOME", &data)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -2,70 +2,17 @@
 //! lines, fault injection, cancel, verify failures, atomic replace, metadata. No timing.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use engine::{
-    CancelToken, Code, Copier, DriveKind, Event, Outcome, Phase, Reporter, Settings, Strategy,
+    CancelToken, Code, Copier, DriveKind, Event, Outcome, Phase, Settings, Strategy,
     hashers_created,
 };
 use testkit::{assert_content, assert_no_temps, tempdir, write_file};
 
+use crate::util::{Recorder, copier};
+
 const MIB: usize = 1 << 20;
-
-/// Records every event; optionally cancels on the first progress of a phase.
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-    cancel_on: Mutex<Option<(Phase, CancelToken)>>,
-}
-
-impl Reporter for Recorder {
-    fn report(&self, event: &Event) {
-        if let Event::Progress { phase, .. } = event
-            && let Some((p, token)) = &*self.cancel_on.lock().unwrap()
-            && p == phase
-        {
-            token.cancel();
-        }
-        self.events.lock().unwrap().push(event.clone());
-    }
-}
-
-impl Recorder {
-    fn decision_lines(&self) -> Vec<String> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match e {
-                Event::Decision { line, .. } => Some(line.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-    fn outcome(&self) -> Outcome {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .find_map(|e| match e {
-                Event::FileFinished { outcome, .. } => Some(outcome.clone()),
-                _ => None,
-            })
-            .expect("FileFinished emitted")
-    }
-    fn phases(&self) -> Vec<Phase> {
-        let mut v: Vec<Phase> = Vec::new();
-        for e in self.events.lock().unwrap().iter() {
-            if let Event::Progress { phase, .. } = e
-                && v.last() != Some(phase)
-            {
-                v.push(*phase);
-            }
-        }
-        v
-    }
-}
 
 /// Small windows and a 1 MiB threshold so every strategy runs on small files.
 fn small_settings() -> Settings {
@@ -78,11 +25,6 @@ fn small_settings() -> Settings {
     s.set("verify_policy", "all").unwrap();
     s.set("free_space_margin", "0").unwrap();
     s
-}
-
-fn copier(settings: Settings) -> (Copier, Arc<Recorder>) {
-    let rec = Arc::new(Recorder::default());
-    (Copier::new(settings, rec.clone(), CancelToken::new()), rec)
 }
 
 struct Case {
@@ -244,8 +186,7 @@ fn cancel_mid_copy_and_mid_verify_leaves_the_target_intact() {
             let mut s = small_settings();
             s.set("strategy", strategy).unwrap();
             let token = CancelToken::new();
-            let rec = Arc::new(Recorder::default());
-            *rec.cancel_on.lock().unwrap() = Some((phase, token.clone()));
+            let rec = Arc::new(Recorder::cancelling_at(phase, token.clone()));
             let cp = Copier::new(s, rec.clone(), token);
             let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
             assert_eq!(e.code, code, "{strategy} {phase:?}");
@@ -539,17 +480,10 @@ fn preflight_refuses_bad_input_before_writing() {
 fn a_fifo_source_is_refused_without_blocking() {
     let dir = tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0);
+    testkit::mkfifo(&fifo);
     let (cp, _) = copier(small_settings());
     let e = cp.copy_file(&fifo, &dir.path().join("out")).unwrap_err();
     assert_eq!(e.code, Code::PreflightSource);
-}
-
-#[cfg(unix)]
-unsafe extern "C" {
-    #[link_name = "mkfifo"]
-    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
 }
 
 /// Every strategy fails to copy into `c`'s target folder, which it cannot write, with an error

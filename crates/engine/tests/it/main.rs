@@ -4,4 +4,5 @@
 mod bench;
 mod copy;
 mod tree;
+mod util;
 mod windows;

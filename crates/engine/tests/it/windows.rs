@@ -8,68 +8,19 @@
 
 use std::os::windows::fs::{FileTimesExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use engine::{CancelToken, Code, Copier, Event, Outcome, Phase, Reporter, Settings, Strategy};
+use engine::{CancelToken, Code, Copier, Event, Outcome, Phase, Settings, Strategy};
 use testkit::{assert_content, assert_no_temps, tempdir, write_file};
+
+use crate::util::{Recorder, copier};
 
 const MIB: usize = 1 << 20;
 const STRATEGIES: [&str; 3] = ["direct-small", "direct-large", "staged"];
 
 const FILE_ATTRIBUTE_HIDDEN: u32 = 0x2;
 const FILE_SHARE_READ: u32 = 0x1;
-
-/// Records every event; cancels the token at the first progress event of the copy phase when
-/// one is given.
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-    cancel_on_copy: Option<CancelToken>,
-}
-
-impl Reporter for Recorder {
-    fn report(&self, event: &Event) {
-        if let Event::Progress {
-            phase: Phase::Copy, ..
-        } = event
-            && let Some(token) = &self.cancel_on_copy
-        {
-            token.cancel();
-        }
-        self.events.lock().unwrap().push(event.clone());
-    }
-}
-
-impl Recorder {
-    fn copy_progress(&self) -> Vec<(u64, u64)> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match e {
-                Event::Progress {
-                    phase: Phase::Copy,
-                    done,
-                    total,
-                    ..
-                } => Some((*done, *total)),
-                _ => None,
-            })
-            .collect()
-    }
-    fn decision_line(&self) -> String {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .find_map(|e| match e {
-                Event::Decision { line, .. } => Some(line.clone()),
-                _ => None,
-            })
-            .expect("a Decision line")
-    }
-}
 
 /// Small windows and a 1 MiB threshold so every strategy runs on small files.
 fn settings(strategy: &str) -> Settings {
@@ -82,11 +33,6 @@ fn settings(strategy: &str) -> Settings {
     s.set("free_space_margin", "0").unwrap();
     s.set("strategy", strategy).unwrap();
     s
-}
-
-fn copier(settings: Settings) -> (Copier, Arc<Recorder>) {
-    let rec = Arc::new(Recorder::default());
-    (Copier::new(settings, rec.clone(), CancelToken::new()), rec)
 }
 
 fn set_readonly(path: &Path, readonly: bool) {
@@ -106,10 +52,7 @@ fn copy_file_ex_cancelled_at_its_first_progress() -> Vec<(u64, u64)> {
     let old = write_file(&dst, 1000, 2);
 
     let token = CancelToken::new();
-    let rec = Arc::new(Recorder {
-        cancel_on_copy: Some(token.clone()),
-        ..Recorder::default()
-    });
+    let rec = Arc::new(Recorder::cancelling_at(Phase::Copy, token.clone()));
     let cp = Copier::new(settings("direct-small"), rec.clone(), token);
     let e = cp.copy_file(&src, &dst).unwrap_err();
     assert_eq!(e.code, Code::CopyCancelled, "{e}");
