@@ -1,7 +1,10 @@
-//! Test helpers for FolderCompareSync: deterministic incompressible data, file builders, and the
-//! invariant checks every fault test ends with (no temp left, target byte-identical).
+//! Test helpers for FolderCompareSync: deterministic incompressible data, file builders, the
+//! invariant checks every fault test ends with (no temp left, target byte-identical), the external
+//! oracles (`diff -r`, `rsync -ani`), strace fault injection, and what a test needs from the
+//! machine (a tool, root, an unprivileged user).
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub mod mounts;
 
@@ -69,12 +72,126 @@ pub fn tree_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// Whether `strace` runs here (the errno- and signal-injection tests need it).
-pub fn strace_available() -> bool {
-    std::process::Command::new("strace")
-        .arg("-V")
+/// Panics, naming the tool and its package, unless `program version_arg` runs here: a test that
+/// needs a tool fails without it, never passes unchecked.
+#[track_caller]
+pub fn require_tool(program: &str, version_arg: &str, package: &str) {
+    let runs = Command::new(program)
+        .arg(version_arg)
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        runs,
+        "this test needs `{program}` (package {package}), which is missing or does not run here"
+    );
+}
+
+/// Panics unless this process runs as root, saying what needs it.
+#[track_caller]
+pub fn require_root(why: &str) {
+    assert!(is_root(), "this test must run as root: {why}");
+}
+
+/// `path` as a command-line argument: the tests' paths are UTF-8.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// What a finished command wrote to stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// What a finished command wrote to stdout, as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Whether `program --version` runs here (for the oracles a test uses only when present).
+pub fn has_tool(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Whether two trees hold the same names and contents (`diff -r -q`; its findings are printed
+/// when they differ, so a failing test says why).
+pub fn identical(a: &Path, b: &Path) -> bool {
+    match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!("trees differ:\n{}", String::from_utf8_lossy(&o.stdout));
+            false
+        }
+        Err(e) => {
+            eprintln!("cannot run diff: {e}");
+            false
+        }
+    }
+}
+
+/// The `diff -r` oracle: `diff -r --no-dereference a b` (symlinks compared as links) finds no
+/// difference.
+#[track_caller]
+pub fn assert_diff_r_agrees(a: &Path, b: &Path) {
+    let o = Command::new("diff")
+        .args(["-r", "--no-dereference"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "diff -r: {}", stdout(&o));
+}
+
+/// The rsync oracle: `rsync -ani --delete a/ b/` would change nothing.
+#[track_caller]
+pub fn assert_rsync_lists_nothing(a: &Path, b: &Path) {
+    let o = Command::new("rsync")
+        .args(["-ani", "--delete"])
+        .arg(format!("{}/", p(a)))
+        .arg(format!("{}/", p(b)))
+        .output()
+        .unwrap();
+    assert!(o.stdout.is_empty(), "rsync -ani lists: {}", stdout(&o));
+}
+
+/// strace, quiet and following children, set to inject `spec` into the program given next (as
+/// in strace(1) `-e inject=`: `SYSCALLS:error=EIO`, `SYSCALLS:retval=N`,
+/// `SYSCALLS:signal=SIGKILL:when=N`): the kernel itself fails or kills at that call
+/// (RELIABILITY.md). Panics when strace is missing.
+#[track_caller]
+pub fn strace_injecting(spec: &str) -> Command {
+    require_tool("strace", "-V", "strace");
+    let mut c = Command::new("strace");
+    c.args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={spec}"));
+    c
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to the process `pid`.
+#[cfg(unix)]
+#[track_caller]
+pub fn interrupt(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT {pid}");
+}
+
+/// Makes a FIFO at `path` (mode 0600).
+#[cfg(unix)]
+#[track_caller]
+pub fn mkfifo(path: &Path) {
+    unsafe extern "C" {
+        fn mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+    }
+    let c = std::ffi::CString::new(p(path)).unwrap();
+    // SAFETY: a NUL-terminated path that lives across the call.
+    let r = unsafe { mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(r, 0, "mkfifo {}", path.display());
 }
 
 /// I5: no temp file survives in `dir`.
@@ -116,15 +233,48 @@ pub fn is_root() -> bool {
     }
 }
 
-/// Whether the opt-in fault tests (strace injection, loop devices) should run: set
-/// `FCS_FAULT_TESTS=1` (CI does).
-pub fn fault_tests_enabled() -> bool {
-    std::env::var_os("FCS_FAULT_TESTS").is_some_and(|v| v == "1")
+/// Root reads and writes every file whatever its mode, so a test of permission bits cannot check
+/// anything as root. Such a test starts with
+/// `if testkit::reran_as_nobody(module_path!(), "its_name") { return; }`: as root this runs that
+/// one test again in a child process of this test binary as `nobody` (through `setpriv`, from
+/// util-linux) and returns true once the child passed, so the caller's checks ran there; a child
+/// that fails fails the caller, with its output. Not root: returns false and the caller runs its
+/// checks itself.
+#[cfg(unix)]
+#[track_caller]
+pub fn reran_as_nobody(module_path: &str, test: &str) -> bool {
+    if !is_root() {
+        return false;
+    }
+    require_tool("setpriv", "--version", "util-linux");
+    // libtest names a test by its module path without the crate's name.
+    let name = match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_string(),
+    };
+    let o = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(std::env::current_exe().expect("the test binary's path"))
+        .args(["--exact", &name, "--include-ignored", "--test-threads=1"])
+        .output()
+        .expect("setpriv runs");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A name that matches no test would pass too: the child must have run exactly this one.
+    assert!(
+        o.status.success() && out.contains("test result: ok. 1 passed"),
+        "{name}, run again as nobody (setpriv) because root ignores permission bits, failed:\n{out}"
+    );
+    true
 }
 
 /// Whether this (Windows) process runs under Wine rather than Windows: Wine's ntdll exports
-/// `wine_get_version`. Tests use it to skip, with a stated reason, checks of behaviour Wine does
-/// not implement (e.g. the `CopyFileExW` progress routine); always false off Windows.
+/// `wine_get_version`. Tests use it to expect Wine's documented stand-in where Wine lacks what
+/// Windows has (e.g. no Recycle Bin); a test of something Wine cannot do at all is left out by
+/// name in `scripts/test-windows.sh` instead. Always false off Windows.
 pub fn running_on_wine() -> bool {
     #[cfg(windows)]
     {

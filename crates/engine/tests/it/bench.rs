@@ -47,7 +47,7 @@ fn tiny_bench_has_a_row_per_variant_and_cleans_up() {
     let tmp = tempdir().unwrap();
     let folder = tmp.path().join("data");
     make_folder(&folder);
-    let before = testkit_listing(&folder);
+    let before = testkit::tree_files(&folder);
     let mut seen = Vec::new();
     let report = bench::run(
         &folder,
@@ -113,7 +113,7 @@ fn tiny_bench_has_a_row_per_variant_and_cleans_up() {
     assert!(!report.scratch.exists(), "scratch folder left behind");
     assert!(others(tmp.path(), "data").is_empty());
     assert_eq!(
-        testkit_listing(&folder),
+        testkit::tree_files(&folder),
         before,
         "the measured folder changed"
     );
@@ -186,23 +186,4 @@ fn an_empty_folder_is_an_error_and_leaves_nothing() {
     .unwrap_err();
     assert!(err.to_string().contains("no regular files"), "{err}");
     assert!(others(tmp.path(), "empty").is_empty());
-}
-
-/// (relative path, size, content) of every file under `root`.
-fn testkit_listing(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }

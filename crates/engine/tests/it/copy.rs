@@ -2,70 +2,17 @@
 //! lines, fault injection, cancel, verify failures, atomic replace, metadata. No timing.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use engine::{
-    CancelToken, Code, Copier, DriveKind, Event, Outcome, Phase, Reporter, Settings, Strategy,
+    CancelToken, Code, Copier, DriveKind, Event, Outcome, Phase, Settings, Strategy,
     hashers_created,
 };
 use testkit::{assert_content, assert_no_temps, tempdir, write_file};
 
+use crate::util::{Recorder, copier};
+
 const MIB: usize = 1 << 20;
-
-/// Records every event; optionally cancels on the first progress of a phase.
-#[derive(Default)]
-struct Recorder {
-    events: Mutex<Vec<Event>>,
-    cancel_on: Mutex<Option<(Phase, CancelToken)>>,
-}
-
-impl Reporter for Recorder {
-    fn report(&self, event: &Event) {
-        if let Event::Progress { phase, .. } = event
-            && let Some((p, token)) = &*self.cancel_on.lock().unwrap()
-            && p == phase
-        {
-            token.cancel();
-        }
-        self.events.lock().unwrap().push(event.clone());
-    }
-}
-
-impl Recorder {
-    fn decision_lines(&self) -> Vec<String> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match e {
-                Event::Decision { line, .. } => Some(line.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-    fn outcome(&self) -> Outcome {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .find_map(|e| match e {
-                Event::FileFinished { outcome, .. } => Some(outcome.clone()),
-                _ => None,
-            })
-            .expect("FileFinished emitted")
-    }
-    fn phases(&self) -> Vec<Phase> {
-        let mut v: Vec<Phase> = Vec::new();
-        for e in self.events.lock().unwrap().iter() {
-            if let Event::Progress { phase, .. } = e
-                && v.last() != Some(phase)
-            {
-                v.push(*phase);
-            }
-        }
-        v
-    }
-}
 
 /// Small windows and a 1 MiB threshold so every strategy runs on small files.
 fn small_settings() -> Settings {
@@ -78,11 +25,6 @@ fn small_settings() -> Settings {
     s.set("verify_policy", "all").unwrap();
     s.set("free_space_margin", "0").unwrap();
     s
-}
-
-fn copier(settings: Settings) -> (Copier, Arc<Recorder>) {
-    let rec = Arc::new(Recorder::default());
-    (Copier::new(settings, rec.clone(), CancelToken::new()), rec)
 }
 
 struct Case {
@@ -244,8 +186,7 @@ fn cancel_mid_copy_and_mid_verify_leaves_the_target_intact() {
             let mut s = small_settings();
             s.set("strategy", strategy).unwrap();
             let token = CancelToken::new();
-            let rec = Arc::new(Recorder::default());
-            *rec.cancel_on.lock().unwrap() = Some((phase, token.clone()));
+            let rec = Arc::new(Recorder::cancelling_at(phase, token.clone()));
             let cp = Copier::new(s, rec.clone(), token);
             let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
             assert_eq!(e.code, code, "{strategy} {phase:?}");
@@ -358,8 +299,8 @@ fn a_target_that_is_a_directory_means_copy_into_it() {
     assert_content(&r.dst, &c.data);
 }
 
-#[test]
-fn times_and_permissions_are_preserved() {
+/// A 2 MiB source with its modified and access times set (and mode 0640 on Unix), and the times.
+fn case_with_times_set() -> (Case, std::time::SystemTime, std::time::SystemTime) {
     let c = case(2 * MIB);
     let mtime =
         std::time::SystemTime::UNIX_EPOCH + std::time::Duration::new(1_500_000_000, 123_456_789);
@@ -381,6 +322,12 @@ fn times_and_permissions_are_preserved() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&c.src, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
+    (c, mtime, atime)
+}
+
+#[test]
+fn times_and_permissions_are_preserved() {
+    let (c, mtime, _) = case_with_times_set();
     for strategy in ["direct-small", "direct-large", "staged"] {
         let mut s = small_settings();
         s.set("strategy", strategy).unwrap();
@@ -388,14 +335,6 @@ fn times_and_permissions_are_preserved() {
         let r = cp.copy_file(&c.src, &c.dst).unwrap();
         let m = std::fs::metadata(&c.dst).unwrap();
         assert_eq!(m.modified().unwrap(), mtime, "{strategy}");
-        if testkit::running_on_wine() && m.accessed().unwrap() != atime {
-            // The verify reads the copy through a handle that pins its access time (Windows'
-            // O_NOATIME), which Wine accepts but cannot honour: the host kernel updates atime
-            // on read by its own rules (relatime).
-            eprintln!("{strategy}: skipping the access time check: the host kernel updated it");
-        } else {
-            assert_eq!(m.accessed().unwrap(), atime, "{strategy}");
-        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -416,6 +355,23 @@ fn times_and_permissions_are_preserved() {
                     .any(|e| matches!(e, Event::Notice { .. }))
             );
         }
+    }
+}
+
+/// The verify reads the copy through a handle that pins its access time (O_NOATIME on Linux, the
+/// same request on Windows). Wine accepts the request but cannot honour it: the host kernel
+/// updates atime on read by its own rules (relatime), so `scripts/test-windows.sh` leaves this
+/// test out under Wine.
+#[test]
+fn the_access_time_is_preserved() {
+    let (c, _, atime) = case_with_times_set();
+    for strategy in ["direct-small", "direct-large", "staged"] {
+        let mut s = small_settings();
+        s.set("strategy", strategy).unwrap();
+        let (cp, _) = copier(s);
+        cp.copy_file(&c.src, &c.dst).unwrap();
+        let m = std::fs::metadata(&c.dst).unwrap();
+        assert_eq!(m.accessed().unwrap(), atime, "{strategy}");
     }
 }
 
@@ -524,51 +480,17 @@ fn preflight_refuses_bad_input_before_writing() {
 fn a_fifo_source_is_refused_without_blocking() {
     let dir = tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0);
+    testkit::mkfifo(&fifo);
     let (cp, _) = copier(small_settings());
     let e = cp.copy_file(&fifo, &dir.path().join("out")).unwrap_err();
     assert_eq!(e.code, Code::PreflightSource);
 }
 
-#[cfg(unix)]
-unsafe extern "C" {
-    #[link_name = "mkfifo"]
-    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
-}
-
-/// Root ignores permission bits, so as root the directory is made immutable (`chattr +i`).
+/// Every strategy fails to copy into `c`'s target folder, which it cannot write, with an error
+/// that says so; once `unlock` has made the folder writable again, the old target is there and
+/// no temp is left.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_read_only_target_directory_fails_clearly_and_leaves_the_target() {
-    let c = case(4000);
-    let dir = dst_dir(&c).to_path_buf();
-    let restore: Box<dyn Fn()> = if testkit::is_root() {
-        let ok = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(&dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("skipped: chattr +i is not available on this filesystem");
-            return;
-        }
-        let d = dir.clone();
-        Box::new(move || {
-            let _ = std::process::Command::new("chattr")
-                .arg("-i")
-                .arg(&d)
-                .status();
-        })
-    } else {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let d = dir.clone();
-        Box::new(move || {
-            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap()
-        })
-    };
+fn copies_into_an_unwritable_folder_fail_clearly(c: &Case, unlock: impl FnOnce()) {
     for strategy in ["direct-small", "direct-large", "staged"] {
         let mut s = small_settings();
         s.set("strategy", strategy).unwrap();
@@ -577,9 +499,52 @@ fn a_read_only_target_directory_fails_clearly_and_leaves_the_target() {
         assert_eq!(e.code, Code::CopyTempCreate, "{strategy}: {e}");
         assert!(e.to_string().contains("writable"), "{e}");
     }
-    restore();
+    unlock();
     assert_content(&c.dst, &c.old);
-    assert_no_temps(&dir);
+    assert_no_temps(dst_dir(c));
+}
+
+/// Permission bits: as root (which ignores them) the test runs again as `nobody`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_read_only_target_directory_fails_clearly_and_leaves_the_target() {
+    if testkit::reran_as_nobody(
+        module_path!(),
+        "a_read_only_target_directory_fails_clearly_and_leaves_the_target",
+    ) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let c = case(4000);
+    let dir = dst_dir(&c).to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    copies_into_an_unwritable_folder_fail_clearly(&c, || {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap()
+    });
+}
+
+/// An immutable folder (`chattr +i`) refuses root too.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs root and chattr +i on the temp folder's filesystem (scripts/test.sh runs ignored tests as root)"]
+fn an_immutable_target_directory_fails_clearly_and_leaves_the_target() {
+    testkit::require_root("only root sets the immutable flag");
+    let c = case(4000);
+    let dir = dst_dir(&c).to_path_buf();
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(
+        chattr("+i"),
+        "chattr +i {} failed: needs chattr (e2fsprogs) and a filesystem with the immutable flag \
+         (ext4, xfs, btrfs; not tmpfs)",
+        dir.display()
+    );
+    copies_into_an_unwritable_folder_fail_clearly(&c, || assert!(chattr("-i")));
 }
 
 #[test]

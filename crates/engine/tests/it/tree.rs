@@ -3,7 +3,6 @@
 //! machine has them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -131,14 +130,6 @@ fn inode(p: &Path) -> u64 {
     }
 }
 
-fn tool(name: &str) -> bool {
-    Command::new(name)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 #[test]
 fn sync_then_the_trees_are_identical_by_every_oracle() {
     let d = tempdir().unwrap();
@@ -169,33 +160,11 @@ fn sync_then_the_trees_are_identical_by_every_oracle() {
             Path::new("../does/not/exist")
         );
     }
-    if tool("diff") {
-        let o = Command::new("diff")
-            .arg("-r")
-            .arg("--no-dereference")
-            .arg(&l)
-            .arg(&r)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "diff -r: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
+    if testkit::has_tool("diff") {
+        testkit::assert_diff_r_agrees(&l, &r);
     }
-    if tool("rsync") {
-        let o = Command::new("rsync")
-            .arg("-ani")
-            .arg("--delete")
-            .arg(format!("{}/", l.display()))
-            .arg(format!("{}/", r.display()))
-            .output()
-            .unwrap();
-        assert!(
-            o.stdout.is_empty(),
-            "rsync -ani lists: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
+    if testkit::has_tool("rsync") {
+        testkit::assert_rsync_lists_nothing(&l, &r);
     }
     testkit::assert_no_temps(&r);
 }
@@ -410,15 +379,21 @@ fn content_criterion_finds_same_size_same_time_differences() {
     assert_eq!(it.diffs.names(), vec!["content"]);
 }
 
+/// Permission bits: as root (which reads any file) the test runs again as `nobody`.
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_reported_and_skipped_and_an_unreadable_file_fails_alone() {
+    if testkit::reran_as_nobody(
+        module_path!(),
+        "a_fifo_is_reported_and_skipped_and_an_unreadable_file_fails_alone",
+    ) {
+        return;
+    }
     let d = tempdir().unwrap();
     let (l, r) = (d.path().join("L"), d.path().join("R"));
     write_file(&l.join("ok.txt"), 100, 1);
     write_file(&l.join("secret.txt"), 100, 2);
-    let fifo = std::ffi::CString::new(l.join("pipe").to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    testkit::mkfifo(&l.join("pipe"));
     std::fs::create_dir(&r).unwrap();
     let cmp = compare(&l, &r);
     assert!(
@@ -431,23 +406,12 @@ fn a_fifo_is_reported_and_skipped_and_an_unreadable_file_fails_alone() {
         cmp.left.get(Path::new("pipe")).is_none(),
         "a FIFO takes no part"
     );
-    if testkit::is_root() {
-        eprintln!(
-            "skipped the unreadable-file half: root reads any file (the CLI test covers it as nobody)"
-        );
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(l.join("secret.txt"), std::fs::Permissions::from_mode(0o000)).unwrap();
     let s = sync(&l, &r, false);
     assert_eq!(s.failed, 1);
     assert_eq!(s.errors[0].code, Code::PreflightSource);
     assert!(r.join("ok.txt").exists());
-}
-
-#[cfg(unix)]
-unsafe extern "C" {
-    fn mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
 }
 
 #[cfg(target_os = "linux")]

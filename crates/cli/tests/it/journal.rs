@@ -1,38 +1,19 @@
 //! The journal, resume, lock, move, `fcs verify` and manifests, as a user runs them — and the
 //! crash tests of RELIABILITY.md: the process is killed (SIGKILL, by strace, at the N-th call of
 //! a syscall, N swept) during sync and move, then `fcs resume` must end with identical trees, no
-//! temps, an untouched source (sync) and no file lost (move). The strace tests run with
-//! `FCS_FAULT_TESTS=1` (CI sets it).
+//! temps, an untouched source (sync) and no file lost (move). The tests that need strace, root or
+//! loop devices are ignored unless asked for (`--ignored`; `scripts/test.sh` runs them as root),
+//! and fail when what they need is missing.
 
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use testkit::{assert_no_temps, tempdir, write_file};
+use testkit::{assert_no_temps, identical, p, stderr, stdout, tempdir, write_file};
 
-fn fcs(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    // Replaced files go to a trash of the test's own, not the user's.
-    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
-    c
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    fcs(data).args(args).output().expect("fcs runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+// Every run here names its data folder (journals, locks, trash).
+use crate::util::{fcs_through, run_in as run};
 
 /// A small tree: nested folders, empty and 1-byte files, a few of 64 KiB – 2 MiB.
 fn make_tree(root: &Path, seed: u64) {
@@ -54,8 +35,6 @@ fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     testkit::tree_files(root)
 }
 
-/// Whether two trees hold the same names and contents (`diff -r`; its findings are printed
-/// when they differ, so a failing test says why).
 /// I2: every target file under `dst` holds its complete old content (`old`) or the source's —
 /// never a mix, a truncation or zeros. Our temps (and replaced versions on their way to the
 /// trash) are not targets.
@@ -78,43 +57,10 @@ fn assert_old_or_new(dst: &Path, src: &Path, old: &[(PathBuf, Vec<u8>)], when: &
     }
 }
 
-fn identical(a: &Path, b: &Path) -> bool {
-    match Command::new("diff").args(["-r", "-q", p(a), p(b)]).output() {
-        Ok(o) if o.status.success() => true,
-        Ok(o) => {
-            eprintln!("trees differ:\n{}", String::from_utf8_lossy(&o.stdout));
-            false
-        }
-        Err(e) => {
-            eprintln!("cannot run diff: {e}");
-            false
-        }
-    }
-}
-
-fn strace_ok() -> bool {
-    if !testkit::fault_tests_enabled() {
-        eprintln!("skipped: set FCS_FAULT_TESTS=1 with strace installed");
-        return false;
-    }
-    let ok = testkit::strace_available();
-    if !ok {
-        eprintln!("skipped: strace is missing");
-    }
-    ok
-}
-
 /// Runs fcs under strace, which kills it with SIGKILL at the `when`-th call of `syscalls`.
 fn killed_at(data: &Path, syscalls: &str, when: u32, args: &[&str]) -> Output {
-    Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
-        .arg(format!("inject={syscalls}:signal=SIGKILL:when={when}"))
-        .arg(env!("CARGO_BIN_EXE_fcs"))
-        .args(args)
-        .env("FCS_DATA_DIR", data)
-        .env("XDG_DATA_HOME", data)
-        .output()
-        .unwrap()
+    let strace = testkit::strace_injecting(&format!("{syscalls}:signal=SIGKILL:when={when}"));
+    fcs_through(strace, data).args(args).output().unwrap()
 }
 
 fn was_killed(o: &Output) -> bool {
@@ -225,7 +171,7 @@ fn a_manifest_written_by_a_sync_passes_b3sum_and_a_flipped_byte_fails_fcs_verify
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&manifest).unwrap();
     assert_eq!(text.lines().count(), files(&src).len(), "{text}");
-    if Command::new("b3sum").arg("--version").output().is_ok() {
+    if testkit::has_tool("b3sum") {
         let o = Command::new("b3sum")
             .args(["-c", p(&manifest)])
             .current_dir(&dst)
@@ -429,31 +375,26 @@ fn sweep_sync_kills(syscalls: &str, step: u32, durability: &str) {
 }
 
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn crash_sync_at_every_rename_then_resume() {
-    if strace_ok() {
-        sweep_sync_kills("rename,renameat,renameat2", 1, "full");
-    }
+    sweep_sync_kills("rename,renameat,renameat2", 1, "full");
 }
 
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn crash_sync_at_fsyncs_then_resume() {
-    if strace_ok() {
-        sweep_sync_kills("fsync,fdatasync,syncfs", 3, "batch");
-    }
+    sweep_sync_kills("fsync,fdatasync,syncfs", 3, "batch");
 }
 
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn crash_sync_inside_journal_commits_then_resume() {
-    if strace_ok() {
-        sweep_sync_kills("pwrite64", 2, "full");
-    }
+    sweep_sync_kills("pwrite64", 2, "full");
 }
 
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn crash_move_at_every_unlink_then_resume_loses_nothing() {
-    if !strace_ok() {
-        return;
-    }
     let d = tempdir().unwrap();
     let pristine = d.path().join("pristine");
     make_tree(&pristine, 21);
@@ -509,10 +450,8 @@ fn crash_move_at_every_unlink_then_resume_loses_nothing() {
 /// failing mid-run is tested in the engine's tests with a failpoint: strace counts calls per
 /// thread, and results are journaled from whichever worker fills a batch.)
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn a_full_journal_disk_stops_the_run_before_any_file() {
-    if !strace_ok() {
-        return;
-    }
     let d = tempdir().unwrap();
     let (src, dst, data) = (
         d.path().join("src"),
@@ -527,14 +466,10 @@ fn a_full_journal_disk_stops_the_run_before_any_file() {
         &d.path().canonicalize().unwrap().join("dst"),
     )
     .with_extension("sqlite-wal");
-    let o = Command::new("strace")
-        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
-        .arg(&wal)
-        .args(["-e", "inject=pwrite64:error=ENOSPC:when=1+"])
-        .arg(env!("CARGO_BIN_EXE_fcs"))
+    let mut strace = testkit::strace_injecting("pwrite64:error=ENOSPC:when=1+");
+    strace.arg("-P").arg(&wal);
+    let o = fcs_through(strace, &data)
         .args(["sync", p(&src), p(&dst)])
-        .env("FCS_DATA_DIR", &data)
-        .env("XDG_DATA_HOME", &data)
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -559,17 +494,11 @@ struct LoopFs {
 static LOOP_DEVICES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl LoopFs {
-    /// `None` (with the reason printed) unless root, fault tests on, and the tools work here.
-    fn new(dir: &Path) -> Option<LoopFs> {
-        if !testkit::fault_tests_enabled() || !testkit::is_root() {
-            eprintln!("skipped: power-cut tests need root and FCS_FAULT_TESTS=1");
-            return None;
-        }
+    /// Panics, saying why, unless root and the tools work here.
+    fn new(dir: &Path) -> LoopFs {
+        testkit::require_root("power-cut tests mount an ext4 image on a loop device");
+        testkit::require_tool("xfs_io", "-V", "xfsprogs");
         let ok = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
-        if !ok(Command::new("xfs_io").arg("-V")) {
-            eprintln!("skipped: xfs_io (xfsprogs) is missing");
-            return None;
-        }
         let img = dir.join("fs.img");
         let mnt = dir.join("mnt");
         std::fs::create_dir_all(&mnt).unwrap();
@@ -577,20 +506,21 @@ impl LoopFs {
             .unwrap()
             .set_len(96 << 20)
             .unwrap();
-        if !ok(Command::new("mkfs.ext4").args(["-q", "-F", "-m", "0", p(&img)])) {
-            eprintln!("skipped: mkfs.ext4 failed");
-            return None;
-        }
+        assert!(
+            ok(Command::new("mkfs.ext4").args(["-q", "-F", "-m", "0", p(&img)])),
+            "mkfs.ext4 (e2fsprogs) failed on {}",
+            img.display()
+        );
         let fs = LoopFs {
             img,
             mnt,
             _serial: LOOP_DEVICES.lock().unwrap_or_else(|e| e.into_inner()),
         };
-        if !fs.mount() {
-            eprintln!("skipped: cannot mount a loop device here");
-            return None;
-        }
-        Some(fs)
+        assert!(
+            fs.mount(),
+            "cannot mount a loop device here (mount -o loop)"
+        );
+        fs
     }
 
     fn mount(&self) -> bool {
@@ -628,9 +558,9 @@ impl Drop for LoopFs {
 }
 
 /// The files that a run reported as done but the disk does not hold after a power cut.
-fn lost_after_power_cut(durability: &str) -> Option<usize> {
+fn lost_after_power_cut(durability: &str) -> usize {
     let d = tempdir().unwrap();
-    let fs = LoopFs::new(d.path())?;
+    let fs = LoopFs::new(d.path());
     let (src, data) = (d.path().join("src"), d.path().join("data"));
     make_tree(&src, 41);
     for i in 0..40 {
@@ -643,24 +573,22 @@ fn lost_after_power_cut(durability: &str) -> Option<usize> {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     fs.power_cut();
-    let lost = files(&src)
+    files(&src)
         .into_iter()
         .filter(|(rel, bytes)| std::fs::read(dst.join(rel)).ok().as_ref() != Some(bytes))
-        .count();
-    Some(lost)
+        .count()
 }
 
 /// I3 under a power cut: once a run has said "done", its files are on the disk. The negative
 /// control proves the test can see a missing fsync: with `durability=none` files are lost.
 #[test]
+#[ignore = "needs root, loop devices and xfs_io (scripts/test.sh runs ignored tests as root)"]
 fn power_cut_after_a_run_loses_nothing_and_without_fsync_it_would() {
-    let Some(lost) = lost_after_power_cut("full") else {
-        return;
-    };
+    let lost = lost_after_power_cut("full");
     assert_eq!(lost, 0, "durability=full lost {lost} files in a power cut");
-    let lost = lost_after_power_cut("batch").expect("same machine");
+    let lost = lost_after_power_cut("batch");
     assert_eq!(lost, 0, "durability=batch lost {lost} files in a power cut");
-    let lost = lost_after_power_cut("none").expect("same machine");
+    let lost = lost_after_power_cut("none");
     assert!(
         lost > 0,
         "negative control: without fsync a power cut must lose files, or this test is blind"
@@ -670,14 +598,10 @@ fn power_cut_after_a_run_loses_nothing_and_without_fsync_it_would() {
 /// A power cut in the middle of a run (the process dies with it), then a resume: every target
 /// is complete old or complete new at the cut, and the resumed run ends identical.
 #[test]
+#[ignore = "needs root, loop devices, xfs_io and strace (scripts/test.sh runs ignored tests as root)"]
 fn power_cut_mid_run_then_resume() {
     let d = tempdir().unwrap();
-    let Some(fs) = LoopFs::new(d.path()) else {
-        return;
-    };
-    if !strace_ok() {
-        return;
-    }
+    let fs = LoopFs::new(d.path());
     let (src, data) = (d.path().join("src"), d.path().join("data"));
     make_tree(&src, 51);
     let dst = fs.mnt.join("dst");
@@ -703,10 +627,8 @@ fn power_cut_mid_run_then_resume() {
 
 /// A crash during the resume itself, twice, is harmless: a third attempt finishes the run.
 #[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn a_crash_during_the_resume_is_harmless() {
-    if !strace_ok() {
-        return;
-    }
     let d = tempdir().unwrap();
     let (src, dst, data) = (
         d.path().join("src"),

@@ -3,18 +3,10 @@
 //! asserted.
 
 use std::path::Path;
-use std::process::Command;
 
 use testkit::{tempdir, write_file};
 
-fn fcs() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    c.env(
-        "FCS_DATA_DIR",
-        std::env::temp_dir().join(format!("fcs-bench-tests-{}", std::process::id())),
-    );
-    c
-}
+use crate::util::fcs;
 
 fn make_folder(root: &Path) {
     write_file(&root.join("x/small.bin"), 4096, 1);
@@ -119,11 +111,7 @@ fn ctrl_c_removes_the_scratch_folder() {
         assert!(std::time::Instant::now() < deadline, "no scratch folder");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    testkit::interrupt(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3), "cancelled exit code");
     assert_eq!(entries(tmp.path()), vec!["data"], "scratch folder left");

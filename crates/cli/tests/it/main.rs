@@ -1,0 +1,7 @@
+//! The integration tests of `fcs`, in one test binary (one link, one helper set): each module is
+//! a topic.
+
+mod bench;
+mod cli;
+mod journal;
+mod util;

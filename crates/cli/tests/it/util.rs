@@ -1,0 +1,44 @@
+//! Running `fcs` as the tests do: with its journals, locks, default logs and trash away from the
+//! user's own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `wrapper` (strace, setpriv …) running `fcs`, with its data in `data` as [`fcs_in`].
+#[cfg(unix)]
+pub fn fcs_through(mut wrapper: Command, data: &Path) -> Command {
+    wrapper.arg(env!("CARGO_BIN_EXE_fcs"));
+    with_data(wrapper, data)
+}
+
+/// `fcs` with the journals, locks and default logs of its runs, and the trash of the files it
+/// replaces, in `data`.
+pub fn fcs_in(data: &Path) -> Command {
+    with_data(Command::new(env!("CARGO_BIN_EXE_fcs")), data)
+}
+
+fn with_data(mut c: Command, data: &Path) -> Command {
+    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
+    c
+}
+
+/// Runs `fcs args` with its data in `data`.
+#[cfg(unix)]
+pub fn run_in(data: &Path, args: &[&str]) -> Output {
+    fcs_in(data).args(args).output().expect("fcs runs")
+}
+
+/// The data folder of the runs of this test process that need none of their own.
+pub fn data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("fcs-cli-tests-{}", std::process::id()))
+}
+
+/// `fcs` with its data in [`data_dir`].
+pub fn fcs() -> Command {
+    fcs_in(&data_dir())
+}
+
+/// Runs `fcs args` with its data in [`data_dir`].
+pub fn run(args: &[&str]) -> Output {
+    fcs().args(args).output().expect("fcs runs")
+}

@@ -1,0 +1,8 @@
+//! The integration tests of the engine, in one test binary (one link, one helper set): each
+//! module is a topic.
+
+mod bench;
+mod copy;
+mod tree;
+mod util;
+mod windows;
