@@ -4,4 +4,6 @@
 mod bench;
 mod cli;
 mod journal;
+#[cfg(unix)]
+mod targets;
 mod util;

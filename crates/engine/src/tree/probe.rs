@@ -276,7 +276,7 @@ fn finest_unit(ns: u64) -> u64 {
         .into_iter()
         .take(6)
         .rev()
-        .find(|g| ns % g == 0)
+        .find(|g| ns.is_multiple_of(*g))
         .unwrap_or(1)
 }
 

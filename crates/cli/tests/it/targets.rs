@@ -244,10 +244,7 @@ fn nested_tree(root: &Path) {
 
 /// The strace the signal and lock tests drive `fcs` with; its absence is a failure.
 fn need_strace() {
-    assert!(
-        testkit::strace_available(),
-        "strace not found: install the Debian package strace"
-    );
+    testkit::require_tool("strace", "-V", "strace");
 }
 
 /// A child `fcs --json` whose stdout lines arrive on a channel, and whose stderr is collected.
