@@ -498,6 +498,52 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens the directory `rel` beneath `dir` in one `openat2(2)` that refuses every symbolic link
+/// on the way (`RESOLVE_NO_SYMLINKS`, answered `ELOOP`) and any escape from `dir`
+/// (`RESOLVE_BENEATH`). `Ok(None)` where the kernel has no `openat2` (before 5.6, or a seccomp
+/// filter answering ENOSYS or EPERM): the caller walks one component at a time instead.
+pub(crate) fn openat2_beneath(
+    dir: std::os::fd::RawFd,
+    rel: &Path,
+) -> io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::FromRawFd;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = crate::unix::c_path(rel)?;
+    // SAFETY: `open_how` is plain data; all-zero is valid (and what unused fields must be).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    loop {
+        // SAFETY: valid descriptor, C string and `open_how` of the size passed.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir,
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if rc >= 0 {
+            // SAFETY: just opened, owned by nothing else.
+            return Ok(Some(unsafe {
+                std::os::fd::OwnedFd::from_raw_fd(rc as i32)
+            }));
+        }
+        let e = io::Error::last_os_error();
+        match errno(&e) {
+            // A rename elsewhere on the system raced the lookup (openat2(2)): try again.
+            libc::EAGAIN => continue,
+            libc::ENOSYS | libc::EPERM => return Ok(None),
+            _ => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,51 +637,5 @@ mod tests {
         assert_eq!(info.kind, DriveKind::Ramdisk, "{info:?}");
         let t = tempfile::NamedTempFile::new_in(shm).unwrap();
         assert_eq!(drop_cache(t.as_file()).unwrap(), ReadBack::Cache);
-    }
-}
-
-/// Opens the directory `rel` beneath `dir` in one `openat2(2)` that refuses every symbolic link
-/// on the way (`RESOLVE_NO_SYMLINKS`, answered `ELOOP`) and any escape from `dir`
-/// (`RESOLVE_BENEATH`). `Ok(None)` where the kernel has no `openat2` (before 5.6, or a seccomp
-/// filter answering ENOSYS or EPERM): the caller walks one component at a time instead.
-pub(crate) fn openat2_beneath(
-    dir: std::os::fd::RawFd,
-    rel: &Path,
-) -> io::Result<Option<std::os::fd::OwnedFd>> {
-    use std::os::fd::FromRawFd;
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let c = crate::unix::c_path(rel)?;
-    // SAFETY: `open_how` is plain data; all-zero is valid (and what unused fields must be).
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    loop {
-        // SAFETY: valid descriptor, C string and `open_how` of the size passed.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dir,
-                c.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if rc >= 0 {
-            // SAFETY: just opened, owned by nothing else.
-            return Ok(Some(unsafe {
-                std::os::fd::OwnedFd::from_raw_fd(rc as i32)
-            }));
-        }
-        let e = io::Error::last_os_error();
-        match errno(&e) {
-            // A rename elsewhere on the system raced the lookup (openat2(2)): try again.
-            libc::EAGAIN => continue,
-            libc::ENOSYS | libc::EPERM => return Ok(None),
-            _ => return Err(e),
-        }
     }
 }
