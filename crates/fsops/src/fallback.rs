@@ -2,6 +2,10 @@
 //! the POSIX helpers of [`crate::unix`] where the OS is a Unix. Every fast path answers "not
 //! supported here" (`Ok(false)`, `None`, [`ReadBack::Cache`], [`DriveKind::Unknown`]), so the
 //! engine takes its safe, STAGED route.
+//!
+//! [`Dir`] is the Unix one (`*at` calls with `O_NOFOLLOW`) on a Unix; elsewhere it is
+//! `portable_dir`'s path-based one, which gives **no protection against links swapped in during
+//! a run** (see there).
 
 use std::fs::File;
 use std::io;
@@ -10,6 +14,11 @@ use std::path::Path;
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
+
+#[cfg(not(unix))]
+pub use crate::portable_dir::{Dir, is_link_in_path};
+#[cfg(unix)]
+pub use crate::unix_dir::{Dir, is_link_in_path};
 
 #[cfg(not(unix))]
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
@@ -44,8 +53,8 @@ pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
     })
 }
 
-/// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) by
-/// read/write in steps of at most `chunk` bytes, with `progress` after each.
+/// Copies all of `src` (open, `len` bytes) into a new file `name` in `dir` (which must not exist)
+/// by read/write in steps of at most `chunk` bytes, with `progress` after each.
 pub fn kernel_copy(
     src: &File,
     src_path: &Path,

@@ -71,10 +71,14 @@ use macos as backend;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
+mod windows_dir;
+#[cfg(windows)]
 use windows as backend;
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod fallback;
+#[cfg(not(any(unix, windows)))]
+mod portable_dir;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 

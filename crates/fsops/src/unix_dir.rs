@@ -16,6 +16,9 @@ use std::time::SystemTime;
 use crate::{EntryStat, EntryType, FileIdentity, NameProblem, Times, TimesApplied};
 
 /// An open directory; see the module docs. Entry names are single path components.
+///
+/// Portable code drops a `Dir` before it removes or renames that folder: on Unix nothing stops
+/// it, but on Windows a `Dir` pins its folder and every folder above it until it is dropped.
 #[derive(Debug)]
 pub struct Dir {
     fd: OwnedFd,

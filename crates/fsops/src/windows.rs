@@ -28,8 +28,9 @@ use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, COPY_FILE_FAIL_IF_EXISTS, COPYPROGRESSROUTINE_PROGRESS,
     CopyFileExW, FILE_ALLOCATION_INFO, FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_HIDDEN,
     FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_NOT_CONTENT_INDEXED, FILE_ATTRIBUTE_OFFLINE,
-    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_TEMPORARY, FILE_BASIC_INFO,
-    FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_NO_BUFFERING, FILE_INFO_BY_HANDLE_CLASS,
+    FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_REPARSE_POINT, FILE_ATTRIBUTE_SYSTEM,
+    FILE_ATTRIBUTE_TEMPORARY, FILE_BASIC_INFO, FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_NO_BUFFERING,
+    FILE_FLAG_OPEN_REPARSE_POINT, FILE_INFO_BY_HANDLE_CLASS, FILE_READ_ATTRIBUTES,
     FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO,
     FILE_WRITE_ATTRIBUTES, FileAllocationInfo, FileBasicInfo, FileStandardInfo,
     GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW, GetFileInformationByHandle,
@@ -40,6 +41,8 @@ use windows_sys::Win32::Storage::FileSystem::{
 use windows_sys::Win32::System::WindowsProgramming::{
     DRIVE_CDROM, DRIVE_FIXED, DRIVE_RAMDISK, DRIVE_REMOTE, DRIVE_REMOVABLE,
 };
+
+pub use crate::windows_dir::{Dir, is_link_in_path};
 
 use crate::{
     CopyMethod, DriveInfo, DriveKind, FileIdentity, KernelCopy, Progress, ReadBack, Times,
@@ -286,7 +289,7 @@ pub fn create_temp(path: &Path) -> io::Result<File> {
 /// FILE_WRITE_ATTRIBUTES on the handle, which a read-only medium or a share's ACL may refuse;
 /// then the file is opened for reading only, and reads may touch the access time (NTFS updates
 /// it, when its last-access tracking is on, at most once an hour).
-fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
+pub(crate) fn open_for_reading(path: &Path, flags: u32) -> io::Result<File> {
     let open = |access: u32| {
         OpenOptions::new()
             .access_mode(access)
@@ -407,7 +410,7 @@ unsafe extern "system" fn copy_progress(
 
 /// The attributes `SetFileAttributesW` accepts (its documentation lists them); the others
 /// (compressed, encrypted, sparse, reparse point …) cannot be passed back.
-const SETTABLE_ATTRIBUTES: u32 = FILE_ATTRIBUTE_ARCHIVE
+pub(crate) const SETTABLE_ATTRIBUTES: u32 = FILE_ATTRIBUTE_ARCHIVE
     | FILE_ATTRIBUTE_HIDDEN
     | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED
     | FILE_ATTRIBUTE_OFFLINE
@@ -437,8 +440,9 @@ fn clear_readonly(path: &[u16]) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies all of `src_path` into a new file at `dst` (which must not exist) with `CopyFileExW`,
-/// whose progress routine reports in steps of its own choosing and carries our cancel.
+/// Copies all of `src_path` into a new file `name` in `dir` (which must not exist) with
+/// `CopyFileExW`, whose progress routine reports in steps of its own choosing and carries our
+/// cancel.
 pub fn kernel_copy(
     _src: &File,
     src_path: &Path,
@@ -450,9 +454,13 @@ pub fn kernel_copy(
 ) -> io::Result<KernelCopy> {
     // CopyFileExW works on paths, not handles: it copies whatever `src_path` names now (the
     // caller verifies the result), in chunks of its own choosing (about 1 MiB on local disks),
-    // calling the progress routine after each one. `chunk` cannot be imposed on it.
+    // calling the progress routine after each one. `chunk` cannot be imposed on it. The
+    // destination is a path too: `dir` holds its folder and every folder above, so that path
+    // cannot be redirected by a link swapped in above the new file, and COPY_FILE_FAIL_IF_EXISTS
+    // refuses a link planted at the name itself.
     let from = to_wide_long(src_path)?;
-    let to = to_wide_long(dst)?;
+    let dst = dir.entry_path(name)?;
+    let to = to_wide_long(&dst)?;
     let mut ctx = CopyCtx {
         progress,
         reported: None,
@@ -491,7 +499,18 @@ pub fn kernel_copy(
     }
 
     clear_readonly(&to)?;
-    let file = OpenOptions::new().read(true).write(true).open(dst)?;
+    // Opened as itself (FILE_FLAG_OPEN_REPARSE_POINT): if the copy was replaced by a link in
+    // the meantime, that link is refused, never followed.
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(&dst)?;
+    if file.metadata()?.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+        return Err(io::Error::from_raw_os_error(
+            windows_sys::Win32::Foundation::ERROR_CANT_RESOLVE_FILENAME as i32,
+        ));
+    }
     let bytes = file.metadata()?.len();
     // The routine is not guaranteed a call that reports the final count (an empty file, an
     // implementation without progress callbacks): report it, and honour a cancel there too.
@@ -568,7 +587,11 @@ pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
 ///
 /// # Safety
 /// `T` must be the structure that `class` documents.
-unsafe fn set_info<T>(file: &File, class: FILE_INFO_BY_HANDLE_CLASS, info: &T) -> io::Result<()> {
+pub(crate) unsafe fn set_info<T>(
+    file: &File,
+    class: FILE_INFO_BY_HANDLE_CLASS,
+    info: &T,
+) -> io::Result<()> {
     // SAFETY: valid handle; `info` points at a live `T` of the size passed, which the caller
     // guarantees is the structure `class` expects. The call only reads it.
     let ok = unsafe {
@@ -779,7 +802,7 @@ pub fn describe_os_error(e: &io::Error) -> Option<&'static str> {
 /// handle is closed at once, so the answer is a snapshot: the delete still reports a file that
 /// was opened after it. `Err` when the path cannot be opened for another reason.
 pub fn in_use(path: &Path) -> io::Result<bool> {
-    use windows_sys::Win32::Storage::FileSystem::{DELETE, FILE_FLAG_OPEN_REPARSE_POINT};
+    use windows_sys::Win32::Storage::FileSystem::DELETE;
     let open = |access: u32| {
         OpenOptions::new()
             .access_mode(access)
@@ -851,9 +874,17 @@ pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {
 }
 
 /// (volume, file) identity of whatever `path` names now (following symlinks), through an open
-/// handle. Used to notice a source that was replaced (renamed over) while it was being copied.
+/// handle. Used to notice a source that was replaced (renamed over) while it was being copied,
+/// and to compare roots. The handle asks for attributes only, which never conflicts with another
+/// program's share mode, and has FILE_FLAG_BACKUP_SEMANTICS, without which a folder cannot be
+/// opened at all.
 pub fn path_identity(path: &Path) -> io::Result<FileIdentity> {
-    file_identity(&File::open(path)?)
+    let f = OpenOptions::new()
+        .access_mode(FILE_READ_ATTRIBUTES)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)?;
+    file_identity(&f)
 }
 
 /// A path as bytes for storage (the run journal), losslessly: its UTF-16 code units,
@@ -973,8 +1004,20 @@ mod tests {
         std::fs::write(&src_path, &data).unwrap();
         let src = File::open(&src_path).unwrap();
         let dst = deep.join("dst.bin");
+        let dir = Dir::open(&deep).unwrap();
+        let name = std::ffi::OsStr::new("dst.bin");
         let mut cb = |_n: u64| ControlFlow::Continue(());
-        match kernel_copy(&src, &src_path, &dst, data.len() as u64, 1 << 20, &mut cb).unwrap() {
+        match kernel_copy(
+            &src,
+            &src_path,
+            &dir,
+            name,
+            data.len() as u64,
+            1 << 20,
+            &mut cb,
+        )
+        .unwrap()
+        {
             KernelCopy::Copied { bytes, method, .. } => {
                 assert_eq!(bytes, data.len() as u64);
                 assert_eq!(method, CopyMethod::CopyFileEx);
@@ -1034,7 +1077,8 @@ mod tests {
         let out = kernel_copy(
             &src,
             &src_path,
-            &dir.path().join("dst"),
+            &Dir::open(dir.path()).unwrap(),
+            std::ffi::OsStr::new("dst"),
             3 << 20,
             1 << 20,
             &mut cb,
