@@ -21,22 +21,25 @@ pub use crate::portable_dir::{Dir, is_link_in_path};
 pub use crate::unix_dir::{Dir, is_link_in_path};
 
 #[cfg(not(unix))]
-pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
-#[cfg(not(unix))]
 pub use self::portable::{
-    create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
+    MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, name_problem, open_readback, open_source,
     path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
     set_dir_times, set_file_mode, set_symlink_times, sync_dir,
+};
+#[cfg(not(unix))]
+pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
+#[cfg(unix)]
+pub use crate::unix::{
+    MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
+    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
+    set_dir_times, set_file_mode, set_symlink_times,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 #[cfg(unix)]
-pub use crate::unix::{
-    create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
-    path_from_bytes, path_identity, path_to_bytes, remove_temp, set_dir_times, set_symlink_times,
-};
+pub use crate::unix_dir::name_problem;
 
 /// Buffer size of the read/write copy: prompt progress and cancel, few syscalls.
 const COPY_BUF: usize = 1 << 20;
@@ -289,6 +292,29 @@ mod portable {
     pub fn is_sparse(m: &std::fs::Metadata) -> bool {
         let _ = m;
         false
+    }
+
+    /// The bits [`mode_bits`] reports: the read-only flag only.
+    pub const MODE_BITS: u32 = 1;
+
+    /// The read-only flag (bit 0 of `mode`) onto an open file.
+    pub fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
+        let mut p = file.metadata()?.permissions();
+        p.set_readonly(mode & 1 != 0);
+        file.set_permissions(p)
+    }
+
+    /// (volume, file) identity of what `path` names itself; here the same as [`path_identity`].
+    pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
+        path_identity(path)
+    }
+
+    /// No portable error codes to read a name problem from.
+    pub fn name_problem(e: &io::Error) -> Option<crate::NameProblem> {
+        match e.kind() {
+            io::ErrorKind::Unsupported => Some(crate::NameProblem::Unsupported),
+            _ => None,
+        }
     }
 
     /// Deletes a file of ours (a temp) with `std::fs::remove_file`.

@@ -911,6 +911,45 @@ pub fn mode_bits(m: &std::fs::Metadata) -> u32 {
     u32::from(m.permissions().readonly())
 }
 
+/// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the read-only attribute only.
+pub const MODE_BITS: u32 = 1;
+
+/// The read-only attribute (bit 0 of `mode`) onto an open file.
+pub fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
+    let mut p = file.metadata()?.permissions();
+    p.set_readonly(mode & 1 != 0);
+    file.set_permissions(p)
+}
+
+/// (volume, file) identity of what `path` names itself — a link's or junction's own
+/// (`FILE_FLAG_OPEN_REPARSE_POINT`), not its target's. Used to check that a path still leads to
+/// an item found beneath a root before the item is handed to a path-only API (the trash).
+pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
+    let f = OpenOptions::new()
+        .access_mode(FILE_READ_ATTRIBUTES)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)?;
+    file_identity(&f)
+}
+
+/// What a Win32 error says about a name the filesystem will not take: `ERROR_INVALID_NAME`
+/// (`:` `?` `*` … in a name), `ERROR_FILENAME_EXCED_RANGE`, and `ERROR_NOT_SUPPORTED` /
+/// `ERROR_INVALID_FUNCTION` (a redirector or filesystem without the operation).
+pub fn name_problem(e: &io::Error) -> Option<crate::NameProblem> {
+    const ERROR_INVALID_FUNCTION: i32 = 1;
+    const ERROR_NOT_SUPPORTED: i32 = 50;
+    const ERROR_INVALID_NAME: i32 = 123;
+    const ERROR_BAD_PATHNAME: i32 = 161;
+    const ERROR_FILENAME_EXCED_RANGE: i32 = 206;
+    match e.raw_os_error()? {
+        ERROR_INVALID_NAME | ERROR_BAD_PATHNAME => Some(crate::NameProblem::Refused),
+        ERROR_FILENAME_EXCED_RANGE => Some(crate::NameProblem::TooLong),
+        ERROR_NOT_SUPPORTED | ERROR_INVALID_FUNCTION => Some(crate::NameProblem::Unsupported),
+        _ => None,
+    }
+}
+
 /// Whether a file has holes: not checked on Windows yet, so false.
 pub fn is_sparse(m: &std::fs::Metadata) -> bool {
     let _ = m;

@@ -10,11 +10,15 @@ use std::process::Stdio;
 #[cfg(target_os = "linux")]
 use std::process::{Command, Output};
 
-use testkit::{assert_content, assert_no_temps, p, stderr, tempdir, write_file};
+#[cfg(unix)]
+use testkit::assert_no_temps;
+use testkit::{assert_content, p, stderr, tempdir, write_file};
 
+#[cfg(unix)]
+use crate::util::fcs;
+use crate::util::run;
 #[cfg(target_os = "linux")]
 use crate::util::{data_dir, fcs_through};
-use crate::util::{fcs, run};
 
 const MIB: usize = 1 << 20;
 

@@ -81,9 +81,10 @@ impl Copier {
             None
         };
         if let Err(e) = job.dir.rename(&job.tmp_name, &job.dir, &job.name) {
-            if let Some((keep_name, keep)) = &kept {
+            if let Some((keep_name, keep)) = kept {
                 let _ = keep.remove_file(&job.name);
-                let _ = job.dir.remove_dir(keep_name);
+                drop(keep);
+                let _ = job.dir.remove_dir(&keep_name);
             }
             if let Some(err) = super::preflight::name_error(&e, dst) {
                 return Err(err);
@@ -96,7 +97,7 @@ impl Copier {
         }
         guard.armed = false;
         if let Some((keep_name, keep)) = kept {
-            self.trash_kept(&mut job, &keep_name, &keep);
+            self.trash_kept(&mut job, &keep_name, keep);
         }
         if sync_dir {
             job.dir.sync().or_code(
@@ -225,12 +226,15 @@ impl Copier {
     /// The trash is reached by path (the desktop's trash is a folder of its own, chosen per
     /// volume by the `trash` crate): the path is used only while it still names the file kept
     /// in our private folder, checked by identity just before.
-    fn trash_kept(&self, job: &mut Job, keep_name: &OsStr, keep: &fsops::Dir) {
+    fn trash_kept(&self, job: &mut Job, keep_name: &OsStr, keep: fsops::Dir) {
         let old = job.dir.path().join(keep_name).join(&job.name);
-        let same = match (keep.stat(&job.name), fsops::path_identity(&old)) {
+        let same = match (keep.stat(&job.name), fsops::path_identity_nofollow(&old)) {
             (Ok(st), Ok(id)) => st.identity == id,
             _ => false,
         };
+        // Closed before the trash moves its content and the folder is removed (Windows
+        // refuses both while the folder is held open).
+        drop(keep);
         let trashed = if same {
             trash::delete(&old).map_err(|e| e.to_string())
         } else {

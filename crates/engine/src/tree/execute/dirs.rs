@@ -38,11 +38,6 @@ impl Dirs {
         })
     }
 
-    /// The root itself.
-    pub fn root(&self) -> &Arc<Dir> {
-        &self.root
-    }
-
     /// The folder `rel` beneath the root (`""` is the root). A link on the way is
     /// `TREE_E_SYMLINK_IN_PATH`.
     pub fn get(&self, rel: &Path) -> Result<Arc<Dir>, Error> {

@@ -116,7 +116,7 @@ pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summa
         copier,
         opts,
         dst,
-        src,
+        src: Mutex::new(src.map(Arc::new)),
         sum: Mutex::new(sum),
         touched: Mutex::new(BTreeSet::new()),
         started: Instant::now(),
@@ -147,8 +147,9 @@ struct Executor<'a> {
     opts: &'a ExecOptions<'a>,
     /// The target's folders, opened beneath its root.
     dst: Dirs,
-    /// The source's folders (a move deletes through them), if the source still exists.
-    src: Option<Dirs>,
+    /// The source's folders (a move deletes through them), if the source still exists; taken
+    /// (closed) before a move removes the folders it emptied.
+    src: Mutex<Option<Arc<Dirs>>>,
     sum: Mutex<Summary>,
     /// Target folders (relative) whose entries changed.
     touched: Mutex<BTreeSet<PathBuf>>,
@@ -178,13 +179,18 @@ impl<'a> Executor<'a> {
     /// be reached that way (gone, or behind a symbolic link: then it lies outside the source
     /// folder, and a move never deletes it).
     fn source_entry(&self, rel: &Path) -> Result<(Arc<fsops::Dir>, fsops::EntryStat), Error> {
-        let src = self.src.as_ref().ok_or_else(|| {
-            Error::new(
-                Code::MoveSourceKept,
-                self.src(rel),
-                "the source folder is gone",
-            )
-        })?;
+        let src = self
+            .src
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                Error::new(
+                    Code::MoveSourceKept,
+                    self.src(rel),
+                    "the source folder is gone",
+                )
+            })?;
         let (dir, name) = src.parent_of(rel)?;
         let st = dir.stat(name).map_err(|e| src.error(rel, e))?;
         Ok((dir, st))
@@ -426,11 +432,11 @@ impl<'a> Executor<'a> {
 
     /// Phase 9: a move removes the source folders it emptied, deepest first.
     fn remove_moved_dirs(&self) {
-        if self.opts.move_sources
-            && !self.cancelled()
-            && let Some(src) = &self.src
-        {
-            ops::remove_empty_dirs(src, self.durable());
+        if self.opts.move_sources && !self.cancelled() {
+            // Every handle of the source is closed first: Windows refuses to remove a folder
+            // someone holds open.
+            drop(self.src.lock().unwrap_or_else(|e| e.into_inner()).take());
+            ops::remove_empty_dirs(&self.plan.source_root, self.durable());
         }
     }
 

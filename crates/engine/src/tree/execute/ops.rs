@@ -11,38 +11,45 @@ use crate::copy::{Copier, Target};
 use crate::error::{Code, Error, IoResultExt};
 use crate::settings::DeleteMode;
 
-/// Removes the empty folders beneath the root of `src` and then the root itself if it is empty,
-/// deepest first; a folder that still holds anything (a file the move kept, a filtered-out
-/// file) stays. Links are never followed: a link is an entry like a file.
-pub(super) fn remove_empty_dirs(src: &Dirs, sync: bool) {
+/// Removes the empty folders beneath `root` and then `root` itself if it is empty, deepest
+/// first; a folder that still holds anything (a file the move kept, a filtered-out file) stays.
+/// Links are never followed: a link is an entry like a file. Each folder's handle is closed
+/// before the folder is removed (Windows refuses to remove a folder someone holds open).
+pub(super) fn remove_empty_dirs(root: &Path, sync: bool) {
+    fn emptied(parent: &fsops::Dir, name: &std::ffi::OsStr, sync: bool) -> bool {
+        let empty = match parent.child(name) {
+            Ok(child) => walk(&child, sync),
+            Err(_) => return false,
+        };
+        empty && parent.remove_dir(name).is_ok()
+    }
     fn walk(dir: &fsops::Dir, sync: bool) -> bool {
         let Ok(names) = dir.entries() else {
             return false;
         };
         let mut empty = true;
+        let mut removed = false;
         for name in names {
-            let emptied = dir.stat(&name).is_ok_and(|st| st.kind == EntryType::Dir)
-                && dir
-                    .child(&name)
-                    .is_ok_and(|child| walk(&child, sync) && dir.remove_dir(&name).is_ok());
-            if emptied {
-                if sync {
-                    let _ = dir.sync();
-                }
+            if dir.stat(&name).is_ok_and(|st| st.kind == EntryType::Dir)
+                && emptied(dir, &name, sync)
+            {
+                removed = true;
             } else {
                 empty = false;
             }
         }
+        if removed && sync {
+            let _ = dir.sync();
+        }
         empty
     }
-    let root = src.root();
-    if walk(root, sync)
-        && let (Some(parent), Some(name)) = (root.path().parent(), root.path().file_name())
-        && let Ok(parent) = fsops::Dir::open(parent)
-        && parent.stat(name).ok().map(|s| s.identity) == root.identity().ok()
-        && parent.remove_dir(name).is_ok()
-        && sync
-    {
+    let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+        return;
+    };
+    let Ok(parent) = fsops::Dir::open(parent) else {
+        return;
+    };
+    if emptied(&parent, name, sync) && sync {
         let _ = parent.sync();
     }
 }
