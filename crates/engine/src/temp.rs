@@ -32,6 +32,30 @@ pub(crate) fn replaced_dir_name(run_id: &str) -> OsString {
     format!(".fcs-replaced.{run_id}-{n}.fcs.tmp").into()
 }
 
+/// A run's tag: a few bits of the clock, then the process id in clear (`3fa2c1p4711`), so a
+/// later run can tell a temp of a live process from one a killed process left.
+pub(crate) fn tag_for(pid: u32, nanos: u32) -> String {
+    format!("{:06x}p{pid}", nanos & 0xff_ffff)
+}
+
+/// Whether the temp `name` can only be a leftover: no unfinished journaled run (`keep`) owns its
+/// tag, and the process in its tag is gone (a tag without one is an older run's, long gone).
+pub(crate) fn is_dead(name: &str, keep: &[String]) -> bool {
+    let Some((tag, _)) = parse_temp_name(name) else {
+        return false;
+    };
+    if keep.iter().any(|k| k == tag) {
+        return false;
+    }
+    match tag
+        .rsplit_once('p')
+        .and_then(|(_, pid)| pid.parse::<u32>().ok())
+    {
+        Some(pid) => pid != std::process::id() && !fsops::process_alive(pid),
+        None => true,
+    }
+}
+
 /// The run tag and (for a journaled run's file) the action's sequence number in a temp name.
 pub fn parse_temp_name(name: &str) -> Option<(&str, Option<usize>)> {
     let core = name.strip_suffix(".fcs.tmp")?;
@@ -72,6 +96,19 @@ mod tests {
         assert!(!is_temp_name("report.tmp"));
         let p = temp_name(OsStr::new("ééééééééééééééé.txt"), "r");
         assert!(p.to_str().unwrap().len() < 60);
+    }
+
+    #[test]
+    fn a_temp_of_a_live_process_is_never_dead() {
+        let me = tag_for(std::process::id(), 12345);
+        let live = temp_name(OsStr::new("a"), &me);
+        assert!(!is_dead(live.to_str().unwrap(), &[]));
+        let gone = temp_name(OsStr::new("a"), &tag_for(u32::MAX - 7, 1));
+        assert!(is_dead(gone.to_str().unwrap(), &[]));
+        let kept = tag_for(u32::MAX - 7, 2);
+        let owned = seq_temp_name(OsStr::new("a"), &kept, 3);
+        assert!(!is_dead(owned.to_str().unwrap(), &[kept]));
+        assert!(is_dead(".a.0123abcd-4.fcs.tmp", &[]), "an older run's tag");
     }
 
     #[test]

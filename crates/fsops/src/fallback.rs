@@ -33,8 +33,8 @@ pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
 pub use crate::unix::{
     MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
-    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
-    set_dir_times, set_file_mode, set_symlink_times,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, process_alive,
+    remove_temp, set_dir_times, set_file_mode, set_symlink_times,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
@@ -307,6 +307,12 @@ mod portable {
     /// (volume, file) identity of what `path` names itself; here the same as [`path_identity`].
     pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
         path_identity(path)
+    }
+
+    /// No portable way to ask whether a process lives: assume it does (its temps are kept).
+    pub fn process_alive(pid: u32) -> bool {
+        let _ = pid;
+        true
     }
 
     /// No portable error codes to read a name problem from.

@@ -87,8 +87,9 @@ pub use backend::{
     MODE_BITS, copy_attributes, copy_range, create_symlink, create_temp, describe_os_error,
     drive_info, drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_sparse,
     kernel_copy, mode_bits, open_direct, open_readback, open_source, path_from_bytes,
-    path_identity, path_identity_nofollow, path_to_bytes, preallocate, remove_temp, set_dir_times,
-    set_file_mode, set_symlink_times, set_times, start_writeback, sync_dir, sync_filesystem,
+    path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp,
+    set_dir_times, set_file_mode, set_symlink_times, set_times, start_writeback, sync_dir,
+    sync_filesystem,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_case_insensitive, is_unc_path, nearest_existing,

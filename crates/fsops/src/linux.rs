@@ -17,8 +17,8 @@ use crate::{
 pub use crate::unix::{
     MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, path_from_bytes, path_identity,
-    path_identity_nofollow, path_to_bytes, remove_temp, set_dir_times, set_file_mode,
-    set_symlink_times, sync_dir,
+    path_identity_nofollow, path_to_bytes, process_alive, remove_temp, set_dir_times,
+    set_file_mode, set_symlink_times, sync_dir,
 };
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 

@@ -19,8 +19,8 @@ pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 pub use crate::unix::{
     create_symlink, create_temp, describe_os_error, file_identity, free_space,
     identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
-    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
-    set_dir_times, set_file_mode, set_symlink_times, sync_dir,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, process_alive,
+    remove_temp, set_dir_times, set_file_mode, set_symlink_times, sync_dir,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that

@@ -130,6 +130,17 @@ pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
     Ok(identity_of(&std::fs::symlink_metadata(path)?))
 }
 
+/// Whether the process `pid` exists (`kill(pid, 0)`: EPERM means it exists, owned by another
+/// user).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks; no signal is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the permission bits with setuid,
 /// setgid and sticky.
 pub const MODE_BITS: u32 = 0o7777;

@@ -911,6 +911,26 @@ pub fn mode_bits(m: &std::fs::Metadata) -> u32 {
     u32::from(m.permissions().readonly())
 }
 
+/// Whether the process `pid` is running: it can be opened and has not exited.
+pub fn process_alive(pid: u32) -> bool {
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+    const STILL_ACTIVE: u32 = 259;
+    // SAFETY: plain Win32 calls on a handle we own and close.
+    unsafe {
+        let h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+        if h.is_null() {
+            // Access denied means it exists (another user's); anything else, that it is gone.
+            return std::io::Error::last_os_error().raw_os_error() == Some(5);
+        }
+        let mut code = 0u32;
+        let ok = GetExitCodeProcess(h, &mut code) != 0;
+        windows_sys::Win32::Foundation::CloseHandle(h);
+        !ok || code == STILL_ACTIVE
+    }
+}
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the read-only attribute only.
 pub const MODE_BITS: u32 = 1;
 

@@ -518,17 +518,29 @@ fn case_only_rename_loses_nothing(mut m: Mount) {
         .last()
         .map(str::to_owned);
     let top = m.stored_names(Path::new("R"));
-    assert_eq!(
-        top,
-        ["Report.txt", "docs"],
-        "{fs:?}: {said:?} {}",
-        stderr(&o)
-    );
-    assert_eq!(
-        m.stored_names(Path::new("R/docs")),
-        ["a.txt", "sub"],
-        "{fs:?}"
-    );
+    if fs == Fs::NtfsIgnoreCase {
+        // lowntfs-3g with ignore_case lists every name in lower case: a folder's spelling on
+        // disk is invisible through the mount, so only what can be seen is checked — the
+        // file's new spelling (it was seen as different and renamed) and nothing lost.
+        let lower: Vec<String> = top
+            .iter()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .collect();
+        assert_eq!(lower, ["docs", "report.txt"], "{fs:?}: {said:?}");
+        assert!(top.iter().any(|n| n == "Report.txt"), "{fs:?}: {top:?}");
+    } else {
+        assert_eq!(
+            top,
+            ["Report.txt", "docs"],
+            "{fs:?}: {said:?} {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            m.stored_names(Path::new("R/docs")),
+            ["a.txt", "sub"],
+            "{fs:?}"
+        );
+    }
     assert_content(&r.join("Report.txt"), &report);
     assert_content(&r.join("docs/a.txt"), &a);
     assert_content(&r.join("docs/sub/b.txt"), &b);
@@ -1180,7 +1192,9 @@ fn root_drops_the_setuid_bit_and_says_so() {
         copy.uid()
     );
     let notice = events(&o).into_iter().find(|e| {
-        e["event"] == "notice" && e["path"].as_str().is_some_and(|p| p.ends_with("tool"))
+        e["event"] == "notice"
+            && e["kind"] == "setuid_stripped"
+            && e["path"].as_str().is_some_and(|p| p.ends_with("tool"))
     });
     assert_eq!(
         notice.as_ref().map(|n| n["kind"].clone()),

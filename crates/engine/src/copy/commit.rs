@@ -96,6 +96,15 @@ impl Copier {
             return Err(Error::io(Code::FinalizeRename, dst, message, e));
         }
         guard.armed = false;
+        // Some filesystems away from this machine's disks rewrite a file's times when it is
+        // renamed (fusefat stamps the rename's time; seen on removable and FUSE targets, which
+        // are copied STAGED): the times go on again under the final name. One more call per
+        // file where files are copied one request at a time anyway.
+        if strategy == crate::strategy::Strategy::Staged
+            && let Some((a, m)) = job.times
+        {
+            let _ = job.dir.set_symlink_times(&job.name, a, m);
+        }
         if let Some((keep_name, keep)) = kept {
             self.trash_kept(&mut job, &keep_name, keep);
         }
@@ -150,6 +159,9 @@ impl Copier {
                 &job.tmp,
                 "cannot set the copy's times",
             )?;
+            if let (Some(a), Some(m)) = (times.accessed, times.modified) {
+                job.times = Some((a, m));
+            }
             if created.is_some() && !applied.created {
                 let n = Notice {
                     kind: "created_time_not_preserved",

@@ -233,6 +233,9 @@ struct Job {
     /// The temp's path (messages) and name in `dir`.
     tmp: PathBuf,
     tmp_name: OsString,
+    /// The (access, modified) times put on the temp, to put again on the target after its
+    /// rename where a filesystem loses them there (see `commit`).
+    times: Option<(SystemTime, SystemTime)>,
     decision: Decision,
     notices: Vec<Notice>,
 }
@@ -248,7 +251,8 @@ impl Copier {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let run_id = format!("{:08x}", (std::process::id().rotate_left(16)) ^ nanos);
+        // The pid in clear: a later run tells a temp of a live copy from a dead one's.
+        let run_id = temp::tag_for(std::process::id(), nanos);
         Copier {
             settings,
             reporter,
@@ -316,6 +320,7 @@ impl Copier {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
         let result = Target::open(&dst)
+            .inspect(|t| self.sweep_dead_temps(t))
             .and_then(|t| self.prepare(id, src, &t, None, Instant::now()))
             .and_then(|p| self.finish(p, false, sync_dir));
         self.report_finished(id, src, &dst, result.as_ref());
@@ -418,6 +423,38 @@ impl Copier {
             perf,
             perf_line,
         });
+    }
+
+    /// A single-file copy first removes the temps that copies killed before it left in the
+    /// target's folder: those of processes that are gone, and of no unfinished journaled run.
+    fn sweep_dead_temps(&self, t: &Target) {
+        let keep = crate::tree::journal::Journal::default_dir()
+            .map(|d| crate::tree::journal::Journal::unfinished_tags(&d))
+            .unwrap_or_default();
+        let Ok(names) = t.dir.entries() else { return };
+        let mut n = 0;
+        for name in names {
+            let Some(s) = name.to_str() else { continue };
+            if temp::is_temp_name(s)
+                && temp::is_dead(s, &keep)
+                && t.dir
+                    .stat(&name)
+                    .is_ok_and(|st| st.kind == fsops::EntryType::File)
+                && t.dir.remove_temp(&name).is_ok()
+            {
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.reporter.report(&Event::Notice {
+                id: 0,
+                path: t.dir.path().to_path_buf(),
+                notice: Notice {
+                    kind: "temps_swept",
+                    message: format!("removed {n} temp file(s) left by an interrupted copy"),
+                },
+            });
+        }
     }
 
     fn notice(&self, job: &mut Job, kind: &'static str, message: String) {

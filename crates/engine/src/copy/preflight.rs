@@ -162,6 +162,7 @@ impl Copier {
             size,
             tmp: dst_dir.join(&tmp_name),
             tmp_name,
+            times: None,
             decision: decision.clone(),
             notices,
         };
@@ -307,23 +308,46 @@ impl Copier {
 /// filesystems, and each cause gets its own code and advice, about the user's file (the temp's
 /// name carries the target's).
 pub(super) fn temp_create_error(e: std::io::Error, job: &Job) -> Error {
-    match name_error(&e, &job.dst) {
-        Some(err) => err,
-        None => Error::io(
-            Code::CopyTempCreate,
-            &job.tmp,
-            "cannot create the temp file in the target directory",
-            e,
-        ),
+    if let Some(err) = name_error(&e, &job.dst) {
+        return err;
+    }
+    if refuses_only_this_name(&job.dir, &job.tmp_name) {
+        return Error::new(Code::CopyNameRefused, &job.dst, format!("{REFUSED} ({e})"));
+    }
+    Error::io(
+        Code::CopyTempCreate,
+        &job.tmp,
+        "cannot create the temp file in the target directory",
+        e,
+    )
+}
+
+/// Whether the folder takes a plain name where it refused `name`: then the name is what it
+/// refuses. (Each filesystem says so its own way — exfat-fuse answers ENOENT, fusefat EPERM —
+/// so a second, harmless attempt is the one reliable test.)
+pub(super) fn refuses_only_this_name(dir: &fsops::Dir, name: &std::ffi::OsStr) -> bool {
+    let mut plain = std::ffi::OsString::from(".fcs-name-probe.");
+    plain.push(std::process::id().to_string());
+    plain.push(".fcs.tmp");
+    if plain == name {
+        return false;
+    }
+    match dir.create_temp(&plain) {
+        Ok(_) => {
+            let _ = dir.remove_temp(&plain);
+            true
+        }
+        Err(_) => false,
     }
 }
+
+const REFUSED: &str = "the target's filesystem refuses this name (FAT, exFAT and NTFS forbid \\ / : * ? \" < > |, control characters and a trailing dot or space)";
 
 /// An error that names its real cause for the file `dst`, where one is recognisable: a name the
 /// target's filesystem refuses (`:` or `?` on exFAT, NTFS, FAT: EINVAL; bytes that are not
 /// valid in its encoding: EILSEQ), a name too long for it, an operation a FUSE filesystem does
 /// not implement (ENOSYS, EOPNOTSUPP), a symbolic link where a folder is needed.
 pub(crate) fn name_error(e: &std::io::Error, dst: &Path) -> Option<Error> {
-    const REFUSED: &str = "the target's filesystem refuses this name (FAT, exFAT and NTFS forbid \\ / : * ? \" < > |, control characters and a trailing dot or space)";
     let (code, what) = if fsops::is_link_in_path(e) {
         (
             Code::TreeSymlinkInPath,

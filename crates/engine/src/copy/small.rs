@@ -37,11 +37,11 @@ impl Copier {
         .map_err(|e| {
             // Refused before anything was created: the target's name (or its folder) is the
             // cause, not the copy.
-            match job.dir.stat(&job.tmp_name) {
-                Err(_) => super::preflight::name_error(&e, &job.dst),
-                Ok(_) => None,
+            if job.dir.stat(&job.tmp_name).is_err() {
+                super::preflight::temp_create_error(e, job)
+            } else {
+                copy_io_error(e, &job.tmp, &job.src)
             }
-            .unwrap_or_else(|| copy_io_error(e, &job.tmp, &job.src))
         })?;
         match out {
             KernelCopy::Cancelled => Err(cancelled_copy(&job.dst)),

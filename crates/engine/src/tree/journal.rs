@@ -172,6 +172,7 @@ impl StoredRun {
                 })
                 .collect(),
             skipped: vec![],
+            capabilities: Default::default(),
         }
     }
 }
@@ -617,6 +618,7 @@ mod tests {
                 Action::new(ActionKind::Copy, "d/f".into(), 5, ""),
             ],
             skipped: vec![],
+            capabilities: Default::default(),
         }
     }
 

@@ -83,13 +83,23 @@ pub fn compare_roots(
 ) -> Result<Comparison, Error> {
     check_roots(left, right, false)?;
     let filter = filter.with_follow_symlinks(settings.follow_symlinks);
+    // Both sides' own rules, judged from what is there (a compare writes nothing).
+    let caps = probe::judge_both(left, right);
+    let (mut settings, mut criteria) = (settings.clone(), criteria);
+    for notice in probe::fit(&caps, &mut settings, &mut criteria) {
+        reporter.report(&crate::events::Event::Notice {
+            id: 0,
+            path: right.to_path_buf(),
+            notice,
+        });
+    }
     let cmp = compare_trees(
         left,
         right,
         &filter,
         criteria,
         settings.timestamp_tolerance,
-        threads(settings, right),
+        threads(&settings, right),
         reporter,
         cancel,
     );

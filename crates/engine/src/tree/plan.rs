@@ -216,6 +216,8 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Items left alone, and why.
     pub skipped: Vec<Skip>,
+    /// What the target's filesystem can hold, as probed for this plan.
+    pub capabilities: crate::tree::Capabilities,
 }
 
 /// What `Plan::build` collects, per phase.
@@ -404,6 +406,7 @@ impl Plan {
             direction: opts.direction,
             actions,
             skipped,
+            capabilities: Default::default(),
         })
     }
 
@@ -415,6 +418,7 @@ impl Plan {
             direction: Direction::LeftToRight,
             actions: Vec::new(),
             skipped: Vec::new(),
+            capabilities: Default::default(),
         }
     }
 

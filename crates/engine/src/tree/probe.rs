@@ -32,6 +32,9 @@ pub struct Capabilities {
     pub symlinks: bool,
     /// It holds permission bits as set (FAT and exFAT do not).
     pub permissions: bool,
+    /// A folder renamed keeps what it holds (fusefat loses it: such folders are renamed by
+    /// moving their contents).
+    pub folder_renames: bool,
     /// Whether these answers come from a probe file (a real run) or from what was already
     /// there (a dry run, or a target the probe could not write into).
     pub probed: bool,
@@ -46,6 +49,7 @@ impl Default for Capabilities {
             time_granularity_ns: 1,
             symlinks: true,
             permissions: true,
+            folder_renames: true,
             probed: false,
         }
     }
@@ -185,22 +189,30 @@ fn probe_with_file(d: &Dir, tag: &str) -> Option<Capabilities> {
             .metadata()
             .is_ok_and(|m| fsops::mode_bits(&m) == expected_mode());
     drop(file);
-    let id = d.stat(&name).ok().map(|s| s.identity);
+    // The probe's name is unique (it carries the run's tag), so a lookup of it in upper case
+    // that finds anything found the probe: names fold. (Identities are no help here: some FUSE
+    // filesystems number inodes per name looked up.)
     let upper = OsString::from(name.to_string_lossy().to_uppercase());
-    caps.case_insensitive = id.is_some() && d.stat(&upper).ok().map(|s| s.identity) == id;
+    caps.case_insensitive = d.stat(&name).is_ok() && d.stat(&upper).is_ok();
     let link = OsString::from(format!(".fcs-probe.{tag}-1.fcs.tmp"));
     caps.symlinks = d.symlink(Path::new("."), &link, true).is_ok();
     if caps.symlinks {
         let _ = d.remove_file(&link);
     }
     caps.normalization_insensitive = probe_normalization(d, tag);
+    caps.folder_renames = probe_folder_rename(d, tag);
     let _ = d.remove_temp(&name);
-    // The folder's own times as they were: the probe is not a change the user made.
-    let _ = d.set_own_times(&fsops::Times {
-        accessed: before.accessed().ok(),
-        modified: before.modified().ok(),
-        created: None,
-    });
+    // The folder's own times as they were: the probe is not a change the user made. Only if
+    // they moved: a FAT volume's root folder has no times at all (and fusefat dies when asked
+    // to set them).
+    let after = d.metadata().ok();
+    if after.and_then(|m| m.modified().ok()) != before.modified().ok() {
+        let _ = d.set_own_times(&fsops::Times {
+            accessed: before.accessed().ok(),
+            modified: before.modified().ok(),
+            created: None,
+        });
+    }
     Some(caps)
 }
 
@@ -218,12 +230,37 @@ fn probe_normalization(d: &Dir, tag: &str) -> bool {
     if d.create_temp(OsStr::new(&nfc)).is_err() {
         return false;
     }
-    let same = match (d.stat(OsStr::new(&nfc)), d.stat(OsStr::new(&nfd))) {
-        (Ok(a), Ok(b)) => a.identity == b.identity,
-        _ => false,
-    };
+    // Unique name, as for case: finding it in NFD means the filesystem normalises.
+    let same = d.stat(OsStr::new(&nfd)).is_ok();
     let _ = d.remove_temp(OsStr::new(&nfc));
     same
+}
+
+/// A folder holding an empty file, renamed: does it still hold it? (fusefat's renamed folders
+/// come out empty.)
+fn probe_folder_rename(d: &Dir, tag: &str) -> bool {
+    let (a, b) = (
+        OsString::from(format!(".fcs-probe.{tag}-3.fcs.tmp")),
+        OsString::from(format!(".fcs-probe.{tag}-4.fcs.tmp")),
+    );
+    if d.create_dir(&a).is_err() {
+        return true;
+    }
+    let made = d
+        .child(&a)
+        .and_then(|c| c.create_temp(OsStr::new("f")).map(drop));
+    let kept = made.is_ok()
+        && d.rename(&a, d, &b).is_ok()
+        && d.child(&b)
+            .and_then(|c| c.entries())
+            .is_ok_and(|names| !names.is_empty());
+    for n in [&a, &b] {
+        if let Ok(c) = d.child(n) {
+            let _ = c.remove_temp(OsStr::new("f"));
+        }
+        let _ = d.remove_dir(n);
+    }
+    kept || made.is_err()
 }
 
 /// A dry run's judgement from what is there: an existing name with letters looked up in another
@@ -236,11 +273,19 @@ fn judge(d: &Dir) -> Capabilities {
     };
     let mut finest = u64::MAX;
     let mut seen = 0;
+    // Filesystems without permissions (FAT, exFAT) show one mount-wide mode for every file and
+    // folder; a POSIX tree almost never does (folders 755, files 644).
+    let (mut file_mode, mut dir_mode, mut one_mode) = (None, None, true);
     for name in names.iter().take(64) {
         let Ok(st) = d.stat(name) else { continue };
         if st.kind == EntryType::Symlink {
             continue;
         }
+        let slot = match st.kind {
+            EntryType::Dir => &mut dir_mode,
+            _ => &mut file_mode,
+        };
+        one_mode &= *slot.get_or_insert(st.mode) == st.mode;
         seen += 1;
         let ns = st.mtime_ns.rem_euclid(2_000_000_000) as u64;
         finest = finest.min(finest_unit(ns));
@@ -266,7 +311,29 @@ fn judge(d: &Dir) -> Capabilities {
     if seen > 0 {
         caps.time_granularity_ns = granularity_for(finest);
     }
+    if let (Some(f), Some(d)) = (file_mode, dir_mode)
+        && one_mode
+        && f == d
+    {
+        caps.permissions = false;
+    }
     caps
+}
+
+/// What both sides of a comparison can hold (a comparison is read-only: judged from what is
+/// there): names fold where either side folds them, times are compared to the coarser side's
+/// granularity, permissions only where both hold them.
+pub(crate) fn judge_both(left: &Path, right: &Path) -> Capabilities {
+    let (l, r) = (probe(left, "", false), probe(right, "", false));
+    Capabilities {
+        case_insensitive: l.case_insensitive || r.case_insensitive,
+        normalization_insensitive: l.normalization_insensitive || r.normalization_insensitive,
+        time_granularity_ns: l.time_granularity_ns.max(r.time_granularity_ns),
+        symlinks: l.symlinks && r.symlinks,
+        permissions: l.permissions && r.permissions,
+        folder_renames: l.folder_renames && r.folder_renames,
+        probed: false,
+    }
 }
 
 /// The coarsest unit on the ladder that a time with `ns` (its remainder within two seconds)

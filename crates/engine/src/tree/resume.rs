@@ -66,10 +66,10 @@ pub(crate) fn sweep_temps(root: &Path, temps: &[PathBuf], keep: &[String]) -> u6
         let Ok(rel) = t.strip_prefix(root) else {
             continue;
         };
+        // A temp of an unfinished run (a resume deals with it) or of a live process (a copy
+        // running right now) stays.
         let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if let Some((tag, _)) = parse_temp_name(name)
-            && keep.iter().any(|k| k == tag)
-        {
+        if parse_temp_name(name).is_some() && !crate::temp::is_dead(name, keep) {
             continue;
         }
         if let Ok((dir, name)) = dirs.parent_of(rel)

@@ -333,6 +333,7 @@ impl Run {
         } else {
             Plan::build(&cmp, &opts)?
         };
+        plan.capabilities = caps;
         // The job, the journal and the messages speak of the canonical roots.
         plan.source_root = src;
         plan.target_root = dst;

@@ -284,7 +284,13 @@ impl<'a> Executor<'a> {
                 break;
             }
             let Some(from) = &a.from else { continue };
-            match ops::rename(&self.dst, from, &a.rel) {
+            match ops::rename(
+                &self.dst,
+                from,
+                &a.rel,
+                self.copier.run_tag(),
+                self.plan.capabilities.folder_renames,
+            ) {
                 Ok(()) => {
                     self.summary().renamed += 1;
                     self.touch(&a.rel);

@@ -2,6 +2,7 @@
 //! folder metadata, and the removal of a move's emptied source folders — each through the
 //! folders opened beneath the root ([`Dirs`]), never through a path resolved from the top.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use fsops::EntryType;
@@ -91,15 +92,69 @@ pub(super) fn copy_symlink(copier: &Copier, src: &Path, t: &Target) -> Result<()
 }
 
 /// Renames the target item `from` to `to` (a case-only rename on a target that folds names).
-pub(super) fn rename(dirs: &Dirs, from: &Path, to: &Path) -> Result<(), Error> {
+///
+/// Always through a name of its own in the same folder (`<name>.fcs-rename-<tag>`), because some
+/// filesystems answer a rename that only changes case with success and keep the old spelling
+/// (lowntfs-3g with `ignore_case`) or refuse it (fusefat, for a folder). That name is not a
+/// temp name: an interruption between the two renames leaves the item visible, never swept. On
+/// a filesystem whose renamed folders lose what they hold (`folder_renames` false: fusefat), a
+/// folder is "renamed" by moving its contents, file by file, into a new folder.
+pub(super) fn rename(
+    dirs: &Dirs,
+    from: &Path,
+    to: &Path,
+    tag: &str,
+    folder_renames: bool,
+) -> Result<(), Error> {
     let (a, old) = dirs.parent_of(from)?;
     let (b, new) = dirs.parent_of(to)?;
     dirs.forget(from);
-    a.rename(old, &b, new).or_code(
-        Code::TreeRename,
-        &dirs.path(to),
-        "cannot rename to the source's name",
-    )
+    let failed = |e| {
+        Error::io(
+            Code::TreeRename,
+            &dirs.path(to),
+            "cannot rename to the source's name",
+            e,
+        )
+    };
+    let mut via = old.to_os_string();
+    via.push(format!(".fcs-rename-{tag}"));
+    let is_dir = a.stat(old).map_err(failed)?.kind == EntryType::Dir;
+    if is_dir && !folder_renames {
+        a.create_dir(&via).map_err(failed)?;
+        move_contents(&a, old, &via).map_err(failed)?;
+        a.remove_dir(old).map_err(failed)?;
+        b.create_dir(new).map_err(failed)?;
+        move_contents_to(&a, &via, &b, new).map_err(failed)?;
+        return a.remove_dir(&via).map_err(failed);
+    }
+    a.rename(old, &a, &via).map_err(failed)?;
+    a.rename(&via, &b, new).map_err(failed)
+}
+
+/// Moves everything in the folder `from` into the (empty) folder `to`, both in `dir`, without
+/// renaming a folder: files and links are renamed, folders recreated and emptied.
+fn move_contents(dir: &fsops::Dir, from: &OsStr, to: &OsStr) -> std::io::Result<()> {
+    move_contents_to(dir, from, dir, to)
+}
+
+fn move_contents_to(
+    a: &fsops::Dir,
+    from: &OsStr,
+    b: &fsops::Dir,
+    to: &OsStr,
+) -> std::io::Result<()> {
+    let (src, dst) = (a.child(from)?, b.child(to)?);
+    for name in src.entries()? {
+        if src.stat(&name)?.kind == EntryType::Dir {
+            dst.create_dir(&name)?;
+            move_contents_to(&src, &name, &dst, &name)?;
+            src.remove_dir(&name)?;
+        } else {
+            src.rename(&name, &dst, &name)?;
+        }
+    }
+    Ok(())
 }
 
 /// The source file's permissions onto the target file `rel` (its content is the same).
