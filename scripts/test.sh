@@ -5,7 +5,8 @@
 # the reason beside the name, below and in scripts/test-windows.sh).
 #
 # * Tests that need root or tools (strace fault injection and crash sweeps, power cuts on loop
-#   devices with xfs_io, chattr +i) are #[ignore]d, each with its reason. As root (CI is) they run
+#   devices with xfs_io, chattr +i, exFAT/FAT/NTFS through FUSE, sshfs, bind mounts) are
+#   #[ignore]d, each with its reason. As root (CI is) they run
 #   too, in the same cargo run (`--include-ignored`), and fail — never pass unchecked — when what
 #   they need is missing (.ci/run installs it). Not root: they are counted as ignored.
 # * Permission tests re-run themselves as nobody when root (testkit::reran_as_nobody).
@@ -35,6 +36,10 @@ else
 fi
 cargo test --workspace --locked --no-fail-fast -- "${test_args[@]}" 2>&1 | tee "$native" ||
   status=1
+# A test process killed mid-test cannot unmount its filesystems in Drop: nothing is left behind.
+if [ "$(id -u)" = 0 ]; then
+  ./test-support/unmount-leftovers.sh
+fi
 # The real fcs-gui window under Xvfb (skipped with a note when Xvfb is not installed).
 ./scripts/gui-smoke.sh || status=1
 

@@ -4,6 +4,6 @@
 mod bench;
 mod cli;
 mod journal;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod targets;
 mod util;

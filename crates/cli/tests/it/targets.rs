@@ -4,11 +4,8 @@
 //! pipes. Each test states the behaviour it expects; see `testkit::mounts` for what each
 //! filesystem does.
 //!
-//! Tests that need root and FUSE are `#[ignore]`d with the reason "needs root and FUSE";
-//! `test-support/run-root-tests.sh` runs exactly those (as root). Tests of behaviour that `fcs`
-//! does not have yet are `#[ignore = "pending: …"]` and name the missing feature.
-
-#![cfg(target_os = "linux")]
+//! Tests that need root and FUSE (or strace) are `#[ignore]`d with that reason;
+//! `scripts/test.sh` runs them as root, where a missing tool fails the test.
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -468,19 +465,19 @@ fn resync_writes_nothing(m: &Mount) {
 }
 
 #[test]
-#[ignore = "pending: timestamp tolerance from the probed granularity (exFAT: 1 s); then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn resync_writes_nothing_on_exfat() {
     resync_writes_nothing(&Mount::exfat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: target capability probing (FAT has no chmod) and 2 s timestamp tolerance; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn resync_writes_nothing_on_fat() {
     resync_writes_nothing(&Mount::fat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: timestamp tolerance from the probed granularity (sshfs: 1 s); then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn resync_writes_nothing_on_sshfs() {
     let remote = tempdir().unwrap();
     resync_writes_nothing(&Mount::sshfs(remote.path()));
@@ -549,19 +546,19 @@ fn case_only_rename_loses_nothing(mut m: Mount) {
 }
 
 #[test]
-#[ignore = "pending: case-only renames on case-insensitive targets; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn case_only_rename_with_delete_loses_nothing_on_exfat() {
     case_only_rename_loses_nothing(Mount::exfat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: case-only renames on case-insensitive targets, FAT without chmod; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn case_only_rename_with_delete_loses_nothing_on_fat() {
     case_only_rename_loses_nothing(Mount::fat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: case-only renames on case-insensitive targets; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn case_only_rename_with_delete_loses_nothing_on_ntfs_ignore_case() {
     case_only_rename_loses_nothing(Mount::ntfs_ignore_case(IMAGE));
 }
@@ -643,19 +640,19 @@ fn folding_names_are_not_merged(mut m: Mount) {
 }
 
 #[test]
-#[ignore = "pending: names that fold together reported as failed items (exit 2); then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn names_that_fold_together_are_not_merged_on_exfat() {
     folding_names_are_not_merged(Mount::exfat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: names that fold together reported as failed items (exit 2); then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn names_that_fold_together_are_not_merged_on_fat() {
     folding_names_are_not_merged(Mount::fat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: names that fold together reported as failed items (exit 2); then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn names_that_fold_together_are_not_merged_on_ntfs_ignore_case() {
     folding_names_are_not_merged(Mount::ntfs_ignore_case(IMAGE));
 }
@@ -690,19 +687,19 @@ fn illegal_names_fail_alone(mut m: Mount) {
 }
 
 #[test]
-#[ignore = "pending: COPY_E_NAME_REFUSED for names the target refuses; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn illegal_names_fail_alone_on_exfat() {
     illegal_names_fail_alone(Mount::exfat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: COPY_E_NAME_REFUSED for names the target refuses, FAT without chmod; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn illegal_names_fail_alone_on_fat() {
     illegal_names_fail_alone(Mount::fat(IMAGE));
 }
 
 #[test]
-#[ignore = "pending: COPY_E_NAME_REFUSED for names the target refuses; then: needs root and FUSE"]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
 fn illegal_names_fail_alone_on_ntfs() {
     illegal_names_fail_alone(Mount::ntfs(IMAGE));
 }
@@ -738,7 +735,6 @@ fn assert_subtree_refused(o: &Output) {
 }
 
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_target_symlink_where_the_source_has_a_folder_is_not_written_through() {
     let (env, l, r, outside, before) = link_in_the_way();
     let o = env.run(&["sync", p(&l), p(&r), "--json"]);
@@ -749,7 +745,6 @@ fn a_target_symlink_where_the_source_has_a_folder_is_not_written_through() {
 }
 
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_target_symlink_in_the_way_is_not_followed_with_follow_symlinks_either() {
     let (env, l, r, outside, before) = link_in_the_way();
     let o = env.run(&["sync", "--follow-symlinks", p(&l), p(&r), "--json"]);
@@ -773,7 +768,6 @@ fn with_delete_a_target_symlink_in_the_way_is_replaced_by_a_folder() {
 
 /// A move skips the subtree behind the link and keeps its sources; the rest is moved.
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_move_never_writes_through_a_target_symlink_and_keeps_those_sources() {
     let env = Env::new();
     let (l, into, outside) = (env.path("L"), env.path("R"), env.path("OUTSIDE"));
@@ -799,7 +793,6 @@ fn a_move_never_writes_through_a_target_symlink_and_keeps_those_sources() {
 /// A source link synced as a link, then replaced in the source by a real folder: the next sync
 /// must not put the folder's files where the old link points.
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_source_link_later_replaced_by_a_folder_does_not_write_through_the_old_link() {
     let env = Env::new();
     let (l, r, x) = (env.path("L"), env.path("R"), env.path("X"));
@@ -953,13 +946,11 @@ fn race(command: &str) {
 }
 
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_sync_never_writes_outside_the_target_while_folders_are_swapped_for_symlinks() {
     race("sync");
 }
 
 #[test]
-#[ignore = "pending: writes that never follow a symlink in the target path (TREE_E_SYMLINK_IN_PATH)"]
 fn a_move_never_writes_outside_the_target_while_folders_are_swapped_for_symlinks() {
     race("move");
 }
@@ -970,7 +961,7 @@ fn a_move_never_writes_outside_the_target_while_folders_are_swapped_for_symlinks
 /// The source bind-mounted inside its own target: a mirror would delete the source through the
 /// second path. Refused before any write.
 #[test]
-#[ignore = "pending: root overlap checks that see bind mounts (PLAN_E_ROOTS); then: needs root"]
+#[ignore = "needs root (scripts/test.sh runs ignored tests as root)"]
 fn a_source_bind_mounted_inside_its_target_is_refused() {
     let env = Env::new();
     let (l, r) = (env.path("L"), env.path("R"));
@@ -1005,7 +996,7 @@ fn a_source_bind_mounted_inside_its_target_is_refused() {
 
 /// The target bind-mounted inside the source, and one folder bind-mounted onto another.
 #[test]
-#[ignore = "pending: root overlap checks that see bind mounts (PLAN_E_ROOTS); then: needs root"]
+#[ignore = "needs root (scripts/test.sh runs ignored tests as root)"]
 fn a_target_bind_mounted_inside_its_source_or_onto_it_is_refused() {
     let env = Env::new();
     let (l, r) = (env.path("L"), env.path("R"));
@@ -1108,13 +1099,13 @@ fn second_run_is_locked_out(second_target_rel: &str) {
 }
 
 #[test]
-#[ignore = "pending: the run lock held in the target (JOURNAL_E_LOCKED across data folders)"]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn a_second_run_into_the_same_target_is_refused_whatever_its_data_folder() {
     second_run_is_locked_out("");
 }
 
 #[test]
-#[ignore = "pending: the run lock held in the target (JOURNAL_E_LOCKED across data folders)"]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
 fn a_second_run_into_a_subfolder_of_a_running_target_is_refused() {
     second_run_is_locked_out("sub");
 }
@@ -1123,7 +1114,6 @@ fn a_second_run_into_a_subfolder_of_a_running_target_is_refused() {
 // g) Metadata-only changes: no copy.
 
 #[test]
-#[ignore = "pending: metadata-only category and in-place metadata updates"]
 fn a_mode_change_is_a_metadata_only_update_in_place() {
     let env = Env::new();
     let (l, r) = (env.path("L"), env.path("R"));
@@ -1168,7 +1158,7 @@ fn a_mode_change_is_a_metadata_only_update_in_place() {
 /// Root copying someone else's setuid program must not hand out a setuid binary: the bit is
 /// dropped and a `setuid_stripped` notice names the file.
 #[test]
-#[ignore = "pending: setuid/setgid stripped when root copies another user's file; then: needs root"]
+#[ignore = "needs root (scripts/test.sh runs ignored tests as root)"]
 fn root_drops_the_setuid_bit_and_says_so() {
     assert!(testkit::is_root(), "needs root to own a file as nobody");
     let env = Env::new();
@@ -1207,7 +1197,6 @@ fn root_drops_the_setuid_bit_and_says_so() {
 // i) --update keeps newer target files.
 
 #[test]
-#[ignore = "pending: --update (-u) keeps target files newer than the source"]
 fn update_keeps_a_newer_target_file_and_the_dry_run_lists_it_as_skipped() {
     let env = Env::new();
     let (l, r) = (env.path("L"), env.path("R"));
@@ -1323,7 +1312,6 @@ fn big_sync(env: &Env, l: &Path, r: &Path) -> Running {
 /// SIGTERM mid-copy and SIGHUP mid-verify end the run like Ctrl-C: exit 3 within seconds, no
 /// temp left, every target complete-old or complete-new.
 #[test]
-#[ignore = "pending: SIGTERM and SIGHUP cancel like Ctrl-C (exit 3, temps removed)"]
 fn sigterm_and_sighup_cancel_a_sync_cleanly() {
     let env = Env::new();
     let (l, r) = big_sync_setup(&env);
@@ -1369,7 +1357,6 @@ fn a_second_sigterm_exits_at_once_and_loses_nothing() {
 /// `kill -9` leaves the temp of a single-file copy behind; the next copy into that folder
 /// removes it.
 #[test]
-#[ignore = "pending: a single-file copy sweeps stale temps in its folder"]
 fn a_killed_copy_leaves_a_temp_that_the_next_copy_into_the_folder_removes() {
     let env = Env::new();
     let (big, small, dir) = (env.path("big.bin"), env.path("small.bin"), env.path("DIR"));
@@ -1408,7 +1395,6 @@ fn a_killed_copy_leaves_a_temp_that_the_next_copy_into_the_folder_removes() {
 /// all of both, and Ctrl-C one second in must end it promptly (exit 3), not after the pair.
 /// The bound is 1.5 s after the signal, with slack for a loaded machine.
 #[test]
-#[ignore = "pending: cancel checked inside the hashing of one file"]
 fn ctrl_c_during_the_content_compare_of_one_huge_pair_exits_promptly() {
     use std::io::{Seek, SeekFrom, Write};
     let env = Env::new();
