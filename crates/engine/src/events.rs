@@ -70,7 +70,9 @@ pub struct Perf {
     pub flushes: u64,
     pub strategy: Strategy,
     pub verify: &'static str,
-    pub method: &'static str,
+    /// Which mechanism copied the bytes (`method=` in the `Perf:` line).
+    #[serde(serialize_with = "as_str")]
+    pub method: fsops::CopyMethod,
 }
 
 impl Perf {
@@ -102,11 +104,85 @@ impl std::fmt::Display for Perf {
     }
 }
 
+/// What a notice is about (a stable name in `--json` and the log; see `docs/vocabulary.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// This OS cannot set a file's creation time (Linux): the copy's is the time of the copy.
+    CreatedTimeNotPreserved,
+    /// The drive kind of a path could not be told; it is treated as UNKNOWN (copied STAGED).
+    DriveKindUnknown,
+    /// The verify read the page cache, not the medium (tmpfs, or no way to drop the cache).
+    ReadBackCache,
+    /// The source has holes; they are copied as data.
+    SparseSource,
+    /// A network target reports less free space than the copy needs; it is attempted anyway.
+    LowSpace,
+    /// The target's free space could not be read.
+    FreeSpaceUnknown,
+    /// setuid, setgid or sticky was cleared: the copy has another owner than the source.
+    SetuidStripped,
+    /// A replaced file could not be kept for the trash, or the trash refused it.
+    ReplacedNotTrashed,
+    /// Temp files left by an interrupted run or copy were removed.
+    TempsSwept,
+    /// An interrupted run is finished first (a resume).
+    Resume,
+    /// The timestamp tolerance was raised to what the target can store.
+    ToleranceRaised,
+    /// The target cannot hold permission bits: they are neither kept nor compared.
+    PermissionsNotKept,
+}
+
+impl NoticeKind {
+    /// Every kind, for the documentation check.
+    pub const ALL: &'static [NoticeKind] = &[
+        NoticeKind::CreatedTimeNotPreserved,
+        NoticeKind::DriveKindUnknown,
+        NoticeKind::ReadBackCache,
+        NoticeKind::SparseSource,
+        NoticeKind::LowSpace,
+        NoticeKind::FreeSpaceUnknown,
+        NoticeKind::SetuidStripped,
+        NoticeKind::ReplacedNotTrashed,
+        NoticeKind::TempsSwept,
+        NoticeKind::Resume,
+        NoticeKind::ToleranceRaised,
+        NoticeKind::PermissionsNotKept,
+    ];
+
+    /// The kind's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::CreatedTimeNotPreserved => "created_time_not_preserved",
+            NoticeKind::DriveKindUnknown => "drive_kind_unknown",
+            NoticeKind::ReadBackCache => "read_back_cache",
+            NoticeKind::SparseSource => "sparse_source",
+            NoticeKind::LowSpace => "low_space",
+            NoticeKind::FreeSpaceUnknown => "free_space_unknown",
+            NoticeKind::SetuidStripped => "setuid_stripped",
+            NoticeKind::ReplacedNotTrashed => "replaced_not_trashed",
+            NoticeKind::TempsSwept => "temps_swept",
+            NoticeKind::Resume => "resume",
+            NoticeKind::ToleranceRaised => "tolerance_raised",
+            NoticeKind::PermissionsNotKept => "permissions_not_kept",
+        }
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something worth telling the user that is not a failure (a creation time the OS cannot set, a
 /// read-back that had to come from the cache, a sparse source).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {
-    pub kind: &'static str,
+    /// What it is about.
+    pub kind: NoticeKind,
+    /// What happened, in plain words.
     pub message: String,
 }
 
@@ -179,6 +255,10 @@ pub enum Event {
     },
     /// A plan finished executing.
     RunFinished { summary: crate::summary::Summary },
+}
+
+fn as_str<S: serde::Serializer>(m: &fsops::CopyMethod, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
 }
 
 pub(crate) fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {

@@ -137,6 +137,12 @@ impl DriveKind {
     }
 }
 
+impl std::fmt::Display for CopyMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::fmt::Display for DriveKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -170,9 +176,22 @@ pub enum CopyMethod {
     Fcopyfile,
     /// Plain buffered read + write (the fallback, and what STAGED uses on purpose).
     ReadWrite,
+    /// Positional reads and writes of whole windows (DIRECT-LARGE where the kernel cannot copy
+    /// between the two files).
+    PreadPwrite,
 }
 
 impl CopyMethod {
+    /// Every method, for the documentation check.
+    pub const ALL: &'static [CopyMethod] = &[
+        CopyMethod::Clone,
+        CopyMethod::CopyFileRange,
+        CopyMethod::CopyFileEx,
+        CopyMethod::Fcopyfile,
+        CopyMethod::ReadWrite,
+        CopyMethod::PreadPwrite,
+    ];
+
     /// The stable spelling reported as `method=` in the `Perf:` line and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -181,6 +200,7 @@ impl CopyMethod {
             CopyMethod::CopyFileEx => "copy_file_ex",
             CopyMethod::Fcopyfile => "fcopyfile",
             CopyMethod::ReadWrite => "read_write",
+            CopyMethod::PreadPwrite => "pread_pwrite",
         }
     }
 }

@@ -164,7 +164,7 @@ impl Copier {
             }
             if created.is_some() && !applied.created {
                 let n = Notice {
-                    kind: "created_time_not_preserved",
+                    kind: crate::events::NoticeKind::CreatedTimeNotPreserved,
                     message: "this OS cannot set a file's creation time; the copy's is the time of the copy".into(),
                 };
                 if !self.created_notice_sent.swap(true, Ordering::Relaxed) {
@@ -186,7 +186,7 @@ impl Copier {
             if kept != mode {
                 self.notice(
                     job,
-                    "setuid_stripped",
+                    crate::events::NoticeKind::SetuidStripped,
                     format!(
                         "the setuid, setgid or sticky bit ({:o}) is not kept: the copy has another owner than the source; its mode is {kept:o}",
                         mode & SPECIAL_BITS
@@ -226,7 +226,7 @@ impl Copier {
             Ok(keep) => Some((keep_name, keep)),
             Err(e) => {
                 let _ = job.dir.remove_dir(&keep_name);
-                self.notice(job, "replaced_not_trashed", format!("the replaced version cannot be kept for the trash here ({e}); it is replaced without a copy in the trash"));
+                self.notice(job, crate::events::NoticeKind::ReplacedNotTrashed, format!("the replaced version cannot be kept for the trash here ({e}); it is replaced without a copy in the trash"));
                 None
             }
         }
@@ -258,7 +258,7 @@ impl Copier {
             }
             Err(e) => self.notice(
                 job,
-                "replaced_not_trashed",
+                crate::events::NoticeKind::ReplacedNotTrashed,
                 format!("the replaced version could not be moved to the trash ({e}); it was kept at '{}'", old.display()),
             ),
         }

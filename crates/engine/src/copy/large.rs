@@ -139,9 +139,9 @@ impl Copier {
             file: tmp_file,
             bytes: job.size,
             method: if kernel_ok {
-                "copy_file_range"
+                fsops::CopyMethod::CopyFileRange
             } else {
-                "pread_pwrite"
+                fsops::CopyMethod::PreadPwrite
             },
             src_digest: digest,
             windows,

@@ -174,7 +174,7 @@ impl Drop for TempGuard {
 struct Copied {
     file: File,
     bytes: u64,
-    method: &'static str,
+    method: fsops::CopyMethod,
     src_digest: Option<String>,
     windows: u64,
     flushes: u64,
@@ -187,7 +187,7 @@ struct Prepared {
     guard: TempGuard,
     strategy: Strategy,
     bytes: u64,
-    method: &'static str,
+    method: fsops::CopyMethod,
     src_digest: Option<String>,
     windows: u64,
     flushes: u64,
@@ -450,14 +450,14 @@ impl Copier {
                 id: 0,
                 path: t.dir.path().to_path_buf(),
                 notice: Notice {
-                    kind: "temps_swept",
+                    kind: crate::events::NoticeKind::TempsSwept,
                     message: format!("removed {n} temp file(s) left by an interrupted copy"),
                 },
             });
         }
     }
 
-    fn notice(&self, job: &mut Job, kind: &'static str, message: String) {
+    fn notice(&self, job: &mut Job, kind: crate::events::NoticeKind, message: String) {
         let n = Notice { kind, message };
         self.reporter.report(&Event::Notice {
             id: job.id,

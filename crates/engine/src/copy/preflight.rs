@@ -100,7 +100,7 @@ impl Copier {
             Ok(k) => k,
             Err(e) => {
                 notices.push(Notice {
-                    kind: "drive_kind_unknown",
+                    kind: crate::events::NoticeKind::DriveKindUnknown,
                     message: format!(
                         "cannot tell the drive kind of '{}' ({e}); treated as UNKNOWN",
                         p.display()
@@ -176,7 +176,7 @@ impl Copier {
             job.decision = decision.clone();
             self.notice(
                 &mut job,
-                "read_back_cache",
+                crate::events::NoticeKind::ReadBackCache,
                 "verify_read=device is not possible on this filesystem; the verify reads the page cache".into(),
             );
         }
@@ -184,7 +184,7 @@ impl Copier {
         if s.sparse_file_warning && fsops::is_sparse(&src_meta) {
             self.notice(
                 &mut job,
-                "sparse_source",
+                crate::events::NoticeKind::SparseSource,
                 "the source is sparse; its holes are copied as data".into(),
             );
         }
@@ -199,12 +199,12 @@ impl Copier {
                     return Err(Error::new(Code::CopyNoSpace, dst_dir, msg));
                 }
                 // Network free-space figures are often wrong (quotas, thin pools): attempt, warn.
-                self.notice(&mut job, "low_space", msg);
+                self.notice(&mut job, crate::events::NoticeKind::LowSpace, msg);
             }
             Ok(_) => {}
             Err(e) => self.notice(
                 &mut job,
-                "free_space_unknown",
+                crate::events::NoticeKind::FreeSpaceUnknown,
                 format!("cannot read free space ({e})"),
             ),
         }

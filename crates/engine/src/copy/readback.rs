@@ -54,13 +54,13 @@ impl Copier {
                 Ok(ReadBack::Device) => {}
                 Ok(ReadBack::Cache) => self.notice(
                     job,
-                    "read_back_cache",
+                    crate::events::NoticeKind::ReadBackCache,
                     "the filesystem cannot drop cached pages; the verify reads the page cache"
                         .into(),
                 ),
                 Err(e) => self.notice(
                     job,
-                    "read_back_cache",
+                    crate::events::NoticeKind::ReadBackCache,
                     format!("cannot drop cached pages ({e})"),
                 ),
             }

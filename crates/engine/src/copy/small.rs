@@ -52,7 +52,7 @@ impl Copier {
             } => Ok(Copied {
                 file,
                 bytes,
-                method: method.as_str(),
+                method,
                 src_digest: None,
                 windows: 0,
                 flushes: 0,

@@ -53,7 +53,7 @@ impl Copier {
         Ok(Copied {
             file: tmp_file,
             bytes: job.size,
-            method: "read_write",
+            method: fsops::CopyMethod::ReadWrite,
             src_digest: digest,
             windows: chunks,
             flushes: 1,

@@ -177,6 +177,18 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in counting order.
+    pub const ALL: &'static [Category] = &[
+        Category::LeftOnly,
+        Category::RightOnly,
+        Category::LeftNewer,
+        Category::RightNewer,
+        Category::Different,
+        Category::MetadataOnly,
+        Category::Same,
+    ];
+
+    /// The category's name in `fcs compare`'s text output.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::LeftOnly => "left-only",
@@ -210,6 +222,9 @@ pub enum TwinKind {
 }
 
 impl TwinKind {
+    /// Every kind, for the documentation check.
+    pub const ALL: &'static [TwinKind] = &[TwinKind::Case, TwinKind::UnicodeNormalization];
+
     /// The kind of filesystem that would merge the names, for messages.
     pub fn folding(self) -> &'static str {
         match self {

@@ -256,7 +256,7 @@ fn report_swept(reporter: &dyn Reporter, target: &Path, n: u64, whose: &str) {
         id: 0,
         path: target.to_path_buf(),
         notice: Notice {
-            kind: "temps_swept",
+            kind: crate::events::NoticeKind::TempsSwept,
             message: format!("removed {n} temp file(s) {whose}"),
         },
     });

@@ -110,7 +110,7 @@ pub(crate) fn fit(
     if g > settings.timestamp_tolerance {
         settings.timestamp_tolerance = g;
         said.push(crate::events::Notice {
-            kind: "tolerance_raised",
+            kind: crate::events::NoticeKind::ToleranceRaised,
             message: format!(
                 "the target stores modified times to {}: they are compared with that tolerance",
                 humantime::format_duration(g)
@@ -120,7 +120,7 @@ pub(crate) fn fit(
     if !caps.permissions && settings.preserve_permissions {
         settings.preserve_permissions = false;
         said.push(crate::events::Notice {
-            kind: "permissions_not_kept",
+            kind: crate::events::NoticeKind::PermissionsNotKept,
             message: "the target's filesystem does not hold permission bits: they are neither kept nor compared".into(),
         });
     }

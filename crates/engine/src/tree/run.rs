@@ -541,7 +541,7 @@ fn report_resuming(reporter: &dyn Reporter, run: &StoredRun, first: bool) {
         id: 0,
         path: run.target.clone(),
         notice: Notice {
-            kind: "resume",
+            kind: crate::events::NoticeKind::Resume,
             message,
         },
     });

@@ -57,6 +57,13 @@ pub enum ScanIssueKind {
 }
 
 impl ScanIssueKind {
+    /// Every kind, for the documentation check.
+    pub const ALL: &'static [ScanIssueKind] = &[
+        ScanIssueKind::Unreadable,
+        ScanIssueKind::Loop,
+        ScanIssueKind::Special,
+    ];
+
     /// The error code the issue is reported with.
     pub fn code(self) -> Code {
         match self {

@@ -104,7 +104,7 @@ fn decision_lines_have_the_exact_fields_for_each_strategy() {
     cp.hooks.force_dst_kind = Some(DriveKind::NetworkUnc);
     let r = cp.copy_file(&c.src, &c.dst).unwrap();
     assert_eq!(r.strategy, Strategy::Staged);
-    assert_eq!(r.perf.method, "read_write");
+    assert_eq!(r.perf.method.as_str(), "read_write");
     assert_eq!(
         rec.decision_lines()[0],
         format!(
@@ -345,7 +345,7 @@ fn times_and_permissions_are_preserved() {
             assert!(
                 r.notices
                     .iter()
-                    .any(|n| n.kind == "created_time_not_preserved")
+                    .any(|n| n.kind == engine::NoticeKind::CreatedTimeNotPreserved)
             );
             assert!(
                 rec.events

@@ -120,7 +120,7 @@ fn creation_time_round_trips_through_every_strategy() {
         assert!(
             !r.notices
                 .iter()
-                .any(|n| n.kind == "created_time_not_preserved"),
+                .any(|n| n.kind == engine::NoticeKind::CreatedTimeNotPreserved),
             "{strategy}: {:?}",
             r.notices
         );
