@@ -18,6 +18,9 @@ pub enum TempFate {
     Deleted,
     /// The temp was already renamed over the target (the error happened after the commit).
     Committed,
+    /// The temp could not be deleted (its path is in the error); the target is untouched, and
+    /// the next run into that folder removes it.
+    Kept,
 }
 
 macro_rules! codes {
@@ -160,10 +163,16 @@ impl serde::Serialize for Code {
 /// An error with its stable code, the path it concerns, what happened, and the OS error if any.
 #[derive(Debug)]
 pub struct Error {
+    /// The stable code.
     pub code: Code,
+    /// The user's file or folder it is about.
     pub path: PathBuf,
+    /// What happened.
     pub message: String,
+    /// The OS error behind it, if any.
     pub source: Option<io::Error>,
+    /// A temp that should have been deleted and could not be (`TempFate::Kept`).
+    pub temp_kept: Option<PathBuf>,
 }
 
 impl Error {
@@ -173,6 +182,7 @@ impl Error {
             path: path.into(),
             message: message.into(),
             source: None,
+            temp_kept: None,
         }
     }
 
@@ -187,6 +197,7 @@ impl Error {
             path: path.to_path_buf(),
             message: message.into(),
             source: Some(source),
+            temp_kept: None,
         }
     }
 
@@ -197,7 +208,10 @@ impl Error {
 
     /// What happened to the temp file.
     pub fn temp_fate(&self) -> TempFate {
-        self.code.temp_fate()
+        match (&self.temp_kept, self.code.temp_fate()) {
+            (Some(_), TempFate::Deleted) => TempFate::Kept,
+            (_, fate) => fate,
+        }
     }
 }
 
@@ -242,9 +256,13 @@ impl fmt::Display for Error {
             write!(f, " ({e})")?;
         }
         let fate = match self.temp_fate() {
-            TempFate::NotCreated => " Nothing was written.",
-            TempFate::Deleted => " Temp file deleted; the target is untouched.",
-            TempFate::Committed => "",
+            TempFate::NotCreated => " Nothing was written.".to_string(),
+            TempFate::Deleted => " Temp file deleted; the target is untouched.".to_string(),
+            TempFate::Committed => String::new(),
+            TempFate::Kept => format!(
+                " The temp file '{}' could not be deleted (the next run into this folder removes it); the target is untouched.",
+                self.temp_kept.as_deref().unwrap_or(Path::new("")).display()
+            ),
         };
         write!(f, ".{fate} {}", self.code.hint())
     }

@@ -329,6 +329,45 @@ fn fault_eio_on_a_window_write_gives_copy_e_mmap_map_write() {
     assert_no_temps(d.path());
 }
 
+/// A temp that cannot be deleted after a failure is named in the error, never claimed gone.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]
+fn a_temp_that_cannot_be_deleted_is_named_not_claimed_gone() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("in.bin");
+    let dst = d.path().join("out.bin");
+    write_file(&src, MIB, 14);
+    let old = write_file(&dst, 99, 15);
+    testkit::require_tool("strace", "-V", "strace");
+    let mut strace = Command::new("strace");
+    strace.args([
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "-e",
+        "inject=fsync:error=EIO",
+        "-e",
+        "inject=unlink,unlinkat:error=EIO",
+    ]);
+    let o = fcs_through(strace, &data_dir())
+        .args(["copy", p(&src), p(&dst)])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("FINALIZE_E_FSYNC"), "{err}");
+    assert!(
+        err.contains("could not be deleted") && !err.contains("Temp file deleted"),
+        "{err}"
+    );
+    assert_content(&dst, &old);
+    let temps = testkit::temp_files(d.path());
+    assert_eq!(temps.len(), 1, "the temp named in the error is there");
+    assert!(err.contains(&*temps[0].to_string_lossy()), "{err}");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 #[ignore = "needs strace (scripts/test.sh runs ignored tests as root)"]

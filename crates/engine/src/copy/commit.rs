@@ -46,13 +46,16 @@ impl Copier {
         } = p;
         let (src, dst, size) = (job.src.clone(), job.dst.clone(), job.size);
         let (src, dst) = (src.as_path(), dst.as_path());
-        if !synced {
-            // I7: a failed fsync is never retried and trusted. The temp is discarded.
-            tmp_file.sync_all().or_code(
+        if !synced
+            && let Err(e) = tmp_file.sync_all().or_code(
                 Code::FinalizeFsync,
                 &job.tmp,
                 "fsync of the temp file failed",
-            )?;
+            )
+        {
+            // I7: a failed fsync is never retried and trusted. The temp is discarded.
+            drop(tmp_file);
+            return Err(guard.discard(e));
         }
 
         #[cfg(feature = "test-hooks")]
@@ -63,8 +66,9 @@ impl Copier {
         // --- verify -----------------------------------------------------------------------------
         let t_verify = Instant::now();
         let verified = job.decision.verify != VerifyMode::None;
-        if verified {
-            self.verify_copy(&mut job, src_digest.as_deref())?;
+        if verified && let Err(e) = self.verify_copy(&mut job, src_digest.as_deref()) {
+            drop(tmp_file);
+            return Err(guard.discard(e));
         }
         let verify_ms = if verified {
             t_verify.elapsed().as_millis() as u64
@@ -87,13 +91,13 @@ impl Copier {
                 let _ = job.dir.remove_dir(&keep_name);
             }
             if let Some(err) = super::preflight::name_error(&e, dst) {
-                return Err(err);
+                return Err(guard.discard(err));
             }
             let message = match fsops::describe_os_error(&e) {
                 Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
                 None => "cannot replace the target with the verified copy".to_string(),
             };
-            return Err(Error::io(Code::FinalizeRename, dst, message, e));
+            return Err(guard.discard(Error::io(Code::FinalizeRename, dst, message, e)));
         }
         guard.armed = false;
         // Some filesystems away from this machine's disks rewrite a file's times when it is

@@ -160,11 +160,29 @@ struct TempGuard {
     armed: bool,
 }
 
+impl TempGuard {
+    /// Deletes the temp now (an error ends the copy) and says so truthfully in `e`: a temp
+    /// that could not be deleted is named in the error, never claimed gone.
+    fn discard(&mut self, mut e: Error) -> Error {
+        if self.armed {
+            self.armed = false;
+            // fsops also deletes a temp that already has the source's read-only attribute
+            // (Windows).
+            match self.dir.remove_temp(&self.name) {
+                Ok(()) => {}
+                Err(r) if r.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => e.temp_kept = Some(self.dir.path().join(&self.name)),
+            }
+        }
+        e
+    }
+}
+
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if self.armed {
-            // Best effort: the error that got us here is the one worth reporting. fsops also
-            // deletes a temp that already has the source's read-only attribute (Windows).
+            // A prepared file dropped without an error of its own (its batch was abandoned):
+            // best effort; `discard` is the path that reports.
             let _ = self.dir.remove_temp(&self.name);
         }
     }
@@ -378,12 +396,10 @@ impl Copier {
     /// Abandons a prepared file (its batch could not be made durable): the temp is deleted and
     /// the file reported as failed with `error`.
     pub fn abandon_file(&self, pending: PendingFile, error: Error) -> Error {
-        let (id, src, dst) = (
-            pending.0.job.id,
-            pending.0.job.src.clone(),
-            pending.0.job.dst.clone(),
-        );
-        drop(pending);
+        let mut p = *pending.0;
+        let (id, src, dst) = (p.job.id, p.job.src.clone(), p.job.dst.clone());
+        drop(p.tmp_file);
+        let error = p.guard.discard(error);
         self.report_finished(id, &src, &dst, Err(&error));
         error
     }
@@ -508,16 +524,17 @@ impl Copier {
 
         // --- copy -------------------------------------------------------------------------------
         let t_copy = Instant::now();
-        let guard = TempGuard {
+        let mut guard = TempGuard {
             dir: job.dir.clone(),
             name: job.tmp_name.clone(),
             armed: true,
         };
         let copied = match strategy {
-            Strategy::DirectSmall => self.direct_small(&mut job)?,
-            Strategy::DirectLarge => self.direct_large(&mut job)?,
-            Strategy::Staged => self.staged(&mut job)?,
-        };
+            Strategy::DirectSmall => self.direct_small(&mut job),
+            Strategy::DirectLarge => self.direct_large(&mut job),
+            Strategy::Staged => self.staged(&mut job),
+        }
+        .map_err(|e| guard.discard(e))?;
         let copy_ms = t_copy.elapsed().as_millis() as u64;
         let Copied {
             file: tmp_file,
@@ -529,10 +546,14 @@ impl Copier {
         } = copied;
 
         // --- did the source change while we copied it? -------------------------------------------
-        self.check_source_unchanged(&job, &src_meta, src_identity, bytes)?;
-
         // --- metadata onto the temp, then make it durable ----------------------------------------
-        self.apply_metadata(&mut job, &tmp_file, &src_meta)?;
+        let checked = self
+            .check_source_unchanged(&job, &src_meta, src_identity, bytes)
+            .and_then(|()| self.apply_metadata(&mut job, &tmp_file, &src_meta));
+        if let Err(e) = checked {
+            drop(tmp_file);
+            return Err(guard.discard(e));
+        }
         Ok(Prepared {
             job,
             tmp_file,
