@@ -370,10 +370,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("keep"), b"x").unwrap();
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_600_000_000, 0);
-        std::fs::File::open(d.path())
-            .unwrap()
-            .set_times(std::fs::FileTimes::new().set_modified(t))
-            .unwrap();
+        let set = fsops::Times {
+            accessed: Some(t),
+            modified: Some(t),
+            created: None,
+        };
+        Dir::open(d.path()).unwrap().set_own_times(&set).unwrap();
         let caps = probe(d.path(), "t1", true);
         assert!(caps.probed);
         assert_eq!(

@@ -672,3 +672,39 @@ fn verify_lists_mismatches_missing_and_extra_files_and_checks_manifests() {
             .any(|x| x.problem == Problem::Mismatch && x.rel == files[0])
     );
 }
+
+/// A case-only rename in the source (`report.txt` → `Report.txt`, `Docs/` → `docs/`) mirrored
+/// with deletes: the target ends with exactly the new spellings and every byte. On a target
+/// that ignores case (NTFS, APFS, exFAT — and Wine's filesystem, where this test also runs) it
+/// is a rename, never a copy under the new name plus a delete of the old one, which would be
+/// the same file; elsewhere a copy and a delete.
+#[test]
+fn a_case_only_rename_mirrored_with_deletes_loses_nothing() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    let report = write_file(&l.join("report.txt"), 5000, 31);
+    let a = write_file(&l.join("Docs/a.txt"), 3000, 32);
+    let b = write_file(&l.join("Docs/sub/b.txt"), 2000, 33);
+    std::fs::create_dir(&r).unwrap();
+    let s = sync(&l, &r, true);
+    assert_eq!(s.failed, 0, "{:?}", s.errors);
+    std::fs::rename(l.join("report.txt"), l.join("Report.txt")).unwrap();
+    std::fs::rename(l.join("Docs"), l.join("docs")).unwrap();
+    let s = sync(&l, &r, true);
+    assert_eq!(s.failed, 0, "{:?}", s.errors);
+    let names = |p: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&r), ["Report.txt", "docs"]);
+    assert_eq!(names(&r.join("docs")), ["a.txt", "sub"]);
+    testkit::assert_content(&r.join("Report.txt"), &report);
+    testkit::assert_content(&r.join("docs/a.txt"), &a);
+    testkit::assert_content(&r.join("docs/sub/b.txt"), &b);
+    testkit::assert_no_temps(&r);
+    assert!(compare(&l, &r).identical());
+}
