@@ -6,6 +6,7 @@ mod filter;
 mod job;
 pub mod journal;
 mod lock;
+mod names;
 mod plan;
 mod probe;
 mod resume;
@@ -19,10 +20,9 @@ use std::path::Path;
 pub use crate::events::Side;
 pub use crate::summary::{FailedItem, Summary};
 pub use crate::tree::journal::RunKind;
-pub use compare::{
-    Category, CompareIssue, Comparison, Criteria, Diffs, Item, TwinKind, Twins, compare,
-};
+pub use compare::{Category, CompareIssue, Comparison, Criteria, Diffs, Item, compare};
 pub use filter::Filter;
+pub use names::{TwinKind, Twins};
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use probe::Capabilities;
 pub use resume::Resumed;
