@@ -39,12 +39,12 @@ macro_rules! codes {
             }
 
             /// What happens to the temp file when this error ends a copy.
-            pub fn temp_fate(self) -> TempFate {
+            pub(crate) fn temp_fate(self) -> TempFate {
                 match self { $( Code::$variant => TempFate::$fate, )* }
             }
 
             /// What the user can do about it.
-            pub fn hint(self) -> &'static str {
+            pub(crate) fn hint(self) -> &'static str {
                 match self { $( Code::$variant => $hint, )* }
             }
         }
@@ -187,7 +187,7 @@ impl Error {
     }
 
     /// The kind of the OS error behind this one, if there is one.
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+    pub(crate) fn io_kind(&self) -> Option<io::ErrorKind> {
         self.source.as_ref().map(io::Error::kind)
     }
 
@@ -207,7 +207,7 @@ impl Error {
     }
 
     /// What happened to the temp file.
-    pub fn temp_fate(&self) -> TempFate {
+    pub(crate) fn temp_fate(&self) -> TempFate {
         match (&self.temp_kept, self.code.temp_fate()) {
             (Some(_), TempFate::Deleted) => TempFate::Kept,
             (_, fate) => fate,

@@ -366,7 +366,7 @@ impl Settings {
     }
 
     /// Applies every key of a TOML document (flat `key = value` pairs).
-    pub fn apply_toml(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
+    pub(crate) fn apply_toml(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::new(
                 Code::ConfigFile,
@@ -407,7 +407,7 @@ impl Settings {
     }
 
     /// Whether a file of `size` bytes is verified under the current policy.
-    pub fn verifies(&self, size: u64) -> bool {
+    pub(crate) fn verifies(&self, size: u64) -> bool {
         match self.verify_policy {
             VerifyPolicy::None => false,
             VerifyPolicy::All => true,

@@ -126,14 +126,14 @@ impl Diffs {
     pub fn contains(self, d: Diffs) -> bool {
         self.0 & d.0 != 0
     }
-    pub fn insert(&mut self, d: Diffs) {
+    pub(crate) fn insert(&mut self, d: Diffs) {
         self.0 |= d.0;
     }
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
     /// Whether only metadata differs (permissions, the name's case): fixed without a copy.
-    pub fn is_metadata_only(self) -> bool {
+    pub(crate) fn is_metadata_only(self) -> bool {
         !self.is_empty() && self.0 & Diffs::CONTENT_LIKE.0 == 0
     }
     /// Names of the set bits, for display and JSON.

@@ -28,7 +28,8 @@ pub use probe::Capabilities;
 pub use resume::Resumed;
 pub use roots::check_roots;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
-pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind, path_order, scan};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind};
+pub(crate) use scan::{path_order, scan};
 
 use crate::error::Error;
 use crate::events::{CancelToken, Reporter};

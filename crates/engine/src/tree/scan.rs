@@ -75,7 +75,7 @@ impl ScanIssueKind {
 
     /// Whether this is only a warning (skipped as designed), not an error that makes the run
     /// exit non-zero.
-    pub fn is_warning(self) -> bool {
+    pub(crate) fn is_warning(self) -> bool {
         matches!(self, ScanIssueKind::Loop | ScanIssueKind::Special)
     }
 }
