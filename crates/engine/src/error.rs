@@ -27,7 +27,12 @@ macro_rules! codes {
     ($( $variant:ident => $code:literal, $fate:ident, $hint:literal; )*) => {
         /// A stable, greppable error code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Code { $( $variant, )* }
+        pub enum Code {
+            $(
+                #[doc = concat!("`", $code, "`: ", $hint)]
+                $variant,
+            )*
+        }
 
         impl Code {
             /// Every code, in documentation order.
@@ -176,6 +181,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error with `code` about `path` (empty when it is about no file), without an OS error.
     pub fn new(code: Code, path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error {
             code,
@@ -191,6 +197,7 @@ impl Error {
         self.source.as_ref().map(io::Error::kind)
     }
 
+    /// An error with `code` about `path`, caused by the OS error `source`.
     pub fn io(code: Code, path: &Path, message: impl Into<String>, source: io::Error) -> Error {
         Error {
             code,

@@ -21,6 +21,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Creates (or truncates) the manifest file at `path`, whose lines will carry `algo` digests.
     pub fn create(path: &Path, algo: HashAlgo) -> Result<Manifest, Error> {
         let f = std::fs::File::create(path).or_code(
             Code::VerifyManifest,

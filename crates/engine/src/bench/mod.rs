@@ -3,11 +3,11 @@
 //!
 //! The folder is only read. A sample of its files (all of them when it is small, else a
 //! deterministic spread up to `max_files` / `max_bytes`) is copied, through the same
-//! [`Copier`] the real runs use, into a scratch folder next to it (same volume, so the same disk),
-//! once per variant: DIRECT-SMALL vs DIRECT-LARGE vs STAGED, window sizes, chunk sizes, worker
-//! counts, durability modes, and the scan with several walker thread counts. Variants of a group
-//! run interleaved (A B C A B C …) so that a noisy neighbour hurts them all alike. The scratch
-//! folder is deleted at the end, on error and on cancel ([`Scratch`]'s `Drop`).
+//! [`Copier`](crate::Copier) the real runs use, into a scratch folder next to it (same volume,
+//! so the same disk), once per variant: DIRECT-SMALL vs DIRECT-LARGE vs STAGED, window sizes,
+//! chunk sizes, worker counts, durability modes, and the scan with several walker thread counts.
+//! Variants of a group run interleaved (A B C A B C …) so that a noisy neighbour hurts them all
+//! alike. The scratch folder is deleted at the end, on error and on cancel (`Scratch`'s `Drop`).
 //!
 //! The engine never prints: rows go to the caller's callback as they are measured, file events to
 //! the [`Reporter`], and the result is a [`Report`] with a recommendation per setting.
@@ -41,16 +41,22 @@ pub struct Options {
     pub max_files: usize,
     /// …and at most this many bytes.
     pub max_bytes: u64,
+    /// Worker counts to measure (the automatic count is always added).
     pub workers: Vec<usize>,
+    /// DIRECT-LARGE window sizes to measure, in bytes.
     pub windows: Vec<u64>,
+    /// DIRECT-SMALL kernel copy chunks to measure, in bytes.
     pub kernel_chunks: Vec<u64>,
+    /// STAGED chunks to measure, in bytes.
     pub staged_chunks: Vec<u64>,
+    /// Walker thread counts to time the scan with.
     pub scan_threads: Vec<usize>,
     /// Where the scratch folder goes (default: the folder's parent, i.e. next to it).
     pub scratch_parent: Option<PathBuf>,
 }
 
 impl Options {
+    /// A thorough run (minutes): a large sample, three repetitions, every variant.
     pub fn full() -> Options {
         Options {
             repetitions: 3,
@@ -85,16 +91,24 @@ impl Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
+    /// The copy strategies, forced for every file, against the decision matrix.
     Strategy,
+    /// DIRECT-LARGE window sizes.
     Window,
+    /// DIRECT-SMALL kernel copy chunks.
     KernelChunk,
+    /// STAGED chunks.
     StagedChunk,
+    /// Worker counts.
     Workers,
+    /// Durability modes.
     Durability,
+    /// Walker thread counts of the scan.
     Scan,
 }
 
 impl Group {
+    /// The group's title, with the strategy it is measured under.
     pub fn as_str(self) -> &'static str {
         match self {
             Group::Strategy => "strategy",
@@ -111,12 +125,15 @@ impl Group {
 /// One measured variant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The comparison it belongs to.
     pub group: Group,
     /// What varies, e.g. `DIRECT-LARGE`, `64MiB`, `8`.
     pub label: String,
     /// The settings that produce it (`key`, `value`), on top of the caller's.
     pub settings: Vec<(&'static str, String)>,
+    /// Files copied per repetition (entries, for a scan).
     pub files: u64,
+    /// Bytes copied per repetition (0 for a scan).
     pub bytes: u64,
     /// Wall time of each repetition, in seconds.
     pub seconds: Vec<f64>,
@@ -125,6 +142,7 @@ pub struct Row {
 }
 
 impl Row {
+    /// The median wall time of the repetitions, in seconds.
     pub fn median(&self) -> f64 {
         median(&self.seconds)
     }
@@ -137,6 +155,7 @@ impl Row {
             0.0
         }
     }
+    /// Files per second at the median.
     pub fn files_per_sec(&self) -> f64 {
         let m = self.median();
         if m > 0.0 { self.files as f64 / m } else { 0.0 }
@@ -146,10 +165,13 @@ impl Row {
 /// A setting we recommend for this machine and this kind of folder.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
+    /// The setting's key.
     pub key: &'static str,
+    /// The value we recommend.
     pub value: String,
     /// The value in effect during the bench (default or the caller's).
     pub current: String,
+    /// Why, from the measurements (or why not measured).
     pub why: String,
 }
 
@@ -163,15 +185,23 @@ impl Recommendation {
 /// The outcome of a bench run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The folder measured.
     pub folder: PathBuf,
     /// The scratch folder used (already deleted).
     pub scratch: PathBuf,
+    /// Regular files in the folder.
     pub folder_files: u64,
+    /// Their bytes.
     pub folder_bytes: u64,
+    /// Files of the sample copied per variant.
     pub sample_files: u64,
+    /// Their bytes.
     pub sample_bytes: u64,
+    /// Runs of each variant.
     pub repetitions: u32,
+    /// Every row, in the order measured.
     pub rows: Vec<Row>,
+    /// One recommendation per setting measured.
     pub recommendations: Vec<Recommendation>,
 }
 

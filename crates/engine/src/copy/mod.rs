@@ -77,15 +77,23 @@ impl std::fmt::Debug for Hooks {
 /// What a successful copy did.
 #[derive(Debug, Clone)]
 pub struct FileReport {
+    /// The source file.
     pub src: PathBuf,
+    /// The target file (a folder given as `dst` resolved to the file inside it).
     pub dst: PathBuf,
+    /// Bytes copied.
     pub size: u64,
+    /// The strategy that copied it.
     pub strategy: Strategy,
+    /// Why that strategy, and the sizes and verify mode it chose (the `Decision:` line).
     pub decision: Decision,
+    /// Whether the copy was read back and compared with the source before its rename.
     pub verified: bool,
     /// The source digest computed during the copy (hash strategies with verify on).
     pub digest: Option<String>,
+    /// Timings, throughput and the OS copy method that ran.
     pub perf: Perf,
+    /// What could not be carried over (creation time, permissions…), each said once.
     pub notices: Vec<Notice>,
 }
 
@@ -101,6 +109,7 @@ pub struct Copier {
     created_notice_sent: std::sync::atomic::AtomicBool,
     /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
     trash_replaced: bool,
+    /// Fault injection for the test suite.
     #[cfg(feature = "test-hooks")]
     pub hooks: Hooks,
 }
@@ -259,6 +268,8 @@ struct Job {
 }
 
 impl Copier {
+    /// A copier with these settings, reporting every file's events to `reporter` and stopping
+    /// within one window or chunk once `cancel` is cancelled.
     pub fn new(mut settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
         // Without fsync nothing reaches the medium before the verify: it can only read the
         // cache (and dropping cached pages would start the very write-back `none` skips).
@@ -303,6 +314,8 @@ impl Copier {
         &self.run_id
     }
 
+    /// The settings it copies with (after the adjustments `new` makes, e.g. `durability=none`
+    /// verifies through the cache).
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

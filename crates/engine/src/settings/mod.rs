@@ -22,9 +22,13 @@ const GIB: u64 = 1024 * MIB;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyChoice {
+    /// The decision matrix chooses per file ([`Strategy`](crate::Strategy)).
     Auto,
+    /// Every file by DIRECT-SMALL.
     DirectSmall,
+    /// Every file by DIRECT-LARGE.
     DirectLarge,
+    /// Every file by STAGED.
     Staged,
 }
 
@@ -41,6 +45,7 @@ pub enum VerifyPolicy {
 }
 
 impl VerifyPolicy {
+    /// The value as `--set verify_policy=…` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             VerifyPolicy::None => "none",
@@ -64,11 +69,14 @@ pub enum VerifyRead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HashAlgo {
+    /// BLAKE3 (the default: fast, and parallel within a file).
     Blake3,
+    /// SHA-256 (for manifests other tools must read).
     Sha256,
 }
 
 impl HashAlgo {
+    /// The value as `--set hash=…` spells it (and manifests are named).
     pub fn as_str(self) -> &'static str {
         match self {
             HashAlgo::Blake3 => "blake3",
@@ -81,7 +89,9 @@ impl HashAlgo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UncPolicy {
+    /// Refused: the user maps a drive letter.
     Reject,
+    /// Copied by STAGED, as a network path.
     Staged,
 }
 
@@ -110,6 +120,7 @@ pub enum Durability {
 }
 
 impl Durability {
+    /// The value as `--set durability=…` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Durability::Full => "full",
@@ -122,32 +133,62 @@ impl Durability {
 /// Every tunable of the engine. Field names are the setting keys.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
+    /// A forced copy strategy, or `Auto` for the decision matrix per file.
     pub strategy: StrategyChoice,
+    /// Master switch for DIRECT-LARGE (windowed copy with on-the-fly hash).
     pub direct_large_enabled: bool,
+    /// Local files at or above this size (bytes) use DIRECT-LARGE.
     pub direct_large_threshold: u64,
+    /// DIRECT-LARGE copy window and DIRECT-SMALL compare window, in bytes.
     pub window: u64,
+    /// DIRECT-LARGE starts write-back every this many windows (a final fsync always follows).
     pub flush_every_windows: u32,
+    /// A failed DIRECT-LARGE window fails the copy (fixed by the spec: no per-window fallback).
     pub abort_on_window_failure: bool,
+    /// The most DIRECT-SMALL hands the kernel per call, in bytes, so progress and cancel stay
+    /// prompt.
     pub kernel_copy_chunk: u64,
+    /// STAGED buffered chunk for the copy and the read-back, in bytes.
     pub staged_chunk: u64,
+    /// Consecutive DIRECT-SMALL verify windows that may fall back from mmap to a buffered
+    /// compare before the verify fails.
     pub mmap_fallback_max_failures: u32,
+    /// Which files are verified after their copy.
     pub verify_policy: VerifyPolicy,
+    /// With [`VerifyPolicy::LtThreshold`], files smaller than this (bytes) are verified.
     pub verify_threshold: u64,
+    /// Whether the verify reads the destination from the medium or from the page cache.
     pub verify_read: VerifyRead,
+    /// The hash of every hash-based verify, manifest and tree verify.
     pub hash: HashAlgo,
+    /// Threads hashing one window (BLAKE3 only); 0 means one per core.
     pub hash_threads: u32,
+    /// Free space (bytes) required beyond a file's size before its copy starts.
     pub free_space_margin: u64,
+    /// Files larger than this (bytes) are refused; 0 means no cap.
     pub max_file_size: u64,
+    /// What happens to UNC paths (`\\server\share`).
     pub unc_policy: UncPolicy,
+    /// Two times closer than this compare equal (2 s for FAT and exFAT).
     pub timestamp_tolerance: Duration,
+    /// Parallel file workers (and walker threads) of a tree run; 0 chooses by the target's
+    /// drive kind.
     pub workers: u32,
+    /// Warn when a source is sparse (its holes are copied as data).
     pub sparse_file_warning: bool,
+    /// Copy modified, access and (where the OS can) creation times.
     pub preserve_times: bool,
+    /// Copy permission bits, or on Windows the read-only attribute.
     pub preserve_permissions: bool,
+    /// Each `FileFinished` event carries the file's `Perf:` record.
     pub perf_log: bool,
+    /// Whether deleted target items go to the trash or are unlinked for good.
     pub delete_mode: DeleteMode,
+    /// The largest share of the target (over 10 entries) a mirror deletes without `--force`.
     pub max_delete: f64,
+    /// Tree runs copy what symbolic links point to instead of the links (loops are reported).
     pub follow_symlinks: bool,
+    /// How each committed file is made to survive a power cut.
     pub durability: Durability,
 }
 

@@ -4,10 +4,15 @@
 /// One setting's documentation: key, default (as text), allowed range, meaning, seed constant.
 #[derive(Debug, Clone, Copy)]
 pub struct SettingSpec {
+    /// The key of [`Settings::set`](crate::Settings::set) and of the TOML file.
     pub key: &'static str,
+    /// The default, as the key's value would be written.
     pub default: &'static str,
+    /// The values allowed, for `fcs settings` and the `CONFIG_E_INVALID_VALUE` message.
     pub range: &'static str,
+    /// What it does, in one sentence.
     pub doc: &'static str,
+    /// The seed constant it stands for.
     pub seed: &'static str,
 }
 

@@ -110,11 +110,17 @@ impl Criteria {
 pub struct Diffs(u8);
 
 impl Diffs {
+    /// The path is on one side only.
     pub const EXISTENCE: Diffs = Diffs(1);
+    /// The file sizes differ.
     pub const SIZE: Diffs = Diffs(2);
+    /// The modified times differ by more than the tolerance.
     pub const MODIFIED: Diffs = Diffs(4);
+    /// The creation times differ by more than the tolerance.
     pub const CREATED: Diffs = Diffs(8);
+    /// The contents differ (or could not be compared).
     pub const CONTENT: Diffs = Diffs(16);
+    /// A file on one side, a folder or link on the other; or links pointing elsewhere.
     pub const TYPE: Diffs = Diffs(32);
     /// Permission bits (metadata only: fixed in place, without a copy).
     pub const PERMISSIONS: Diffs = Diffs(64);
@@ -123,12 +129,14 @@ impl Diffs {
     /// What only a copy can fix; the rest (permissions, name) is fixed in place.
     const CONTENT_LIKE: Diffs = Diffs(1 | 2 | 4 | 8 | 16 | 32);
 
+    /// Whether any bit of `d` is set.
     pub fn contains(self, d: Diffs) -> bool {
         self.0 & d.0 != 0
     }
     pub(crate) fn insert(&mut self, d: Diffs) {
         self.0 |= d.0;
     }
+    /// Whether nothing differs.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -165,13 +173,19 @@ impl Serialize for Diffs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Only in the left tree.
     LeftOnly,
+    /// Only in the right tree.
     RightOnly,
+    /// Files that differ, the left one modified later.
     LeftNewer,
+    /// Files that differ, the right one modified later (or at the same time).
     RightNewer,
+    /// Differ otherwise: in type, or with the same modified time (or folders whose times differ).
     Different,
     /// Same content, size and times; only permissions or the name's case differ.
     MetadataOnly,
+    /// Nothing compared differs.
     Same,
 }
 
@@ -204,9 +218,13 @@ impl Category {
 /// One relative path of the union of both trees, by index into the scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
+    /// Its index into the left scan's entries, when the left tree has it.
     pub left: Option<u32>,
+    /// Its index into the right scan's entries, when the right tree has it.
     pub right: Option<u32>,
+    /// What differs.
     pub diffs: Diffs,
+    /// Its category.
     pub category: Category,
 }
 
@@ -223,18 +241,26 @@ pub struct CompareIssue {
 /// The comparison of two trees.
 #[derive(Debug, Clone)]
 pub struct Comparison {
+    /// The left tree's scan.
     pub left: Scan,
+    /// The right tree's scan.
     pub right: Scan,
+    /// Every path of either tree, in path order.
     pub items: Vec<Item>,
+    /// Names that a case-insensitive or normalising filesystem would merge.
     pub twins: Vec<Twins>,
+    /// What was compared.
     pub criteria: Criteria,
+    /// Times closer than this compared equal.
     pub tolerance: Duration,
     /// Content hashing problems (unreadable files), reported per path.
     pub issues: Vec<CompareIssue>,
+    /// Whether the scans or the comparison were cancelled before they finished.
     pub cancelled: bool,
 }
 
 impl Comparison {
+    /// An item's path, relative to the roots (the left name when a folded pair differs).
     pub fn rel(&self, item: &Item) -> &Path {
         match (item.left, item.right) {
             (Some(l), _) => &self.left.entries[l as usize].rel,
@@ -242,9 +268,11 @@ impl Comparison {
             (None, None) => Path::new(""),
         }
     }
+    /// An item's entry in the left scan.
     pub fn left_entry(&self, item: &Item) -> Option<&Entry> {
         item.left.map(|i| &self.left.entries[i as usize])
     }
+    /// An item's entry in the right scan.
     pub fn right_entry(&self, item: &Item) -> Option<&Entry> {
         item.right.map(|i| &self.right.entries[i as usize])
     }

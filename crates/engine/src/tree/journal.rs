@@ -28,12 +28,16 @@ pub use crate::tree::lock::TargetLock;
 /// What kind of run a journal records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
+    /// `fcs sync`: the target made like the source.
     Sync,
+    /// `fcs copy`: the source copied into the target.
     Copy,
+    /// `fcs move`: copied, verified, then the sources deleted.
     Move,
 }
 
 impl RunKind {
+    /// The name as the journal stores it and the CLI prints it (`sync`, `copy`, `move`).
     pub fn as_str(self) -> &'static str {
         match self {
             RunKind::Sync => "sync",

@@ -15,7 +15,9 @@ use crate::tree::scan::{Entry, EntryKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// The left tree is the source, the right one the target.
     LeftToRight,
+    /// The right tree is the source, the left one the target.
     RightToLeft,
 }
 
