@@ -22,6 +22,8 @@ status=0
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The API docs build without a warning (every public item documented, no broken links).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 test_args=()
 if [ "$(id -u)" = 0 ]; then

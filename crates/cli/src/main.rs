@@ -1,6 +1,8 @@
 //! `fcs` — the FolderCompareSync command line: flags → engine settings, engine events → progress
 //! bars, NDJSON, a log file; outcomes → exit codes (DESIGN.md §7).
 
+#![forbid(unsafe_code)]
+
 /// `println!` that never panics: a run must not abort because the reader of its standard
 /// output went away (`fcs sync --json … | head -1`). Rust ignores SIGPIPE, so the write fails
 /// with EPIPE, and that failure is ignored here.

@@ -27,7 +27,12 @@ macro_rules! codes {
     ($( $variant:ident => $code:literal, $fate:ident, $hint:literal; )*) => {
         /// A stable, greppable error code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Code { $( $variant, )* }
+        pub enum Code {
+            $(
+                #[doc = concat!("`", $code, "`: ", $hint)]
+                $variant,
+            )*
+        }
 
         impl Code {
             /// Every code, in documentation order.
@@ -39,12 +44,12 @@ macro_rules! codes {
             }
 
             /// What happens to the temp file when this error ends a copy.
-            pub fn temp_fate(self) -> TempFate {
+            pub(crate) fn temp_fate(self) -> TempFate {
                 match self { $( Code::$variant => TempFate::$fate, )* }
             }
 
             /// What the user can do about it.
-            pub fn hint(self) -> &'static str {
+            pub(crate) fn hint(self) -> &'static str {
                 match self { $( Code::$variant => $hint, )* }
             }
         }
@@ -176,6 +181,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error with `code` about `path` (empty when it is about no file), without an OS error.
     pub fn new(code: Code, path: impl Into<PathBuf>, message: impl Into<String>) -> Error {
         Error {
             code,
@@ -187,10 +193,11 @@ impl Error {
     }
 
     /// The kind of the OS error behind this one, if there is one.
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+    pub(crate) fn io_kind(&self) -> Option<io::ErrorKind> {
         self.source.as_ref().map(io::Error::kind)
     }
 
+    /// An error with `code` about `path`, caused by the OS error `source`.
     pub fn io(code: Code, path: &Path, message: impl Into<String>, source: io::Error) -> Error {
         Error {
             code,
@@ -207,7 +214,7 @@ impl Error {
     }
 
     /// What happened to the temp file.
-    pub fn temp_fate(&self) -> TempFate {
+    pub(crate) fn temp_fate(&self) -> TempFate {
         match (&self.temp_kept, self.code.temp_fate()) {
             (Some(_), TempFate::Deleted) => TempFate::Kept,
             (_, fate) => fate,

@@ -18,12 +18,15 @@ use crate::strategy::{Decision, Strategy};
 pub struct CancelToken(Arc<AtomicBool>);
 
 impl CancelToken {
+    /// A token not cancelled yet.
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
+    /// Cancels every run holding a clone of this token; each stops at its next check.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
+    /// Whether [`CancelToken::cancel`] was called on this token or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -43,7 +46,9 @@ pub enum Side {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Writing the copy.
     Copy,
+    /// Reading the copy back (and the source, for a compare) to verify it.
     Verify,
 }
 
@@ -52,23 +57,42 @@ pub enum Phase {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// The verified (or, by policy, unverified) copy replaced the target.
-    Committed { verified: bool },
+    Committed {
+        /// Whether the copy was verified before it replaced the target.
+        verified: bool,
+    },
     /// The copy failed; see the code. The target is as it was unless the code says otherwise.
-    Failed { code: Code, message: String },
+    Failed {
+        /// The error's code.
+        code: Code,
+        /// The error as printed.
+        message: String,
+    },
     /// Cancelled; the temp is gone and the target untouched.
-    Cancelled { code: Code },
+    Cancelled {
+        /// `COPY_E_CANCELLED` or `VERIFY_E_CANCELLED`, by the phase it stopped in.
+        code: Code,
+    },
 }
 
 /// The per-file telemetry behind the `Perf:` line (seed A.12).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Perf {
+    /// Bytes copied.
     pub bytes: u64,
+    /// Wall time of the whole file operation, in milliseconds.
     pub elapsed_ms: u64,
+    /// Of which copying the bytes.
     pub copy_ms: u64,
+    /// Of which verifying them.
     pub verify_ms: u64,
+    /// DIRECT-LARGE windows written (0 for the other strategies).
     pub windows: u64,
+    /// Early write-backs started by DIRECT-LARGE (`flush_every_windows`).
     pub flushes: u64,
+    /// The strategy that copied the file.
     pub strategy: Strategy,
+    /// How it was verified: [`VerifyMode::as_str`](crate::VerifyMode::as_str).
     pub verify: &'static str,
     /// Which mechanism copied the bytes (`method=` in the `Perf:` line).
     #[serde(serialize_with = "as_str")]
@@ -191,70 +215,112 @@ pub struct Notice {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A file's copy starts.
     FileStarted {
+        /// The file's id for the events that follow.
         id: u64,
+        /// The source file.
         #[serde(serialize_with = "lossy_path")]
         src: PathBuf,
+        /// The target file.
         #[serde(serialize_with = "lossy_path")]
         dst: PathBuf,
+        /// The source's size in bytes.
         size: u64,
     },
     /// The strategy chosen and why (the `Decision:` line).
     Decision {
+        /// The file's id.
         id: u64,
+        /// The decision itself.
         #[serde(flatten)]
         decision: Decision,
+        /// The `Decision:` line as printed.
         line: String,
     },
     /// Bytes done in the current phase of a file, after each window/chunk.
     Progress {
+        /// The file's id.
         id: u64,
+        /// Copying or verifying.
         phase: Phase,
+        /// Bytes done in this phase.
         done: u64,
+        /// Bytes this phase will do.
         total: u64,
     },
+    /// Something worth telling that is not a failure (see [`NoticeKind`]).
     Notice {
+        /// The file's id (0 for a notice about the run).
         id: u64,
+        /// The file or folder it is about.
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
+        /// What it says.
         #[serde(flatten)]
         notice: Notice,
     },
+    /// A file's copy ended, however it ended.
     FileFinished {
+        /// The file's id.
         id: u64,
+        /// The source file.
         #[serde(serialize_with = "lossy_path")]
         src: PathBuf,
+        /// The target file.
         #[serde(serialize_with = "lossy_path")]
         dst: PathBuf,
+        /// Committed, failed or cancelled.
         outcome: Outcome,
+        /// The file's telemetry, when it got far enough to have some.
         perf: Option<Perf>,
         /// The `Perf:` line, when `perf_log` is on and the file got far enough to have one.
         perf_line: Option<String>,
     },
     /// Entries scanned so far on one side.
-    ScanProgress { side: Side, entries: u64 },
+    ScanProgress {
+        /// The side being scanned.
+        side: Side,
+        /// Entries found so far.
+        entries: u64,
+    },
     /// Content hashing of a comparison: bytes hashed of both sides so far.
-    CompareProgress { hashed_bytes: u64, total_bytes: u64 },
+    CompareProgress {
+        /// Bytes read so far, both sides together.
+        hashed_bytes: u64,
+        /// Bytes the comparison will read.
+        total_bytes: u64,
+    },
     /// A plan starts executing: its size.
     RunStarted {
+        /// Actions in the plan.
         actions: u64,
+        /// Files it will copy (those an interrupted run already finished not counted).
         files: u64,
+        /// Bytes of those files.
         bytes: u64,
     },
     /// What the target's filesystem can hold, as probed at the start of a run.
     TargetProbed {
+        /// The target root.
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
+        /// What the probe found.
         capabilities: crate::tree::Capabilities,
     },
     /// A target item was deleted (to the trash or permanently).
     Deleted {
+        /// The item deleted.
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
+        /// To the trash, or for good.
         mode: crate::settings::DeleteMode,
     },
     /// A plan finished executing.
-    RunFinished { summary: crate::summary::Summary },
+    RunFinished {
+        /// What the run did.
+        summary: crate::summary::Summary,
+    },
 }
 
 fn as_str<S: serde::Serializer>(m: &fsops::CopyMethod, s: S) -> Result<S::Ok, S::Error> {
@@ -267,6 +333,7 @@ pub(crate) fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, 
 
 /// Receives the engine's events. Must be cheap: called from the copy loop.
 pub trait Reporter: Send + Sync {
+    /// Receives one event, from any of the run's threads.
     fn report(&self, event: &Event);
 }
 

@@ -11,41 +11,46 @@
 //! # Ok::<(), engine::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod bench;
-mod copy;
-mod error;
-mod events;
-mod hash;
+pub(crate) mod copy;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod hash;
 pub mod manifest;
-mod moving;
-mod pipe;
-mod settings;
-mod stamp;
-mod strategy;
-mod summary;
-mod temp;
+pub(crate) mod moving;
+pub(crate) mod pipe;
+pub(crate) mod settings;
+pub(crate) mod stamp;
+pub(crate) mod strategy;
+pub(crate) mod summary;
+pub(crate) mod temp;
 pub mod tree;
 
-pub use tree::{journal, verify};
-
+// The engine's public surface: what the front ends (`fcs`, `fcs-gui`), the test suites and an
+// embedding program use. Everything else stays inside the crate.
+pub use crate::{
+    copy::{Copier, FileReport},
+    error::{Code, Error},
+    events::{
+        CancelToken, Event, FnReporter, Notice, NoticeKind, NullReporter, Outcome, Perf, Phase,
+        Reporter,
+    },
+    hash::{hash_path, hashers_created},
+    settings::{
+        DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
+        VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
+    },
+    strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode},
+    temp::is_temp_name,
+    tree::{journal, verify},
+};
 #[cfg(feature = "test-hooks")]
 pub use copy::Hooks;
-pub use copy::{Copier, FileReport, PendingFile};
-pub use error::{Code, Error, TempFate};
-pub use events::{
-    CancelToken, Event, FnReporter, Notice, NoticeKind, NullReporter, Outcome, Perf, Phase,
-    Reporter,
-};
 pub use fsops::DriveKind;
-pub use hash::{Hasher, hash_path, hashers_created, select_hasher};
-pub use settings::{
-    DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
-    VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
-};
-pub use stamp::SourceStamp;
-pub use strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode, select};
-pub use temp::{is_temp_name, parse_temp_name};
 
 #[cfg(test)]
 mod vocabulary {

@@ -21,6 +21,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Creates (or truncates) the manifest file at `path`, whose lines will carry `algo` digests.
     pub fn create(path: &Path, algo: HashAlgo) -> Result<Manifest, Error> {
         let f = std::fs::File::create(path).or_code(
             Code::VerifyManifest,
@@ -34,11 +35,11 @@ impl Manifest {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn algo(&self) -> HashAlgo {
+    pub(crate) fn algo(&self) -> HashAlgo {
         self.algo
     }
 
@@ -87,7 +88,7 @@ pub fn algo_for(path: &Path, default: HashAlgo) -> HashAlgo {
 }
 
 /// One line: `<hex>  <path>\n`, escaped like b3sum/sha256sum do.
-pub fn format_line(hex: &str, rel: &Path) -> String {
+pub(crate) fn format_line(hex: &str, rel: &Path) -> String {
     let p = rel.to_string_lossy();
     let p = if cfg!(windows) {
         p.replace('\\', "/")

@@ -24,6 +24,7 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The name as the `Decision:` and `Perf:` lines print it (`DIRECT-SMALL`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::DirectSmall => "DIRECT-SMALL",
@@ -74,6 +75,7 @@ pub enum VerifyMode {
 }
 
 impl VerifyMode {
+    /// The name as the `Decision:` line prints it (`verify=`).
     pub fn as_str(self) -> &'static str {
         match self {
             VerifyMode::Mmap => "mmap",
@@ -94,8 +96,11 @@ impl VerifyMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Prealloc {
+    /// The whole length was reserved before the copy (DIRECT-LARGE).
     Ok,
+    /// The length could not be reserved: the copy fails with `COPY_E_PREALLOC`.
     Failed,
+    /// The strategy does not pre-allocate.
     NotApplicable,
 }
 
@@ -103,31 +108,46 @@ pub enum Prealloc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadBackMode {
+    /// From the medium.
     Device,
+    /// From the page cache (by setting, or because the target cannot do otherwise).
     Cache,
+    /// The file is not verified.
     NotApplicable,
 }
 
 /// Everything the `Decision:` line reports for one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
+    /// The strategy chosen.
     pub strategy: Strategy,
+    /// The source's drive kind (`LOCAL_FIXED`, `NETWORK_UNC`, …).
     pub src_kind: &'static str,
+    /// The target's drive kind.
     pub dst_kind: &'static str,
+    /// The file's size in bytes.
     pub size: u64,
+    /// The verify policy in effect.
     pub verify_policy: VerifyPolicy,
+    /// The copy (DIRECT-LARGE) or compare (DIRECT-SMALL) window; none for STAGED.
     pub window: Option<u64>,
+    /// The STAGED chunk; none for the other strategies.
     pub chunk: Option<u64>,
+    /// How the copy is verified.
     pub verify: VerifyMode,
+    /// Whether the temp is pre-allocated, and how that went.
     pub prealloc: Prealloc,
+    /// DIRECT-LARGE's `flush_every_windows`; none for the other strategies.
     pub flush_every: Option<u32>,
+    /// The hash of the verify, when the file is verified.
     pub algo: Option<HashAlgo>,
+    /// Where the verify reads the copy from.
     pub read_back: ReadBackMode,
 }
 
 impl Decision {
     /// The decision for one file before any I/O: strategy-specific fields filled in per the seed.
-    pub fn new(
+    pub(crate) fn new(
         settings: &Settings,
         strategy: Strategy,
         src: DriveKind,

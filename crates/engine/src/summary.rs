@@ -62,7 +62,7 @@ pub struct FailedItem {
 impl Summary {
     /// How the run ends in its journal: `cancelled` stays resumable (so does a run the journal
     /// itself stopped, `JOURNAL_E_WRITE`); `failed` and `done` ran to their end.
-    pub fn journal_state(&self) -> &'static str {
+    pub(crate) fn journal_state(&self) -> &'static str {
         if self.cancelled || self.errors.iter().any(|e| e.code == Code::JournalWrite) {
             "cancelled"
         } else if self.failed > 0 {

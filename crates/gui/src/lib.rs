@@ -3,6 +3,8 @@
 //! progress dialog, Delete Orphans, and a status log. It talks to the engine only through the
 //! engine's public API and events; every long operation runs on a worker thread.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod model;
 pub mod worker;

@@ -1,5 +1,7 @@
 //! `fcs-gui [--config FILE] [--compare] [LEFT RIGHT]`: opens the compare-and-sync window.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

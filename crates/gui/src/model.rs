@@ -344,7 +344,7 @@ impl Tree {
         self.recount_marked();
     }
 
-    /// Marked items of one side (cached; see [`Tree::recount_marked`]).
+    /// Marked items of one side (cached; see `Tree::recount_marked`).
     pub fn ticked_count(&self, pane: Pane) -> usize {
         self.marked[pane as usize]
     }

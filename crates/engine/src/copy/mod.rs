@@ -77,15 +77,23 @@ impl std::fmt::Debug for Hooks {
 /// What a successful copy did.
 #[derive(Debug, Clone)]
 pub struct FileReport {
+    /// The source file.
     pub src: PathBuf,
+    /// The target file (a folder given as `dst` resolved to the file inside it).
     pub dst: PathBuf,
+    /// Bytes copied.
     pub size: u64,
+    /// The strategy that copied it.
     pub strategy: Strategy,
+    /// Why that strategy, and the sizes and verify mode it chose (the `Decision:` line).
     pub decision: Decision,
+    /// Whether the copy was read back and compared with the source before its rename.
     pub verified: bool,
     /// The source digest computed during the copy (hash strategies with verify on).
     pub digest: Option<String>,
+    /// Timings, throughput and the OS copy method that ran.
     pub perf: Perf,
+    /// What could not be carried over (creation time, permissions…), each said once.
     pub notices: Vec<Notice>,
 }
 
@@ -101,6 +109,7 @@ pub struct Copier {
     created_notice_sent: std::sync::atomic::AtomicBool,
     /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
     trash_replaced: bool,
+    /// Fault injection for the test suite.
     #[cfg(feature = "test-hooks")]
     pub hooks: Hooks,
 }
@@ -259,6 +268,8 @@ struct Job {
 }
 
 impl Copier {
+    /// A copier with these settings, reporting every file's events to `reporter` and stopping
+    /// within one window or chunk once `cancel` is cancelled.
     pub fn new(mut settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
         // Without fsync nothing reaches the medium before the verify: it can only read the
         // cache (and dropping cached pages would start the very write-back `none` skips).
@@ -286,28 +297,30 @@ impl Copier {
 
     /// Replaced target files are moved to the trash after their verified copy took their place
     /// (what the original app did); the replacement itself stays one atomic rename.
-    pub fn with_trash_replaced(mut self, on: bool) -> Copier {
+    pub(crate) fn with_trash_replaced(mut self, on: bool) -> Copier {
         self.trash_replaced = on;
         self
     }
 
     /// Names this run's temps with `tag` (a journaled run's tag, so a resume and the sweep can
     /// tell its temps from other runs').
-    pub fn with_run_tag(mut self, tag: &str) -> Copier {
+    pub(crate) fn with_run_tag(mut self, tag: &str) -> Copier {
         self.run_id = tag.to_string();
         self
     }
 
     /// The tag in this run's temp names.
-    pub fn run_tag(&self) -> &str {
+    pub(crate) fn run_tag(&self) -> &str {
         &self.run_id
     }
 
+    /// The settings it copies with (after the adjustments `new` makes, e.g. `durability=none`
+    /// verifies through the cache).
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
-    pub fn cancel_token(&self) -> &CancelToken {
+    pub(crate) fn cancel_token(&self) -> &CancelToken {
         &self.cancel
     }
 
@@ -317,15 +330,8 @@ impl Copier {
         temp::temp_name(dst, &self.run_id)
     }
 
-    pub fn reporter(&self) -> &dyn Reporter {
+    pub(crate) fn reporter(&self) -> &dyn Reporter {
         &*self.reporter
-    }
-
-    /// Like [`Copier::copy_file`], but leaves the fsync of the target's directory to the caller,
-    /// who syncs each directory once after a batch of files (the tree executor). The file itself
-    /// is fsynced and verified before its rename as always.
-    pub fn copy_file_deferred(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
-        self.copy_with(src, dst, false)
     }
 
     /// Copies the regular file `src` to `dst` (a file path, or an existing directory to copy
@@ -350,7 +356,7 @@ impl Copier {
     /// makes the whole filesystem durable once (`fsops::sync_filesystem`), then calls
     /// [`Copier::commit_file`] for each. Thousands of small files then cost a few syncs instead
     /// of one fsync each, and every file is still verified (from the medium) before its rename.
-    pub fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
+    pub(crate) fn prepare_file(&self, src: &Path, dst: &Path) -> Result<PendingFile, Error> {
         let target = match Target::open(dst) {
             Ok(t) => t,
             Err(e) => {
@@ -366,7 +372,7 @@ impl Copier {
     /// target root), for action `seq` of a journaled run: the temp is named after the run's tag
     /// and `seq` (`.<name>.<tag>-s<seq>.fcs.tmp`), so the journal, which holds the plan, knows
     /// every temp the run can leave behind without a write per file.
-    pub fn prepare_file_at(
+    pub(crate) fn prepare_file_at(
         &self,
         src: &Path,
         target: &Target,
@@ -385,7 +391,11 @@ impl Copier {
     /// Second half of a batched copy. `synced`: the filesystem holding the temp was synced after
     /// the temp was written (else the temp is fsynced here). The directory fsync is left to the
     /// caller, once per directory.
-    pub fn commit_file(&self, pending: PendingFile, synced: bool) -> Result<FileReport, Error> {
+    pub(crate) fn commit_file(
+        &self,
+        pending: PendingFile,
+        synced: bool,
+    ) -> Result<FileReport, Error> {
         let p = *pending.0;
         let (id, src, dst) = (p.job.id, p.job.src.clone(), p.job.dst.clone());
         let result = self.finish(p, synced, false);
@@ -395,7 +405,7 @@ impl Copier {
 
     /// Abandons a prepared file (its batch could not be made durable): the temp is deleted and
     /// the file reported as failed with `error`.
-    pub fn abandon_file(&self, pending: PendingFile, error: Error) -> Error {
+    pub(crate) fn abandon_file(&self, pending: PendingFile, error: Error) -> Error {
         let mut p = *pending.0;
         let (id, src, dst) = (p.job.id, p.job.src.clone(), p.job.dst.clone());
         drop(p.tmp_file);

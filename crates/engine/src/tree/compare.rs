@@ -1,9 +1,8 @@
 //! Compare two scans into a [`Comparison`]: per relative path, which sides have it, what differs
 //! (existence, size, modified, created, content, type) and a category, plus case-only and
 //! Unicode-normalisation twins (names that one case-insensitive or normalising filesystem would
-//! fold into one file).
+//! fold into one file; see `names`).
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Reporter};
+use crate::tree::names::{Twins, find_twins, pair_folded};
 use crate::tree::scan::{Entry, EntryKind, Scan, path_order};
 
 /// Which properties are compared, and how names match.
@@ -111,11 +110,17 @@ impl Criteria {
 pub struct Diffs(u8);
 
 impl Diffs {
+    /// The path is on one side only.
     pub const EXISTENCE: Diffs = Diffs(1);
+    /// The file sizes differ.
     pub const SIZE: Diffs = Diffs(2);
+    /// The modified times differ by more than the tolerance.
     pub const MODIFIED: Diffs = Diffs(4);
+    /// The creation times differ by more than the tolerance.
     pub const CREATED: Diffs = Diffs(8);
+    /// The contents differ (or could not be compared).
     pub const CONTENT: Diffs = Diffs(16);
+    /// A file on one side, a folder or link on the other; or links pointing elsewhere.
     pub const TYPE: Diffs = Diffs(32);
     /// Permission bits (metadata only: fixed in place, without a copy).
     pub const PERMISSIONS: Diffs = Diffs(64);
@@ -124,17 +129,19 @@ impl Diffs {
     /// What only a copy can fix; the rest (permissions, name) is fixed in place.
     const CONTENT_LIKE: Diffs = Diffs(1 | 2 | 4 | 8 | 16 | 32);
 
+    /// Whether any bit of `d` is set.
     pub fn contains(self, d: Diffs) -> bool {
         self.0 & d.0 != 0
     }
-    pub fn insert(&mut self, d: Diffs) {
+    pub(crate) fn insert(&mut self, d: Diffs) {
         self.0 |= d.0;
     }
+    /// Whether nothing differs.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
     /// Whether only metadata differs (permissions, the name's case): fixed without a copy.
-    pub fn is_metadata_only(self) -> bool {
+    pub(crate) fn is_metadata_only(self) -> bool {
         !self.is_empty() && self.0 & Diffs::CONTENT_LIKE.0 == 0
     }
     /// Names of the set bits, for display and JSON.
@@ -166,13 +173,19 @@ impl Serialize for Diffs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Only in the left tree.
     LeftOnly,
+    /// Only in the right tree.
     RightOnly,
+    /// Files that differ, the left one modified later.
     LeftNewer,
+    /// Files that differ, the right one modified later (or at the same time).
     RightNewer,
+    /// Differ otherwise: in type, or with the same modified time (or folders whose times differ).
     Different,
     /// Same content, size and times; only permissions or the name's case differ.
     MetadataOnly,
+    /// Nothing compared differs.
     Same,
 }
 
@@ -205,50 +218,14 @@ impl Category {
 /// One relative path of the union of both trees, by index into the scans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
+    /// Its index into the left scan's entries, when the left tree has it.
     pub left: Option<u32>,
+    /// Its index into the right scan's entries, when the right tree has it.
     pub right: Option<u32>,
+    /// What differs.
     pub diffs: Diffs,
+    /// Its category.
     pub category: Category,
-}
-
-/// How twin names differ (a stable name in `--json`; see `docs/vocabulary.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TwinKind {
-    /// Only by case (`a.txt`, `A.txt`): merged by NTFS, APFS, exFAT and FAT.
-    Case,
-    /// Only by Unicode normalisation (NFC, NFD): merged by APFS and HFS+.
-    UnicodeNormalization,
-}
-
-impl TwinKind {
-    /// Every kind, for the documentation check.
-    pub const ALL: &'static [TwinKind] = &[TwinKind::Case, TwinKind::UnicodeNormalization];
-
-    /// The kind of filesystem that would merge the names, for messages.
-    pub fn folding(self) -> &'static str {
-        match self {
-            TwinKind::Case => "case-insensitive",
-            TwinKind::UnicodeNormalization => "normalising (macOS)",
-        }
-    }
-}
-
-/// Names that differ only by case, or only by Unicode normalisation (NFC vs NFD).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Twins {
-    /// How the names differ.
-    pub kind: TwinKind,
-    /// The names (relative paths), sorted.
-    #[serde(serialize_with = "lossy_paths")]
-    pub paths: Vec<PathBuf>,
-}
-
-fn lossy_paths<S: serde::Serializer>(p: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
-    p.iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .serialize(s)
 }
 
 /// A file pair whose content could not be compared: it counts as different (`SCAN_E_READ`).
@@ -264,18 +241,26 @@ pub struct CompareIssue {
 /// The comparison of two trees.
 #[derive(Debug, Clone)]
 pub struct Comparison {
+    /// The left tree's scan.
     pub left: Scan,
+    /// The right tree's scan.
     pub right: Scan,
+    /// Every path of either tree, in path order.
     pub items: Vec<Item>,
+    /// Names that a case-insensitive or normalising filesystem would merge.
     pub twins: Vec<Twins>,
+    /// What was compared.
     pub criteria: Criteria,
+    /// Times closer than this compared equal.
     pub tolerance: Duration,
     /// Content hashing problems (unreadable files), reported per path.
     pub issues: Vec<CompareIssue>,
+    /// Whether the scans or the comparison were cancelled before they finished.
     pub cancelled: bool,
 }
 
 impl Comparison {
+    /// An item's path, relative to the roots (the left name when a folded pair differs).
     pub fn rel(&self, item: &Item) -> &Path {
         match (item.left, item.right) {
             (Some(l), _) => &self.left.entries[l as usize].rel,
@@ -283,9 +268,11 @@ impl Comparison {
             (None, None) => Path::new(""),
         }
     }
+    /// An item's entry in the left scan.
     pub fn left_entry(&self, item: &Item) -> Option<&Entry> {
         item.left.map(|i| &self.left.entries[i as usize])
     }
+    /// An item's entry in the right scan.
     pub fn right_entry(&self, item: &Item) -> Option<&Entry> {
         item.right.map(|i| &self.right.entries[i as usize])
     }
@@ -314,7 +301,7 @@ fn times_differ(a: Option<SystemTime>, b: Option<SystemTime>, tol: Duration) -> 
     }
 }
 
-fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
+pub(super) fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
     let mut d = Diffs::default();
     if l.kind != r.kind {
         d.insert(Diffs::TYPE);
@@ -364,7 +351,7 @@ fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) -> Diffs {
 /// attribute, which the scan reports as bit 0).
 const PERMISSION_BITS: u32 = 0o777;
 
-fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Category {
+pub(super) fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Category {
     match (l, r) {
         (Some(_), None) => Category::LeftOnly,
         (None, Some(_)) => Category::RightOnly,
@@ -593,147 +580,11 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// On a side that folds names, a left-only and a right-only path that fold to the same name are
-/// one item (`Report.txt` in the source, `report.txt` on an exFAT target): its name differs
-/// (`NAME`, when the last component differs; a folder's rename carries its contents) and the
-/// rest is compared as usual. Only unambiguous pairs are joined: one name on each side.
-fn pair_folded(
-    items: &mut Vec<Item>,
-    le: &[Entry],
-    re: &[Entry],
-    criteria: &Criteria,
-    tolerance: Duration,
-) {
-    let mut by_key: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
-    for (k, it) in items.iter().enumerate() {
-        let (rel, left) = match (it.left, it.right) {
-            (Some(l), None) => (&le[l as usize].rel, true),
-            (None, Some(r)) => (&re[r as usize].rel, false),
-            _ => continue,
-        };
-        let Some(s) = rel.to_str() else { continue };
-        let e = by_key
-            .entry(fold_with(s, criteria.fold_case, criteria.fold_unicode))
-            .or_default();
-        if left { e.0.push(k) } else { e.1.push(k) }
-    }
-    let mut gone = vec![false; items.len()];
-    for (ls, rs) in by_key.into_values() {
-        let ([kl], [kr]) = (ls.as_slice(), rs.as_slice()) else {
-            continue;
-        };
-        let (l, r) = (
-            &le[items[*kl].left.unwrap_or_default() as usize],
-            &re[items[*kr].right.unwrap_or_default() as usize],
-        );
-        let mut diffs = metadata_diffs(l, r, criteria, tolerance);
-        if l.rel.file_name() != r.rel.file_name() {
-            diffs.insert(Diffs::NAME);
-        }
-        items[*kl] = Item {
-            left: items[*kl].left,
-            right: items[*kr].right,
-            diffs,
-            category: categorize(Some(l), Some(r), diffs),
-        };
-        gone[*kr] = true;
-    }
-    let mut k = 0;
-    items.retain(|_| {
-        k += 1;
-        !gone[k - 1]
-    });
-}
-
-/// `s` as a filesystem that ignores case (`case`) or Unicode normalisation (`unicode`) sees it.
-fn fold_with(s: &str, case: bool, unicode: bool) -> String {
-    let s: String = if unicode && !s.is_ascii() {
-        s.nfc().collect()
-    } else {
-        s.to_owned()
-    };
-    if case { s.to_lowercase() } else { s }
-}
-
-/// The folded form of a path: what a case-insensitive, normalising filesystem would see.
-fn fold_key(s: &str) -> String {
-    // ASCII names need no normalisation, only case folding (the common, cheap case).
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
-    } else {
-        s.nfc().collect::<String>().to_lowercase()
-    }
-}
-
-/// A hash of [`fold_key`] computed without allocating for ASCII paths (FNV-1a over the
-/// lower-cased bytes); equal keys give equal hashes.
-fn fold_hash(s: &str) -> u64 {
-    let fnv = |bytes: &mut dyn Iterator<Item = u8>| {
-        bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
-    if s.is_ascii() {
-        fnv(&mut s.bytes().map(|b| b.to_ascii_lowercase()))
-    } else {
-        fnv(&mut fold_key(s).into_bytes().into_iter())
-    }
-}
-
-/// Groups of paths (from both trees) that differ only by case or only by Unicode normalisation:
-/// copied onto a case-insensitive or normalising filesystem they would overwrite each other.
-///
-/// Twins are rare, so the first pass only hashes each folded path (no allocation for ASCII
-/// names) and sorts the hashes; folded keys are built only where two hashes collide. Building a
-/// key string and a map entry for every path was 14% of a whole no-change re-sync's CPU time
-/// (`perf`, 40,000 entries), all of it on the serial path after the parallel scan.
-fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
-    let mut hashed: Vec<(u64, &Path)> = left
-        .entries
-        .iter()
-        .chain(&right.entries)
-        .filter_map(|e| e.rel.to_str().map(|s| (fold_hash(s), &*e.rel)))
-        .collect();
-    hashed.sort_unstable_by_key(|&(h, _)| h);
-    let mut by_fold: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
-        // The same path on both sides is one name, not twins.
-        if run.iter().all(|(_, p)| *p == run[0].1) {
-            continue;
-        }
-        for &(_, p) in run {
-            let Some(s) = p.to_str() else { continue };
-            let v = by_fold.entry(fold_key(s)).or_default();
-            if !v.iter().any(|q| q.as_path() == p) {
-                v.push(p.to_path_buf());
-            }
-        }
-    }
-    let mut out: Vec<Twins> = by_fold
-        .into_values()
-        .filter(|v| v.len() > 1)
-        .map(|mut paths| {
-            paths.sort();
-            let nfc: Vec<String> = paths
-                .iter()
-                .map(|p| p.to_string_lossy().nfc().collect())
-                .collect();
-            let kind = if nfc.windows(2).all(|w| w[0] == w[1]) {
-                TwinKind::UnicodeNormalization
-            } else {
-                TwinKind::Case
-            };
-            Twins { kind, paths }
-        })
-        .collect();
-    out.sort_by(|a, b| a.paths.cmp(&b.paths));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::events::NullReporter;
+    use crate::tree::names::TwinKind;
 
     fn entry(rel: &str, kind: EntryKind, size: u64, mtime_ms: u64) -> Entry {
         Entry {

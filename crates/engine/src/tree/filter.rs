@@ -120,12 +120,12 @@ impl Filter {
         self
     }
 
-    pub fn follows_symlinks(&self) -> bool {
+    pub(crate) fn follows_symlinks(&self) -> bool {
         self.follow_symlinks
     }
 
     /// Whether an entry at relative path `rel` takes part.
-    pub fn admits(&self, rel: &Path, is_dir: bool) -> bool {
+    pub(crate) fn admits(&self, rel: &Path, is_dir: bool) -> bool {
         // No filter at all (the common case): nothing to build or match for each entry. The
         // name and path strings below were 18% of a no-change re-sync's user-space instructions.
         if !self.exclude_vcs

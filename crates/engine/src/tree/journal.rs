@@ -28,12 +28,16 @@ pub use crate::tree::lock::TargetLock;
 /// What kind of run a journal records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
+    /// `fcs sync`: the target made like the source.
     Sync,
+    /// `fcs copy`: the source copied into the target.
     Copy,
+    /// `fcs move`: copied, verified, then the sources deleted.
     Move,
 }
 
 impl RunKind {
+    /// The name as the journal stores it and the CLI prints it (`sync`, `copy`, `move`).
     pub fn as_str(self) -> &'static str {
         match self {
             RunKind::Sync => "sync",
@@ -54,7 +58,7 @@ impl RunKind {
 /// A journaled item's state. Files go planned → committed (→ source-deleted for a move), or
 /// failed; the other actions are idempotent and simply redone by a resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemState {
+pub(crate) enum ItemState {
     Planned,
     Committed,
     SourceDeleted,
@@ -82,7 +86,7 @@ impl ItemState {
 
 /// One result to journal.
 #[derive(Debug, Clone)]
-pub struct ItemUpdate {
+pub(crate) struct ItemUpdate {
     pub seq: usize,
     pub state: ItemState,
     pub hash: Option<String>,
@@ -112,12 +116,16 @@ impl ItemUpdate {
 
 /// A journaled action.
 #[derive(Debug, Clone)]
-pub struct StoredItem {
+pub(crate) struct StoredItem {
     pub seq: usize,
     pub kind: ActionKind,
     pub rel: PathBuf,
     pub size: u64,
     pub state: ItemState,
+    #[allow(
+        dead_code,
+        reason = "journaled with the commit; no step decides on it yet"
+    )]
     pub stamp: Option<SourceStamp>,
     /// A rename's old name.
     pub from: Option<PathBuf>,
@@ -125,7 +133,7 @@ pub struct StoredItem {
 
 /// An unfinished run, as the journal holds it.
 #[derive(Debug, Clone)]
-pub struct StoredRun {
+pub(crate) struct StoredRun {
     pub id: i64,
     pub kind: RunKind,
     pub source: PathBuf,
@@ -133,6 +141,10 @@ pub struct StoredRun {
     pub settings: Settings,
     pub tag: String,
     pub started: String,
+    #[allow(
+        dead_code,
+        reason = "journaled for the record; no step decides on it yet"
+    )]
     pub pid: u32,
     pub items: Vec<StoredItem>,
 }
@@ -185,7 +197,7 @@ pub struct Journal {
     run: Option<i64>,
     /// Test hook: the `record` calls from this one on fail like a full disk would.
     #[cfg(feature = "test-hooks")]
-    pub fail_records_from: Option<usize>,
+    pub(crate) fail_records_from: Option<usize>,
     #[cfg(feature = "test-hooks")]
     records: std::sync::atomic::AtomicUsize,
 }
@@ -231,7 +243,7 @@ pub(crate) fn now_text() -> String {
 
 impl Journal {
     /// The folder of job journals.
-    pub fn default_dir() -> Option<PathBuf> {
+    pub(crate) fn default_dir() -> Option<PathBuf> {
         data_dir().map(|d| d.join("journal"))
     }
 
@@ -246,7 +258,7 @@ impl Journal {
     }
 
     /// Opens (creating it and its folder if needed) a journal database.
-    pub fn open(path: &Path) -> Result<Journal, Error> {
+    pub(crate) fn open(path: &Path) -> Result<Journal, Error> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).or_code(
                 Code::JournalOpen,
@@ -298,16 +310,12 @@ impl Journal {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The newest run of this job that did not finish, with its items.
-    pub fn unfinished(&self) -> Result<Option<StoredRun>, Error> {
+    pub(crate) fn unfinished(&self) -> Result<Option<StoredRun>, Error> {
         let c = self.conn();
         let e = |e| {
             jerr(
@@ -402,7 +410,7 @@ impl Journal {
     }
 
     /// Journals a new run and its whole plan in one transaction — before anything is written.
-    pub fn begin(
+    pub(crate) fn begin(
         &mut self,
         kind: RunKind,
         settings: &Settings,
@@ -461,7 +469,7 @@ impl Journal {
     }
 
     /// Continues an unfinished run (resume): later updates go to it.
-    pub fn continue_run(&mut self, run: &StoredRun) -> Result<(), Error> {
+    pub(crate) fn continue_run(&mut self, run: &StoredRun) -> Result<(), Error> {
         self.conn()
             .execute(
                 "UPDATE run SET pid = ?1 WHERE id = ?2",
@@ -480,7 +488,7 @@ impl Journal {
     }
 
     /// Journals a batch of results in one transaction (one fsync of the WAL).
-    pub fn record(&self, updates: &[ItemUpdate]) -> Result<(), Error> {
+    pub(crate) fn record(&self, updates: &[ItemUpdate]) -> Result<(), Error> {
         let Some(run) = self.run else { return Ok(()) };
         if updates.is_empty() {
             return Ok(());
@@ -546,7 +554,7 @@ impl Journal {
     /// Marks the run finished: `done`, `failed` (it ran to its end; the next sync retries its
     /// failed files from a fresh comparison) or `cancelled` (it stays resumable, like a run
     /// that crashed).
-    pub fn finish(&self, state: &str) -> Result<(), Error> {
+    pub(crate) fn finish(&self, state: &str) -> Result<(), Error> {
         let Some(run) = self.run else { return Ok(()) };
         let db_state = if state == "cancelled" {
             "running"
@@ -571,7 +579,7 @@ impl Journal {
 
     /// The tags of every unfinished run in the journals of `dir`: their temps belong to a run
     /// that a resume will finish, so a sweep leaves them alone.
-    pub fn unfinished_tags(dir: &Path) -> Vec<String> {
+    pub(crate) fn unfinished_tags(dir: &Path) -> Vec<String> {
         let mut tags = Vec::new();
         for (_, run) in Journal::list_unfinished(dir) {
             tags.push(run.tag);
@@ -580,7 +588,7 @@ impl Journal {
     }
 
     /// Every unfinished run in the journals of `dir`, with its journal's path.
-    pub fn list_unfinished(dir: &Path) -> Vec<(PathBuf, StoredRun)> {
+    pub(crate) fn list_unfinished(dir: &Path) -> Vec<(PathBuf, StoredRun)> {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return vec![];
         };

@@ -38,7 +38,7 @@ pub struct TargetLock {
 
 impl TargetLock {
     /// Locks `target` (a canonical path; it may not exist yet) for this run.
-    pub fn acquire(target: &Path) -> Result<TargetLock, Error> {
+    pub(crate) fn acquire(target: &Path) -> Result<TargetLock, Error> {
         let data = data_dir().ok_or_else(|| {
             Error::new(
                 Code::JournalOpen,
@@ -97,7 +97,7 @@ impl TargetLock {
     /// Locks the target folder itself, exclusively: at the start of a run whose target exists,
     /// and right after a run created it (a run that created the same new folder at the same
     /// time is refused here, before it writes into it).
-    pub fn claim_created(&mut self) -> Result<(), Error> {
+    pub(crate) fn claim_created(&mut self) -> Result<(), Error> {
         if self.claimed {
             return Ok(());
         }

@@ -6,6 +6,7 @@ mod filter;
 mod job;
 pub mod journal;
 mod lock;
+mod names;
 mod plan;
 mod probe;
 mod resume;
@@ -19,16 +20,16 @@ use std::path::Path;
 pub use crate::events::Side;
 pub use crate::summary::{FailedItem, Summary};
 pub use crate::tree::journal::RunKind;
-pub use compare::{
-    Category, CompareIssue, Comparison, Criteria, Diffs, Item, TwinKind, Twins, compare,
-};
+pub use compare::{Category, CompareIssue, Comparison, Criteria, Diffs, Item, compare};
 pub use filter::Filter;
+pub use names::{TwinKind, Twins};
 pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use probe::Capabilities;
 pub use resume::Resumed;
 pub use roots::check_roots;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
-pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind, path_order, scan};
+pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind};
+pub(crate) use scan::{path_order, scan};
 
 use crate::error::Error;
 use crate::events::{CancelToken, Reporter};

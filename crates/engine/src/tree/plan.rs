@@ -15,7 +15,9 @@ use crate::tree::scan::{Entry, EntryKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// The left tree is the source, the right one the target.
     LeftToRight,
+    /// The right tree is the source, the left one the target.
     RightToLeft,
 }
 
@@ -113,12 +115,12 @@ impl ActionKind {
     }
 
     /// The kind named `s` (see [`ActionKind::as_str`]).
-    pub fn parse(s: &str) -> Option<ActionKind> {
+    pub(crate) fn parse(s: &str) -> Option<ActionKind> {
         ActionKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
     /// Whether the action copies (or checks) a file through the per-file engine.
-    pub fn is_file(self) -> bool {
+    pub(crate) fn is_file(self) -> bool {
         matches!(
             self,
             ActionKind::Copy | ActionKind::Replace | ActionKind::Check
@@ -148,7 +150,12 @@ pub struct Action {
 
 impl Action {
     /// An action on `rel` (no rename).
-    pub fn new(kind: ActionKind, rel: PathBuf, size: u64, reason: impl Into<String>) -> Action {
+    pub(crate) fn new(
+        kind: ActionKind,
+        rel: PathBuf,
+        size: u64,
+        reason: impl Into<String>,
+    ) -> Action {
         Action {
             kind,
             rel,
@@ -261,7 +268,7 @@ impl Plan {
     /// The plan of a move: like [`Plan::build`], plus a [`ActionKind::Check`] for every file
     /// the target already has, because a move removes every source file once the target's copy
     /// is proven identical by hash — never on size and times alone.
-    pub fn build_move(cmp: &Comparison, opts: &PlanOptions) -> Result<Plan, Error> {
+    pub(crate) fn build_move(cmp: &Comparison, opts: &PlanOptions) -> Result<Plan, Error> {
         Plan::build_inner(cmp, opts, true)
     }
 
@@ -411,7 +418,7 @@ impl Plan {
     }
 
     /// A plan that does nothing.
-    pub fn empty(source_root: &Path, target_root: &Path) -> Plan {
+    pub(crate) fn empty(source_root: &Path, target_root: &Path) -> Plan {
         Plan {
             source_root: source_root.to_path_buf(),
             target_root: target_root.to_path_buf(),

@@ -57,7 +57,7 @@ impl Default for Capabilities {
 
 impl Capabilities {
     /// The time granularity as a duration.
-    pub fn time_granularity(&self) -> Duration {
+    pub(crate) fn time_granularity(&self) -> Duration {
         Duration::from_nanos(self.time_granularity_ns)
     }
 

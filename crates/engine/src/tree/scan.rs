@@ -21,8 +21,11 @@ use crate::tree::filter::Filter;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A folder.
     Dir,
+    /// A symbolic link (not followed unless the filter follows links).
     Symlink,
     /// A FIFO, socket or device: reported and skipped, never opened.
     Special,
@@ -33,9 +36,13 @@ pub enum EntryKind {
 pub struct Entry {
     /// Path relative to the root (never empty).
     pub rel: Box<Path>,
+    /// What it is.
     pub kind: EntryKind,
+    /// Its length in bytes (0 for a folder).
     pub size: u64,
+    /// Its modified time, when the filesystem gives one.
     pub modified: Option<SystemTime>,
+    /// Its creation time, when the filesystem and OS give one.
     pub created: Option<SystemTime>,
     /// Unix permission bits (0 elsewhere).
     pub mode: u32,
@@ -75,7 +82,7 @@ impl ScanIssueKind {
 
     /// Whether this is only a warning (skipped as designed), not an error that makes the run
     /// exit non-zero.
-    pub fn is_warning(self) -> bool {
+    pub(crate) fn is_warning(self) -> bool {
         matches!(self, ScanIssueKind::Loop | ScanIssueKind::Special)
     }
 }
@@ -95,8 +102,11 @@ pub struct ScanIssue {
 /// The result of scanning one root: entries sorted by relative path (parents before children).
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
+    /// The folder scanned.
     pub root: PathBuf,
+    /// Everything under it that the filter admits.
     pub entries: Vec<Entry>,
+    /// What could not be read or was skipped, per path.
     pub issues: Vec<ScanIssue>,
     /// Our own temp files (`.….fcs.tmp`) met on the way: never entries, never compared or
     /// copied; a run sweeps the ones no unfinished journal knows.
@@ -125,6 +135,7 @@ impl ScanIssue {
 }
 
 impl Scan {
+    /// The entry at `rel`, if the scan found one.
     pub fn get(&self, rel: &Path) -> Option<&Entry> {
         self.entries
             .binary_search_by(|e| (*e.rel).cmp(rel))

@@ -32,11 +32,15 @@ pub enum Problem {
     Unreadable,
 }
 
+/// One item that did not verify.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyItem {
+    /// Its path, relative to the roots.
     #[serde(serialize_with = "crate::events::lossy_path")]
     pub rel: PathBuf,
+    /// What is wrong.
     pub problem: Problem,
+    /// The particulars, for people (the types found, the read error).
     pub detail: String,
 }
 
@@ -47,9 +51,13 @@ pub struct VerifyReport {
     pub identical: u64,
     /// Bytes read (both sides).
     pub bytes: u64,
+    /// Every item that did not verify.
     pub problems: Vec<VerifyItem>,
+    /// Whether the verify was cancelled before it finished.
     pub cancelled: bool,
+    /// Wall time, in milliseconds.
     pub elapsed_ms: u64,
+    /// The hash algorithm that compared the contents (`blake3`, `sha256`).
     pub algo: String,
 }
 
@@ -60,6 +68,7 @@ impl VerifyReport {
             .iter()
             .any(|p| p.problem == Problem::Unreadable)
     }
+    /// The error code a problem is reported with (`--json`, the log).
     pub fn code_of(p: Problem) -> Code {
         match p {
             Problem::Mismatch => Code::VerifyHashMismatch,

@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use crate::error::{Code, Error, IoResultExt};
 
+mod specs;
+
+pub use specs::{SPECS, SettingSpec};
+
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
@@ -18,9 +22,13 @@ const GIB: u64 = 1024 * MIB;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StrategyChoice {
+    /// The decision matrix chooses per file ([`Strategy`](crate::Strategy)).
     Auto,
+    /// Every file by DIRECT-SMALL.
     DirectSmall,
+    /// Every file by DIRECT-LARGE.
     DirectLarge,
+    /// Every file by STAGED.
     Staged,
 }
 
@@ -37,6 +45,7 @@ pub enum VerifyPolicy {
 }
 
 impl VerifyPolicy {
+    /// The value as `--set verify_policy=…` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             VerifyPolicy::None => "none",
@@ -60,11 +69,14 @@ pub enum VerifyRead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HashAlgo {
+    /// BLAKE3 (the default: fast, and parallel within a file).
     Blake3,
+    /// SHA-256 (for manifests other tools must read).
     Sha256,
 }
 
 impl HashAlgo {
+    /// The value as `--set hash=…` spells it (and manifests are named).
     pub fn as_str(self) -> &'static str {
         match self {
             HashAlgo::Blake3 => "blake3",
@@ -77,7 +89,9 @@ impl HashAlgo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UncPolicy {
+    /// Refused: the user maps a drive letter.
     Reject,
+    /// Copied by STAGED, as a network path.
     Staged,
 }
 
@@ -106,6 +120,7 @@ pub enum Durability {
 }
 
 impl Durability {
+    /// The value as `--set durability=…` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Durability::Full => "full",
@@ -118,32 +133,62 @@ impl Durability {
 /// Every tunable of the engine. Field names are the setting keys.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
+    /// A forced copy strategy, or `Auto` for the decision matrix per file.
     pub strategy: StrategyChoice,
+    /// Master switch for DIRECT-LARGE (windowed copy with on-the-fly hash).
     pub direct_large_enabled: bool,
+    /// Local files at or above this size (bytes) use DIRECT-LARGE.
     pub direct_large_threshold: u64,
+    /// DIRECT-LARGE copy window and DIRECT-SMALL compare window, in bytes.
     pub window: u64,
+    /// DIRECT-LARGE starts write-back every this many windows (a final fsync always follows).
     pub flush_every_windows: u32,
+    /// A failed DIRECT-LARGE window fails the copy (fixed by the spec: no per-window fallback).
     pub abort_on_window_failure: bool,
+    /// The most DIRECT-SMALL hands the kernel per call, in bytes, so progress and cancel stay
+    /// prompt.
     pub kernel_copy_chunk: u64,
+    /// STAGED buffered chunk for the copy and the read-back, in bytes.
     pub staged_chunk: u64,
+    /// Consecutive DIRECT-SMALL verify windows that may fall back from mmap to a buffered
+    /// compare before the verify fails.
     pub mmap_fallback_max_failures: u32,
+    /// Which files are verified after their copy.
     pub verify_policy: VerifyPolicy,
+    /// With [`VerifyPolicy::LtThreshold`], files smaller than this (bytes) are verified.
     pub verify_threshold: u64,
+    /// Whether the verify reads the destination from the medium or from the page cache.
     pub verify_read: VerifyRead,
+    /// The hash of every hash-based verify, manifest and tree verify.
     pub hash: HashAlgo,
+    /// Threads hashing one window (BLAKE3 only); 0 means one per core.
     pub hash_threads: u32,
+    /// Free space (bytes) required beyond a file's size before its copy starts.
     pub free_space_margin: u64,
+    /// Files larger than this (bytes) are refused; 0 means no cap.
     pub max_file_size: u64,
+    /// What happens to UNC paths (`\\server\share`).
     pub unc_policy: UncPolicy,
+    /// Two times closer than this compare equal (2 s for FAT and exFAT).
     pub timestamp_tolerance: Duration,
+    /// Parallel file workers (and walker threads) of a tree run; 0 chooses by the target's
+    /// drive kind.
     pub workers: u32,
+    /// Warn when a source is sparse (its holes are copied as data).
     pub sparse_file_warning: bool,
+    /// Copy modified, access and (where the OS can) creation times.
     pub preserve_times: bool,
+    /// Copy permission bits, or on Windows the read-only attribute.
     pub preserve_permissions: bool,
+    /// Each `FileFinished` event carries the file's `Perf:` record.
     pub perf_log: bool,
+    /// Whether deleted target items go to the trash or are unlinked for good.
     pub delete_mode: DeleteMode,
+    /// The largest share of the target (over 10 entries) a mirror deletes without `--force`.
     pub max_delete: f64,
+    /// Tree runs copy what symbolic links point to instead of the links (loops are reported).
     pub follow_symlinks: bool,
+    /// How each committed file is made to survive a power cut.
     pub durability: Durability,
 }
 
@@ -180,209 +225,6 @@ impl Default for Settings {
         }
     }
 }
-
-/// One setting's documentation: key, default (as text), allowed range, meaning, seed constant.
-#[derive(Debug, Clone, Copy)]
-pub struct SettingSpec {
-    pub key: &'static str,
-    pub default: &'static str,
-    pub range: &'static str,
-    pub doc: &'static str,
-    pub seed: &'static str,
-}
-
-/// Every setting, in the order `fcs settings` lists them.
-pub const SPECS: &[SettingSpec] = &[
-    SettingSpec {
-        key: "strategy",
-        default: "auto",
-        range: "auto | direct-small | direct-large | staged",
-        doc: "Force a copy strategy, or let the decision matrix choose per file.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "direct_large_enabled",
-        default: "true",
-        range: "true | false",
-        doc: "Master switch for DIRECT-LARGE (windowed copy with on-the-fly hash).",
-        seed: "FILECOPY_DIRECT_MMAP_COPY_ENABLED",
-    },
-    SettingSpec {
-        key: "direct_large_threshold",
-        default: "1GiB",
-        range: "≥ 1 MiB",
-        doc: "Local files at or above this size use DIRECT-LARGE.",
-        seed: "FILECOPY_DIRECT_MMAP_COPY_THRESHOLD_BYTES",
-    },
-    SettingSpec {
-        key: "window",
-        default: "64MiB",
-        range: "64 KiB – 1 GiB, a multiple of 64 KiB",
-        doc: "DIRECT-LARGE copy window and DIRECT-SMALL compare window.",
-        seed: "FILECOPY_MMAP_WINDOW_BYTES",
-    },
-    SettingSpec {
-        key: "flush_every_windows",
-        default: "16",
-        range: "1 – 1000",
-        doc: "DIRECT-LARGE starts write-back of the data written every N windows; a final fsync always follows.",
-        seed: "FILECOPY_MMAP_FLUSH_EVERY_N_WINDOWS",
-    },
-    SettingSpec {
-        key: "abort_on_window_failure",
-        default: "true",
-        range: "true",
-        doc: "A failed DIRECT-LARGE window fails the copy (no per-window fallback). Fixed by the spec.",
-        seed: "FILECOPY_MMAP_WRITE_ABORT_ON_FAILURE",
-    },
-    SettingSpec {
-        key: "kernel_copy_chunk",
-        default: "16MiB",
-        range: "64 KiB – 64 MiB",
-        doc: "DIRECT-SMALL hands the kernel at most this much per call, so progress and cancel stay prompt.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "staged_chunk",
-        default: "4MiB",
-        range: "64 KiB – 1 GiB",
-        doc: "STAGED buffered chunk, for the copy and the read-back.",
-        seed: "FILECOPY_NETWORK_CHUNK_BYTES",
-    },
-    SettingSpec {
-        key: "mmap_fallback_max_failures",
-        default: "5",
-        range: "1 – 100",
-        doc: "DIRECT-SMALL verify: consecutive windows that may fall back from mmap to a buffered compare before the verify fails.",
-        seed: "FILECOPY_MMAP_FALLBACK_MAX_CONSECUTIVE_FAILURES",
-    },
-    SettingSpec {
-        key: "verify_policy",
-        default: "lt_threshold",
-        range: "none | lt_threshold | all",
-        doc: "Which files are verified after the copy.",
-        seed: "FILECOPY_VERIFY_POLICY",
-    },
-    SettingSpec {
-        key: "verify_threshold",
-        default: "2GiB",
-        range: "≥ 0",
-        doc: "With verify_policy=lt_threshold, files smaller than this are verified.",
-        seed: "FILECOPY_VERIFY_THRESHOLD_BYTES",
-    },
-    SettingSpec {
-        key: "verify_read",
-        default: "device",
-        range: "device | cache",
-        doc: "Verify reads the destination from the medium (page cache dropped after fsync) or from the cache.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "hash",
-        default: "blake3",
-        range: "blake3 | sha256",
-        doc: "Hash algorithm for every hash-based verify.",
-        seed: "A.4 hash selection",
-    },
-    SettingSpec {
-        key: "hash_threads",
-        default: "0",
-        range: "0 (auto: the available cores) – 64",
-        doc: "Threads hashing one window (BLAKE3 only); 0 = as many as the machine has cores.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "free_space_margin",
-        default: "64MiB",
-        range: "≥ 0",
-        doc: "Free space required beyond the file's size before a copy starts.",
-        seed: "FILECOPY_FREE_DISK_SPACE_MARGIN",
-    },
-    SettingSpec {
-        key: "max_file_size",
-        default: "0",
-        range: "0 (no cap) or ≥ 1",
-        doc: "Refuse files larger than this.",
-        seed: "FILECOPY_MAXIMUM_COPY_FILE_SIZE_BYTES",
-    },
-    SettingSpec {
-        key: "unc_policy",
-        default: "reject",
-        range: "reject | staged",
-        doc: "UNC paths: rejected (map a drive letter), or copied STAGED as network.",
-        seed: "FILECOPY_UNC_PATH_REJECTION_STRICT",
-    },
-    SettingSpec {
-        key: "timestamp_tolerance",
-        default: "0.01s",
-        range: "0 – 86400 s, or fat (2 s), exact (0), default (0.01 s)",
-        doc: "Two times closer than this compare equal.",
-        seed: "timestamp tolerance (seed 001)",
-    },
-    SettingSpec {
-        key: "workers",
-        default: "0",
-        range: "0 (auto) – 256",
-        doc: "Parallel file workers for tree operations.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "sparse_file_warning",
-        default: "true",
-        range: "true | false",
-        doc: "Warn when a source is sparse (its holes are copied as data).",
-        seed: "FILECOPY_ATTRIBUTE_SPARSE_FILE_WARNING",
-    },
-    SettingSpec {
-        key: "preserve_times",
-        default: "true",
-        range: "true | false",
-        doc: "Copy modified, access and (where the OS can) creation times.",
-        seed: "M07",
-    },
-    SettingSpec {
-        key: "preserve_permissions",
-        default: "true",
-        range: "true | false",
-        doc: "Copy permission bits / the read-only attribute.",
-        seed: "M07",
-    },
-    SettingSpec {
-        key: "perf_log",
-        default: "true",
-        range: "true | false",
-        doc: "Emit a Perf: line after each file.",
-        seed: "PERF_LOG_ENABLED",
-    },
-    SettingSpec {
-        key: "delete_mode",
-        default: "trash",
-        range: "trash | permanent",
-        doc: "Deleted target items go to the trash / Recycle Bin, or are unlinked for good.",
-        seed: "original app: Recycle Bin by default",
-    },
-    SettingSpec {
-        key: "max_delete",
-        default: "0.5",
-        range: "0 – 1 (a share of the target's entries)",
-        doc: "A mirror refuses to delete more than this share of the target (when more than 10 entries) without --force.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "follow_symlinks",
-        default: "false",
-        range: "true | false",
-        doc: "Tree runs follow symbolic links (copying what they point to) instead of copying them as links; loops are reported.",
-        seed: "—",
-    },
-    SettingSpec {
-        key: "durability",
-        default: "full",
-        range: "full | batch | none",
-        doc: "full: fsync every file and its folder; batch: one sync per group of files, same atomicity; none: no fsync (benchmarks only — a power cut can lose committed files).",
-        seed: "002: fsync of file and directory",
-    },
-];
 
 impl Settings {
     /// The settings of a move: every file is verified (a source goes only once its copy is
@@ -565,7 +407,7 @@ impl Settings {
     }
 
     /// Applies every key of a TOML document (flat `key = value` pairs).
-    pub fn apply_toml(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
+    pub(crate) fn apply_toml(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             Error::new(
                 Code::ConfigFile,
@@ -606,7 +448,7 @@ impl Settings {
     }
 
     /// Whether a file of `size` bytes is verified under the current policy.
-    pub fn verifies(&self, size: u64) -> bool {
+    pub(crate) fn verifies(&self, size: u64) -> bool {
         match self.verify_policy {
             VerifyPolicy::None => false,
             VerifyPolicy::All => true,

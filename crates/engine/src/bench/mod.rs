@@ -3,40 +3,34 @@
 //!
 //! The folder is only read. A sample of its files (all of them when it is small, else a
 //! deterministic spread up to `max_files` / `max_bytes`) is copied, through the same
-//! [`Copier`] the real runs use, into a scratch folder next to it (same volume, so the same disk),
-//! once per variant: DIRECT-SMALL vs DIRECT-LARGE vs STAGED, window sizes, chunk sizes, worker
-//! counts, durability modes, and the scan with several walker thread counts. Variants of a group
-//! run interleaved (A B C A B C …) so that a noisy neighbour hurts them all alike. The scratch
-//! folder is deleted at the end, on error and on cancel ([`Scratch`]'s `Drop`).
+//! [`Copier`](crate::Copier) the real runs use, into a scratch folder next to it (same volume,
+//! so the same disk), once per variant: DIRECT-SMALL vs DIRECT-LARGE vs STAGED, window sizes,
+//! chunk sizes, worker counts, durability modes, and the scan with several walker thread counts.
+//! Variants of a group run interleaved (A B C A B C …) so that a noisy neighbour hurts them all
+//! alike. The scratch folder is deleted at the end, on error and on cancel (`Scratch`'s `Drop`).
 //!
 //! The engine never prints: rows go to the caller's callback as they are measured, file events to
 //! the [`Reporter`], and the result is a [`Report`] with a recommendation per setting.
 
-use std::collections::BTreeSet;
+mod recommend;
+mod sample;
+mod trial;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::copy::{Copier, PendingFile};
 use crate::error::{Code, Error, IoResultExt};
 use crate::events::{CancelToken, Reporter};
-use crate::settings::{Durability, Settings, StrategyChoice, format_bytes};
-use crate::strategy::Strategy;
+use crate::settings::{Settings, StrategyChoice, format_bytes};
 use crate::tree::{self, EntryKind, Filter, Side};
+use recommend::recommend;
+use sample::pick_sample;
+use trial::{Bench, Scratch};
 
 const MIB: u64 = 1 << 20;
-
-/// A variant must beat the current setting by more than this share before we recommend a change:
-/// smaller differences are within the noise of one run on a shared machine.
-const MARGIN: f64 = 0.05;
-
-/// Batched durability (as the tree executor does it): files up to this size wait for one
-/// filesystem sync per batch of `BATCH_FILES`.
-const BATCH_MAX_FILE: u64 = 8 * MIB;
-const BATCH_FILES: usize = 128;
 
 /// What to measure. [`Options::full`] and [`Options::quick`] are the two presets.
 #[derive(Debug, Clone)]
@@ -47,16 +41,22 @@ pub struct Options {
     pub max_files: usize,
     /// …and at most this many bytes.
     pub max_bytes: u64,
+    /// Worker counts to measure (the automatic count is always added).
     pub workers: Vec<usize>,
+    /// DIRECT-LARGE window sizes to measure, in bytes.
     pub windows: Vec<u64>,
+    /// DIRECT-SMALL kernel copy chunks to measure, in bytes.
     pub kernel_chunks: Vec<u64>,
+    /// STAGED chunks to measure, in bytes.
     pub staged_chunks: Vec<u64>,
+    /// Walker thread counts to time the scan with.
     pub scan_threads: Vec<usize>,
     /// Where the scratch folder goes (default: the folder's parent, i.e. next to it).
     pub scratch_parent: Option<PathBuf>,
 }
 
 impl Options {
+    /// A thorough run (minutes): a large sample, three repetitions, every variant.
     pub fn full() -> Options {
         Options {
             repetitions: 3,
@@ -91,16 +91,24 @@ impl Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
+    /// The copy strategies, forced for every file, against the decision matrix.
     Strategy,
+    /// DIRECT-LARGE window sizes.
     Window,
+    /// DIRECT-SMALL kernel copy chunks.
     KernelChunk,
+    /// STAGED chunks.
     StagedChunk,
+    /// Worker counts.
     Workers,
+    /// Durability modes.
     Durability,
+    /// Walker thread counts of the scan.
     Scan,
 }
 
 impl Group {
+    /// The group's title, with the strategy it is measured under.
     pub fn as_str(self) -> &'static str {
         match self {
             Group::Strategy => "strategy",
@@ -117,12 +125,15 @@ impl Group {
 /// One measured variant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The comparison it belongs to.
     pub group: Group,
     /// What varies, e.g. `DIRECT-LARGE`, `64MiB`, `8`.
     pub label: String,
     /// The settings that produce it (`key`, `value`), on top of the caller's.
     pub settings: Vec<(&'static str, String)>,
+    /// Files copied per repetition (entries, for a scan).
     pub files: u64,
+    /// Bytes copied per repetition (0 for a scan).
     pub bytes: u64,
     /// Wall time of each repetition, in seconds.
     pub seconds: Vec<f64>,
@@ -131,6 +142,7 @@ pub struct Row {
 }
 
 impl Row {
+    /// The median wall time of the repetitions, in seconds.
     pub fn median(&self) -> f64 {
         median(&self.seconds)
     }
@@ -143,6 +155,7 @@ impl Row {
             0.0
         }
     }
+    /// Files per second at the median.
     pub fn files_per_sec(&self) -> f64 {
         let m = self.median();
         if m > 0.0 { self.files as f64 / m } else { 0.0 }
@@ -152,10 +165,13 @@ impl Row {
 /// A setting we recommend for this machine and this kind of folder.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
+    /// The setting's key.
     pub key: &'static str,
+    /// The value we recommend.
     pub value: String,
     /// The value in effect during the bench (default or the caller's).
     pub current: String,
+    /// Why, from the measurements (or why not measured).
     pub why: String,
 }
 
@@ -169,56 +185,28 @@ impl Recommendation {
 /// The outcome of a bench run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The folder measured.
     pub folder: PathBuf,
     /// The scratch folder used (already deleted).
     pub scratch: PathBuf,
+    /// Regular files in the folder.
     pub folder_files: u64,
+    /// Their bytes.
     pub folder_bytes: u64,
+    /// Files of the sample copied per variant.
     pub sample_files: u64,
+    /// Their bytes.
     pub sample_bytes: u64,
+    /// Runs of each variant.
     pub repetitions: u32,
+    /// Every row, in the order measured.
     pub rows: Vec<Row>,
+    /// One recommendation per setting measured.
     pub recommendations: Vec<Recommendation>,
 }
 
-/// The scratch folder: created fresh next to the target, deleted whatever happens.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn create(parent: &Path, name: &str) -> Result<Scratch, Error> {
-        let path = parent.join(format!(".fcs-bench-{name}-{}", std::process::id()));
-        // create_dir, not create_dir_all: never adopt (and later delete) a folder we did not make.
-        std::fs::create_dir(&path).or_code(
-            Code::PlanRoots,
-            &path,
-            "cannot create the bench's scratch folder next to the folder",
-        )?;
-        Ok(Scratch(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // Best effort: an error here must not hide the one that ended the run.
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Settings that make a variant: (`key`, `value`) pairs for `Settings::set`.
-type Pairs = Vec<(&'static str, String)>;
-
-/// One file of the sample.
-struct SampleFile {
-    rel: PathBuf,
-    size: u64,
-}
-
-/// The sample, its folders (created before each timed copy) and its size.
-struct Sample {
-    files: Vec<SampleFile>,
-    dirs: Vec<PathBuf>,
-    bytes: u64,
-}
+pub(super) type Pairs = Vec<(&'static str, String)>;
 
 /// Measures `folder` (see the module docs). `base` are the settings every variant starts from
 /// (the user's `--set`s); `on_row` gets each row as soon as it is measured. Cancelling returns
@@ -503,116 +491,6 @@ fn sizes(
         .collect()
 }
 
-/// The fastest row's value, unless the current value is within [`MARGIN`] of it (then keep it:
-/// the difference is noise). `prefer` is kept the same way when it is among the rows.
-fn recommend(
-    key: &'static str,
-    rows: &[Row],
-    current: &str,
-    value: impl Fn(&Row) -> String,
-    prefer: &str,
-) -> Recommendation {
-    let ok: Vec<&Row> = rows.iter().filter(|r| r.error.is_none()).collect();
-    let Some(best) = ok
-        .iter()
-        .min_by(|a, b| a.median().total_cmp(&b.median()))
-        .copied()
-    else {
-        return Recommendation {
-            key,
-            value: current.to_string(),
-            current: current.to_string(),
-            why: "every variant failed: keep the current value".into(),
-        };
-    };
-    // Slower by less than the margin, or by less than the best variant's own spread between
-    // repetitions: not a measured difference.
-    let best_slowest = best.seconds.iter().copied().fold(0.0, f64::max);
-    let within = |v: &str| {
-        ok.iter()
-            .find(|r| value(r) == v)
-            .filter(|r| r.median() <= best.median() * (1.0 + MARGIN) || r.median() <= best_slowest)
-    };
-    let (chosen, why) = if let Some(r) = within(current) {
-        let why = if value(r) == value(best) {
-            "fastest".to_string()
-        } else {
-            format!(
-                "within {:.0}% or the run-to-run spread of the fastest ({}): not worth a change",
-                MARGIN * 100.0,
-                value(best)
-            )
-        };
-        (current.to_string(), why)
-    } else if let Some(r) = (!prefer.is_empty()).then(|| within(prefer)).flatten() {
-        (
-            value(r),
-            format!("within {:.0}% of the fastest", MARGIN * 100.0),
-        )
-    } else {
-        let cur = ok.iter().find(|r| value(r) == current);
-        let why = match cur {
-            Some(c) => format!(
-                "{:.0}% faster than {current} here",
-                (1.0 - best.median() / c.median()) * 100.0
-            ),
-            None => "fastest".to_string(),
-        };
-        (value(best), why)
-    };
-    Recommendation {
-        key,
-        value: chosen,
-        current: current.to_string(),
-        why,
-    }
-}
-
-/// Every regular file when the folder fits the budget; else a deterministic spread of them
-/// (ordered by a hash of the path, so every folder of the tree is represented, not just the
-/// first ones) until `max_files` or `max_bytes`.
-fn pick_sample(entries: &[tree::Entry], max_files: usize, max_bytes: u64) -> Sample {
-    let mut files: Vec<&tree::Entry> = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::File)
-        .collect();
-    let total: u64 = files.iter().map(|e| e.size).sum();
-    if files.len() > max_files || total > max_bytes {
-        files.sort_by_key(|e| fnv1a(e.rel.as_os_str().as_encoded_bytes()));
-    }
-    let (mut picked, mut bytes) = (Vec::new(), 0u64);
-    for e in files {
-        if picked.len() >= max_files {
-            break;
-        }
-        if bytes + e.size > max_bytes {
-            continue;
-        }
-        bytes += e.size;
-        picked.push(SampleFile {
-            rel: e.rel.to_path_buf(),
-            size: e.size,
-        });
-    }
-    // Parents before children, so the folders can be created in order.
-    let dirs: BTreeSet<PathBuf> = picked
-        .iter()
-        .flat_map(|f| f.rel.ancestors().skip(1).map(Path::to_path_buf))
-        .filter(|p| !p.as_os_str().is_empty())
-        .collect();
-    Sample {
-        files: picked,
-        dirs: dirs.into_iter().collect(),
-        bytes,
-    }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 fn median(xs: &[f64]) -> f64 {
     if xs.is_empty() {
         return 0.0;
@@ -639,272 +517,9 @@ fn check_cancel(cancel: &CancelToken, path: &Path) -> Result<(), Error> {
     }
 }
 
-struct Bench<'a> {
-    folder: &'a Path,
-    scratch: &'a Path,
-    sample: &'a Sample,
-    reporter: Arc<dyn Reporter>,
-    cancel: &'a CancelToken,
-    reps: u32,
-    rows: Vec<Row>,
-    trial: u64,
-}
-
-impl Bench<'_> {
-    /// Runs each variant `reps` times, interleaved, with `workers` workers; returns the rows.
-    fn group(
-        &mut self,
-        group: Group,
-        base: &Settings,
-        variants: &[(String, Pairs)],
-        workers: usize,
-        on_row: &mut dyn FnMut(&Row),
-    ) -> Result<Vec<Row>, Error> {
-        let v: Vec<_> = variants
-            .iter()
-            .map(|(l, s)| (l.clone(), s.clone(), workers))
-            .collect();
-        self.measure(group, base, &v, on_row)
-    }
-
-    fn group_workers(
-        &mut self,
-        base: &Settings,
-        variants: &[(String, Pairs)],
-        on_row: &mut dyn FnMut(&Row),
-    ) -> Result<Vec<Row>, Error> {
-        let v: Vec<_> = variants
-            .iter()
-            .map(|(l, s)| (l.clone(), s.clone(), l.parse().unwrap_or(1)))
-            .collect();
-        self.measure(Group::Workers, base, &v, on_row)
-    }
-
-    fn measure(
-        &mut self,
-        group: Group,
-        base: &Settings,
-        variants: &[(String, Pairs, usize)],
-        on_row: &mut dyn FnMut(&Row),
-    ) -> Result<Vec<Row>, Error> {
-        let mut rows: Vec<Row> = variants
-            .iter()
-            .map(|(label, settings, _)| Row {
-                group,
-                label: label.clone(),
-                settings: settings.clone(),
-                files: self.sample.files.len() as u64,
-                bytes: self.sample.bytes,
-                seconds: Vec::new(),
-                error: None,
-            })
-            .collect();
-        for _ in 0..self.reps {
-            for (i, (_, pairs, workers)) in variants.iter().enumerate() {
-                let mut s = base.clone();
-                for (k, v) in pairs {
-                    s.set(k, v)?;
-                }
-                let (dt, err) = self.trial(&s, *workers)?;
-                rows[i].seconds.push(dt);
-                if rows[i].error.is_none() {
-                    rows[i].error = err;
-                }
-            }
-        }
-        for r in &rows {
-            on_row(r);
-        }
-        self.rows.extend(rows.iter().cloned());
-        Ok(rows)
-    }
-
-    /// One timed copy of the sample into a fresh folder of the scratch, then its deletion and a
-    /// filesystem sync (not timed), so the next trial does not pay for this one's write-back.
-    fn trial(
-        &mut self,
-        settings: &Settings,
-        workers: usize,
-    ) -> Result<(f64, Option<String>), Error> {
-        check_cancel(self.cancel, self.folder)?;
-        self.trial += 1;
-        let out = self.scratch.join(format!("t{}", self.trial));
-        let mkdir = |p: &Path| {
-            std::fs::create_dir(p).or_code(Code::PlanRoots, p, "cannot create a scratch folder")
-        };
-        mkdir(&out)?;
-        for d in &self.sample.dirs {
-            mkdir(&out.join(d))?;
-        }
-        let copier = Copier::new(settings.clone(), self.reporter.clone(), self.cancel.clone());
-        let t = Instant::now();
-        let err = copy_sample(&copier, self.folder, &out, self.sample, workers);
-        let dt = t.elapsed().as_secs_f64();
-        // Cancelled: report that, not the files it failed.
-        check_cancel(self.cancel, self.folder)?;
-        let _ = std::fs::remove_dir_all(&out);
-        let _ = fsops::sync_filesystem(self.scratch);
-        Ok((dt, err))
-    }
-}
-
-/// Copies the sample on `workers` threads the way a tree run does for the copier's durability
-/// setting; returns the first failure.
-fn copy_sample(
-    copier: &Copier,
-    src_root: &Path,
-    dst_root: &Path,
-    sample: &Sample,
-    workers: usize,
-) -> Option<String> {
-    let durability = copier.settings().durability;
-    let next = AtomicUsize::new(0);
-    let first_err: Mutex<Option<String>> = Mutex::new(None);
-    let fail = |e: Error| {
-        let mut f = first_err.lock().unwrap_or_else(|e| e.into_inner());
-        f.get_or_insert_with(|| e.to_string());
-    };
-    let batch: Mutex<Vec<PendingFile>> = Mutex::new(Vec::new());
-    let sync_batch = |files: Vec<PendingFile>| {
-        if files.is_empty() {
-            return;
-        }
-        match fsops::sync_filesystem(dst_root) {
-            Ok(synced) => {
-                for p in files {
-                    if let Err(e) = copier.commit_file(p, synced) {
-                        fail(e);
-                    }
-                }
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                for p in files {
-                    let err = Error::new(
-                        Code::FinalizeFsync,
-                        dst_root,
-                        format!("syncfs failed: {msg}"),
-                    );
-                    fail(copier.abandon_file(p, err));
-                }
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
-            s.spawn(|| {
-                loop {
-                    if copier.cancel_token().is_cancelled() {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(f) = sample.files.get(i) else { break };
-                    let (src, dst) = (src_root.join(&f.rel), dst_root.join(&f.rel));
-                    let r = match durability {
-                        Durability::Full => copier.copy_file(&src, &dst).map(|_| ()),
-                        Durability::None => copier
-                            .prepare_file(&src, &dst)
-                            .and_then(|p| copier.commit_file(p, true))
-                            .map(|_| ()),
-                        Durability::Batch => match copier.prepare_file(&src, &dst) {
-                            Ok(p)
-                                if p.strategy() == Strategy::DirectSmall
-                                    && f.size <= BATCH_MAX_FILE =>
-                            {
-                                let full = {
-                                    let mut b = batch.lock().unwrap_or_else(|e| e.into_inner());
-                                    b.push(p);
-                                    (b.len() >= BATCH_FILES).then(|| std::mem::take(&mut *b))
-                                };
-                                if let Some(full) = full {
-                                    sync_batch(full);
-                                }
-                                Ok(())
-                            }
-                            Ok(p) => copier.commit_file(p, false).map(|_| ()),
-                            Err(e) => Err(e),
-                        },
-                    };
-                    if let Err(e) = r {
-                        fail(e);
-                    }
-                }
-            });
-        }
-    });
-    let rest = std::mem::take(&mut *batch.lock().unwrap_or_else(|e| e.into_inner()));
-    sync_batch(rest);
-    if durability != Durability::None {
-        // The renames become durable with one fsync per folder, as in a tree run.
-        for d in std::iter::once(PathBuf::new()).chain(sample.dirs.iter().cloned()) {
-            if let Err(e) = fsops::sync_dir(&dst_root.join(d)) {
-                fail(Error::io(
-                    Code::FinalizeFsync,
-                    dst_root,
-                    "folder fsync failed",
-                    e,
-                ));
-            }
-        }
-    }
-    first_err.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(label: &str, secs: f64) -> Row {
-        Row {
-            group: Group::Window,
-            label: label.into(),
-            settings: vec![("window", label.into())],
-            files: 1,
-            bytes: 1,
-            seconds: vec![secs],
-            error: None,
-        }
-    }
-
-    #[test]
-    fn recommend_keeps_the_current_value_within_the_noise_margin() {
-        let rows = [row("16MiB", 1.0), row("64MiB", 1.03)];
-        let r = recommend("window", &rows, "64MiB", |r| r.label.clone(), "");
-        assert_eq!(r.value, "64MiB");
-        assert!(!r.changes());
-        let rows = [row("16MiB", 1.0), row("64MiB", 1.5)];
-        let r = recommend("window", &rows, "64MiB", |r| r.label.clone(), "");
-        assert_eq!(r.value, "16MiB");
-        assert!(r.why.contains("33% faster"), "{}", r.why);
-        // A faster median whose own repetitions reach the current value's median is noise.
-        let mut noisy = row("16MiB", 1.0);
-        noisy.seconds = vec![0.9, 1.0, 1.8];
-        let rows = [noisy, row("64MiB", 1.5)];
-        let r = recommend("window", &rows, "64MiB", |r| r.label.clone(), "");
-        assert_eq!(r.value, "64MiB", "{}", r.why);
-    }
-
-    #[test]
-    fn sample_spreads_over_the_tree_within_the_budget() {
-        let entries: Vec<tree::Entry> = (0..100)
-            .map(|i| tree::Entry {
-                rel: PathBuf::from(format!("d{}/f{i}", i % 10)).into_boxed_path(),
-                kind: EntryKind::File,
-                size: 10,
-                modified: None,
-                created: None,
-                mode: 0,
-                link_target: None,
-            })
-            .collect();
-        let s = pick_sample(&entries, 20, 1000);
-        assert_eq!(s.files.len(), 20);
-        assert_eq!(s.bytes, 200);
-        let folders: BTreeSet<_> = s.files.iter().map(|f| f.rel.parent()).collect();
-        assert!(folders.len() > 3, "sample not spread: {folders:?}");
-        let s = pick_sample(&entries, 1000, 55);
-        assert_eq!(s.files.len(), 5);
-    }
 
     #[test]
     fn median_of_even_and_odd() {
