@@ -221,30 +221,6 @@ impl std::fmt::Debug for AlignedBuf {
     }
 }
 
-/// Whether names in directory `dir` are matched case-insensitively (NTFS, APFS, exFAT and FAT by
-/// default, a Samba share …): probes with a short-lived file of our own. `Ok(false)` when the
-/// directory is not writable (nothing will be copied there anyway).
-pub fn is_case_insensitive(dir: &Path) -> io::Result<bool> {
-    let lower = dir.join(format!(".fcs-case-probe-{}.fcs.tmp", std::process::id()));
-    let upper = dir.join(format!(".FCS-CASE-PROBE-{}.FCS.TMP", std::process::id()));
-    match backend::create_temp(&lower) {
-        Ok(_) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
-            ) =>
-        {
-            return Ok(false);
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let folded = std::fs::symlink_metadata(&upper).is_ok();
-    let _ = std::fs::remove_file(&lower);
-    Ok(folded)
-}
-
 /// Whether `path` is a Windows UNC path (`\\server\share\…`, `\\?\UNC\server\…`). Pure string
 /// test, the same on every OS so it can be unit-tested anywhere.
 pub fn is_unc_path(path: &Path) -> bool {
@@ -344,20 +320,6 @@ mod tests {
             windows_like(&mut reads, b, off)
         });
         assert_eq!((n.unwrap(), reads.len()), (0, 1));
-    }
-
-    #[test]
-    fn case_sensitivity_is_probed_and_the_probe_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let insensitive = is_case_insensitive(dir.path()).unwrap();
-        assert_eq!(
-            insensitive,
-            cfg!(any(windows, target_os = "macos")) && insensitive
-        );
-        if cfg!(target_os = "linux") {
-            assert!(!insensitive, "ext4/tmpfs temp dirs are case-sensitive");
-        }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -39,7 +39,7 @@
 //!
 //! The portable helpers: [`read_at`] / [`write_all_at`] / [`read_direct_at`] (positional I/O that
 //! does not move a shared cursor), [`AlignedBuf`] and [`DIRECT_ALIGN`] for unbuffered reads,
-//! [`MappedWindow`] (a read-only map of one window of a file), [`is_case_insensitive`],
+//! [`MappedWindow`] (a read-only map of one window of a file),
 //! [`is_unc_path`] and [`nearest_existing`].
 
 #![warn(missing_docs)]
@@ -92,8 +92,8 @@ pub use backend::{
     sync_filesystem,
 };
 pub use common::{
-    AlignedBuf, DIRECT_ALIGN, MappedWindow, is_case_insensitive, is_unc_path, nearest_existing,
-    read_at, read_direct_at, write_all_at,
+    AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,
+    write_all_at,
 };
 
 /// The kind of volume a path lives on, as the seed defines them (seed 000 A.9).

@@ -401,11 +401,9 @@ impl FcsApp {
             Pane::Left => Direction::LeftToRight,
             Pane::Right => Direction::RightToLeft,
         };
-        let target = match from {
-            Pane::Left => &cmp.right.root,
-            Pane::Right => &cmp.left.root,
-        };
-        let folds = !cmp.twins.is_empty() && engine::tree::folds_names(target);
+        // The comparison matched names the way the target folds them (judged when it was made);
+        // the copy itself probes the target again before it plans.
+        let folds = cmp.criteria.fold_case || cmp.criteria.fold_unicode;
         match copy_plan(cmp, &ticked, direction, folds) {
             Ok(plan) => {
                 let names: Vec<String> = plan

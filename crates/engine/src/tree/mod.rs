@@ -36,14 +36,15 @@ use crate::events::{CancelToken, Reporter};
 use crate::settings::Settings;
 
 /// Whether the folder `dir` (or, if it does not exist yet, its nearest existing ancestor) folds
-/// names that differ only by case or normalisation, so twins must not be copied into it.
+/// names that differ only by case or normalisation, so twins must not be copied into it: the
+/// run's probe, which puts the folder's times back.
 pub fn folds_names(dir: &Path) -> bool {
-    let probe = if dir.is_dir() {
-        dir.to_path_buf()
-    } else {
-        fsops::nearest_existing(dir).unwrap_or_else(|_| dir.to_path_buf())
-    };
-    fsops::is_case_insensitive(&probe).unwrap_or(false)
+    let dir = dir
+        .ancestors()
+        .find(|a| a.is_dir())
+        .unwrap_or(Path::new("."));
+    let caps = probe::probe(dir, &format!("f{:x}", std::process::id()), true);
+    caps.case_insensitive || caps.normalization_insensitive
 }
 
 /// Worker threads for a tree run onto `target` when the user did not choose (`workers=0`):
