@@ -1087,42 +1087,30 @@ mod tests {
 
         assert!(free_space(&deep.join("not/yet")).unwrap() > 0);
         assert!(free_space(&dst).unwrap() > 0);
-
-        // drive_info resolves through std's canonicalize; Wine 8's GetFinalPathNameByHandleW
-        // cannot return paths over MAX_PATH (ERROR_MORE_DATA), real Windows can.
-        match deep.canonicalize() {
-            Ok(canonical) => {
-                let info = drive_info(&deep.join("not/yet")).unwrap();
-                assert_eq!(info.resolved, canonical);
-                assert!(!info.is_unc);
-            }
-            Err(e) => eprintln!("skipping drive_info on a long path: canonicalize failed: {e}"),
-        }
     }
 
-    /// Whether the tests run under Wine (its ntdll exports `wine_get_version`), whose
-    /// implementations of a few calls are known to differ from Windows.
-    fn running_on_wine() -> bool {
-        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
-        let ntdll = with_nul(wide("ntdll.dll"));
-        // SAFETY: NUL-terminated name; ntdll is mapped into every process, and the handle is not
-        // reference-counted, so nothing has to be released.
-        let module = unsafe { GetModuleHandleW(ntdll.as_ptr()) };
-        if module.is_null() {
-            return false;
+    /// drive_info resolves through std's canonicalize. Left out under Wine by name
+    /// (scripts/test-windows.sh): Wine 8's GetFinalPathNameByHandleW cannot return paths over
+    /// MAX_PATH (ERROR_MORE_DATA); real Windows can.
+    #[test]
+    fn drive_info_resolves_a_path_longer_than_max_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut deep = dir.path().to_path_buf();
+        for i in 0..12 {
+            deep.push(format!("a-rather-long-folder-name-number-{i:02}"));
         }
-        // SAFETY: valid module handle and NUL-terminated ANSI name.
-        unsafe { GetProcAddress(module, c"wine_get_version".as_ptr().cast()) }.is_some()
+        std::fs::create_dir_all(&deep).unwrap();
+        let canonical = deep.canonicalize().unwrap();
+        let info = drive_info(&deep.join("not/yet")).unwrap();
+        assert_eq!(info.resolved, canonical);
+        assert!(!info.is_unc);
     }
 
+    /// Left out under Wine by name (scripts/test-windows.sh): Wine 8's CopyFileExW never calls
+    /// the progress routine; kernel_copy still reports the final count after the copy, which
+    /// the shared test checks.
     #[test]
     fn copy_file_ex_calls_the_progress_routine() {
-        if running_on_wine() {
-            // Wine 8's CopyFileExW never calls the progress routine; kernel_copy still reports
-            // the final count after the copy, which the shared lib.rs test checks.
-            eprintln!("skipping: Wine's CopyFileExW ignores LPPROGRESS_ROUTINE");
-            return;
-        }
         let dir = tempfile::tempdir().unwrap();
         let src_path = dir.path().join("src");
         let data = vec![7u8; 3 << 20];
@@ -1242,14 +1230,21 @@ mod tests {
         let mut buf = crate::AlignedBuf::new(4 * crate::DIRECT_ALIGN);
         assert_eq!(crate::read_direct_at(&f, &mut buf, 0).unwrap(), data.len());
         assert_eq!(&buf[..data.len()], &data[..]);
-        // Only a handle that really bypasses the cache refuses a length that is not a
-        // multiple of the sector size.
+    }
+
+    /// Only a handle that really bypasses the cache refuses a length that is not a multiple of
+    /// the sector size. Left out under Wine by name (scripts/test-windows.sh): Wine reads
+    /// through the host's page cache whatever the flag says.
+    #[test]
+    fn an_unaligned_unbuffered_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("u");
+        std::fs::write(&p, vec![1u8; 3 * crate::DIRECT_ALIGN]).unwrap();
+        let f = crate::open_direct(&p)
+            .unwrap()
+            .expect("Windows reads unbuffered");
+        let mut buf = crate::AlignedBuf::new(crate::DIRECT_ALIGN);
         match crate::read_direct_at(&f, &mut buf[..100], 0) {
-            Ok(_) if running_on_wine() => {
-                // Wine reads through the host's page cache whatever the flag says, so nothing
-                // enforces the alignment rules.
-                eprintln!("skipping the alignment check: Wine ignores FILE_FLAG_NO_BUFFERING");
-            }
             Ok(n) => panic!("an unaligned unbuffered read of 100 bytes returned {n}"),
             Err(e) => assert_eq!(e.raw_os_error(), Some(87), "ERROR_INVALID_PARAMETER: {e}"),
         }
@@ -1295,13 +1290,9 @@ mod tests {
         let f = crate::open_source(&p).unwrap();
         crate::read_at(&f, &mut buf, 0).unwrap();
         drop(f);
+        // Left out under Wine by name (scripts/test-windows.sh): Wine accepts the pinned access
+        // time but reads go to the host's kernel, which updates atime by its own rules.
         let accessed = std::fs::metadata(&p).unwrap().accessed().unwrap();
-        if accessed != old && running_on_wine() {
-            // Wine accepts the pinned access time but reads go to the host's kernel, which
-            // updates atime by its own rules (relatime); Wine cannot open with O_NOATIME.
-            eprintln!("skipping: under Wine the host kernel updated the access time on read");
-            return;
-        }
         assert_eq!(accessed, old);
     }
 
