@@ -124,6 +124,19 @@ pub(crate) struct CopyFlags {
     /// to the target; check with `cd TARGET && b3sum -c FILE` or `fcs verify --manifest`).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
+    /// Keep everything this platform can: owner and group, extended attributes, ACLs (and times
+    /// and permissions, kept by default). What a target cannot hold then fails the run.
+    #[arg(short = 'a', long)]
+    pub archive: bool,
+    /// Keep owner and group (numeric ids; the default as root).
+    #[arg(long)]
+    pub owner: bool,
+    /// Keep extended attributes (the default).
+    #[arg(short = 'X', long)]
+    pub xattrs: bool,
+    /// Keep POSIX ACLs (the default).
+    #[arg(short = 'A', long)]
+    pub acls: bool,
 }
 
 impl CopyFlags {
@@ -134,6 +147,9 @@ impl CopyFlags {
             ("strategy", value_name(self.strategy)),
             ("verify_read", value_name(self.verify_read)),
             ("durability", value_name(self.durability)),
+            ("preserve_owner", on(self.owner || self.archive)),
+            ("preserve_xattrs", on(self.xattrs || self.archive)),
+            ("preserve_acls", on(self.acls || self.archive)),
         ]
     }
 }
@@ -212,14 +228,19 @@ pub(crate) fn build_settings(
         s.set_pair(pair)?;
     }
     if let Some(w) = common.workers {
-        s.set("workers", &w.to_string())?;
+        s.choose("workers", &w.to_string())?;
     }
     for (key, value) in flags {
         if let Some(v) = value {
-            s.set(key, v)?;
+            s.choose(key, v)?;
         }
     }
     Ok(s)
+}
+
+/// A flag that turns a setting on: `Some("true")` when given (an explicit choice), else `None`.
+fn on(flag: bool) -> Option<String> {
+    flag.then(|| "true".to_string())
 }
 
 pub(crate) fn value_name<T: ValueEnum>(v: Option<T>) -> Option<String> {

@@ -109,6 +109,8 @@ codes! {
         "Times or permissions could not be applied; check the target filesystem supports them.";
     FinalizeRename => "FINALIZE_E_RENAME", Deleted,
         "The verified copy could not replace the target; check that the target is not read-only or open in another program.";
+    FinalizeNotKept => "FINALIZE_E_NOT_KEPT", Committed,
+        "The copy is in place, but metadata you asked for explicitly (owner, extended attributes, ACLs) could not be kept on this target; copy to a filesystem that holds it, or stop asking for it.";
     FinalizeDirSync => "FINALIZE_E_DIR_SYNC", Committed,
         "The new file is in place but the directory could not be made durable; check the target medium.";
     ScanRead => "SCAN_E_READ", NotCreated,

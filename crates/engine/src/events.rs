@@ -156,6 +156,8 @@ pub enum NoticeKind {
     ToleranceRaised,
     /// The target cannot hold permission bits: they are neither kept nor compared.
     PermissionsNotKept,
+    /// Owner, extended attributes or ACLs could not be kept on some items (one per kind).
+    MetadataNotKept,
 }
 
 impl NoticeKind {
@@ -173,6 +175,7 @@ impl NoticeKind {
         NoticeKind::Resume,
         NoticeKind::ToleranceRaised,
         NoticeKind::PermissionsNotKept,
+        NoticeKind::MetadataNotKept,
     ];
 
     /// The kind's stable name.
@@ -190,6 +193,7 @@ impl NoticeKind {
             NoticeKind::Resume => "resume",
             NoticeKind::ToleranceRaised => "tolerance_raised",
             NoticeKind::PermissionsNotKept => "permissions_not_kept",
+            NoticeKind::MetadataNotKept => "metadata_not_kept",
         }
     }
 }

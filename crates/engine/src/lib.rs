@@ -21,6 +21,7 @@ pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod hash;
 pub mod manifest;
+mod meta;
 pub(crate) mod moving;
 pub(crate) mod pipe;
 pub(crate) mod settings;
@@ -40,6 +41,7 @@ pub use crate::{
         Reporter,
     },
     hash::{hash_path, hashers_created},
+    meta::{MetaKind, NotKept},
     settings::{
         DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
         VerifyPolicy, VerifyRead, format_bytes, parse_bytes,

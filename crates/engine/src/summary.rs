@@ -41,6 +41,8 @@ pub struct Summary {
     pub already_present: u64,
     /// Source files and links a move deleted.
     pub sources_deleted: u64,
+    /// Kinds of metadata that could not be kept, and on how many items.
+    pub not_kept: Vec<crate::meta::NotKept>,
     /// Whether the run was cancelled before its end (it stays resumable).
     pub cancelled: bool,
     /// One entry per failed item.

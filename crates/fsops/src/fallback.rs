@@ -23,18 +23,20 @@ pub use crate::unix_dir::{Dir, is_link_in_path};
 #[cfg(not(unix))]
 pub use self::portable::{
     MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_sparse, mode_bits, name_problem, open_readback, open_source,
-    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
-    set_dir_times, set_file_mode, set_symlink_times, sync_dir,
+    identity_from_metadata, in_use, is_root, is_sparse, mode_bits, name_problem, open_readback,
+    open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes,
+    remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times,
+    set_xattr, sync_dir, xattrs,
 };
 #[cfg(not(unix))]
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
 #[cfg(unix)]
 pub use crate::unix::{
     MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_sparse, mode_bits, open_readback, open_source,
-    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, process_alive,
-    remove_temp, set_dir_times, set_file_mode, set_symlink_times,
+    identity_from_metadata, in_use, is_root, is_sparse, mode_bits, open_readback, open_source,
+    owner_of, path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, process_alive,
+    remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times,
+    set_xattr, xattrs,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
@@ -307,6 +309,41 @@ mod portable {
     /// (volume, file) identity of what `path` names itself; here the same as [`path_identity`].
     pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
         path_identity(path)
+    }
+
+    /// No portable notion of root: never.
+    pub fn is_root() -> bool {
+        false
+    }
+
+    /// No portable owner ids.
+    pub fn owner_of(m: &std::fs::Metadata) -> Option<(u32, u32)> {
+        let _ = m;
+        None
+    }
+
+    /// No portable owners: unsupported.
+    pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+        let _ = (file, uid, gid);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// No portable extended attributes: none.
+    pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+        let _ = file;
+        Ok(Vec::new())
+    }
+
+    /// No portable extended attributes: unsupported.
+    pub fn set_xattr(file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
+        let _ = (file, name, value);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// No portable extended attributes: unsupported.
+    pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
+        let _ = (file, name);
+        Err(io::ErrorKind::Unsupported.into())
     }
 
     /// No portable way to ask whether a process lives: assume it does (its temps are kept).

@@ -24,6 +24,9 @@
 //! * [`file_identity`] / [`path_identity`] / [`path_identity_nofollow`] /
 //!   [`identity_from_metadata`] — (volume, file) identity.
 //! * [`set_file_mode`] — permission bits onto an open file (Windows: the read-only attribute).
+//! * [`owner_of`] / [`set_owner`] / [`is_root`] — numeric owners (Unix).
+//! * [`xattrs`] / [`set_xattr`] / [`remove_xattr`] — extended attributes, POSIX ACLs among them
+//!   on Linux (`system.posix_acl_*`).
 //! * [`set_times`] / [`set_dir_times`] / [`set_symlink_times`] — access, modified and (where the
 //!   OS can) creation time.
 //! * [`copy_attributes`] — the attributes a user sets that permissions do not carry (Windows:
@@ -85,11 +88,11 @@ use fallback as backend;
 pub use backend::{Dir, is_link_in_path, name_problem};
 pub use backend::{
     MODE_BITS, copy_attributes, copy_range, create_symlink, create_temp, describe_os_error,
-    drive_info, drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_sparse,
-    kernel_copy, mode_bits, open_direct, open_readback, open_source, path_from_bytes,
-    path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp,
-    set_dir_times, set_file_mode, set_symlink_times, set_times, start_writeback, sync_dir,
-    sync_filesystem,
+    drive_info, drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_root,
+    is_sparse, kernel_copy, mode_bits, open_direct, open_readback, open_source, owner_of,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, preallocate,
+    process_alive, remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner,
+    set_symlink_times, set_times, set_xattr, start_writeback, sync_dir, sync_filesystem, xattrs,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,

@@ -293,6 +293,11 @@ impl Dir {
         std::fs::metadata(&self.path)
     }
 
+    /// A handle to this directory, for the calls that take a file.
+    pub fn file(&self) -> io::Result<std::fs::File> {
+        std::fs::File::open(&self.path)
+    }
+
     /// Tries to lock this directory (std's `File::try_lock` on the directory opened as a file):
     /// exclusive, or shared with other shared holders; `Ok(None)` when another holder conflicts,
     /// an `Unsupported` error where this OS has no file locks.

@@ -141,6 +141,53 @@ pub fn process_alive(pid: u32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Whether this process runs as root (effective uid 0): root keeps owners by default, and
+/// reads and writes every file whatever its mode.
+pub fn is_root() -> bool {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The owner and group of a file, as numeric ids.
+pub fn owner_of(m: &std::fs::Metadata) -> Option<(u32, u32)> {
+    Some((m.uid(), m.gid()))
+}
+
+/// Gives an open file an owner and group (`fchown(2)`; only root may give a file away).
+pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::fchown(file, Some(uid), Some(gid))
+}
+
+/// Every extended attribute of an open file this process may read, with its value (one
+/// `flistxattr`, and one `fgetxattr` per name). A filesystem without them answers an empty list.
+pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+    use xattr::FileExt;
+    let names = match file.list_xattr() {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(value) = file.get_xattr(&name)? {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Sets one extended attribute of an open file.
+pub fn set_xattr(file: &File, name: &OsStr, value: &[u8]) -> io::Result<()> {
+    use xattr::FileExt;
+    file.set_xattr(name, value)
+}
+
+/// Removes one extended attribute of an open file.
+pub fn remove_xattr(file: &File, name: &OsStr) -> io::Result<()> {
+    use xattr::FileExt;
+    file.remove_xattr(name)
+}
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the permission bits with setuid,
 /// setgid and sticky.
 pub const MODE_BITS: u32 = 0o7777;

@@ -444,6 +444,12 @@ impl Dir {
         crate::backend::file_identity(&File::from(dup(self.fd.as_raw_fd())?))
     }
 
+    /// A second handle to this directory, for the calls that take a file (owner, extended
+    /// attributes).
+    pub fn file(&self) -> io::Result<File> {
+        Ok(File::from(dup(self.fd.as_raw_fd())?))
+    }
+
     /// This directory's own times and permissions (`fstat`).
     pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
         File::from(dup(self.fd.as_raw_fd())?).metadata()

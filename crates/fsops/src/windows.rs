@@ -931,6 +931,44 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether this process runs elevated: keeping owners (security descriptors) on Windows is not
+/// done yet, so the answer only decides the `auto` default, which stays off.
+pub fn is_root() -> bool {
+    false
+}
+
+/// Windows owners are security identifiers, not numeric ids: none here (security descriptors
+/// are not copied yet, and the summary says so when asked).
+pub fn owner_of(m: &std::fs::Metadata) -> Option<(u32, u32)> {
+    let _ = m;
+    None
+}
+
+/// Numeric owners do not exist on Windows: unsupported.
+pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    let _ = (file, uid, gid);
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Windows has no extended attributes in the POSIX sense (alternate data streams are not copied
+/// yet): none.
+pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+    let _ = file;
+    Ok(Vec::new())
+}
+
+/// See [`xattrs`]: unsupported.
+pub fn set_xattr(file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
+    let _ = (file, name, value);
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// See [`xattrs`]: unsupported.
+pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
+    let _ = (file, name);
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the read-only attribute only.
 pub const MODE_BITS: u32 = 1;
 

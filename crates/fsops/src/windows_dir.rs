@@ -641,6 +641,12 @@ impl Dir {
         self.node.handle.metadata()
     }
 
+    /// A second handle to this directory, for the calls that take a file (owner, extended
+    /// attributes).
+    pub fn file(&self) -> io::Result<File> {
+        self.node.handle.try_clone()
+    }
+
     /// Tries to lock this directory for this process: exclusive, or shared with other shared
     /// holders. `Ok(None)` when another holder conflicts. The lock lives as long as the returned
     /// file and is released by the OS when the process dies.

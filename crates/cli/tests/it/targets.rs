@@ -1155,14 +1155,16 @@ fn a_mode_change_is_a_metadata_only_update_in_place() {
 // ---------------------------------------------------------------------------------------------
 // h) setuid is not carried over by root.
 
-/// Root copying someone else's setuid program must not hand out a setuid binary: the bit is
-/// dropped and a `setuid_stripped` notice names the file.
+/// Root keeps owners by default (like rsync -a as root), and with the owner the setuid bit: the
+/// copy is the same setuid program of the same user. Without the owner (`preserve_owner=false`)
+/// root must not hand out a setuid binary of its own: the bit is dropped and a
+/// `setuid_stripped` notice names the file.
 #[test]
 #[ignore = "needs root (scripts/test.sh runs ignored tests as root)"]
-fn root_drops_the_setuid_bit_and_says_so() {
+fn root_keeps_the_owner_with_setuid_or_drops_the_bit_and_says_so() {
     assert!(testkit::is_root(), "needs root to own a file as nobody");
     let env = Env::new();
-    let (l, r) = (env.path("L"), env.path("R"));
+    let (l, r, r2) = (env.path("L"), env.path("R"), env.path("R2"));
     let f = l.join("tool");
     write_file(&f, 2000, 70);
     let chown = Command::new("chown")
@@ -1172,9 +1174,24 @@ fn root_drops_the_setuid_bit_and_says_so() {
     assert!(chown.success());
     set_mode(&f, 0o4755);
     assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o7777, 0o4755);
+    let src = std::fs::metadata(&f).unwrap();
+
     let o = env.run(&["sync", p(&l), p(&r), "--json"]);
     assert_exit(&o, 0);
     let copy = std::fs::metadata(r.join("tool")).unwrap();
+    assert_eq!((copy.uid(), copy.gid()), (src.uid(), src.gid()));
+    assert_eq!(format!("{:o}", copy.mode() & 0o7777), "4755");
+
+    let o = env.run(&[
+        "sync",
+        p(&l),
+        p(&r2),
+        "--json",
+        "--set",
+        "preserve_owner=false",
+    ]);
+    assert_exit(&o, 0);
+    let copy = std::fs::metadata(r2.join("tool")).unwrap();
     assert_eq!(
         format!("{:o}", copy.mode() & 0o7777),
         "755",
@@ -1186,11 +1203,114 @@ fn root_drops_the_setuid_bit_and_says_so() {
             && e["kind"] == "setuid_stripped"
             && e["path"].as_str().is_some_and(|p| p.ends_with("tool"))
     });
+    assert!(notice.is_some(), "{:?}", events(&o));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata fidelity: extended attributes and ACLs kept, or said once and failing only when asked.
+
+fn tool(args: &[&str]) -> String {
+    let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `getfacl`'s view of one item, without the line that names it.
+fn acl(path: &Path) -> String {
+    tool(&["getfacl", "-p", p(path)])
+        .lines()
+        .filter(|l| !l.starts_with("# file:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A user extended attribute, an access ACL with a mask (`group::r--` must not turn
+/// group-writable) and a folder's default ACL arrive as they were; a re-sync writes nothing.
+#[test]
+fn extended_attributes_and_acls_are_kept_and_a_resync_writes_nothing() {
+    testkit::require_tool("setfacl", "--version", "acl");
+    testkit::require_tool("setfattr", "--version", "attr");
+    let env = Env::new();
+    let (l, r) = (env.path("L"), env.path("R"));
+    write_file(&l.join("d/f.txt"), 3000, 80);
+    set_mode(&l.join("d/f.txt"), 0o640);
+    tool(&[
+        "setfattr",
+        "-n",
+        "user.note",
+        "-v",
+        "kept",
+        p(&l.join("d/f.txt")),
+    ]);
+    tool(&[
+        "setfacl",
+        "-m",
+        "u:nobody:rw-,m::r--",
+        p(&l.join("d/f.txt")),
+    ]);
+    tool(&["setfacl", "-d", "-m", "g:nogroup:r-x", p(&l.join("d"))]);
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
     assert_eq!(
-        notice.as_ref().map(|n| n["kind"].clone()),
-        Some(Value::from("setuid_stripped")),
-        "{notice:?}"
+        tool(&[
+            "getfattr",
+            "--only-values",
+            "-n",
+            "user.note",
+            p(&r.join("d/f.txt"))
+        ]),
+        "kept"
     );
+    assert_eq!(acl(&r.join("d/f.txt")), acl(&l.join("d/f.txt")));
+    assert_eq!(acl(&r.join("d")), acl(&l.join("d")));
+    assert_eq!(
+        std::fs::metadata(r.join("d/f.txt")).unwrap().mode() & 0o777,
+        std::fs::metadata(l.join("d/f.txt")).unwrap().mode() & 0o777,
+        "the ACL mask stays the group bits"
+    );
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o)["copied"], 0);
+}
+
+/// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
+/// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
+#[test]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
+fn extended_attributes_a_target_cannot_hold_are_said_once_and_fail_only_when_asked() {
+    testkit::require_tool("setfattr", "--version", "attr");
+    let m = Mount::exfat(IMAGE);
+    let env = Env::new();
+    let l = env.path("L");
+    for name in ["a.txt", "b.txt"] {
+        write_file(&l.join(name), 1000, 81);
+        tool(&["setfattr", "-n", "user.note", "-v", "x", p(&l.join(name))]);
+    }
+    let r = m.path().join("R");
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    let said: Vec<Value> = events(&o)
+        .into_iter()
+        .filter(|e| e["event"] == "notice" && e["kind"] == "metadata_not_kept")
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("xattrs not kept on 2 item(s)")),
+        "{said:?}"
+    );
+    let r2 = m.path().join("R2");
+    let o = env.run(&["sync", p(&l), p(&r2), "--json", "-X"]);
+    assert_exit(&o, 2);
+    assert!(
+        failures(&summary(&o))
+            .iter()
+            .any(|(_, code)| code == "FINALIZE_E_NOT_KEPT"),
+        "{:?}",
+        summary(&o)
+    );
+    assert_content(&r2.join("a.txt"), &testkit::data(1000, 81));
 }
 
 // ---------------------------------------------------------------------------------------------

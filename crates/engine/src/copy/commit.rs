@@ -19,9 +19,6 @@ use crate::events::{Event, Notice, Perf};
 use crate::strategy::VerifyMode;
 use crate::temp;
 
-/// setuid (0o4000), setgid (0o2000) and sticky (0o1000).
-pub(crate) const SPECIAL_BITS: u32 = 0o7000;
-
 impl Copier {
     /// Makes the temp durable (unless the caller already synced the whole filesystem), verifies
     /// it, renames it over the target and (unless deferred) fsyncs the directory.
@@ -181,27 +178,23 @@ impl Copier {
                 job.notices.push(n);
             }
         }
+        // Owner, mode, extended attributes and ACLs (see `meta`): only the mode is an error
+        // here; what the target refuses of the rest is counted and said once per run.
+        let cleared = crate::meta::apply(src_meta, &job.src_file, tmp, s, &self.lost).or_code(
+            Code::FinalizeMetadata,
+            &job.tmp,
+            "cannot set the copy's permissions",
+        )?;
+        if cleared != 0 {
+            self.notice(
+                job,
+                crate::events::NoticeKind::SetuidStripped,
+                format!(
+                    "the setuid, setgid or sticky bit ({cleared:o}) is not kept: the copy has another owner than the source"
+                ),
+            );
+        }
         if s.preserve_permissions {
-            // setuid, setgid and sticky are kept only with the owner: never a setuid program
-            // owned by someone else (a root run copying another user's file would make it
-            // setuid-root). Until owners are kept, they are cleared, and the notice says so.
-            let mode = fsops::mode_bits(src_meta);
-            let kept = mode & !SPECIAL_BITS;
-            if kept != mode {
-                self.notice(
-                    job,
-                    crate::events::NoticeKind::SetuidStripped,
-                    format!(
-                        "the setuid, setgid or sticky bit ({:o}) is not kept: the copy has another owner than the source; its mode is {kept:o}",
-                        mode & SPECIAL_BITS
-                    ),
-                );
-            }
-            fsops::set_file_mode(tmp, kept).or_code(
-                Code::FinalizeMetadata,
-                &job.tmp,
-                "cannot set the copy's permissions",
-            )?;
             fsops::copy_attributes(src_meta, tmp).or_code(
                 Code::FinalizeMetadata,
                 &job.tmp,

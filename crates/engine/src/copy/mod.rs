@@ -39,7 +39,6 @@ use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
 use crate::settings::Settings;
 use crate::strategy::{Decision, Strategy};
 use crate::temp;
-pub(crate) use commit::SPECIAL_BITS;
 use preflight::Preflight;
 pub(crate) use preflight::name_error;
 
@@ -109,6 +108,8 @@ pub struct Copier {
     created_notice_sent: std::sync::atomic::AtomicBool,
     /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
     trash_replaced: bool,
+    /// Metadata the run could not keep, per kind (said once at the end).
+    lost: crate::meta::Lost,
     /// Fault injection for the test suite.
     #[cfg(feature = "test-hooks")]
     pub hooks: Hooks,
@@ -290,6 +291,7 @@ impl Copier {
             drive_cache: Default::default(),
             created_notice_sent: Default::default(),
             trash_replaced: false,
+            lost: Default::default(),
             #[cfg(feature = "test-hooks")]
             hooks: Hooks::default(),
         }
@@ -324,6 +326,11 @@ impl Copier {
         &self.cancel
     }
 
+    /// What the run could not keep of the metadata it was asked to, per kind.
+    pub(crate) fn lost(&self) -> &crate::meta::Lost {
+        &self.lost
+    }
+
     /// A fresh temp name next to the target named `dst` (this run's naming:
     /// `.<name>.<run>-<n>.fcs.tmp`).
     pub(crate) fn temp_for(&self, dst: &OsStr) -> OsString {
@@ -348,7 +355,40 @@ impl Copier {
             .and_then(|t| self.prepare(id, src, &t, None, Instant::now()))
             .and_then(|p| self.finish(p, false, sync_dir));
         self.report_finished(id, src, &dst, result.as_ref());
-        result
+        let report = result?;
+        // A single file: what it could not keep is said now, and fails the copy (the file is in
+        // place) only where the user asked for that kind explicitly.
+        let mut failed = None;
+        for nk in self.lost.drain() {
+            let e = self.report_not_kept(&nk, &dst);
+            failed = failed.or(e);
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Says that `nk` could not be kept (one notice for its kind); returns the error it is
+    /// when the user asked for that kind explicitly (`FINALIZE_E_NOT_KEPT`).
+    pub(crate) fn report_not_kept(&self, nk: &crate::meta::NotKept, path: &Path) -> Option<Error> {
+        let message = format!(
+            "{} not kept on {} item(s): {}",
+            nk.kind.as_str(),
+            nk.items,
+            nk.reason
+        );
+        self.reporter.report(&Event::Notice {
+            id: 0,
+            path: path.to_path_buf(),
+            notice: Notice {
+                kind: crate::events::NoticeKind::MetadataNotKept,
+                message: message.clone(),
+            },
+        });
+        self.settings
+            .is_explicit(nk.kind.setting())
+            .then(|| Error::new(Code::FinalizeNotKept, path, message))
     }
 
     /// First half of a batched copy: preflight, copy into the temp, source check, metadata —

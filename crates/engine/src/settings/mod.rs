@@ -190,6 +190,25 @@ pub struct Settings {
     pub follow_symlinks: bool,
     /// How each committed file is made to survive a power cut.
     pub durability: Durability,
+    /// Keep each file's owner and group (numeric ids): `None` is the default, on when running
+    /// as root (like rsync `-a` as root), off otherwise. Kept owners also keep setuid and setgid.
+    #[serde(default)]
+    pub preserve_owner: Option<bool>,
+    /// Keep extended attributes (every namespace this process may write: `user.*`, and as root
+    /// `trusted.*` and `security.*`).
+    #[serde(default = "yes")]
+    pub preserve_xattrs: bool,
+    /// Keep POSIX access ACLs, and default ACLs of folders.
+    #[serde(default = "yes")]
+    pub preserve_acls: bool,
+    /// The keys the user set (a file, `--set`, a flag), as opposed to defaults: metadata the
+    /// user asked for explicitly and that could not be kept makes the run fail (exit 2).
+    #[serde(default)]
+    pub explicit: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Settings {
@@ -222,11 +241,35 @@ impl Default for Settings {
             max_delete: 0.5,
             follow_symlinks: false,
             durability: Durability::Full,
+            preserve_owner: None,
+            preserve_xattrs: true,
+            preserve_acls: true,
+            explicit: Vec::new(),
         }
     }
 }
 
 impl Settings {
+    /// Whether owners are kept: the setting, or — `auto` — whether this process runs as root.
+    pub fn keeps_owner(&self) -> bool {
+        self.preserve_owner.unwrap_or_else(fsops::is_root)
+    }
+
+    /// [`Settings::set`] for a value the user chose (a settings file, `--set`, a flag): the key
+    /// is remembered as explicit (see [`Settings::is_explicit`]).
+    pub fn choose(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        self.set(key, value)?;
+        if !self.is_explicit(key) {
+            self.explicit.push(key.to_string());
+        }
+        Ok(())
+    }
+
+    /// Whether the user set `key` (as opposed to its default).
+    pub fn is_explicit(&self, key: &str) -> bool {
+        self.explicit.iter().any(|k| k == key)
+    }
+
     /// The settings of a move: every file is verified (a source goes only once its copy is
     /// proven), and durability cannot be switched off (`CONFIG_E_INVALID_VALUE`).
     pub fn for_move(mut self) -> Result<Settings, Error> {
@@ -364,6 +407,18 @@ impl Settings {
             "follow_symlinks" => {
                 self.follow_symlinks = parse_bool(v).ok_or_else(|| bad("true | false"))?
             }
+            "preserve_owner" => {
+                self.preserve_owner = match v.to_ascii_lowercase().as_str() {
+                    "auto" => None,
+                    _ => Some(parse_bool(v).ok_or_else(|| bad("auto | true | false"))?),
+                }
+            }
+            "preserve_xattrs" => {
+                self.preserve_xattrs = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "preserve_acls" => {
+                self.preserve_acls = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
             "durability" => {
                 self.durability = match v.to_ascii_lowercase().as_str() {
                     "full" => Durability::Full,
@@ -403,7 +458,7 @@ impl Settings {
                 format!("'{pair}' is not of the form key=value"),
             )
         })?;
-        self.set(k.trim(), v)
+        self.choose(k.trim(), v)
     }
 
     /// Applies every key of a TOML document (flat `key = value` pairs).
@@ -429,7 +484,7 @@ impl Settings {
                     ));
                 }
             };
-            self.set(k, &s).map_err(|mut e| {
+            self.choose(k, &s).map_err(|mut e| {
                 e.path = origin.to_path_buf();
                 e
             })?;

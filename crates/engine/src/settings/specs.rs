@@ -207,4 +207,25 @@ pub const SPECS: &[SettingSpec] = &[
         doc: "full: fsync every file and its folder; batch: one sync per group of files, same atomicity; none: no fsync (benchmarks only — a power cut can lose committed files).",
         seed: "002: fsync of file and directory",
     },
+    SettingSpec {
+        key: "preserve_owner",
+        default: "auto",
+        range: "auto | true | false",
+        doc: "Keep each file's owner and group (numeric ids); auto: on when running as root. Kept owners also keep setuid and setgid.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "preserve_xattrs",
+        default: "true",
+        range: "true | false",
+        doc: "Keep extended attributes (user.*; as root also trusted.* and security.*). What a target cannot hold is named in the summary.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "preserve_acls",
+        default: "true",
+        range: "true | false",
+        doc: "Keep POSIX ACLs (access ACLs, and default ACLs of folders).",
+        seed: "—",
+    },
 ];

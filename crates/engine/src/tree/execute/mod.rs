@@ -448,6 +448,13 @@ impl<'a> Executor<'a> {
 
     fn finish(self) -> Summary {
         let cancelled = self.cancelled();
+        // What the run could not keep: one notice per kind; a failure where it was asked for.
+        for nk in self.copier.lost().drain() {
+            if let Some(e) = self.copier.report_not_kept(&nk, &self.plan.target_root) {
+                self.fail(&e);
+            }
+            self.summary().not_kept.push(nk);
+        }
         let mut sum = self.sum.into_inner().unwrap_or_else(|e| e.into_inner());
         sum.cancelled |= cancelled;
         sum.elapsed_ms = self.started.elapsed().as_millis() as u64;

@@ -174,9 +174,9 @@ pub(super) fn copy_permissions(src: &Path, dirs: &Dirs, rel: &Path) -> Result<()
 }
 
 /// setuid, setgid and sticky are kept only with the owner (never a setuid file owned by someone
-/// else); until owners are kept, they are cleared.
+/// else): an update in place does not change the owner, so they are cleared.
 pub(crate) fn special_bits_cleared(mode: u32) -> u32 {
-    mode & !crate::copy::SPECIAL_BITS
+    crate::meta::mode_kept(mode, false)
 }
 
 /// Deletes the target item `rel`: to the trash (the default; never silently permanent) or
@@ -246,9 +246,20 @@ pub(super) fn copy_dir_metadata(
     let cur = dir
         .metadata()
         .or_code(Code::TreeDirTimes, &dst, "cannot read the directory")?;
+    // Owner, then extended attributes and ACLs (a folder's default ACL among them): what the
+    // target refuses is counted, said once per run.
+    let mut owner_kept = false;
+    if (s.keeps_owner() || s.preserve_xattrs || s.preserve_acls)
+        && let Ok(dst_file) = dir.file()
+    {
+        owner_kept = crate::meta::apply_owner(&md, &dst_file, s, copier.lost());
+        if let Ok(src_file) = fsops::Dir::open(src).and_then(|d| d.file()) {
+            crate::meta::apply_xattrs(&src_file, &dst_file, s, copier.lost());
+        }
+    }
     if s.preserve_permissions {
-        let mode = special_bits_cleared(fsops::mode_bits(&md));
-        if special_bits_cleared(fsops::mode_bits(&cur)) != mode {
+        let mode = crate::meta::mode_kept(fsops::mode_bits(&md), owner_kept);
+        if fsops::mode_bits(&cur) != mode {
             dir.set_own_mode(mode).or_code(
                 Code::TreeDirTimes,
                 &dst,
