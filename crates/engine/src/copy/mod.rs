@@ -494,15 +494,26 @@ impl Copier {
     /// A single-file copy first removes the temps that copies killed before it left in the
     /// target's folder: those of processes that are gone, and of no unfinished journaled run.
     fn sweep_dead_temps(&self, t: &Target) {
+        let Ok(names) = t.dir.entries() else { return };
+        // Temps of processes that are gone; the journals (SQLite databases) are read only when
+        // there is one, so a plain copy into a clean folder opens none of them.
+        let dead: Vec<_> = names
+            .into_iter()
+            .filter(|n| {
+                n.to_str()
+                    .is_some_and(|s| temp::is_temp_name(s) && temp::is_dead(s, &[]))
+            })
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
         let keep = crate::tree::journal::Journal::default_dir()
             .map(|d| crate::tree::journal::Journal::unfinished_tags(&d))
             .unwrap_or_default();
-        let Ok(names) = t.dir.entries() else { return };
         let mut n = 0;
-        for name in names {
+        for name in dead {
             let Some(s) = name.to_str() else { continue };
-            if temp::is_temp_name(s)
-                && temp::is_dead(s, &keep)
+            if temp::is_dead(s, &keep)
                 && t.dir
                     .stat(&name)
                     .is_ok_and(|st| st.kind == fsops::EntryType::File)
