@@ -43,8 +43,8 @@ pub use crate::{
     hash::{hash_path, hashers_created},
     meta::{MetaKind, NotKept},
     settings::{
-        DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, StrategyChoice, UncPolicy,
-        VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
+        DeleteMode, Durability, HashAlgo, SPECS, SettingSpec, Settings, Sparse, StrategyChoice,
+        UncPolicy, VerifyPolicy, VerifyRead, format_bytes, parse_bytes,
     },
     strategy::{Decision, Prealloc, ReadBackMode, Strategy, VerifyMode},
     temp::is_temp_name,
@@ -84,6 +84,7 @@ mod vocabulary {
                 .iter()
                 .map(|m| m.as_str().to_string()),
         );
+        names.extend(crate::MetaKind::ALL.iter().map(|k| k.as_str().to_string()));
         names.extend(ScanIssueKind::ALL.iter().map(|&k| json(k)));
         names.extend(TwinKind::ALL.iter().map(|&k| json(k)));
         for &c in Category::ALL {

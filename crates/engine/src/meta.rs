@@ -28,11 +28,18 @@ pub enum MetaKind {
     Xattrs,
     /// POSIX ACLs (`preserve_acls`).
     Acls,
+    /// The holes of sparse files (`sparse`): the target wrote them out as zeros.
+    Holes,
 }
 
 impl MetaKind {
     /// Every kind, for the documentation check.
-    pub const ALL: &'static [MetaKind] = &[MetaKind::Owner, MetaKind::Xattrs, MetaKind::Acls];
+    pub const ALL: &'static [MetaKind] = &[
+        MetaKind::Owner,
+        MetaKind::Xattrs,
+        MetaKind::Acls,
+        MetaKind::Holes,
+    ];
 
     /// The kind's stable name.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +47,7 @@ impl MetaKind {
             MetaKind::Owner => "owner",
             MetaKind::Xattrs => "xattrs",
             MetaKind::Acls => "acls",
+            MetaKind::Holes => "holes",
         }
     }
 
@@ -49,6 +57,7 @@ impl MetaKind {
             MetaKind::Owner => "preserve_owner",
             MetaKind::Xattrs => "preserve_xattrs",
             MetaKind::Acls => "preserve_acls",
+            MetaKind::Holes => "sparse",
         }
     }
 }
@@ -69,7 +78,7 @@ pub struct NotKept {
 pub(crate) struct Lost(Mutex<BTreeMap<MetaKind, (u64, String)>>);
 
 impl Lost {
-    fn note(&self, kind: MetaKind, e: &std::io::Error) {
+    pub(crate) fn note(&self, kind: MetaKind, e: &std::io::Error) {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let entry = m.entry(kind).or_insert_with(|| (0, e.to_string()));
         entry.0 += 1;

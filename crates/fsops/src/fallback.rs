@@ -22,21 +22,21 @@ pub use crate::unix_dir::{Dir, is_link_in_path};
 
 #[cfg(not(unix))]
 pub use self::portable::{
-    MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_root, is_sparse, mode_bits, name_problem, open_readback,
-    open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes,
-    remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times,
-    set_xattr, sync_dir, xattrs,
+    MODE_BITS, allocated_size, create_symlink, create_temp, data_extents, describe_os_error,
+    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, mode_bits,
+    name_problem, open_readback, open_source, owner_of, path_from_bytes, path_identity,
+    path_identity_nofollow, path_to_bytes, remove_temp, remove_xattr, set_dir_times, set_file_mode,
+    set_owner, set_symlink_times, set_xattr, sync_dir, xattrs,
 };
 #[cfg(not(unix))]
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
 #[cfg(unix)]
 pub use crate::unix::{
-    MODE_BITS, create_symlink, create_temp, describe_os_error, file_identity, free_space,
-    identity_from_metadata, in_use, is_root, is_sparse, mode_bits, open_readback, open_source,
-    owner_of, path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, process_alive,
-    remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times,
-    set_xattr, xattrs,
+    MODE_BITS, allocated_size, create_symlink, create_temp, data_extents, describe_os_error,
+    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, mode_bits,
+    open_readback, open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow,
+    path_to_bytes, process_alive, remove_temp, remove_xattr, set_dir_times, set_file_mode,
+    set_owner, set_symlink_times, set_xattr, xattrs,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
@@ -309,6 +309,17 @@ mod portable {
     /// (volume, file) identity of what `path` names itself; here the same as [`path_identity`].
     pub fn path_identity_nofollow(path: &Path) -> io::Result<FileIdentity> {
         path_identity(path)
+    }
+
+    /// No portable way to find holes: the whole file is data.
+    pub fn data_extents(file: &File, len: u64) -> io::Result<Option<Vec<(u64, u64)>>> {
+        let _ = (file, len);
+        Ok(None)
+    }
+
+    /// No portable allocated size: the length.
+    pub fn allocated_size(m: &std::fs::Metadata) -> u64 {
+        m.len()
     }
 
     /// No portable notion of root: never.

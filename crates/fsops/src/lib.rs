@@ -25,6 +25,7 @@
 //!   [`identity_from_metadata`] — (volume, file) identity.
 //! * [`set_file_mode`] — permission bits onto an open file (Windows: the read-only attribute).
 //! * [`owner_of`] / [`set_owner`] / [`is_root`] — numeric owners (Unix).
+//! * [`data_extents`] / [`allocated_size`] — where a sparse file's data is, what it takes.
 //! * [`xattrs`] / [`set_xattr`] / [`remove_xattr`] — extended attributes, POSIX ACLs among them
 //!   on Linux (`system.posix_acl_*`).
 //! * [`set_times`] / [`set_dir_times`] / [`set_symlink_times`] — access, modified and (where the
@@ -87,12 +88,13 @@ use fallback as backend;
 
 pub use backend::{Dir, is_link_in_path, name_problem};
 pub use backend::{
-    MODE_BITS, copy_attributes, copy_range, create_symlink, create_temp, describe_os_error,
-    drive_info, drop_cache, file_identity, free_space, identity_from_metadata, in_use, is_root,
-    is_sparse, kernel_copy, mode_bits, open_direct, open_readback, open_source, owner_of,
-    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, preallocate,
-    process_alive, remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner,
-    set_symlink_times, set_times, set_xattr, start_writeback, sync_dir, sync_filesystem, xattrs,
+    MODE_BITS, allocated_size, copy_attributes, copy_range, create_symlink, create_temp,
+    data_extents, describe_os_error, drive_info, drop_cache, file_identity, free_space,
+    identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, mode_bits, open_direct,
+    open_readback, open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow,
+    path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr, set_dir_times,
+    set_file_mode, set_owner, set_symlink_times, set_times, set_xattr, start_writeback, sync_dir,
+    sync_filesystem, xattrs,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,
@@ -182,6 +184,8 @@ pub enum CopyMethod {
     /// Positional reads and writes of whole windows (DIRECT-LARGE where the kernel cannot copy
     /// between the two files).
     PreadPwrite,
+    /// Only the data extents of a sparse source, its holes left unwritten.
+    Extents,
 }
 
 impl CopyMethod {
@@ -193,6 +197,7 @@ impl CopyMethod {
         CopyMethod::Fcopyfile,
         CopyMethod::ReadWrite,
         CopyMethod::PreadPwrite,
+        CopyMethod::Extents,
     ];
 
     /// The stable spelling reported as `method=` in the `Perf:` line and in JSON.
@@ -204,6 +209,7 @@ impl CopyMethod {
             CopyMethod::Fcopyfile => "fcopyfile",
             CopyMethod::ReadWrite => "read_write",
             CopyMethod::PreadPwrite => "pread_pwrite",
+            CopyMethod::Extents => "extents",
         }
     }
 }

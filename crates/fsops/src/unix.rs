@@ -188,6 +188,54 @@ pub fn remove_xattr(file: &File, name: &OsStr) -> io::Result<()> {
     file.remove_xattr(name)
 }
 
+/// The data extents of an open file of length `len`, as (offset, length), from
+/// `lseek(SEEK_DATA / SEEK_HOLE)`: the holes between them read as zeros and take no space.
+/// `Ok(None)` where the filesystem cannot tell (it answers EINVAL or ENXIO at offset 0 for a
+/// file that has data): treat the whole file as data.
+pub fn data_extents(file: &File, len: u64) -> io::Result<Option<Vec<(u64, u64)>>> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let seek = |off: u64, whence: libc::c_int| -> io::Result<Option<u64>> {
+        let Ok(off) = libc::off_t::try_from(off) else {
+            return Ok(None);
+        };
+        // SAFETY: valid descriptor; lseek only moves this descriptor's offset (all our I/O on
+        // it is positional).
+        let r = unsafe { libc::lseek(fd, off, whence) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            // ENXIO: no data (SEEK_DATA) or no hole (SEEK_HOLE) at or after `off`.
+            return match e.raw_os_error() {
+                Some(libc::ENXIO) => Ok(None),
+                _ => Err(e),
+            };
+        }
+        Ok(Some(r as u64))
+    };
+    let mut extents = Vec::new();
+    let mut off = 0;
+    while off < len {
+        let start = match seek(off, libc::SEEK_DATA) {
+            Ok(Some(s)) => s.min(len),
+            Ok(None) => break,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if start >= len {
+            break;
+        }
+        let end = seek(start, libc::SEEK_HOLE)?.unwrap_or(len).min(len);
+        extents.push((start, end - start));
+        off = end;
+    }
+    Ok(Some(extents))
+}
+
+/// Bytes a file really takes on its disk (512-byte blocks): less than its length when sparse.
+pub fn allocated_size(m: &std::fs::Metadata) -> u64 {
+    m.blocks().saturating_mul(512)
+}
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the permission bits with setuid,
 /// setgid and sticky.
 pub const MODE_BITS: u32 = 0o7777;

@@ -931,6 +931,18 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// The data extents of a file: not read on Windows yet (`FSCTL_QUERY_ALLOCATED_RANGES`), so the
+/// whole file is data and its holes are copied as zeros (with the `sparse_source` notice).
+pub fn data_extents(file: &File, len: u64) -> io::Result<Option<Vec<(u64, u64)>>> {
+    let _ = (file, len);
+    Ok(None)
+}
+
+/// Bytes a file takes on its disk: its length (allocated ranges are not read yet).
+pub fn allocated_size(m: &std::fs::Metadata) -> u64 {
+    m.len()
+}
+
 /// Whether this process runs elevated: keeping owners (security descriptors) on Windows is not
 /// done yet, so the answer only decides the `auto` default, which stays off.
 pub fn is_root() -> bool {

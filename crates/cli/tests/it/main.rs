@@ -3,7 +3,11 @@
 
 mod bench;
 mod cli;
+#[cfg(target_os = "linux")]
+mod harness;
 mod journal;
+#[cfg(target_os = "linux")]
+mod metadata;
 #[cfg(target_os = "linux")]
 mod targets;
 mod util;

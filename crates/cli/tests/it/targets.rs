@@ -8,203 +8,18 @@
 //! `scripts/test.sh` runs them as root, where a missing tool fails the test.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use serde_json::Value;
 use testkit::mounts::{Fs, Mount};
-use testkit::{TempDir, assert_content, tempdir, write_file};
+use testkit::{assert_content, tempdir, write_file};
 
-const MIB: u64 = 1 << 20;
-
-/// Image size of the filesystems: room for the default `free_space_margin` (64 MiB) and more.
-const IMAGE: u64 = 256 * MIB;
-
-/// A test's folder: `data` holds the journals, locks, logs and trash of its runs.
-struct Env {
-    dir: TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn data(&self) -> PathBuf {
-        self.path("data")
-    }
-
-    fn fcs(&self) -> Command {
-        fcs_with(&self.data())
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.fcs().args(args).output().expect("fcs runs")
-    }
-}
-
-/// `fcs` with its data folder (and the trash) at `data`.
-fn fcs_with(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
-    c
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The NDJSON events of a `--json` run (every line must be one JSON object).
-fn events(o: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect()
-}
-
-/// The summary of the `run_finished` event.
-#[track_caller]
-fn summary(o: &Output) -> Value {
-    events(o)
-        .into_iter()
-        .find(|e| e["event"] == "run_finished")
-        .map(|e| e["summary"].clone())
-        .unwrap_or_else(|| panic!("no run_finished event; stderr: {}", stderr(o)))
-}
-
-/// `(path, code)` of every failed item of a summary.
-fn failures(summary: &Value) -> Vec<(String, String)> {
-    summary["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    (
-                        e["path"].as_str().unwrap_or_default().to_string(),
-                        e["code"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
-
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// Our temp files anywhere below `root`.
-fn temps_below(root: &Path) -> Vec<PathBuf> {
-    let mut out = testkit::temp_files(root);
-    if let Ok(rd) = std::fs::read_dir(root) {
-        for e in rd.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                out.extend(temps_below(&e.path()));
-            }
-        }
-    }
-    out
-}
-
-#[track_caller]
-fn assert_no_temps_below(root: &Path) {
-    let left = temps_below(root);
-    assert!(left.is_empty(), "temp files left behind: {left:?}");
-}
-
-/// One entry of a [`snapshot`]: path, kind, bytes (of a file) or target (of a link).
-type Entry = (PathBuf, String, Vec<u8>);
-type Snapshot = Vec<Entry>;
-
-/// Everything below `root` — files with their bytes, folders, links with their targets — to
-/// prove a folder was not touched.
-fn snapshot(root: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = e.path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            let t = e.file_type().unwrap();
-            if t.is_symlink() {
-                let to = std::fs::read_link(&path).unwrap();
-                out.push((rel, "link".into(), to.into_os_string().into_encoded_bytes()));
-            } else if t.is_dir() {
-                out.push((rel, "dir".into(), Vec::new()));
-                walk(root, &path, out);
-            } else {
-                out.push((rel, "file".into(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
-#[track_caller]
-fn assert_untouched(root: &Path, before: &[Entry], when: &str) {
-    let now = snapshot(root);
-    if now != before {
-        let names = |s: &[Entry]| {
-            s.iter()
-                .map(|(p, k, b)| format!("{} ({k}, {} bytes)", p.display(), b.len()))
-                .collect::<Vec<_>>()
-        };
-        panic!(
-            "{when}: {} changed.\nbefore: {:?}\nnow:    {:?}",
-            root.display(),
-            names(before),
-            names(&now)
-        );
-    }
-}
-
-/// A time with a sub-second fraction, like `touch -d '2024-01-02 03:04:05.678901234'`.
-fn fine_time(extra_secs: u64, nanos: u32) -> SystemTime {
-    UNIX_EPOCH + Duration::new(1_704_164_645 + extra_secs, nanos)
-}
-
-fn set_mtime(path: &Path, t: SystemTime) {
-    let f = std::fs::File::open(path).unwrap();
-    f.set_times(std::fs::FileTimes::new().set_modified(t).set_accessed(t))
-        .unwrap_or_else(|e| panic!("cannot set the times of {}: {e}", path.display()));
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
+use crate::harness::*;
 
 /// Nested folders, an empty folder, an empty file, and files and folders whose modification
 /// times have sub-second fractions (set last, folders after their contents).
@@ -499,6 +314,27 @@ fn case_only_rename_loses_nothing(mut m: Mount) {
     assert_exit(&o, 0);
     std::fs::rename(l.join("report.txt"), l.join("Report.txt")).unwrap();
     std::fs::rename(l.join("Docs"), l.join("docs")).unwrap();
+    let fs = m.fs();
+    // The dry run (which judges the target from what is there) shows what the run will do.
+    let o = env.run(&["sync", "--delete", "--dry-run", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    let plan = events(&o)
+        .into_iter()
+        .find(|e| e["event"] == "plan")
+        .expect("a plan event");
+    let actions = plan["plan"]["actions"].as_array().unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["kind"] == "rename" && a["rel"] == "Report.txt"),
+        "{fs:?}: {actions:?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a["kind"] == "delete" || a["kind"] == "copy"),
+        "{fs:?}: {actions:?}"
+    );
     let o = env.run(&[
         "sync",
         "--delete",
@@ -509,7 +345,6 @@ fn case_only_rename_loses_nothing(mut m: Mount) {
         p(&r),
         "--json",
     ]);
-    let fs = m.fs();
     let said = String::from_utf8_lossy(&o.stdout)
         .lines()
         .last()
@@ -543,6 +378,12 @@ fn case_only_rename_loses_nothing(mut m: Mount) {
     assert_content(&r.join("docs/sub/b.txt"), &b);
     assert_exit(&o, 0);
     assert_no_temps_below(&r);
+    // A rename the target folds into one item is not warned about as names it would merge
+    // (with `--json` warnings go to the run's log).
+    for log in std::fs::read_dir(env.data().join("logs")).unwrap() {
+        let text = std::fs::read_to_string(log.unwrap().path()).unwrap();
+        assert!(!text.contains("would merge"), "{fs:?}: {text}");
+    }
 }
 
 #[test]
@@ -1204,113 +1045,6 @@ fn root_keeps_the_owner_with_setuid_or_drops_the_bit_and_says_so() {
             && e["path"].as_str().is_some_and(|p| p.ends_with("tool"))
     });
     assert!(notice.is_some(), "{:?}", events(&o));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metadata fidelity: extended attributes and ACLs kept, or said once and failing only when asked.
-
-fn tool(args: &[&str]) -> String {
-    let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// `getfacl`'s view of one item, without the line that names it.
-fn acl(path: &Path) -> String {
-    tool(&["getfacl", "-p", p(path)])
-        .lines()
-        .filter(|l| !l.starts_with("# file:"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A user extended attribute, an access ACL with a mask (`group::r--` must not turn
-/// group-writable) and a folder's default ACL arrive as they were; a re-sync writes nothing.
-#[test]
-fn extended_attributes_and_acls_are_kept_and_a_resync_writes_nothing() {
-    testkit::require_tool("setfacl", "--version", "acl");
-    testkit::require_tool("setfattr", "--version", "attr");
-    let env = Env::new();
-    let (l, r) = (env.path("L"), env.path("R"));
-    write_file(&l.join("d/f.txt"), 3000, 80);
-    set_mode(&l.join("d/f.txt"), 0o640);
-    tool(&[
-        "setfattr",
-        "-n",
-        "user.note",
-        "-v",
-        "kept",
-        p(&l.join("d/f.txt")),
-    ]);
-    tool(&[
-        "setfacl",
-        "-m",
-        "u:nobody:rw-,m::r--",
-        p(&l.join("d/f.txt")),
-    ]);
-    tool(&["setfacl", "-d", "-m", "g:nogroup:r-x", p(&l.join("d"))]);
-    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
-    assert_exit(&o, 0);
-    assert_eq!(
-        tool(&[
-            "getfattr",
-            "--only-values",
-            "-n",
-            "user.note",
-            p(&r.join("d/f.txt"))
-        ]),
-        "kept"
-    );
-    assert_eq!(acl(&r.join("d/f.txt")), acl(&l.join("d/f.txt")));
-    assert_eq!(acl(&r.join("d")), acl(&l.join("d")));
-    assert_eq!(
-        std::fs::metadata(r.join("d/f.txt")).unwrap().mode() & 0o777,
-        std::fs::metadata(l.join("d/f.txt")).unwrap().mode() & 0o777,
-        "the ACL mask stays the group bits"
-    );
-    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
-    assert_exit(&o, 0);
-    assert_eq!(summary(&o)["copied"], 0);
-}
-
-/// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
-/// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
-#[test]
-#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
-fn extended_attributes_a_target_cannot_hold_are_said_once_and_fail_only_when_asked() {
-    testkit::require_tool("setfattr", "--version", "attr");
-    let m = Mount::exfat(IMAGE);
-    let env = Env::new();
-    let l = env.path("L");
-    for name in ["a.txt", "b.txt"] {
-        write_file(&l.join(name), 1000, 81);
-        tool(&["setfattr", "-n", "user.note", "-v", "x", p(&l.join(name))]);
-    }
-    let r = m.path().join("R");
-    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
-    assert_exit(&o, 0);
-    let said: Vec<Value> = events(&o)
-        .into_iter()
-        .filter(|e| e["event"] == "notice" && e["kind"] == "metadata_not_kept")
-        .collect();
-    assert_eq!(said.len(), 1, "{said:?}");
-    assert!(
-        said[0]["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("xattrs not kept on 2 item(s)")),
-        "{said:?}"
-    );
-    let r2 = m.path().join("R2");
-    let o = env.run(&["sync", p(&l), p(&r2), "--json", "-X"]);
-    assert_exit(&o, 2);
-    assert!(
-        failures(&summary(&o))
-            .iter()
-            .any(|(_, code)| code == "FINALIZE_E_NOT_KEPT"),
-        "{:?}",
-        summary(&o)
-    );
-    assert_content(&r2.join("a.txt"), &testkit::data(1000, 81));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ mod large;
 mod preflight;
 mod readback;
 mod small;
+mod sparse;
 mod staged;
 
 use std::ffi::{OsStr, OsString};
@@ -264,6 +265,8 @@ struct Job {
     /// The (access, modified) times put on the temp, to put again on the target after its
     /// rename where a filesystem loses them there (see `commit`).
     times: Option<(SystemTime, SystemTime)>,
+    /// The source's data extents when only they are copied (a sparse source, see `sparse`).
+    extents: Option<Vec<(u64, u64)>>,
     decision: Decision,
     notices: Vec<Notice>,
 }
@@ -590,10 +593,11 @@ impl Copier {
             name: job.tmp_name.clone(),
             armed: true,
         };
-        let copied = match strategy {
-            Strategy::DirectSmall => self.direct_small(&mut job),
-            Strategy::DirectLarge => self.direct_large(&mut job),
-            Strategy::Staged => self.staged(&mut job),
+        let copied = match (job.extents.clone(), strategy) {
+            (Some(extents), _) => self.sparse_copy(&mut job, &extents),
+            (None, Strategy::DirectSmall) => self.direct_small(&mut job),
+            (None, Strategy::DirectLarge) => self.direct_large(&mut job),
+            (None, Strategy::Staged) => self.staged(&mut job),
         }
         .map_err(|e| guard.discard(e))?;
         let copy_ms = t_copy.elapsed().as_millis() as u64;
@@ -662,7 +666,7 @@ fn read_source(file: &File, src: &Path, size: u64, buf: &mut [u8], off: u64) -> 
     Ok(())
 }
 
-fn source_shrank(src: &Path, at: u64, size: u64) -> Error {
+pub(super) fn source_shrank(src: &Path, at: u64, size: u64) -> Error {
     Error::new(
         Code::CopySourceChanged,
         src,

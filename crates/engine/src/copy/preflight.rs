@@ -163,6 +163,7 @@ impl Copier {
             tmp: dst_dir.join(&tmp_name),
             tmp_name,
             times: None,
+            extents: None,
             decision: decision.clone(),
             notices,
         };
@@ -181,7 +182,27 @@ impl Copier {
             );
         }
 
-        if s.sparse_file_warning && fsops::is_sparse(&src_meta) {
+        // A sparse source keeps its holes (only its data is copied); `sparse=always` makes
+        // holes of zero runs in any source.
+        let sparse = fsops::is_sparse(&src_meta);
+        job.extents = match s.sparse {
+            crate::settings::Sparse::Never => None,
+            crate::settings::Sparse::Auto if !sparse => None,
+            crate::settings::Sparse::Auto => {
+                fsops::data_extents(&job.src_file, size).ok().flatten()
+            }
+            crate::settings::Sparse::Always => Some(
+                fsops::data_extents(&job.src_file, size)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| vec![(0, size)]),
+            ),
+        };
+        if job.extents.is_some() {
+            // Only the data is written: nothing is reserved for the holes.
+            job.decision.prealloc = crate::strategy::Prealloc::NotApplicable;
+        }
+        if sparse && job.extents.is_none() && s.sparse_file_warning {
             self.notice(
                 &mut job,
                 crate::events::NoticeKind::SparseSource,
@@ -190,7 +211,12 @@ impl Copier {
         }
 
         // --- free space -------------------------------------------------------------------------
-        let need = size.saturating_add(s.free_space_margin);
+        // A sparse copy takes what the source takes on its disk, not its length.
+        let takes = match &job.extents {
+            Some(_) => fsops::allocated_size(&src_meta).min(size),
+            None => size,
+        };
+        let need = takes.saturating_add(s.free_space_margin);
         match fsops::free_space(dst_dir) {
             Ok(free) if free < need => {
                 let msg =

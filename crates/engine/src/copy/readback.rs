@@ -65,6 +65,9 @@ impl Copier {
                 ),
             }
         }
+        if let Some(extents) = job.extents.clone() {
+            return self.verify_sparse(job, &readback, &extents, src_digest);
+        }
         match job.decision.verify {
             VerifyMode::Mmap => match &direct {
                 Some(d) => self.verify_compare_direct(job, d)?,
@@ -340,7 +343,7 @@ impl Copier {
     }
 }
 
-fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+pub(super) fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     if a == b {
         return None;
     }
@@ -352,7 +355,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
     )
 }
 
-fn compare_mismatch(dst: &Path, at: u64) -> Error {
+pub(super) fn compare_mismatch(dst: &Path, at: u64) -> Error {
     Error::new(
         Code::VerifyCompareMismatch,
         dst,
@@ -360,7 +363,7 @@ fn compare_mismatch(dst: &Path, at: u64) -> Error {
     )
 }
 
-fn cancelled_verify(dst: &Path) -> Error {
+pub(super) fn cancelled_verify(dst: &Path) -> Error {
     Error::new(Code::VerifyCancelled, dst, "cancelled during the verify")
 }
 

@@ -130,6 +130,19 @@ impl Durability {
     }
 }
 
+/// What a copy does with the holes of a sparse file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sparse {
+    /// A sparse source's holes stay holes (only its data extents are copied).
+    #[default]
+    Auto,
+    /// Also runs of zeros in any source become holes (like `cp --sparse=always`).
+    Always,
+    /// Holes are copied as zeros (the copy takes the file's whole length).
+    Never,
+}
+
 /// Every tunable of the engine. Field names are the setting keys.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
@@ -201,6 +214,9 @@ pub struct Settings {
     /// Keep POSIX access ACLs, and default ACLs of folders.
     #[serde(default = "yes")]
     pub preserve_acls: bool,
+    /// What happens to the holes of sparse files.
+    #[serde(default)]
+    pub sparse: Sparse,
     /// The keys the user set (a file, `--set`, a flag), as opposed to defaults: metadata the
     /// user asked for explicitly and that could not be kept makes the run fail (exit 2).
     #[serde(default)]
@@ -244,6 +260,7 @@ impl Default for Settings {
             preserve_owner: None,
             preserve_xattrs: true,
             preserve_acls: true,
+            sparse: Sparse::Auto,
             explicit: Vec::new(),
         }
     }
@@ -418,6 +435,14 @@ impl Settings {
             }
             "preserve_acls" => {
                 self.preserve_acls = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "sparse" => {
+                self.sparse = match v.to_ascii_lowercase().as_str() {
+                    "auto" => Sparse::Auto,
+                    "always" => Sparse::Always,
+                    "never" => Sparse::Never,
+                    _ => return Err(bad("auto | always | never")),
+                }
             }
             "durability" => {
                 self.durability = match v.to_ascii_lowercase().as_str() {

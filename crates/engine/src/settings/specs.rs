@@ -228,4 +228,11 @@ pub const SPECS: &[SettingSpec] = &[
         doc: "Keep POSIX ACLs (access ACLs, and default ACLs of folders).",
         seed: "—",
     },
+    SettingSpec {
+        key: "sparse",
+        default: "auto",
+        range: "auto | always | never",
+        doc: "auto: a sparse source's holes stay holes (only its data is copied and read back); always: runs of zeros in any source become holes too; never: holes are copied as zeros.",
+        seed: "—",
+    },
 ];

@@ -509,7 +509,21 @@ pub fn compare(
         }
     }
 
-    let twins = find_twins(&left, &right);
+    // A pair the target folds into one item (a case-only rename there) is not a warning.
+    let paired: Vec<(&Path, &Path)> = items
+        .iter()
+        .filter_map(|it| {
+            let (l, r) = (&le[it.left? as usize].rel, &re[it.right? as usize].rel);
+            (l != r).then_some((&**l, &**r))
+        })
+        .collect();
+    let mut twins = find_twins(&left, &right);
+    twins.retain(|t| {
+        !(t.paths.len() == 2
+            && paired.iter().any(|&(l, r)| {
+                (t.paths[0] == l && t.paths[1] == r) || (t.paths[0] == r && t.paths[1] == l)
+            }))
+    });
     let cancelled = cancel.is_cancelled() || left.cancelled || right.cancelled;
     Comparison {
         left,

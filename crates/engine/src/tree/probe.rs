@@ -300,9 +300,11 @@ fn judge(d: &Dir) -> Capabilities {
                     }
                 })
                 .collect();
+            // The other spelling answers but is not an entry of its own: the folder folds
+            // case. (Identities cannot tell: FUSE numbers inodes per lookup.)
             if other != s
-                && let Ok(o) = d.stat(OsStr::new(&other))
-                && o.identity == st.identity
+                && !names.iter().any(|n| n.to_str() == Some(&other))
+                && d.stat(OsStr::new(&other)).is_ok()
             {
                 caps.case_insensitive = true;
             }

@@ -3,6 +3,8 @@
 
 mod bench;
 mod copy;
+#[cfg(unix)]
+mod sparse;
 mod tree;
 mod util;
 mod windows;

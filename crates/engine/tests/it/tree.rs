@@ -688,8 +688,11 @@ fn a_case_only_rename_mirrored_with_deletes_loses_nothing() {
     std::fs::create_dir(&r).unwrap();
     let s = sync(&l, &r, true);
     assert_eq!(s.failed, 0, "{:?}", s.errors);
-    std::fs::rename(l.join("report.txt"), l.join("Report.txt")).unwrap();
-    std::fs::rename(l.join("Docs"), l.join("docs")).unwrap();
+    // Through a third name: Wine's rename leaves a case-only change undone.
+    for (from, to) in [("report.txt", "Report.txt"), ("Docs", "docs")] {
+        std::fs::rename(l.join(from), l.join("renaming")).unwrap();
+        std::fs::rename(l.join("renaming"), l.join(to)).unwrap();
+    }
     let s = sync(&l, &r, true);
     assert_eq!(s.failed, 0, "{:?}", s.errors);
     let names = |p: &Path| {
