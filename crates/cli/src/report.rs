@@ -93,6 +93,15 @@ impl CliReporter {
         }
     }
 
+    /// A line for `-v` (stderr) that the log always keeps.
+    pub fn info(&self, text: &str) {
+        let mut st = self.lock();
+        log_line(&mut st, "INFO", text);
+        if self.verbose {
+            eprint_line(&st, text);
+        }
+    }
+
     /// A warning worth showing (stderr unless quiet) and keeping (log).
     pub fn note(&self, text: &str) {
         let mut st = self.lock();

@@ -391,6 +391,7 @@ fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u
     if prepared.is_finished() {
         return Ok(if failed { EXIT_ERROR } else { EXIT_OK });
     }
+    rep.info(&format!("keeps: {}", prepared.metadata_kept().join(", ")));
     for w in prepared.scan_issues().iter().filter(|i| i.is_warning()) {
         rep.note(&format!("{} — '{}'", w.message, w.path.display()));
     }

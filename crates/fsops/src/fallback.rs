@@ -15,6 +15,23 @@ use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
 
+/// On another Unix: owners, extended attributes and holes where its `SEEK_DATA` works; no ACLs.
+#[cfg(unix)]
+pub const KEEPS: crate::Keeps = crate::Keeps {
+    owner: true,
+    xattrs: true,
+    acls: false,
+    holes: true,
+};
+/// Elsewhere: contents, times and the read-only bit only.
+#[cfg(not(unix))]
+pub const KEEPS: crate::Keeps = crate::Keeps {
+    owner: false,
+    xattrs: false,
+    acls: false,
+    holes: false,
+};
+
 #[cfg(not(unix))]
 pub use crate::portable_dir::{Dir, is_link_in_path};
 #[cfg(unix)]

@@ -86,7 +86,7 @@ mod portable_dir;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 
-pub use backend::{Dir, is_link_in_path, name_problem};
+pub use backend::{Dir, KEEPS, is_link_in_path, name_problem};
 pub use backend::{
     MODE_BITS, allocated_size, copy_attributes, copy_range, create_symlink, create_temp,
     data_extents, describe_os_error, drive_info, drop_cache, file_identity, free_space,
@@ -311,4 +311,18 @@ pub struct TimesApplied {
     /// False when a creation time was requested but this OS cannot set one (Linux): reported to
     /// the user, never faked.
     pub created: bool,
+}
+
+/// What this platform can carry over from a file besides its contents, times and permission
+/// bits ([`KEEPS`]): what a run says it keeps (`-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keeps {
+    /// Owner and group ([`set_owner`]).
+    pub owner: bool,
+    /// Extended attributes ([`xattrs`]).
+    pub xattrs: bool,
+    /// POSIX ACLs (as `system.posix_acl_*` attributes).
+    pub acls: bool,
+    /// The holes of sparse files ([`data_extents`]).
+    pub holes: bool,
 }

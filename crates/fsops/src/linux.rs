@@ -23,6 +23,14 @@ pub use crate::unix::{
 };
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 
+/// Owners, extended attributes, ACLs (`system.posix_acl_*`) and holes (`SEEK_DATA`).
+pub const KEEPS: crate::Keeps = crate::Keeps {
+    owner: true,
+    xattrs: true,
+    acls: true,
+    holes: true,
+};
+
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
 /// cancel and progress stay prompt.
 const FALLBACK_BUF: usize = 1 << 20;

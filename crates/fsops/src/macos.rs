@@ -16,6 +16,14 @@ use crate::{
 };
 
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
+
+/// Owners, extended attributes and holes (`SEEK_DATA`); macOS ACLs are not attributes.
+pub const KEEPS: crate::Keeps = crate::Keeps {
+    owner: true,
+    xattrs: true,
+    acls: false,
+    holes: true,
+};
 pub use crate::unix::{
     allocated_size, create_symlink, create_temp, data_extents, describe_os_error, file_identity,
     free_space, identity_from_metadata, in_use, is_root, is_sparse, mode_bits, open_readback,

@@ -981,6 +981,15 @@ pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
+/// Neither owners (security descriptors), extended attributes (alternate data streams) nor holes
+/// are carried over yet.
+pub const KEEPS: crate::Keeps = crate::Keeps {
+    owner: false,
+    xattrs: false,
+    acls: false,
+    holes: false,
+};
+
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the read-only attribute only.
 pub const MODE_BITS: u32 = 1;
 

@@ -185,3 +185,34 @@ fn a_target_that_fills_holes_says_so_once() {
         "{said:?}"
     );
 }
+
+/// `-v` names what the run keeps: the settings less what the platform and target cannot hold.
+#[test]
+fn verbose_names_the_metadata_the_run_keeps() {
+    let env = Env::new();
+    let l = env.path("L");
+    write_file(&l.join("a.txt"), 100, 96);
+    let o = env.run(&[
+        "sync",
+        p(&l),
+        p(&env.path("R")),
+        "-v",
+        "--set",
+        "preserve_owner=false",
+        "--set",
+        "sparse=never",
+    ]);
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).contains("keeps: times, permissions, xattrs, acls\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = env.run(&["sync", p(&l), p(&env.path("R2")), "-v", "--owner"]);
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).contains("keeps: times, permissions, owner, xattrs, acls, holes\n"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use crate::copy::Copier;
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Reporter};
-use crate::settings::{DeleteMode, Settings};
+use crate::settings::{DeleteMode, Settings, Sparse};
 use crate::summary::Summary;
 use crate::tree::compare::{CompareIssue, Comparison, Criteria};
 use crate::tree::execute::{ExecOptions, execute};
@@ -458,6 +458,24 @@ impl Prepared {
     /// File pairs whose content could not be compared (unreadable).
     pub fn compare_issues(&self) -> &[CompareIssue] {
         &self.compare_issues
+    }
+
+    /// The metadata this run keeps on its target, by name (`-v`, the log): what the settings
+    /// ask for, less what this platform cannot carry and the permissions the probed target
+    /// cannot hold. What the target refuses beyond that is said at the end (`metadata_not_kept`).
+    pub fn metadata_kept(&self) -> Vec<&'static str> {
+        let (s, caps, can) = (&self.settings, &self.plan.capabilities, fsops::KEEPS);
+        [
+            ("times", s.preserve_times),
+            ("permissions", s.preserve_permissions && caps.permissions),
+            ("owner", can.owner && s.keeps_owner()),
+            ("xattrs", can.xattrs && s.preserve_xattrs),
+            ("acls", can.acls && s.preserve_acls),
+            ("holes", can.holes && s.sparse != Sparse::Never),
+        ]
+        .into_iter()
+        .filter_map(|(name, kept)| kept.then_some(name))
+        .collect()
     }
 
     /// Names that a case-insensitive or normalising filesystem would merge.
