@@ -352,9 +352,14 @@ pub(super) fn temp_create_error(e: std::io::Error, job: &Job) -> Error {
 /// refuses. (Each filesystem says so its own way — exfat-fuse answers ENOENT, fusefat EPERM —
 /// so a second, harmless attempt is the one reliable test.)
 pub(super) fn refuses_only_this_name(dir: &fsops::Dir, name: &std::ffi::OsStr) -> bool {
-    let mut plain = std::ffi::OsString::from(".fcs-name-probe.");
-    plain.push(std::process::id().to_string());
-    plain.push(".fcs.tmp");
+    // One name per attempt: workers refused at the same moment probe side by side, and a
+    // shared name would make one of them fail on the other's probe.
+    static ATTEMPT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = ATTEMPT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let plain = std::ffi::OsString::from(format!(
+        ".fcs-name-probe.{}-{n}.fcs.tmp",
+        std::process::id()
+    ));
     if plain == name {
         return false;
     }
