@@ -8,6 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use testkit::{TempDir, tempdir};
+pub(crate) use testkit::{p, stderr};
+
+pub(crate) use crate::util::fcs_in;
 
 pub(crate) const MIB: u64 = 1 << 20;
 
@@ -35,27 +38,12 @@ impl Env {
     }
 
     pub(crate) fn fcs(&self) -> Command {
-        fcs_with(&self.data())
+        fcs_in(&self.data())
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.fcs().args(args).output().expect("fcs runs")
     }
-}
-
-/// `fcs` with its data folder (and the trash) at `data`.
-pub(crate) fn fcs_with(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_fcs"));
-    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
-    c
-}
-
-pub(crate) fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-pub(crate) fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The NDJSON events of a `--json` run (every line must be one JSON object).

@@ -925,7 +925,7 @@ fn second_run_is_locked_out(second_target_rel: &str) {
     let l2 = env.path("L2");
     write_file(&l2.join("second-only.txt"), 100, 50);
     let second = r.join(second_target_rel);
-    let o = fcs_with(&env.path("data2"))
+    let o = fcs_in(&env.path("data2"))
         .args(["sync", p(&l2), p(&second)])
         .output()
         .unwrap();

@@ -280,6 +280,8 @@ impl Copier {
         if settings.durability == crate::settings::Durability::None {
             settings.verify_read = crate::settings::VerifyRead::Cache;
         }
+        // `auto` owners resolved once, not asked of the OS for every file.
+        settings.preserve_owner = Some(settings.keeps_owner());
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

@@ -14,7 +14,7 @@ use fsops::{DriveKind, FileIdentity};
 use super::{Copier, Job, Target, parent_dir};
 use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice};
-use crate::settings::UncPolicy;
+use crate::settings::{Sparse, UncPolicy};
 use crate::strategy::{Decision, ReadBackMode, Strategy, select};
 use crate::temp;
 
@@ -186,12 +186,10 @@ impl Copier {
         // holes of zero runs in any source.
         let sparse = fsops::is_sparse(&src_meta);
         job.extents = match s.sparse {
-            crate::settings::Sparse::Never => None,
-            crate::settings::Sparse::Auto if !sparse => None,
-            crate::settings::Sparse::Auto => {
-                fsops::data_extents(&job.src_file, size).ok().flatten()
-            }
-            crate::settings::Sparse::Always => Some(
+            Sparse::Never => None,
+            Sparse::Auto if !sparse => None,
+            Sparse::Auto => fsops::data_extents(&job.src_file, size).ok().flatten(),
+            Sparse::Always => Some(
                 fsops::data_extents(&job.src_file, size)
                     .ok()
                     .flatten()

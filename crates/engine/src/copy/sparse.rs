@@ -54,48 +54,39 @@ impl Copier {
         let size = job.size;
         let mut buf = vec![0u8; CHUNK];
         let mut hashed = 0u64;
-        for &(off, len) in extents {
-            if let Some(h) = hasher.as_mut() {
-                hash_zeros(h, off - hashed);
+        for (at, n) in chunks(extents) {
+            if self.cancel.is_cancelled() {
+                return Err(cancelled_copy(&job.dst));
             }
-            let end = off + len;
-            let mut at = off;
-            while at < end {
-                if self.cancel.is_cancelled() {
-                    return Err(cancelled_copy(&job.dst));
-                }
-                let n = (CHUNK as u64).min(end - at) as usize;
-                if in_kernel {
-                    match fsops::copy_range(&job.src_file, &tmp, at, n as u64) {
-                        Ok(Some(k)) if k == n as u64 => {}
-                        Ok(Some(k)) => return Err(super::source_shrank(&job.src, at + k, size)),
-                        // Not in-kernel here: the buffer from this chunk on.
-                        Ok(None) => {
-                            in_kernel = false;
-                            continue;
-                        }
-                        Err(e) => {
-                            return Err(Error::io(
-                                Code::CopyWrite,
-                                &job.tmp,
-                                format!("copy of the data extent at offset {at} failed"),
-                                e,
-                            ));
-                        }
+            let mut copied = false;
+            if in_kernel {
+                match fsops::copy_range(&job.src_file, &tmp, at, n as u64) {
+                    Ok(Some(k)) if k == n as u64 => copied = true,
+                    Ok(Some(k)) => return Err(super::source_shrank(&job.src, at + k, size)),
+                    // Not in-kernel here: the buffer from this chunk on.
+                    Ok(None) => in_kernel = false,
+                    Err(e) => {
+                        return Err(Error::io(
+                            Code::CopyWrite,
+                            &job.tmp,
+                            format!("copy of the data extent at offset {at} failed"),
+                            e,
+                        ));
                     }
-                } else {
-                    read_source(&job.src_file, &job.src, size, &mut buf[..n], at)?;
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(&buf[..n]);
-                    }
-                    self.write_data(job, &tmp, &buf[..n], at)?;
-                }
-                at += n as u64;
-                if self.progress(job.id, Phase::Copy, at, size).is_break() {
-                    return Err(cancelled_copy(&job.dst));
                 }
             }
-            hashed = end;
+            if !copied {
+                read_source(&job.src_file, &job.src, size, &mut buf[..n], at)?;
+                if let Some(h) = hasher.as_mut() {
+                    hash_zeros(h, at - hashed);
+                    h.update(&buf[..n]);
+                }
+                self.write_data(job, &tmp, &buf[..n], at)?;
+            }
+            hashed = at + n as u64;
+            if self.progress(job.id, Phase::Copy, hashed, size).is_break() {
+                return Err(cancelled_copy(&job.dst));
+            }
         }
         if let Some(h) = hasher.as_mut() {
             hash_zeros(h, size - hashed);
@@ -187,20 +178,15 @@ impl Copier {
                     unreachable!("select_hasher(…, true, …) returned no hasher")
                 };
                 let mut hashed = 0u64;
-                for &(off, len) in &theirs {
-                    hash_zeros(&mut h, off - hashed);
-                    let mut at = off;
-                    while at < off + len {
-                        if self.cancel.is_cancelled() {
-                            return Err(super::readback::cancelled_verify(&job.dst));
-                        }
-                        let n = (CHUNK as u64).min(off + len - at) as usize;
-                        read(&mut dst_buf[..n], at)?;
-                        h.update(&dst_buf[..n]);
-                        at += n as u64;
-                        let _ = self.progress(job.id, Phase::Verify, at, size);
+                for (at, n) in chunks(&theirs) {
+                    if self.cancel.is_cancelled() {
+                        return Err(super::readback::cancelled_verify(&job.dst));
                     }
-                    hashed = off + len;
+                    read(&mut dst_buf[..n], at)?;
+                    hash_zeros(&mut h, at - hashed);
+                    h.update(&dst_buf[..n]);
+                    hashed = at + n as u64;
+                    let _ = self.progress(job.id, Phase::Verify, hashed, size);
                 }
                 hash_zeros(&mut h, size - hashed);
                 let got = h.finalize_hex();
@@ -217,34 +203,23 @@ impl Copier {
             }
             VerifyMode::Mmap => {
                 let mut src_buf = vec![0u8; CHUNK];
-                for &(off, len) in extents {
-                    let mut at = off;
-                    while at < off + len {
-                        if self.cancel.is_cancelled() {
-                            return Err(super::readback::cancelled_verify(&job.dst));
-                        }
-                        let n = (CHUNK as u64).min(off + len - at) as usize;
-                        read_source(&job.src_file, &job.src, size, &mut src_buf[..n], at)?;
-                        read(&mut dst_buf[..n], at)?;
-                        if let Some(i) =
-                            super::readback::first_difference(&src_buf[..n], &dst_buf[..n])
-                        {
-                            return Err(super::readback::compare_mismatch(&job.dst, at + i as u64));
-                        }
-                        at += n as u64;
-                        let _ = self.progress(job.id, Phase::Verify, at, size);
+                for (at, n) in chunks(extents) {
+                    if self.cancel.is_cancelled() {
+                        return Err(super::readback::cancelled_verify(&job.dst));
                     }
+                    read_source(&job.src_file, &job.src, size, &mut src_buf[..n], at)?;
+                    read(&mut dst_buf[..n], at)?;
+                    if let Some(i) = super::readback::first_difference(&src_buf[..n], &dst_buf[..n])
+                    {
+                        return Err(super::readback::compare_mismatch(&job.dst, at + i as u64));
+                    }
+                    let _ = self.progress(job.id, Phase::Verify, at + n as u64, size);
                 }
                 // Data the copy holds outside the source's extents must read as zeros.
-                for (off, len) in outside(&theirs, extents) {
-                    let mut at = off;
-                    while at < off + len {
-                        let n = (CHUNK as u64).min(off + len - at) as usize;
-                        read(&mut dst_buf[..n], at)?;
-                        if let Some(i) = dst_buf[..n].iter().position(|&b| b != 0) {
-                            return Err(super::readback::compare_mismatch(&job.dst, at + i as u64));
-                        }
-                        at += n as u64;
+                for (at, n) in chunks(&outside(&theirs, extents)) {
+                    read(&mut dst_buf[..n], at)?;
+                    if let Some(i) = dst_buf[..n].iter().position(|&b| b != 0) {
+                        return Err(super::readback::compare_mismatch(&job.dst, at + i as u64));
                     }
                 }
                 Ok(())
@@ -253,21 +228,36 @@ impl Copier {
     }
 }
 
-/// The parts of the ranges `a` not covered by the ranges `b` (both sorted, disjoint).
+/// `(offset, length)` pieces of at most [`CHUNK`] bytes covering `ranges`, in order: the unit
+/// of copy, progress and cancel.
+fn chunks(ranges: &[(u64, u64)]) -> impl Iterator<Item = (u64, usize)> + '_ {
+    ranges.iter().flat_map(|&(off, len)| {
+        (0..len.div_ceil(CHUNK as u64)).map(move |i| {
+            let at = off + i * CHUNK as u64;
+            (at, (CHUNK as u64).min(off + len - at) as usize)
+        })
+    })
+}
+
+/// The parts of the ranges `a` not covered by the ranges `b` (both sorted, disjoint), in one
+/// pass over both (an image can have many thousands of extents).
 fn outside(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
+    let mut j = 0;
     for &(off, len) in a {
-        let mut start = off;
-        let end = off + len;
-        for &(boff, blen) in b {
-            let bend = boff + blen;
-            if bend <= start || boff >= end {
-                continue;
-            }
+        let (mut start, end) = (off, off + len);
+        // Ranges of `b` that end before this one starts cannot cover any later one either.
+        while j < b.len() && b[j].0 + b[j].1 <= start {
+            j += 1;
+        }
+        let mut k = j;
+        while k < b.len() && b[k].0 < end {
+            let (boff, bend) = (b[k].0, b[k].0 + b[k].1);
             if boff > start {
                 out.push((start, boff - start));
             }
             start = start.max(bend);
+            k += 1;
         }
         if start < end {
             out.push((start, end - start));
@@ -289,5 +279,20 @@ mod tests {
         assert_eq!(outside(&[(0, 10)], &[(0, 10)]), []);
         assert_eq!(outside(&[(5, 10)], &[]), [(5, 10)]);
         assert_eq!(outside(&[(0, 10), (20, 10)], &[(5, 20)]), [(0, 5), (25, 5)]);
+        assert_eq!(
+            outside(&[(0, 10), (20, 10)], &[(12, 3), (40, 5)]),
+            [(0, 10), (20, 10)]
+        );
+    }
+
+    #[test]
+    fn chunks_cover_each_range_in_pieces_of_at_most_a_chunk() {
+        let c = CHUNK as u64;
+        let got: Vec<_> = chunks(&[(5, 2 * c + 1), (10 * c, 3)]).collect();
+        assert_eq!(
+            got,
+            [(5, CHUNK), (5 + c, CHUNK), (5 + 2 * c, 1), (10 * c, 3)]
+        );
+        assert_eq!(chunks(&[]).count(), 0);
     }
 }
