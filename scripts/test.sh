@@ -8,7 +8,8 @@
 #   devices with xfs_io, chattr +i, exFAT/FAT/NTFS through FUSE, sshfs, bind mounts) are
 #   #[ignore]d, each with its reason. As root (CI is) they run
 #   too, in the same cargo run (`--include-ignored`), and fail — never pass unchecked — when what
-#   they need is missing (.ci/run installs it). Not root: they are counted as ignored.
+#   they need is missing (scripts/test-deps.sh installs it first on Debian). Not root: they are
+#   counted as ignored.
 # * Permission tests re-run themselves as nobody when root (testkit::reran_as_nobody).
 # * The fcs-gui window smoke test (scripts/gui-smoke.sh) runs when Xvfb is installed.
 # * The Windows suite (scripts/test-windows.sh) runs when its toolchain is installed or can be
@@ -27,6 +28,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 test_args=()
 if [ "$(id -u)" = 0 ]; then
+  ./scripts/test-deps.sh
   test_args=(
     --include-ignored
     # Ignored for its time, not for a need: a million GUI rows take about 15 s in a debug build
