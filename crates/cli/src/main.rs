@@ -125,16 +125,18 @@ pub(crate) struct CopyFlags {
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
     /// Keep everything this platform can: owner and group, extended attributes, ACLs (and times
-    /// and permissions, kept by default). What a target cannot hold then fails the run.
+    /// and permissions, kept by default), and compare them all: a change of any of them alone is
+    /// updated in place. What a target cannot hold then fails the run.
     #[arg(short = 'a', long)]
     pub archive: bool,
     /// Keep owner and group (numeric ids; the default as root).
     #[arg(long)]
     pub owner: bool,
-    /// Keep extended attributes (the default).
+    /// Keep extended attributes (the default), and compare them: a change of attributes alone is
+    /// updated in place (without -X, a re-sync does not read every file's attributes).
     #[arg(short = 'X', long)]
     pub xattrs: bool,
-    /// Keep POSIX ACLs (the default).
+    /// Keep POSIX ACLs (the default), and compare them, as -X does attributes.
     #[arg(short = 'A', long)]
     pub acls: bool,
 }

@@ -57,11 +57,13 @@ impl FilterArgs {
 pub(crate) struct CompareArgs {
     left: PathBuf,
     right: PathBuf,
-    /// What to compare: existence,size,modified,created,content,permissions (or all).
+    /// What to compare: existence,size,modified,created,content,permissions,owner,xattrs (or
+    /// all). Owners are compared where they are kept (as root); attributes and ACLs with -X,
+    /// -A or -a, or when listed here.
     #[arg(
         long,
         value_name = "LIST",
-        default_value = "existence,size,modified,permissions"
+        default_value = "existence,size,modified,permissions,owner"
     )]
     by: String,
     /// Timestamp tolerance: 0.01s (default), 2s, or the presets fat (2 s) and exact.
@@ -96,11 +98,13 @@ pub(crate) struct SyncArgs {
     /// Deleted items go to the trash (default) or are deleted permanently.
     #[arg(long, value_name = "trash|permanent")]
     delete_mode: Option<String>,
-    /// What decides that a file differs: existence,size,modified,created,content,permissions.
+    /// What decides that a file differs: existence,size,modified,created,content,permissions,
+    /// owner,xattrs. Owners are compared where they are kept (as root); attributes and ACLs
+    /// with -X, -A or -a, or when listed here.
     #[arg(
         long,
         value_name = "LIST",
-        default_value = "existence,size,modified,permissions"
+        default_value = "existence,size,modified,permissions,owner"
     )]
     by: String,
     /// Timestamp tolerance (e.g. 0.01s, 2s for FAT).
@@ -686,7 +690,7 @@ fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log
             } else {
                 String::new()
             } + &if s.metadata_updated > 0 {
-                format!("permissions updated {}, ", s.metadata_updated)
+                format!("metadata updated {}, ", s.metadata_updated)
             } else {
                 String::new()
             },

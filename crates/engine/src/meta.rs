@@ -8,6 +8,7 @@
 //! setuid program owned by someone else), then the extended attributes and ACLs.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::sync::Mutex;
 
@@ -60,6 +61,66 @@ impl MetaKind {
             MetaKind::Holes => "sparse",
         }
     }
+}
+
+/// Which extended attributes a run keeps on its copies, and so compares: the ACLs (Linux keeps
+/// them as `system.posix_acl_*` attributes), the others, or both. Empty: none compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct XattrSet {
+    /// `system.posix_acl_access` and `system.posix_acl_default`.
+    pub acls: bool,
+    /// Every other attribute.
+    pub others: bool,
+    /// Running as root: attributes of every namespace are compared. Otherwise only `user.*`
+    /// (and ACLs): a `trusted.*` or `security.*` attribute this process can never set would
+    /// differ forever. (A copy still tries them all, and says what it could not keep.)
+    pub privileged: bool,
+}
+
+impl XattrSet {
+    /// The attributes `settings` keep.
+    pub(crate) fn kept_by(s: &Settings) -> XattrSet {
+        XattrSet {
+            acls: s.preserve_acls && fsops::KEEPS.acls,
+            others: s.preserve_xattrs && fsops::KEEPS.xattrs,
+            privileged: fsops::is_root(),
+        }
+    }
+
+    /// Whether no attribute is kept.
+    pub fn is_empty(self) -> bool {
+        !self.acls && !self.others
+    }
+
+    /// Whether the attribute `name` is one of the set.
+    pub(crate) fn contains(self, name: &OsStr) -> bool {
+        if is_acl(name) { self.acls } else { self.others }
+    }
+
+    /// Whether the attribute `name` is compared: one of the set that this process may write.
+    fn compares(self, name: &OsStr) -> bool {
+        self.contains(name)
+            && (self.privileged || is_acl(name) || name.as_encoded_bytes().starts_with(b"user."))
+    }
+
+    /// A digest of the attributes of the set in `list` (names and values, in name order; 0 when
+    /// there are none): two items whose digests differ need their attributes copied.
+    pub(crate) fn digest(self, mut list: Vec<(OsString, Vec<u8>)>) -> u64 {
+        use std::hash::{Hash, Hasher};
+        list.retain(|(name, _)| self.compares(name));
+        if list.is_empty() {
+            return 0;
+        }
+        list.sort();
+        let mut h = std::hash::DefaultHasher::new();
+        list.hash(&mut h);
+        h.finish() | 1
+    }
+}
+
+/// Whether the attribute `name` is a POSIX ACL (Linux keeps them as attributes).
+fn is_acl(name: &OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b"system.posix_acl_")
 }
 
 /// One kind of metadata a run could not keep: on how many items, and the first reason.
@@ -150,7 +211,17 @@ pub(crate) fn mode_kept(mode: u32, owner_kept: bool) -> u32 {
 /// attributes) when `preserve_acls`, the others when `preserve_xattrs`. Reading costs one
 /// `flistxattr` for a file without any.
 pub(crate) fn apply_xattrs(src: &File, dst: &File, s: &Settings, lost: &Lost) {
-    if !s.preserve_xattrs && !s.preserve_acls {
+    set_xattrs(src, dst, XattrSet::kept_by(s), false, lost);
+}
+
+/// [`apply_xattrs`] onto an item that already has attributes of its own (an update in place):
+/// those of the set that the source does not have are removed.
+pub(crate) fn replace_xattrs(src: &File, dst: &File, s: &Settings, lost: &Lost) {
+    set_xattrs(src, dst, XattrSet::kept_by(s), true, lost);
+}
+
+fn set_xattrs(src: &File, dst: &File, set: XattrSet, replace: bool, lost: &Lost) {
+    if set.is_empty() {
         return;
     }
     let list = match fsops::xattrs(src) {
@@ -161,15 +232,31 @@ pub(crate) fn apply_xattrs(src: &File, dst: &File, s: &Settings, lost: &Lost) {
         }
     };
     let (mut failed_x, mut failed_a) = (None, None);
+    if replace && let Ok(theirs) = fsops::xattrs(dst) {
+        for (name, _) in theirs {
+            if set.contains(&name)
+                && !list.iter().any(|(n, _)| *n == name)
+                && let Err(e) = fsops::remove_xattr(dst, &name)
+            {
+                let slot = if is_acl(&name) {
+                    &mut failed_a
+                } else {
+                    &mut failed_x
+                };
+                slot.get_or_insert(e);
+            }
+        }
+    }
     for (name, value) in list {
-        let is_acl = name
-            .to_str()
-            .is_some_and(|n| n.starts_with("system.posix_acl_"));
-        if (is_acl && !s.preserve_acls) || (!is_acl && !s.preserve_xattrs) {
+        if !set.contains(&name) {
             continue;
         }
         if let Err(e) = fsops::set_xattr(dst, &name, &value) {
-            let slot = if is_acl { &mut failed_a } else { &mut failed_x };
+            let slot = if is_acl(&name) {
+                &mut failed_a
+            } else {
+                &mut failed_x
+            };
             slot.get_or_insert(e);
         }
     }

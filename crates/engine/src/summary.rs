@@ -25,7 +25,8 @@ pub struct Summary {
     pub symlinks: u64,
     /// Target items renamed to the source's spelling of their name (case, normalisation).
     pub renamed: u64,
-    /// Target files whose permissions were updated in place (same content: no copy).
+    /// Target files whose permissions, owner or attributes were updated in place (same content:
+    /// no copy).
     pub metadata_updated: u64,
     /// Bytes copied.
     pub bytes: u64,

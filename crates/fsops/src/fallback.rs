@@ -43,7 +43,7 @@ pub use self::portable::{
     file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, mode_bits,
     name_problem, open_readback, open_source, owner_of, path_from_bytes, path_identity,
     path_identity_nofollow, path_to_bytes, remove_temp, remove_xattr, set_dir_times, set_file_mode,
-    set_owner, set_symlink_times, set_xattr, sync_dir, xattrs,
+    set_owner, set_symlink_times, set_xattr, sync_dir, xattrs, xattrs_at, xattrs_supported,
 };
 #[cfg(not(unix))]
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
@@ -53,7 +53,7 @@ pub use crate::unix::{
     file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, mode_bits,
     open_readback, open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow,
     path_to_bytes, process_alive, remove_temp, remove_xattr, set_dir_times, set_file_mode,
-    set_owner, set_symlink_times, set_xattr, xattrs,
+    set_owner, set_symlink_times, set_xattr, xattrs, xattrs_at, xattrs_supported,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
@@ -354,6 +354,18 @@ mod portable {
     pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
         let _ = (file, uid, gid);
         Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// No portable extended attributes.
+    pub fn xattrs_supported(file: &File) -> bool {
+        let _ = file;
+        false
+    }
+
+    /// No portable extended attributes: none.
+    pub fn xattrs_at(path: &Path) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+        let _ = path;
+        Ok(Vec::new())
     }
 
     /// No portable extended attributes: none.

@@ -94,7 +94,7 @@ pub use backend::{
     open_readback, open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow,
     path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr, set_dir_times,
     set_file_mode, set_owner, set_symlink_times, set_times, set_xattr, start_writeback, sync_dir,
-    sync_filesystem, xattrs,
+    sync_filesystem, xattrs, xattrs_at, xattrs_supported,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,

@@ -176,6 +176,30 @@ pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Whether the filesystem of an open file answers for extended attributes at all (a listing
+/// that is not `ENOTSUP`).
+pub fn xattrs_supported(file: &File) -> bool {
+    use xattr::FileExt;
+    !matches!(file.list_xattr(), Err(e) if e.kind() == io::ErrorKind::Unsupported)
+}
+
+/// Every extended attribute of the item at `path` (a link itself, never what it points to),
+/// as [`xattrs`] gives them for an open file: what a scan compares without opening anything.
+pub fn xattrs_at(path: &Path) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+    let names = match xattr::list(path) {
+        Ok(names) => names,
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(value) = xattr::get(path, &name)? {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
 /// Sets one extended attribute of an open file.
 pub fn set_xattr(file: &File, name: &OsStr, value: &[u8]) -> io::Result<()> {
     use xattr::FileExt;

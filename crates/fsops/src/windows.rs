@@ -969,6 +969,18 @@ pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
     Ok(Vec::new())
 }
 
+/// See [`xattrs`]: no.
+pub fn xattrs_supported(file: &File) -> bool {
+    let _ = file;
+    false
+}
+
+/// See [`xattrs`]: none.
+pub fn xattrs_at(path: &Path) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
+    let _ = path;
+    Ok(Vec::new())
+}
+
 /// See [`xattrs`]: unsupported.
 pub fn set_xattr(file: &File, name: &std::ffi::OsStr, value: &[u8]) -> io::Result<()> {
     let _ = (file, name, value);

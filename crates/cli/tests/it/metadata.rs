@@ -80,6 +80,127 @@ fn extended_attributes_and_acls_are_kept_and_a_resync_writes_nothing() {
     assert_eq!(summary(&o)["copied"], 0);
 }
 
+/// The value of the user attribute `name` of `path`, if it has one.
+fn xattr(path: &Path, name: &str) -> Option<String> {
+    let o = Command::new("getfattr")
+        .args(["--only-values", "-n", name, p(path)])
+        .output()
+        .unwrap();
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A change of attributes or ACLs alone, asked to be compared (`-X`, `-A`, `-a`), is updated on
+/// the target file in place (same inode, no copy), an attribute the source no longer has goes;
+/// without asking, a re-sync does not read every file's attributes and leaves it.
+#[test]
+fn attribute_and_acl_changes_alone_are_updated_in_place_when_asked() {
+    testkit::require_tool("setfacl", "--version", "acl");
+    testkit::require_tool("setfattr", "--version", "attr");
+    let env = Env::new();
+    let (l, r) = (env.path("L"), env.path("R"));
+    let (lf, rf) = (l.join("d/f.txt"), r.join("d/f.txt"));
+    write_file(&lf, 3000, 82);
+    tool(&["setfattr", "-n", "user.note", "-v", "one", p(&lf)]);
+    assert_exit(&env.run(&["sync", p(&l), p(&r), "-X"]), 0);
+    let inode = std::fs::metadata(&rf).unwrap().ino();
+    tool(&["setfattr", "-n", "user.note", "-v", "two", p(&lf)]);
+    tool(&["setfattr", "-n", "user.extra", "-v", "x", p(&rf)]);
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        summary(&o)["metadata_updated"],
+        0,
+        "not asked: not compared"
+    );
+    assert_eq!(xattr(&rf, "user.note").as_deref(), Some("one"));
+    let o = env.run(&["sync", p(&l), p(&r), "--json", "-X"]);
+    assert_exit(&o, 0);
+    let s = summary(&o);
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 1.into())
+    );
+    assert_eq!(xattr(&rf, "user.note").as_deref(), Some("two"));
+    assert_eq!(
+        xattr(&rf, "user.extra"),
+        None,
+        "the target's own attribute stays"
+    );
+    tool(&["setfacl", "-m", "u:nobody:r--", p(&lf)]);
+    tool(&["setfacl", "-d", "-m", "g:nogroup:r-x", p(&l.join("d"))]);
+    let o = env.run(&["sync", p(&l), p(&r), "--json", "-A"]);
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o)["metadata_updated"], 1);
+    assert_eq!(acl(&rf), acl(&lf));
+    assert_eq!(
+        acl(&r.join("d")),
+        acl(&l.join("d")),
+        "a folder's default ACL"
+    );
+    assert_eq!(
+        std::fs::metadata(&rf).unwrap().ino(),
+        inode,
+        "updated in place"
+    );
+    let o = env.run(&["sync", p(&l), p(&r), "--json", "-a"]);
+    assert_exit(&o, 0);
+    let s = summary(&o);
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 0.into())
+    );
+}
+
+/// As root the owner is kept and compared: a change of owner alone is updated in place, with
+/// the setuid bit that goes with it; onto exFAT, which holds no owners, a re-sync writes nothing.
+#[test]
+#[ignore = "needs root and FUSE (scripts/test.sh runs ignored tests as root)"]
+fn as_root_an_owner_change_alone_is_updated_in_place() {
+    let env = Env::new();
+    let (l, r) = (env.path("L"), env.path("R"));
+    let (lf, rf) = (l.join("bin/tool"), r.join("bin/tool"));
+    write_file(&lf, 5000, 83);
+    set_mode(&lf, 0o755);
+    assert_exit(&env.run(&["sync", p(&l), p(&r)]), 0);
+    let inode = std::fs::metadata(&rf).unwrap().ino();
+    std::os::unix::fs::chown(&lf, Some(1234), Some(2345)).unwrap();
+    set_mode(&lf, 0o4755);
+    std::os::unix::fs::chown(l.join("bin"), Some(1234), Some(2345)).unwrap();
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    let s = summary(&o);
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 1.into())
+    );
+    let md = std::fs::metadata(&rf).unwrap();
+    assert_eq!(
+        (md.uid(), md.gid(), md.mode() & 0o7777),
+        (1234, 2345, 0o4755)
+    );
+    assert_eq!(md.ino(), inode, "updated in place");
+    let dir = std::fs::metadata(r.join("bin")).unwrap();
+    assert_eq!(
+        (dir.uid(), dir.gid()),
+        (1234, 2345),
+        "the folder's owner too"
+    );
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_eq!(summary(&o)["metadata_updated"], 0);
+    let m = Mount::exfat(IMAGE);
+    let x = m.path().join("R");
+    assert_exit(&env.run(&["sync", p(&l), p(&x)]), 0);
+    let o = env.run(&["sync", p(&l), p(&x), "--json"]);
+    assert_exit(&o, 0);
+    let s = summary(&o);
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 0.into())
+    );
+}
+
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
 /// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
 #[test]

@@ -78,6 +78,9 @@ mod tests {
                 created: None,
                 mode: 0,
                 link_target: None,
+                uid: 0,
+                gid: 0,
+                more: None,
             })
             .collect();
         let s = pick_sample(&entries, 20, 1000);

@@ -33,6 +33,12 @@ pub struct Criteria {
     /// attribute on Windows). setuid, setgid and sticky are not compared: a copy keeps them
     /// only with the owner.
     pub permissions: bool,
+    /// Owner and group (numeric ids) of files and folders. A run compares them only where it
+    /// keeps them: as root, on a target that holds them.
+    pub owner: bool,
+    /// Extended attributes and ACLs of files and folders: those of the set. A run compares
+    /// them when they were asked for (`-X`, `-A`, `-a`) and the target holds them.
+    pub xattrs: crate::meta::XattrSet,
     /// Names match ignoring case, as on the folding side's filesystem (NTFS, APFS, exFAT,
     /// FAT): `Report.txt` and `report.txt` are one item whose name differs, not two.
     pub fold_case: bool,
@@ -50,6 +56,8 @@ impl Default for Criteria {
             created: false,
             content: false,
             permissions: true,
+            owner: true,
+            xattrs: crate::meta::XattrSet::default(),
             fold_case: false,
             fold_unicode: false,
         }
@@ -57,8 +65,14 @@ impl Default for Criteria {
 }
 
 impl Criteria {
-    /// Parses `existence,size,modified,created,content,permissions` (any subset; `all`).
+    /// Parses `existence,size,modified,created,content,permissions,owner,xattrs` (any subset;
+    /// `all`).
     pub fn parse(list: &str) -> Result<Criteria, Error> {
+        let everything = crate::meta::XattrSet {
+            acls: true,
+            others: true,
+            privileged: false,
+        };
         let mut c = Criteria {
             existence: true,
             size: false,
@@ -66,6 +80,8 @@ impl Criteria {
             created: false,
             content: false,
             permissions: false,
+            owner: false,
+            xattrs: crate::meta::XattrSet::default(),
             fold_case: false,
             fold_unicode: false,
         };
@@ -77,6 +93,8 @@ impl Criteria {
                 "created" | "ctime" | "birth" => c.created = true,
                 "content" | "hash" => c.content = true,
                 "permissions" | "mode" | "perms" => c.permissions = true,
+                "owner" => c.owner = true,
+                "xattrs" | "acls" => c.xattrs = everything,
                 "all" => {
                     c = Criteria {
                         existence: true,
@@ -85,6 +103,8 @@ impl Criteria {
                         created: true,
                         content: true,
                         permissions: true,
+                        owner: true,
+                        xattrs: everything,
                         fold_case: false,
                         fold_unicode: false,
                     }
@@ -95,7 +115,7 @@ impl Criteria {
                         Code::ConfigInvalidValue,
                         "",
                         format!(
-                            "unknown compare criterion '{other}': allowed existence, size, modified, created, content, permissions, all"
+                            "unknown compare criterion '{other}': allowed existence, size, modified, created, content, permissions, owner, xattrs, all"
                         ),
                     ));
                 }
@@ -107,7 +127,7 @@ impl Criteria {
 
 /// What differs between the two sides of one path (a small bit set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Diffs(u8);
+pub struct Diffs(u16);
 
 impl Diffs {
     /// The path is on one side only.
@@ -126,6 +146,10 @@ impl Diffs {
     pub const PERMISSIONS: Diffs = Diffs(64);
     /// The name's case or normalisation, on a side that folds names (fixed by a rename).
     pub const NAME: Diffs = Diffs(128);
+    /// Owner or group (metadata only: fixed in place).
+    pub const OWNER: Diffs = Diffs(256);
+    /// Extended attributes or ACLs (metadata only: fixed in place).
+    pub const XATTRS: Diffs = Diffs(512);
     /// What only a copy can fix; the rest (permissions, name) is fixed in place.
     const CONTENT_LIKE: Diffs = Diffs(1 | 2 | 4 | 8 | 16 | 32);
 
@@ -140,9 +164,14 @@ impl Diffs {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
-    /// Whether only metadata differs (permissions, the name's case): fixed without a copy.
+    /// Whether only metadata differs (permissions, owner, attributes, the name's case): fixed
+    /// without a copy.
     pub(crate) fn is_metadata_only(self) -> bool {
         !self.is_empty() && self.0 & Diffs::CONTENT_LIKE.0 == 0
+    }
+    /// The differences fixed in place, on the item itself: permissions, owner, attributes.
+    pub(crate) fn in_place(self) -> Diffs {
+        Diffs(self.0 & (Diffs::PERMISSIONS.0 | Diffs::OWNER.0 | Diffs::XATTRS.0))
     }
     /// Names of the set bits, for display and JSON.
     pub fn names(self) -> Vec<&'static str> {
@@ -155,6 +184,8 @@ impl Diffs {
             (Diffs::TYPE, "type"),
             (Diffs::PERMISSIONS, "permissions"),
             (Diffs::NAME, "name"),
+            (Diffs::OWNER, "owner"),
+            (Diffs::XATTRS, "xattrs"),
         ]
         .into_iter()
         .filter(|(d, _)| self.contains(*d))
@@ -183,7 +214,8 @@ pub enum Category {
     RightNewer,
     /// Differ otherwise: in type, or with the same modified time (or folders whose times differ).
     Different,
-    /// Same content, size and times; only permissions or the name's case differ.
+    /// Same content, size and times; only permissions, owner, attributes or the name's case
+    /// differ.
     MetadataOnly,
     /// Nothing compared differs.
     Same,
@@ -321,6 +353,7 @@ pub(super) fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) 
             if c.permissions && l.mode & PERMISSION_BITS != r.mode & PERMISSION_BITS {
                 d.insert(Diffs::PERMISSIONS);
             }
+            owner_and_xattr_diffs(l, r, c, &mut d);
         }
         EntryKind::Dir => {
             // Folders compare by existence and timestamps (the original app's "Folder (timestamp)").
@@ -333,6 +366,7 @@ pub(super) fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) 
             if c.permissions && l.mode & PERMISSION_BITS != r.mode & PERMISSION_BITS {
                 d.insert(Diffs::PERMISSIONS);
             }
+            owner_and_xattr_diffs(l, r, c, &mut d);
         }
         EntryKind::Symlink => {
             if l.link_target != r.link_target {
@@ -345,6 +379,16 @@ pub(super) fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) 
         EntryKind::Special => {}
     }
     d
+}
+
+/// Owner and attribute differences of two files or two folders, where compared.
+fn owner_and_xattr_diffs(l: &Entry, r: &Entry, c: &Criteria, d: &mut Diffs) {
+    if c.owner && (l.uid, l.gid) != (r.uid, r.gid) {
+        d.insert(Diffs::OWNER);
+    }
+    if !c.xattrs.is_empty() && l.xattrs() != r.xattrs() {
+        d.insert(Diffs::XATTRS);
+    }
 }
 
 /// The permission bits compared: `rwx` for user, group and others (on Windows, the read-only
@@ -609,6 +653,9 @@ mod tests {
             created: None,
             mode: 0o644,
             link_target: None,
+            uid: 0,
+            gid: 0,
+            more: None,
         }
     }
 

@@ -128,12 +128,32 @@ pub fn compare_trees(
         fsops::path_identity(left).ok(),
         fsops::path_identity(right).ok(),
     );
+    let extras = |watch| scan::Extras {
+        watch,
+        xattrs: criteria.xattrs,
+    };
     let (ls, rs) = std::thread::scope(|s| {
         let l = s.spawn(|| {
-            scan::scan_watching(left, Side::Left, filter, per_side, rid, reporter, cancel)
+            scan::scan_with(
+                left,
+                Side::Left,
+                filter,
+                per_side,
+                extras(rid),
+                reporter,
+                cancel,
+            )
         });
         let r = if right.exists() {
-            scan::scan_watching(right, Side::Right, filter, per_side, lid, reporter, cancel)
+            scan::scan_with(
+                right,
+                Side::Right,
+                filter,
+                per_side,
+                extras(lid),
+                reporter,
+                cancel,
+            )
         } else {
             Scan {
                 root: right.to_path_buf(),

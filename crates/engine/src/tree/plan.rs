@@ -328,12 +328,13 @@ impl Plan {
                         EntryKind::Dir => ph.touched.push(rel),
                         EntryKind::Special => ph.skipped.push(Skip::note(rel, SPECIAL)),
                         _ if it.diffs.is_metadata_only() => {
-                            if s.kind == EntryKind::File && it.diffs.contains(Diffs::PERMISSIONS) {
+                            let meta = it.diffs.in_place();
+                            if s.kind == EntryKind::File && !meta.is_empty() {
                                 ph.metas.push(Action::new(
                                     ActionKind::UpdateMeta,
                                     rel,
                                     0,
-                                    "permissions",
+                                    meta.names().join(","),
                                 ));
                             }
                         }

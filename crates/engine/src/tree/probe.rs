@@ -15,6 +15,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use fsops::{Dir, EntryType};
+
+use crate::meta::XattrSet;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
@@ -32,6 +34,10 @@ pub struct Capabilities {
     pub symlinks: bool,
     /// It holds permission bits as set (FAT and exFAT do not).
     pub permissions: bool,
+    /// It holds owners and groups as set, and this process may set them (root).
+    pub owners: bool,
+    /// It holds extended attributes (`user.*` set and read back).
+    pub xattrs: bool,
     /// A folder renamed keeps what it holds (fusefat loses it: such folders are renamed by
     /// moving their contents).
     pub folder_renames: bool,
@@ -49,6 +55,8 @@ impl Default for Capabilities {
             time_granularity_ns: 1,
             symlinks: true,
             permissions: true,
+            owners: fsops::KEEPS.owner && fsops::is_root(),
+            xattrs: fsops::KEEPS.xattrs,
             folder_renames: true,
             probed: false,
         }
@@ -125,6 +133,17 @@ pub(crate) fn fit(
         });
     }
     criteria.permissions &= settings.preserve_permissions;
+    // Owners where they are kept; attributes where they were asked for (a no-change re-sync
+    // would otherwise list the attributes of every file on both sides).
+    criteria.owner &= settings.keeps_owner() && caps.owners;
+    let (kept, asked) = (XattrSet::kept_by(settings), criteria.xattrs);
+    criteria.xattrs = XattrSet {
+        acls: kept.acls && caps.xattrs && (asked.acls || settings.is_explicit("preserve_acls")),
+        others: kept.others
+            && caps.xattrs
+            && (asked.others || settings.is_explicit("preserve_xattrs")),
+        privileged: kept.privileged,
+    };
     criteria.fold_case = caps.case_insensitive;
     criteria.fold_unicode = caps.normalization_insensitive;
     said
@@ -188,6 +207,17 @@ fn probe_with_file(d: &Dir, tag: &str) -> Option<Capabilities> {
         && file
             .metadata()
             .is_ok_and(|m| fsops::mode_bits(&m) == expected_mode());
+    // Given away to uid/gid 1 and read back: FUSE filesystems without owners (exFAT, FAT) and
+    // sshfs (whose server runs as the user) accept or refuse, but never hold it.
+    caps.owners = caps.owners
+        && fsops::set_owner(&file, 1, 1).is_ok()
+        && file
+            .metadata()
+            .is_ok_and(|m| fsops::owner_of(&m) == Some((1, 1)));
+    let probe_attr = OsStr::new("user.fcs-probe");
+    caps.xattrs = caps.xattrs
+        && fsops::set_xattr(&file, probe_attr, b"1").is_ok()
+        && fsops::xattrs(&file).is_ok_and(|l| l.iter().any(|(n, v)| n == probe_attr && v == b"1"));
     drop(file);
     // The probe's name is unique (it carries the run's tag), so a lookup of it in upper case
     // that finds anything found the probe: names fold. (Identities are no help here: some FUSE
@@ -319,6 +349,10 @@ fn judge(d: &Dir) -> Capabilities {
     {
         caps.permissions = false;
     }
+    // Without permissions (FAT, exFAT) there are no owners either; attributes where the folder
+    // answers for them.
+    caps.owners &= caps.permissions;
+    caps.xattrs &= d.file().is_ok_and(|f| fsops::xattrs_supported(&f));
     caps
 }
 
@@ -333,6 +367,8 @@ pub(crate) fn judge_both(left: &Path, right: &Path) -> Capabilities {
         time_granularity_ns: l.time_granularity_ns.max(r.time_granularity_ns),
         symlinks: l.symlinks && r.symlinks,
         permissions: l.permissions && r.permissions,
+        owners: l.owners && r.owners,
+        xattrs: l.xattrs && r.xattrs,
         folder_renames: l.folder_renames && r.folder_renames,
         probed: false,
     }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::error::Code;
 use crate::events::{CancelToken, Event, Reporter, Side};
+use crate::meta::XattrSet;
 use crate::tree::filter::Filter;
 
 /// What an entry is.
@@ -48,6 +49,27 @@ pub struct Entry {
     pub mode: u32,
     /// A symlink's target as stored.
     pub link_target: Option<Box<Path>>,
+    /// Owner (numeric user id; 0 where there are none).
+    pub uid: u32,
+    /// Group (numeric group id; 0 where there are none).
+    pub gid: u32,
+    /// What few entries have (kept out of line: a scan holds millions of entries).
+    pub more: Option<Box<EntryMore>>,
+}
+
+/// The rarer facts about an entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryMore {
+    /// A digest of its extended attributes and ACLs (those compared; see
+    /// [`crate::meta::XattrSet`]), when the scan read them and there are some.
+    pub xattrs: u64,
+}
+
+impl Entry {
+    /// The digest of its extended attributes, 0 for none (or not read).
+    pub fn xattrs(&self) -> u64 {
+        self.more.as_ref().map_or(0, |m| m.xattrs)
+    }
 }
 
 /// What went wrong with one path of a scan (a stable name in `--json`; see
@@ -215,6 +237,8 @@ struct Shared<'a> {
     side: Side,
     /// The other root's identity: a folder with it is a second path to that root.
     watch: Option<fsops::FileIdentity>,
+    /// The attributes digested per entry (none: not read).
+    xattrs: XattrSet,
     nested: Mutex<Vec<PathBuf>>,
 }
 
@@ -392,6 +416,13 @@ impl Shared<'_> {
             } else {
                 None
             };
+            let xattrs = if self.xattrs.is_empty() || kind == EntryKind::Symlink {
+                0
+            } else {
+                // Unreadable attributes compare as none: they could not be copied either.
+                fsops::xattrs_at(&de.path()).map_or(0, |list| self.xattrs.digest(list))
+            };
+            let (uid, gid) = fsops::owner_of(&md).unwrap_or_default();
             if kind == EntryKind::Dir {
                 subdirs.push((de.path(), child_rel.clone(), chain));
             }
@@ -403,6 +434,9 @@ impl Shared<'_> {
                 created: md.created().ok(),
                 mode: fsops::mode_bits(&md),
                 link_target,
+                uid,
+                gid,
+                more: (xattrs != 0).then(|| Box::new(EntryMore { xattrs })),
             });
             let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(PROGRESS_EVERY) {
@@ -437,20 +471,38 @@ pub fn scan(
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Scan {
-    scan_watching(root, side, filter, threads, None, reporter, cancel)
+    scan_with(
+        root,
+        side,
+        filter,
+        threads,
+        Extras::default(),
+        reporter,
+        cancel,
+    )
 }
 
-/// [`scan`], noting every folder whose identity is `watch` (the other root of a comparison) in
-/// [`Scan::nested`] instead of descending into it.
-pub(crate) fn scan_watching(
+/// What a comparison's scan does beyond [`scan`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extras {
+    /// A folder with this identity (the other root of the comparison) is noted in
+    /// [`Scan::nested`] instead of descended into.
+    pub watch: Option<fsops::FileIdentity>,
+    /// The extended attributes read (one `llistxattr` per file and folder) and digested.
+    pub xattrs: XattrSet,
+}
+
+/// [`scan`] with [`Extras`].
+pub(crate) fn scan_with(
     root: &Path,
     side: Side,
     filter: &Filter,
     threads: usize,
-    watch: Option<fsops::FileIdentity>,
+    extras: Extras,
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Scan {
+    let Extras { watch, xattrs } = extras;
     let shared = Shared {
         filter,
         queue: Mutex::new(Queue {
@@ -465,6 +517,7 @@ pub(crate) fn scan_watching(
         cancel,
         side,
         watch,
+        xattrs,
         nested: Mutex::new(Vec::new()),
     };
     std::thread::scope(|s| {

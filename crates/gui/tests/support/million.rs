@@ -22,6 +22,9 @@ fn entry(rel: String, kind: EntryKind, size: u64) -> Entry {
         created: Some(t),
         mode: 0o644,
         link_target: None,
+        uid: 0,
+        gid: 0,
+        more: None,
     }
 }
 

@@ -360,13 +360,14 @@ impl<'a> Executor<'a> {
         transfer::run(self)
     }
 
-    /// Phase 5: the source's permissions onto target files whose content is the same: no copy.
+    /// Phase 5: the source's owner, attributes and permissions onto target files whose content is
+    /// the same: no copy.
     fn update_metadata(&self) {
         for (_, a) in self.actions(ActionKind::UpdateMeta) {
             if self.cancelled() {
                 break;
             }
-            match ops::copy_permissions(&self.src(&a.rel), &self.dst, &a.rel) {
+            match ops::update_metadata(&self.src(&a.rel), &self.dst, &a.rel, self.copier) {
                 Ok(()) => self.summary().metadata_updated += 1,
                 Err(e) => self.fail(&e),
             }

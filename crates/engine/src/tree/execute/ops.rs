@@ -157,26 +157,49 @@ fn move_contents_to(
     Ok(())
 }
 
-/// The source file's permissions onto the target file `rel` (its content is the same).
-pub(super) fn copy_permissions(src: &Path, dirs: &Dirs, rel: &Path) -> Result<(), Error> {
+/// The source's owner, extended attributes and permissions onto a target file whose content is
+/// the same, in place (the inode stays): the owner first (a `chown` clears setuid and setgid),
+/// then the attributes (those the source lacks removed), then the mode — setuid, setgid and
+/// sticky only with the owner. What the target refuses of owner and attributes is counted like
+/// a copy's; only a mode that cannot be set is an error.
+pub(super) fn update_metadata(
+    src: &Path,
+    dirs: &Dirs,
+    rel: &Path,
+    copier: &Copier,
+) -> Result<(), Error> {
     let md = std::fs::metadata(src).or_code(
         Code::FinalizeMetadata,
         src,
-        "cannot read the source's permissions",
+        "cannot read the source's metadata",
     )?;
     let (dir, name) = dirs.parent_of(rel)?;
-    dir.set_mode(name, special_bits_cleared(fsops::mode_bits(&md)))
-        .or_code(
+    let s = copier.settings();
+    let mut owner_kept = false;
+    if s.keeps_owner() || !crate::meta::XattrSet::kept_by(s).is_empty() {
+        // Through its folder, never through a link put in its place.
+        let dst_file = dir.open_file(name).or_code(
             Code::FinalizeMetadata,
             &dirs.path(rel),
-            "cannot set the permissions",
-        )
-}
-
-/// setuid, setgid and sticky are kept only with the owner (never a setuid file owned by someone
-/// else): an update in place does not change the owner, so they are cleared.
-pub(crate) fn special_bits_cleared(mode: u32) -> u32 {
-    crate::meta::mode_kept(mode, false)
+            "cannot open the file to set its owner and attributes",
+        )?;
+        owner_kept = crate::meta::apply_owner(&md, &dst_file, s, copier.lost());
+        if let Ok(src_file) = std::fs::File::open(src) {
+            crate::meta::replace_xattrs(&src_file, &dst_file, s, copier.lost());
+        }
+    }
+    if !s.preserve_permissions {
+        return Ok(());
+    }
+    dir.set_mode(
+        name,
+        crate::meta::mode_kept(fsops::mode_bits(&md), owner_kept),
+    )
+    .or_code(
+        Code::FinalizeMetadata,
+        &dirs.path(rel),
+        "cannot set the permissions",
+    )
 }
 
 /// Deletes the target item `rel`: to the trash (the default; never silently permanent) or
@@ -254,7 +277,7 @@ pub(super) fn copy_dir_metadata(
     {
         owner_kept = crate::meta::apply_owner(&md, &dst_file, s, copier.lost());
         if let Ok(src_file) = fsops::Dir::open(src).and_then(|d| d.file()) {
-            crate::meta::apply_xattrs(&src_file, &dst_file, s, copier.lost());
+            crate::meta::replace_xattrs(&src_file, &dst_file, s, copier.lost());
         }
     }
     if s.preserve_permissions {
