@@ -19,9 +19,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v b3sum >/dev/null 2>&1 || need+=(b3sum)
   # Real targets (crates/cli/tests/it/targets.rs): exFAT, FAT and NTFS through FUSE on loop
   # images, sshfs over a loopback OpenSSH server.
-  # Metadata fidelity: extended attributes and ACLs set and read back (setfattr, getfacl).
+  # Metadata fidelity: extended attributes, ACLs and file capabilities set and read back
+  # (setfattr, getfacl, setcap).
   for p in exfatprogs exfat-fuse dosfstools fusefat ntfs-3g sshfs openssh-server openssh-client \
-    fuse3 procps attr acl; do
+    fuse3 procps attr acl libcap2-bin; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || need+=("$p")
   done
   # The fcs-gui window smoke test (scripts/gui-smoke.sh): a virtual X server with Mesa's software

@@ -139,6 +139,10 @@ pub(crate) struct CopyFlags {
     /// Keep POSIX ACLs (the default), and compare them, as -X does attributes.
     #[arg(short = 'A', long)]
     pub acls: bool,
+    /// Keep hard links: names of one file inside the source become names of one file on the
+    /// target (copied once, the other names linked). Not part of -a, as in rsync.
+    #[arg(short = 'H', long)]
+    pub hard_links: bool,
 }
 
 impl CopyFlags {
@@ -152,6 +156,7 @@ impl CopyFlags {
             ("preserve_owner", on(self.owner || self.archive)),
             ("preserve_xattrs", on(self.xattrs || self.archive)),
             ("preserve_acls", on(self.acls || self.archive)),
+            ("preserve_hardlinks", on(self.hard_links)),
         ]
     }
 }

@@ -693,6 +693,10 @@ fn print_summary(common: &Common, s: &Summary, source: &Path, target: &Path, log
                 format!("metadata updated {}, ", s.metadata_updated)
             } else {
                 String::new()
+            } + &if s.hard_linked > 0 {
+                format!("hard-linked {}, ", s.hard_linked)
+            } else {
+                String::new()
             },
             s.symlinks,
             s.dirs_created,

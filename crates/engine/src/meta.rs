@@ -31,6 +31,8 @@ pub enum MetaKind {
     Acls,
     /// The holes of sparse files (`sparse`): the target wrote them out as zeros.
     Holes,
+    /// Hard links (`preserve_hardlinks`): a name was copied as a file of its own.
+    HardLinks,
 }
 
 impl MetaKind {
@@ -40,6 +42,7 @@ impl MetaKind {
         MetaKind::Xattrs,
         MetaKind::Acls,
         MetaKind::Holes,
+        MetaKind::HardLinks,
     ];
 
     /// The kind's stable name.
@@ -49,6 +52,7 @@ impl MetaKind {
             MetaKind::Xattrs => "xattrs",
             MetaKind::Acls => "acls",
             MetaKind::Holes => "holes",
+            MetaKind::HardLinks => "hard_links",
         }
     }
 
@@ -59,6 +63,7 @@ impl MetaKind {
             MetaKind::Xattrs => "preserve_xattrs",
             MetaKind::Acls => "preserve_acls",
             MetaKind::Holes => "sparse",
+            MetaKind::HardLinks => "preserve_hardlinks",
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Summary {
     /// Target files whose permissions, owner or attributes were updated in place (same content:
     /// no copy).
     pub metadata_updated: u64,
+    /// Target files made a second name of another (hard links, `-H`).
+    pub hard_linked: u64,
     /// Bytes copied.
     pub bytes: u64,
     /// Wall time of the run.
@@ -72,6 +74,18 @@ impl Summary {
             "failed"
         } else {
             "done"
+        }
+    }
+
+    /// Counts one file copied and committed.
+    pub(crate) fn count_copy(&mut self, r: &crate::copy::FileReport) {
+        self.copied += 1;
+        self.bytes += r.size;
+        self.verified += u64::from(r.verified);
+        match r.strategy {
+            crate::strategy::Strategy::DirectSmall => self.direct_small += 1,
+            crate::strategy::Strategy::DirectLarge => self.direct_large += 1,
+            crate::strategy::Strategy::Staged => self.staged += 1,
         }
     }
 

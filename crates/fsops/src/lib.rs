@@ -90,11 +90,11 @@ pub use backend::{Dir, KEEPS, is_link_in_path, name_problem};
 pub use backend::{
     MODE_BITS, allocated_size, copy_attributes, copy_range, create_symlink, create_temp,
     data_extents, describe_os_error, drive_info, drop_cache, file_identity, free_space,
-    identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, mode_bits, open_direct,
-    open_readback, open_source, owner_of, path_from_bytes, path_identity, path_identity_nofollow,
-    path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr, set_dir_times,
-    set_file_mode, set_owner, set_symlink_times, set_times, set_xattr, start_writeback, sync_dir,
-    sync_filesystem, xattrs, xattrs_at, xattrs_supported,
+    identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, link_count, mode_bits,
+    open_direct, open_readback, open_source, owner_of, path_from_bytes, path_identity,
+    path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr,
+    set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
+    start_writeback, sync_dir, sync_filesystem, xattrs, xattrs_at, xattrs_supported,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,

@@ -268,6 +268,12 @@ impl Dir {
         crate::backend::set_dir_times(&self.path, times)
     }
 
+    /// No portable owners: unsupported.
+    pub fn set_symlink_owner(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
+        let _ = (name, uid, gid);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
     /// Sets a link's own times, where this OS can (`Ok(false)` where it cannot).
     pub fn set_symlink_times(
         &self,

@@ -153,6 +153,11 @@ pub fn owner_of(m: &std::fs::Metadata) -> Option<(u32, u32)> {
     Some((m.uid(), m.gid()))
 }
 
+/// How many names the item of `m` has (its hard links).
+pub fn link_count(m: &std::fs::Metadata) -> u64 {
+    m.nlink()
+}
+
 /// Gives an open file an owner and group (`fchown(2)`; only root may give a file away).
 pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
     std::os::unix::fs::fchown(file, Some(uid), Some(gid))

@@ -433,6 +433,23 @@ impl Dir {
         .map(|_| true)
     }
 
+    /// Gives the link `name` itself (never what it points to) an owner and group
+    /// (`fchownat(2)` with `AT_SYMLINK_NOFOLLOW`; only root may give it away).
+    pub fn set_symlink_owner(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
+        let c = c_name(name)?;
+        // SAFETY: valid descriptor and C string.
+        cvt(unsafe {
+            libc::fchownat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                uid,
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        })
+        .map(drop)
+    }
+
     /// Makes this directory's entries durable (`fsync(2)` on it).
     pub fn sync(&self) -> io::Result<()> {
         // SAFETY: valid descriptor.

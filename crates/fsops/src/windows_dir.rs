@@ -603,6 +603,12 @@ impl Dir {
         crate::windows::set_times(&self.node.handle, times)
     }
 
+    /// Numeric owners do not exist on Windows: unsupported.
+    pub fn set_symlink_owner(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
+        let _ = (name, uid, gid);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
     /// Sets the access and modified times of the entry `name` itself — a link's own times,
     /// never its target's (opened with FILE_FLAG_OPEN_REPARSE_POINT).
     pub fn set_symlink_times(

@@ -201,6 +201,58 @@ fn as_root_an_owner_change_alone_is_updated_in_place() {
     );
 }
 
+/// What `rsync -aHAXS` would still change after `fcs sync -a -H` of a tree holding every kind
+/// of metadata (owners, setuid, user/trusted/security.capability attributes, access and default
+/// ACLs, a sparse image, hard links, a symlink with its own owner, an old folder time): nothing.
+#[test]
+#[ignore = "needs root, rsync and setcap (scripts/test.sh runs ignored tests as root)"]
+fn rsync_finds_nothing_to_change_after_an_archive_sync() {
+    testkit::require_tool("rsync", "--version", "rsync");
+    testkit::require_tool("setcap", "-v", "libcap2-bin");
+    testkit::require_tool("setfacl", "--version", "acl");
+    testkit::require_tool("setfattr", "--version", "attr");
+    let env = Env::new();
+    let (l, r) = (env.path("L"), env.path("R"));
+    let (f, cap) = (l.join("d/f.bin"), l.join("d/e/cap.bin"));
+    write_file(&f, 5000, 84);
+    write_file(&cap, 3000, 85);
+    std::os::unix::fs::chown(&f, Some(1234), Some(2345)).unwrap();
+    set_mode(&f, 0o4750);
+    tool(&["setcap", "cap_net_raw+ep", p(&cap)]);
+    tool(&["setfattr", "-n", "user.note", "-v", "hello", p(&f)]);
+    tool(&["setfattr", "-n", "trusted.t", "-v", "secret", p(&cap)]);
+    tool(&["setfacl", "-m", "u:nobody:rw-,m::r--", p(&cap)]);
+    tool(&["setfacl", "-d", "-m", "g:nogroup:r-x", p(&l.join("d"))]);
+    let img = l.join("s/img");
+    std::fs::create_dir_all(l.join("s")).unwrap();
+    let file = std::fs::File::create(&img).unwrap();
+    file.set_len(IMAGE).unwrap();
+    file.write_all_at(b"data", IMAGE / 2).unwrap();
+    std::fs::hard_link(&f, l.join("s/f-link.bin")).unwrap();
+    std::os::unix::fs::symlink("../d/f.bin", l.join("s/sym")).unwrap();
+    std::os::unix::fs::lchown(l.join("s/sym"), Some(1234), Some(1234)).unwrap();
+    std::os::unix::fs::chown(l.join("d/e"), Some(77), Some(88)).unwrap();
+    tool(&["touch", "-d", "2024-01-01", p(&l.join("d/e"))]);
+    let o = env.run(&["sync", p(&l), p(&r), "-a", "-H"]);
+    assert_exit(&o, 0);
+    let itemized = tool(&[
+        "rsync",
+        "-aHAXS",
+        "--dry-run",
+        "--itemize-changes",
+        &format!("{}/", l.display()),
+        &format!("{}/", r.display()),
+    ]);
+    assert_eq!(itemized, "", "rsync would still change these");
+    assert!(tool(&["getcap", p(&r.join("d/e/cap.bin"))]).contains("cap_net_raw=ep"));
+    let o = env.run(&["sync", p(&l), p(&r), "-a", "-H", "--json"]);
+    let s = summary(&o);
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 0.into())
+    );
+}
+
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
 /// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
 #[test]

@@ -214,6 +214,10 @@ pub struct Settings {
     /// Keep POSIX access ACLs, and default ACLs of folders.
     #[serde(default = "yes")]
     pub preserve_acls: bool,
+    /// Names of one file inside the source (hard links) become names of one file on the target
+    /// (`-H`; off by default, as in rsync).
+    #[serde(default)]
+    pub preserve_hardlinks: bool,
     /// What happens to the holes of sparse files.
     #[serde(default)]
     pub sparse: Sparse,
@@ -260,6 +264,7 @@ impl Default for Settings {
             preserve_owner: None,
             preserve_xattrs: true,
             preserve_acls: true,
+            preserve_hardlinks: false,
             sparse: Sparse::Auto,
             explicit: Vec::new(),
         }
@@ -435,6 +440,9 @@ impl Settings {
             }
             "preserve_acls" => {
                 self.preserve_acls = parse_bool(v).ok_or_else(|| bad("true | false"))?
+            }
+            "preserve_hardlinks" => {
+                self.preserve_hardlinks = parse_bool(v).ok_or_else(|| bad("true | false"))?
             }
             "sparse" => {
                 self.sparse = match v.to_ascii_lowercase().as_str() {

@@ -229,6 +229,13 @@ pub const SPECS: &[SettingSpec] = &[
         seed: "—",
     },
     SettingSpec {
+        key: "preserve_hardlinks",
+        default: "false",
+        range: "true | false",
+        doc: "Names of one file inside the source (hard links) become names of one file on the target (-H).",
+        seed: "—",
+    },
+    SettingSpec {
         key: "sparse",
         default: "auto",
         range: "auto | always | never",

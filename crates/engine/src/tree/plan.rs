@@ -2,14 +2,14 @@
 //! side's version of every differing item. Nothing is written before the plan exists;
 //! `--dry-run` prints it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::error::{Code, Error};
 use crate::tree::compare::{Category, Comparison, Diffs};
-use crate::tree::scan::{Entry, EntryKind};
+use crate::tree::scan::{Entry, EntryKind, Scan};
 
 /// Which way a sync goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,6 +37,12 @@ pub struct PlanOptions {
     pub target_folds_names: bool,
     /// Never replace a target file that is newer than the source (rsync `-u`, robocopy `/XO`).
     pub update: bool,
+    /// Names of one source file (hard links) become names of one target file: the first name
+    /// is copied, the others linked to it (`-H`; never in a move).
+    pub hard_links: bool,
+    /// The target holds hard links: names that are files of their own there are linked too.
+    /// (Where it does not, a link falls back to a copy, once: a re-sync leaves it.)
+    pub target_hard_links: bool,
 }
 
 impl PlanOptions {
@@ -49,6 +55,8 @@ impl PlanOptions {
             max_delete: 0.5,
             target_folds_names: false,
             update: false,
+            hard_links: false,
+            target_hard_links: true,
         }
     }
 }
@@ -75,6 +83,9 @@ pub enum ActionKind {
     Check,
     /// Create (or replace) a symbolic link, as a link.
     Symlink,
+    /// Make the target file a second name of the target's `from` (hard links, `-H`): both are
+    /// names of one file in the source. After the copies, so `from` is in place.
+    HardLink,
     /// Apply the source's permissions to a target file whose content is the same (no copy).
     UpdateMeta,
     /// Delete a target-only item (file, link or, once emptied, directory; `--delete` only).
@@ -93,6 +104,7 @@ impl ActionKind {
         ActionKind::Replace,
         ActionKind::Check,
         ActionKind::Symlink,
+        ActionKind::HardLink,
         ActionKind::UpdateMeta,
         ActionKind::Delete,
         ActionKind::SetDirTimes,
@@ -108,6 +120,7 @@ impl ActionKind {
             ActionKind::Replace => "replace",
             ActionKind::Check => "check",
             ActionKind::Symlink => "symlink",
+            ActionKind::HardLink => "hard-link",
             ActionKind::UpdateMeta => "update-meta",
             ActionKind::Delete => "delete",
             ActionKind::SetDirTimes => "set-times",
@@ -234,6 +247,7 @@ struct Phases {
     renames: Vec<Action>,
     mkdirs: Vec<Action>,
     copies: Vec<Action>,
+    links: Vec<Action>,
     metas: Vec<Action>,
     deletes: Vec<Action>,
     skipped: Vec<Skip>,
@@ -364,6 +378,9 @@ impl Plan {
         if opts.target_folds_names {
             ph.fence_twins(cmp, src_scan);
         }
+        if opts.hard_links && !check_same {
+            ph.link_names(src_scan, dst_scan, opts.target_hard_links);
+        }
         ph.fence();
         let target_total = dst_scan.entries.len();
         let n_del = ph.deletes.len() + ph.conflicts.len();
@@ -388,6 +405,7 @@ impl Plan {
             mut renames,
             mkdirs,
             copies,
+            links,
             metas,
             mut deletes,
             skipped,
@@ -405,6 +423,7 @@ impl Plan {
         actions.extend(renames);
         actions.extend(mkdirs);
         actions.extend(order_copies(copies));
+        actions.extend(links);
         actions.extend(metas);
         actions.extend(deletes);
         actions.extend(times);
@@ -466,6 +485,7 @@ impl Plan {
             ActionKind::Copy
             | ActionKind::Replace
             | ActionKind::Symlink
+            | ActionKind::HardLink
             | ActionKind::Check
             | ActionKind::Rename
             | ActionKind::UpdateMeta => wanted.contains(a.rel.as_path()),
@@ -569,6 +589,55 @@ impl Phases {
     }
 
     /// Drops every action on or beneath a fenced item.
+    /// Hard links (`-H`): of the names of one source file, the first (in path order) is copied
+    /// as planned; each other name becomes a [`ActionKind::HardLink`] to it where it is
+    /// missing on the target, differs, its first name is copied, or (`target_links`) it is a
+    /// file of its own there. A name whose target is a folder or link is left to the plan.
+    fn link_names(&mut self, src: &Scan, dst: &Scan, target_links: bool) {
+        let planned: HashSet<&Path> = self.copies.iter().map(|a| a.rel.as_path()).collect();
+        let mut first: HashMap<fsops::FileIdentity, &Path> = HashMap::new();
+        let mut links = Vec::new();
+        for e in &src.entries {
+            let Some(id) = e.link() else { continue };
+            let Some(&lead) = first.get(&id) else {
+                first.insert(id, &e.rel);
+                continue;
+            };
+            let there = dst.get(&e.rel);
+            if there.is_some_and(|t| t.kind != EntryKind::File) {
+                continue;
+            }
+            let joined = there
+                .and_then(Entry::link)
+                .is_some_and(|t| dst.get(lead).and_then(Entry::link) == Some(t));
+            if planned.contains(&*e.rel)
+                || planned.contains(lead)
+                || there.is_none()
+                || (target_links && !joined)
+            {
+                links.push(Action {
+                    from: Some(lead.to_path_buf()),
+                    ..Action::new(
+                        ActionKind::HardLink,
+                        e.rel.to_path_buf(),
+                        e.size,
+                        format!("a name of {}", lead.display()),
+                    )
+                });
+            }
+        }
+        if links.is_empty() {
+            return;
+        }
+        let linked: HashSet<&Path> = links.iter().map(|a| a.rel.as_path()).collect();
+        self.copies.retain(|a| !linked.contains(a.rel.as_path()));
+        self.metas.retain(|a| !linked.contains(a.rel.as_path()));
+        for a in &links {
+            self.touch_parents(&a.rel);
+        }
+        self.links = links;
+    }
+
     fn fence(&mut self) {
         if self.fenced.is_empty() {
             return;
@@ -579,6 +648,7 @@ impl Phases {
             &mut self.renames,
             &mut self.mkdirs,
             &mut self.copies,
+            &mut self.links,
             &mut self.metas,
             &mut self.deletes,
         ] {

@@ -38,6 +38,8 @@ pub struct Capabilities {
     pub owners: bool,
     /// It holds extended attributes (`user.*` set and read back).
     pub xattrs: bool,
+    /// It holds hard links (a second name for one file).
+    pub hard_links: bool,
     /// A folder renamed keeps what it holds (fusefat loses it: such folders are renamed by
     /// moving their contents).
     pub folder_renames: bool,
@@ -57,6 +59,7 @@ impl Default for Capabilities {
             permissions: true,
             owners: fsops::KEEPS.owner && fsops::is_root(),
             xattrs: fsops::KEEPS.xattrs,
+            hard_links: true,
             folder_renames: true,
             probed: false,
         }
@@ -219,6 +222,11 @@ fn probe_with_file(d: &Dir, tag: &str) -> Option<Capabilities> {
         && fsops::set_xattr(&file, probe_attr, b"1").is_ok()
         && fsops::xattrs(&file).is_ok_and(|l| l.iter().any(|(n, v)| n == probe_attr && v == b"1"));
     drop(file);
+    let second = OsString::from(format!(".fcs-probe.{tag}-5.fcs.tmp"));
+    caps.hard_links = d.hard_link(&name, d, &second).is_ok();
+    if caps.hard_links {
+        let _ = d.remove_temp(&second);
+    }
     // The probe's name is unique (it carries the run's tag), so a lookup of it in upper case
     // that finds anything found the probe: names fold. (Identities are no help here: some FUSE
     // filesystems number inodes per name looked up.)
@@ -352,6 +360,7 @@ fn judge(d: &Dir) -> Capabilities {
     // Without permissions (FAT, exFAT) there are no owners either; attributes where the folder
     // answers for them.
     caps.owners &= caps.permissions;
+    caps.hard_links &= caps.permissions;
     caps.xattrs &= d.file().is_ok_and(|f| fsops::xattrs_supported(&f));
     caps
 }
@@ -369,6 +378,7 @@ pub(crate) fn judge_both(left: &Path, right: &Path) -> Capabilities {
         permissions: l.permissions && r.permissions,
         owners: l.owners && r.owners,
         xattrs: l.xattrs && r.xattrs,
+        hard_links: l.hard_links && r.hard_links,
         folder_renames: l.folder_renames && r.folder_renames,
         probed: false,
     }

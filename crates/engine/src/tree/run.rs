@@ -328,6 +328,8 @@ impl Run {
             max_delete: self.settings.max_delete,
             target_folds_names: caps.case_insensitive || caps.normalization_insensitive,
             update: self.update,
+            hard_links: self.settings.preserve_hardlinks,
+            target_hard_links: caps.hard_links,
         };
         let mut plan = if kind == RunKind::Move {
             Plan::build_move(&cmp, &opts)?
@@ -472,6 +474,10 @@ impl Prepared {
             ("xattrs", can.xattrs && s.preserve_xattrs),
             ("acls", can.acls && s.preserve_acls),
             ("holes", can.holes && s.sparse != Sparse::Never),
+            (
+                "hard links",
+                s.preserve_hardlinks && caps.hard_links && self.kind != RunKind::Move,
+            ),
         ]
         .into_iter()
         .filter_map(|(name, kept)| kept.then_some(name))

@@ -63,12 +63,19 @@ pub struct EntryMore {
     /// A digest of its extended attributes and ACLs (those compared; see
     /// [`crate::meta::XattrSet`]), when the scan read them and there are some.
     pub xattrs: u64,
+    /// A file with more than one name (hard links): its identity, shared by its other names.
+    pub link: Option<fsops::FileIdentity>,
 }
 
 impl Entry {
     /// The digest of its extended attributes, 0 for none (or not read).
     pub fn xattrs(&self) -> u64 {
         self.more.as_ref().map_or(0, |m| m.xattrs)
+    }
+
+    /// The identity a file with several names (hard links) shares with them.
+    pub fn link(&self) -> Option<fsops::FileIdentity> {
+        self.more.as_ref().and_then(|m| m.link)
     }
 }
 
@@ -423,6 +430,9 @@ impl Shared<'_> {
                 fsops::xattrs_at(&de.path()).map_or(0, |list| self.xattrs.digest(list))
             };
             let (uid, gid) = fsops::owner_of(&md).unwrap_or_default();
+            let link = (kind == EntryKind::File && fsops::link_count(&md) > 1)
+                .then(|| fsops::identity_from_metadata(&md))
+                .flatten();
             if kind == EntryKind::Dir {
                 subdirs.push((de.path(), child_rel.clone(), chain));
             }
@@ -436,7 +446,7 @@ impl Shared<'_> {
                 link_target,
                 uid,
                 gid,
-                more: (xattrs != 0).then(|| Box::new(EntryMore { xattrs })),
+                more: (xattrs != 0 || link.is_some()).then(|| Box::new(EntryMore { xattrs, link })),
             });
             let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(PROGRESS_EVERY) {

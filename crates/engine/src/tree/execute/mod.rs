@@ -21,7 +21,7 @@ mod transfer;
 
 pub(crate) use dirs::Dirs;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -119,6 +119,7 @@ pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summa
         src: Mutex::new(src.map(Arc::new)),
         sum: Mutex::new(sum),
         touched: Mutex::new(BTreeSet::new()),
+        failed: Mutex::new(HashSet::new()),
         started: Instant::now(),
     };
     ex.announce();
@@ -128,6 +129,7 @@ pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summa
     ex.make_dirs();
     let halted = ex.transfer();
     if !halted {
+        ex.link_names();
         ex.update_metadata();
         ex.delete_extras();
     }
@@ -153,6 +155,8 @@ struct Executor<'a> {
     sum: Mutex<Summary>,
     /// Target folders (relative) whose entries changed.
     touched: Mutex<BTreeSet<PathBuf>>,
+    /// The file actions that failed, by sequence number: their other names are not linked.
+    failed: Mutex<HashSet<usize>>,
     started: Instant,
 }
 
@@ -358,6 +362,72 @@ impl<'a> Executor<'a> {
     /// (cancelled, or the journal failed): later phases that change the target are skipped.
     fn transfer(&self) -> bool {
         transfer::run(self)
+    }
+
+    /// Phase 4b: the other names of hard-linked source files (`-H`), made names of their first
+    /// name's target once it is in place. Where that fails (a target without hard links, a first
+    /// name that failed) the name is copied as a file of its own and the run says hard links were
+    /// not kept.
+    fn link_names(&self) {
+        let links: Vec<_> = self.actions(ActionKind::HardLink).collect();
+        if links.is_empty() {
+            return;
+        }
+        let files: HashMap<&Path, usize> = self
+            .plan
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.kind.is_file())
+            .map(|(seq, a)| (a.rel.as_path(), seq))
+            .collect();
+        let failed = std::mem::take(&mut *self.failed.lock().unwrap_or_else(|e| e.into_inner()));
+        for (seq, a) in links {
+            if self.cancelled() {
+                break;
+            }
+            let Some(lead) = a.from.as_deref() else {
+                continue;
+            };
+            let linked = if files.get(lead).is_some_and(|s| failed.contains(s)) {
+                Err(std::io::Error::other(format!(
+                    "its first name '{}' was not copied",
+                    lead.display()
+                )))
+            } else {
+                ops::hard_link(&self.dst, lead, &a.rel, self.copier)
+            };
+            match linked {
+                Ok(made) => {
+                    if made {
+                        self.summary().hard_linked += 1;
+                        self.touch(&a.rel);
+                    }
+                }
+                Err(e) => {
+                    self.copier
+                        .lost()
+                        .note(crate::meta::MetaKind::HardLinks, &e);
+                    self.copy_alone(seq, &a.rel);
+                }
+            }
+        }
+    }
+
+    /// A file copied on its own through the per-file engine, outside the file phase (a hard
+    /// link that could not be made).
+    fn copy_alone(&self, seq: usize, rel: &Path) {
+        let copied = self.dst.target(rel).and_then(|t| {
+            let file = self.copier.prepare_file_at(&self.src(rel), &t, Some(seq))?;
+            self.copier.commit_file(file, !self.durable())
+        });
+        match copied {
+            Ok(r) => {
+                self.summary().count_copy(&r);
+                self.touch(rel);
+            }
+            Err(e) => self.fail(&e),
+        }
     }
 
     /// Phase 5: the source's owner, attributes and permissions onto target files whose content is

@@ -76,6 +76,12 @@ pub(super) fn copy_symlink(copier: &Copier, src: &Path, t: &Target) -> Result<()
             )
         })
     })?;
+    if copier.settings().keeps_owner()
+        && let Some((uid, gid)) = fsops::owner_of(&md)
+        && let Err(e) = t.dir.set_symlink_owner(&tmp, uid, gid)
+    {
+        copier.lost().note(crate::meta::MetaKind::Owner, &e);
+    }
     if let (Ok(a), Ok(m)) = (md.accessed(), md.modified()) {
         let _ = t.dir.set_symlink_times(&tmp, a, m);
     }
@@ -89,6 +95,78 @@ pub(super) fn copy_symlink(copier: &Copier, src: &Path, t: &Target) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// Makes the target's `rel` a second name of the target's `lead` (hard links): a link made
+/// under a temp name beside `rel`, then renamed over it, so `rel` is never missing if it was
+/// there. A file of its own that was there goes to the trash, as a replaced version does.
+/// `Ok(false)`: the two already are one file.
+pub(super) fn hard_link(
+    dirs: &Dirs,
+    lead: &Path,
+    rel: &Path,
+    copier: &Copier,
+) -> std::io::Result<bool> {
+    let folder = |e: Error| std::io::Error::other(e.to_string());
+    let (from_dir, from) = dirs.parent_of(lead).map_err(folder)?;
+    let t = dirs.target(rel).map_err(folder)?;
+    let lead_id = from_dir.stat(from)?.identity;
+    if t.dir.stat(&t.name).is_ok_and(|st| st.identity == lead_id) {
+        return Ok(false);
+    }
+    let tmp = copier.temp_for(&t.name);
+    from_dir.hard_link(from, &t.dir, &tmp)?;
+    // The file there now, kept under a second name in a private folder for the trash.
+    let keep = crate::temp::replaced_dir_name(copier.run_tag());
+    let kept = t
+        .dir
+        .stat(&t.name)
+        .is_ok_and(|st| st.kind == EntryType::File)
+        && keep_for_trash(&t, &keep);
+    if let Err(e) = t.dir.rename(&tmp, &t.dir, &t.name) {
+        let _ = t.dir.remove_file(&tmp);
+        if kept && let Ok(k) = t.dir.child(&keep) {
+            let _ = k.remove_file(&t.name);
+        }
+        let _ = t.dir.remove_dir(&keep);
+        return Err(e);
+    }
+    if kept {
+        let old = t.dir.path().join(&keep).join(&t.name);
+        match trash::delete(&old) {
+            Ok(()) => {
+                let _ = t.dir.remove_dir(&keep);
+            }
+            Err(e) => copier.reporter().report(&crate::events::Event::Notice {
+                id: 0,
+                path: t.path(),
+                notice: crate::events::Notice {
+                    kind: crate::events::NoticeKind::ReplacedNotTrashed,
+                    message: format!(
+                        "the replaced version could not be moved to the trash ({e}); it was kept at '{}'",
+                        old.display()
+                    ),
+                },
+            }),
+        }
+    }
+    Ok(true)
+}
+
+/// A second name for the target file of `t` in the private folder `keep` beside it, so it can
+/// go to the trash once replaced; whether it was made.
+fn keep_for_trash(t: &Target, keep: &OsStr) -> bool {
+    if t.dir.create_dir(keep).is_err() {
+        return false;
+    }
+    let linked = t
+        .dir
+        .child(keep)
+        .and_then(|k| t.dir.hard_link(&t.name, &k, &t.name));
+    if linked.is_err() {
+        let _ = t.dir.remove_dir(keep);
+    }
+    linked.is_ok()
 }
 
 /// Renames the target item `from` to `to` (a case-only rename on a target that folds names).

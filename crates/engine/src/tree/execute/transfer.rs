@@ -285,14 +285,7 @@ impl Transfer<'_, '_> {
             let mut s = ex.summary();
             match &result {
                 Ok(Some(r)) => {
-                    s.copied += 1;
-                    s.bytes += r.size;
-                    s.verified += u64::from(r.verified);
-                    match r.strategy {
-                        Strategy::DirectSmall => s.direct_small += 1,
-                        Strategy::DirectLarge => s.direct_large += 1,
-                        Strategy::Staged => s.staged += 1,
-                    }
+                    s.count_copy(r);
                     f.hash = r.digest.clone();
                     f.strategy = Some(r.strategy.to_string());
                     f.method = Some(r.perf.method.to_string());
@@ -310,6 +303,10 @@ impl Transfer<'_, '_> {
                 Err(e) => {
                     s.fail(e);
                     f.error = Some(e.to_string());
+                    ex.failed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(seq);
                 }
             }
         }
