@@ -124,8 +124,8 @@ pub(crate) struct CopyFlags {
     /// to the target; check with `cd TARGET && b3sum -c FILE` or `fcs verify --manifest`).
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Keep everything this platform can: owner and group, extended attributes, ACLs (and times
-    /// and permissions, kept by default), and compare them all: a change of any of them alone is
+    /// Keep everything this platform can: owner and group, extended attributes, ACLs, file flags
+    /// (and times and permissions, kept by default), and compare them all: a change of any of them alone is
     /// updated in place. What a target cannot hold then fails the run.
     #[arg(short = 'a', long)]
     pub archive: bool,
@@ -154,6 +154,7 @@ impl CopyFlags {
             ("verify_read", value_name(self.verify_read)),
             ("durability", value_name(self.durability)),
             ("preserve_owner", on(self.owner || self.archive)),
+            ("preserve_flags", on(self.archive)),
             ("preserve_xattrs", on(self.xattrs || self.archive)),
             ("preserve_acls", on(self.acls || self.archive)),
             ("preserve_hardlinks", on(self.hard_links)),

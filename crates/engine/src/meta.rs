@@ -33,6 +33,8 @@ pub enum MetaKind {
     Holes,
     /// Hard links (`preserve_hardlinks`): a name was copied as a file of its own.
     HardLinks,
+    /// File flags (`preserve_flags`): immutable, append-only, no-dump…
+    Flags,
 }
 
 impl MetaKind {
@@ -43,6 +45,7 @@ impl MetaKind {
         MetaKind::Acls,
         MetaKind::Holes,
         MetaKind::HardLinks,
+        MetaKind::Flags,
     ];
 
     /// The kind's stable name.
@@ -53,6 +56,7 @@ impl MetaKind {
             MetaKind::Acls => "acls",
             MetaKind::Holes => "holes",
             MetaKind::HardLinks => "hard_links",
+            MetaKind::Flags => "flags",
         }
     }
 
@@ -64,6 +68,7 @@ impl MetaKind {
             MetaKind::Acls => "preserve_acls",
             MetaKind::Holes => "sparse",
             MetaKind::HardLinks => "preserve_hardlinks",
+            MetaKind::Flags => "preserve_flags",
         }
     }
 }

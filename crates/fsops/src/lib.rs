@@ -86,7 +86,10 @@ mod portable_dir;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 
-pub use backend::{Dir, KEEPS, is_link_in_path, name_problem};
+pub use backend::{
+    Dir, FILE_FLAGS, KEEPS, LOCKING_FLAGS, file_flags, is_link_in_path, name_problem,
+    set_file_flags,
+};
 pub use backend::{
     MODE_BITS, allocated_size, copy_attributes, copy_range, create_symlink, create_temp,
     data_extents, describe_os_error, drive_info, drop_cache, file_identity, free_space,
@@ -325,4 +328,6 @@ pub struct Keeps {
     pub acls: bool,
     /// The holes of sparse files ([`data_extents`]).
     pub holes: bool,
+    /// File flags (`chattr`: immutable, append-only, no-dump…; [`file_flags`]).
+    pub flags: bool,
 }

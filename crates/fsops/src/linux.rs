@@ -29,7 +29,55 @@ pub const KEEPS: crate::Keeps = crate::Keeps {
     xattrs: true,
     acls: true,
     holes: true,
+    flags: true,
 };
+
+/// The file flags (`chattr`) a copy keeps: synchronous (S), immutable (i), append-only (a),
+/// no-dump (d), no-atime (A). Others (compression, extents, encryption…) belong to the
+/// filesystem, not to the file.
+pub const FILE_FLAGS: u32 = 0x08 | 0x10 | 0x20 | 0x40 | 0x80;
+
+/// The flags that forbid replacing or renaming a file (immutable, append-only): set after a
+/// copy's rename, cleared on a file before it is replaced.
+pub const LOCKING_FLAGS: u32 = 0x10 | 0x20;
+
+/// The [`FILE_FLAGS`] of an open file (`FS_IOC_GETFLAGS`); none where its filesystem has no
+/// flags.
+pub fn file_flags(file: &File) -> io::Result<u32> {
+    Ok(raw_flags(file)? & FILE_FLAGS)
+}
+
+fn raw_flags(file: &File) -> io::Result<u32> {
+    // The kernel reads and writes an int here, whatever the ioctl number says.
+    let mut v: libc::c_int = 0;
+    // SAFETY: valid descriptor and a pointer to an int.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut v) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTTY | libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => Ok(0),
+            _ => Err(e),
+        };
+    }
+    Ok(v as u32)
+}
+
+/// Makes the [`FILE_FLAGS`] of an open file `flags` (`FS_IOC_SETFLAGS`), its other flags
+/// untouched; nothing when they already are. Immutable and append-only need root.
+pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
+    let cur = raw_flags(file)?;
+    let want = (cur & !FILE_FLAGS) | (flags & FILE_FLAGS);
+    if want == cur {
+        return Ok(());
+    }
+    let v = want as libc::c_int;
+    // SAFETY: valid descriptor and a pointer to an int.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &v) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that
 /// cancel and progress stay prompt.

@@ -17,12 +17,31 @@ use crate::{
 
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 
+/// The file flags a copy keeps: none here (`chflags` is not carried over yet).
+pub const FILE_FLAGS: u32 = 0;
+
+/// See [`FILE_FLAGS`]: none.
+pub const LOCKING_FLAGS: u32 = 0;
+
+/// See [`FILE_FLAGS`]: none.
+pub fn file_flags(file: &File) -> io::Result<u32> {
+    let _ = file;
+    Ok(0)
+}
+
+/// See [`FILE_FLAGS`]: unsupported.
+pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
+    let _ = (file, flags);
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// Owners, extended attributes and holes (`SEEK_DATA`); macOS ACLs are not attributes.
 pub const KEEPS: crate::Keeps = crate::Keeps {
     owner: true,
     xattrs: true,
     acls: false,
     holes: true,
+    flags: false,
 };
 pub use crate::unix::{
     allocated_size, create_symlink, create_temp, data_extents, describe_os_error, file_identity,

@@ -1000,6 +1000,24 @@ pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
+/// The file flags a copy keeps: none here (`chflags` is not carried over yet).
+pub const FILE_FLAGS: u32 = 0;
+
+/// See [`FILE_FLAGS`]: none.
+pub const LOCKING_FLAGS: u32 = 0;
+
+/// See [`FILE_FLAGS`]: none.
+pub fn file_flags(file: &File) -> io::Result<u32> {
+    let _ = file;
+    Ok(0)
+}
+
+/// See [`FILE_FLAGS`]: unsupported.
+pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
+    let _ = (file, flags);
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// Neither owners (security descriptors), extended attributes (alternate data streams) nor holes
 /// are carried over yet.
 pub const KEEPS: crate::Keeps = crate::Keeps {
@@ -1007,6 +1025,7 @@ pub const KEEPS: crate::Keeps = crate::Keeps {
     xattrs: false,
     acls: false,
     holes: false,
+    flags: false,
 };
 
 /// The bits [`mode_bits`] reports and [`set_file_mode`] sets: the read-only attribute only.

@@ -253,6 +253,70 @@ fn rsync_finds_nothing_to_change_after_an_archive_sync() {
     );
 }
 
+/// Clears the immutable and append-only flags below its folder when dropped: a locked file
+/// would outlive the test's temp folder.
+struct Unlock(std::path::PathBuf);
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr")
+            .args(["-R", "-f", "-i", "-a", p(&self.0)])
+            .status();
+    }
+}
+
+/// `lsattr`'s flags of one file (e.g. `----i---------e-------`).
+fn lsattr(path: &Path) -> String {
+    tool(&["lsattr", "-d", p(path)])
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// As root, immutable, append-only and no-dump files arrive with their flags (set after the
+/// rename); a changed immutable source replaces its immutable target, which is unlocked first,
+/// and a change of owner alone is made on it in place.
+#[test]
+#[ignore = "needs root and chattr (scripts/test.sh runs ignored tests as root)"]
+fn as_root_file_flags_are_kept_and_a_locked_target_is_replaced() {
+    testkit::require_tool("lsattr", "-V", "e2fsprogs");
+    let env = Env::new();
+    let _unlock = Unlock(env.path(""));
+    let (l, r) = (env.path("L"), env.path("R"));
+    for (name, flag) in [("i.txt", "+i"), ("a.txt", "+a"), ("d.txt", "+d")] {
+        write_file(&l.join(name), 1000, 86);
+        tool(&["chattr", flag, p(&l.join(name))]);
+    }
+    assert_exit(&env.run(&["sync", p(&l), p(&r)]), 0);
+    for (name, flag) in [("i.txt", 'i'), ("a.txt", 'a'), ("d.txt", 'd')] {
+        assert!(
+            lsattr(&r.join(name)).contains(flag),
+            "{name}: {}",
+            lsattr(&r.join(name))
+        );
+    }
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_eq!(summary(&o)["copied"], 0);
+    tool(&["chattr", "-i", p(&l.join("i.txt"))]);
+    write_file(&l.join("i.txt"), 1500, 87);
+    tool(&["chattr", "+i", p(&l.join("i.txt"))]);
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o)["copied"], 1);
+    assert_content(&r.join("i.txt"), &testkit::data(1500, 87));
+    assert!(lsattr(&r.join("i.txt")).contains('i'));
+    // A change of owner alone reaches an immutable target in place, which stays immutable.
+    tool(&["chattr", "-i", p(&l.join("i.txt"))]);
+    std::os::unix::fs::chown(l.join("i.txt"), Some(4321), Some(4321)).unwrap();
+    tool(&["chattr", "+i", p(&l.join("i.txt"))]);
+    let o = env.run(&["sync", p(&l), p(&r), "--json"]);
+    assert_exit(&o, 0);
+    assert_eq!(summary(&o)["metadata_updated"], 1);
+    assert_eq!(std::fs::metadata(r.join("i.txt")).unwrap().uid(), 4321);
+    assert!(lsattr(&r.join("i.txt")).contains('i'));
+}
+
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
 /// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
 #[test]
@@ -374,6 +438,8 @@ fn verbose_names_the_metadata_the_run_keeps() {
         "preserve_owner=false",
         "--set",
         "sparse=never",
+        "--set",
+        "preserve_flags=false",
     ]);
     assert_exit(&o, 0);
     assert!(
@@ -381,10 +447,18 @@ fn verbose_names_the_metadata_the_run_keeps() {
         "{}",
         stderr(&o)
     );
-    let o = env.run(&["sync", p(&l), p(&env.path("R2")), "-v", "--owner"]);
+    let o = env.run(&[
+        "sync",
+        p(&l),
+        p(&env.path("R2")),
+        "-v",
+        "--owner",
+        "--set",
+        "preserve_flags=true",
+    ]);
     assert_exit(&o, 0);
     assert!(
-        stderr(&o).contains("keeps: times, permissions, owner, xattrs, acls, holes\n"),
+        stderr(&o).contains("keeps: times, permissions, owner, xattrs, acls, holes, flags\n"),
         "{}",
         stderr(&o)
     );

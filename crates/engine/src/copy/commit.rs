@@ -76,6 +76,9 @@ impl Copier {
         // --- commit -----------------------------------------------------------------------------
         // Close our handle first: Windows cannot rename a file that is open without share-delete.
         drop(tmp_file);
+        if job.replaces && self.settings.keeps_flags() {
+            unlock(&job);
+        }
         let kept = if self.trash_replaced {
             self.keep_replaced(&mut job)
         } else {
@@ -108,6 +111,15 @@ impl Copier {
         }
         if let Some((keep_name, keep)) = kept {
             self.trash_kept(&mut job, &keep_name, keep);
+        }
+        if job.flags != 0 {
+            let set = job
+                .dir
+                .open_file(&job.name)
+                .and_then(|f| fsops::set_file_flags(&f, job.flags));
+            if let Err(e) = set {
+                self.lost.note(crate::meta::MetaKind::Flags, &e);
+            }
         }
         if sync_dir {
             job.dir.sync().or_code(
@@ -177,6 +189,10 @@ impl Copier {
                 }
                 job.notices.push(n);
             }
+        }
+        // File flags go on after the rename (an immutable temp cannot be renamed).
+        if s.keeps_flags() {
+            job.flags = fsops::file_flags(&job.src_file).unwrap_or(0);
         }
         // Owner, mode, extended attributes and ACLs (see `meta`): only the mode is an error
         // here; what the target refuses of the rest is counted and said once per run.
@@ -259,6 +275,17 @@ impl Copier {
                 format!("the replaced version could not be moved to the trash ({e}); it was kept at '{}'", old.display()),
             ),
         }
+    }
+}
+
+/// Clears the immutable and append-only flags of the file a copy replaces (kept flags only: the
+/// copy brings the source's back), or neither its rename over it nor its trash link would work.
+fn unlock(job: &Job) {
+    if let Ok(f) = job.dir.open_file(&job.name)
+        && let Ok(flags) = fsops::file_flags(&f)
+        && flags & fsops::LOCKING_FLAGS != 0
+    {
+        let _ = fsops::set_file_flags(&f, flags & !fsops::LOCKING_FLAGS);
     }
 }
 

@@ -267,6 +267,10 @@ struct Job {
     times: Option<(SystemTime, SystemTime)>,
     /// The source's data extents when only they are copied (a sparse source, see `sparse`).
     extents: Option<Vec<(u64, u64)>>,
+    /// A file is there already: the copy replaces it.
+    replaces: bool,
+    /// The source's file flags, set on the target after its rename (`preserve_flags`).
+    flags: u32,
     decision: Decision,
     notices: Vec<Notice>,
 }
@@ -280,8 +284,9 @@ impl Copier {
         if settings.durability == crate::settings::Durability::None {
             settings.verify_read = crate::settings::VerifyRead::Cache;
         }
-        // `auto` owners resolved once, not asked of the OS for every file.
+        // `auto` owners and flags resolved once, not asked of the OS for every file.
         settings.preserve_owner = Some(settings.keeps_owner());
+        settings.preserve_flags = Some(settings.keeps_flags());
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

@@ -76,7 +76,11 @@ impl Copier {
 
         // --- the existing target, in its open folder ---------------------------------------------
         let dst_dir = target.dir.path();
-        match target.dir.stat(&target.name) {
+        let there = target.dir.stat(&target.name);
+        let replaces = there
+            .as_ref()
+            .is_ok_and(|st| st.kind == fsops::EntryType::File);
+        match there {
             Ok(st) if st.kind == fsops::EntryType::Dir => {
                 return Err(Error::new(
                     Code::PreflightTargetDir,
@@ -164,6 +168,8 @@ impl Copier {
             tmp_name,
             times: None,
             extents: None,
+            replaces,
+            flags: 0,
             decision: decision.clone(),
             notices,
         };

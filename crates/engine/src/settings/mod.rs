@@ -218,6 +218,11 @@ pub struct Settings {
     /// (`-H`; off by default, as in rsync).
     #[serde(default)]
     pub preserve_hardlinks: bool,
+    /// Keep file flags (`chattr`: immutable, append-only, no-dump, no-atime, synchronous): `None`
+    /// is the default, on when running as root (only root may set immutable and append-only).
+    /// Set after a copy's rename; a locked target is unlocked before it is replaced.
+    #[serde(default)]
+    pub preserve_flags: Option<bool>,
     /// What happens to the holes of sparse files.
     #[serde(default)]
     pub sparse: Sparse,
@@ -265,6 +270,7 @@ impl Default for Settings {
             preserve_xattrs: true,
             preserve_acls: true,
             preserve_hardlinks: false,
+            preserve_flags: None,
             sparse: Sparse::Auto,
             explicit: Vec::new(),
         }
@@ -275,6 +281,12 @@ impl Settings {
     /// Whether owners are kept: the setting, or — `auto` — whether this process runs as root.
     pub fn keeps_owner(&self) -> bool {
         self.preserve_owner.unwrap_or_else(fsops::is_root)
+    }
+
+    /// Whether file flags are kept: the setting, or — `auto` — whether this process runs as root,
+    /// where this platform carries them.
+    pub fn keeps_flags(&self) -> bool {
+        fsops::KEEPS.flags && self.preserve_flags.unwrap_or_else(fsops::is_root)
     }
 
     /// [`Settings::set`] for a value the user chose (a settings file, `--set`, a flag): the key
@@ -431,6 +443,12 @@ impl Settings {
             }
             "preserve_owner" => {
                 self.preserve_owner = match v.to_ascii_lowercase().as_str() {
+                    "auto" => None,
+                    _ => Some(parse_bool(v).ok_or_else(|| bad("auto | true | false"))?),
+                }
+            }
+            "preserve_flags" => {
+                self.preserve_flags = match v.to_ascii_lowercase().as_str() {
                     "auto" => None,
                     _ => Some(parse_bool(v).ok_or_else(|| bad("auto | true | false"))?),
                 }

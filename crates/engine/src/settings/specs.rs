@@ -229,6 +229,13 @@ pub const SPECS: &[SettingSpec] = &[
         seed: "—",
     },
     SettingSpec {
+        key: "preserve_flags",
+        default: "auto",
+        range: "auto | true | false",
+        doc: "Keep file flags (chattr: immutable, append-only, no-dump, no-atime, synchronous); auto: on when running as root.",
+        seed: "—",
+    },
+    SettingSpec {
         key: "preserve_hardlinks",
         default: "false",
         range: "true | false",

@@ -474,6 +474,7 @@ impl Prepared {
             ("xattrs", can.xattrs && s.preserve_xattrs),
             ("acls", can.acls && s.preserve_acls),
             ("holes", can.holes && s.sparse != Sparse::Never),
+            ("flags", s.keeps_flags()),
             (
                 "hard links",
                 s.preserve_hardlinks && caps.hard_links && self.kind != RunKind::Move,

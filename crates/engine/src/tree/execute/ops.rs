@@ -10,6 +10,7 @@ use fsops::EntryType;
 use super::dirs::Dirs;
 use crate::copy::{Copier, Target};
 use crate::error::{Code, Error, IoResultExt};
+use crate::meta::XattrSet;
 use crate::settings::DeleteMode;
 
 /// Removes the empty folders beneath `root` and then `root` itself if it is empty, deepest
@@ -253,31 +254,55 @@ pub(super) fn update_metadata(
     )?;
     let (dir, name) = dirs.parent_of(rel)?;
     let s = copier.settings();
-    let mut owner_kept = false;
-    if s.keeps_owner() || !crate::meta::XattrSet::kept_by(s).is_empty() {
-        // Through its folder, never through a link put in its place.
-        let dst_file = dir.open_file(name).or_code(
+    let src_file = std::fs::File::open(src).ok();
+    // Through its folder, never through a link put in its place.
+    let dst_file = if s.keeps_owner() || s.keeps_flags() || !XattrSet::kept_by(s).is_empty() {
+        Some(dir.open_file(name).or_code(
             Code::FinalizeMetadata,
             &dirs.path(rel),
             "cannot open the file to set its owner and attributes",
-        )?;
-        owner_kept = crate::meta::apply_owner(&md, &dst_file, s, copier.lost());
-        if let Ok(src_file) = std::fs::File::open(src) {
-            crate::meta::replace_xattrs(&src_file, &dst_file, s, copier.lost());
+        )?)
+    } else {
+        None
+    };
+    // An immutable or append-only target takes no change until unlocked; the source's flags
+    // go back on last.
+    let flags = match (&src_file, &dst_file) {
+        (Some(sf), Some(df)) if s.keeps_flags() => {
+            let locked = fsops::file_flags(df).unwrap_or(0) & fsops::LOCKING_FLAGS;
+            if locked != 0 {
+                let _ = fsops::set_file_flags(df, 0);
+            }
+            Some(fsops::file_flags(sf).unwrap_or(0))
+        }
+        _ => None,
+    };
+    let mut owner_kept = false;
+    if let Some(df) = &dst_file {
+        owner_kept = crate::meta::apply_owner(&md, df, s, copier.lost());
+        if let Some(sf) = &src_file {
+            crate::meta::replace_xattrs(sf, df, s, copier.lost());
         }
     }
-    if !s.preserve_permissions {
-        return Ok(());
+    let moded = if s.preserve_permissions {
+        dir.set_mode(
+            name,
+            crate::meta::mode_kept(fsops::mode_bits(&md), owner_kept),
+        )
+        .or_code(
+            Code::FinalizeMetadata,
+            &dirs.path(rel),
+            "cannot set the permissions",
+        )
+    } else {
+        Ok(())
+    };
+    if let (Some(flags), Some(df)) = (flags, &dst_file)
+        && let Err(e) = fsops::set_file_flags(df, flags)
+    {
+        copier.lost().note(crate::meta::MetaKind::Flags, &e);
     }
-    dir.set_mode(
-        name,
-        crate::meta::mode_kept(fsops::mode_bits(&md), owner_kept),
-    )
-    .or_code(
-        Code::FinalizeMetadata,
-        &dirs.path(rel),
-        "cannot set the permissions",
-    )
+    moded
 }
 
 /// Deletes the target item `rel`: to the trash (the default; never silently permanent) or
