@@ -25,6 +25,11 @@ b: 480 MiB + 32 × 1 MiB, c: 20,000 × 4 KiB, d: 2,000 × 256 KiB, e: a copy of 
   reverify   identical trees (a, c): `fcs verify` (skipped with a note while it does not exist)
              vs rsync -a --checksum (dry run) and b3sum of both sides (two in parallel)
   compare    two N-entry trees: time and peak RSS (bytes per entry) vs rsync -an, diff -rq
+  archive    copy of c keeping everything: fcs sync -a and -a -H vs fcs sync (defaults), rsync -a
+             and rsync -aHAX (what reading owners, xattrs and ACLs costs when there are none)
+  sparse     a 4 GiB disk image holding 3 MiB of data: fcs copy (durable, and durability=none)
+             vs cp --sparse=always (and && sync of the file) and rsync -aS, time and allocated
+             size
 
 Each run starts from an empty target (deleted and `sync`ed outside the timed part), the tools'
 order rotates every repetition (A B C, B C A, …), and every tool's result is checked against the
@@ -178,6 +183,24 @@ def ensure_entries(data, n):
     if not os.path.isdir(right):
         sh(f"cp -a {left} {right}")
     return left, right
+
+
+def ensure_sparse(data):
+    """A 4 GiB sparse disk image with 3 MiB of data in three 1 MiB regions."""
+    d = os.path.join(data, "sparse")
+    f = os.path.join(d, "disk.img")
+    if not (os.path.exists(f) and os.path.getsize(f) == 4 << 30):
+        os.makedirs(d, exist_ok=True)
+        sh(f"truncate -s 0 {f} && truncate -s 4G {f}")
+        for k, at in enumerate((0, 1 << 30, (4 << 30) - (1 << 20))):
+            sh(f"openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass pass:s{k} </dev/zero 2>/dev/null"
+               f" | head -c {1 << 20} | dd of={f} bs=1M seek={at >> 20} conv=notrunc status=none")
+    return d
+
+
+def allocated_kib(root):
+    """Blocks a tree takes on its filesystem (du), in KiB."""
+    return int(subprocess.run(["du", "-sk", root], capture_output=True, text=True, check=True).stdout.split()[0])
 
 
 def tree_summary(root):
@@ -366,6 +389,13 @@ def targets(results, extra):
               ratio(results, "reverify", "a", "fcs verify, cache", "b3sum both (parallel)"), 1.0))
     if extra.get("compare"):
         t.append(("compare memory, bytes per entry (≤ 300)", extra["compare"]["bytes_per_entry"], 300))
+    t.append(("c, fcs sync -a (owners, xattrs, ACLs, flags) vs fcs sync (defaults)",
+              ratio(results, "archive", "c", "fcs -a", "fcs (defaults)"), 1.1))
+    t.append(("sparse 4 GiB image with 3 MiB of data: fcs copy vs cp --sparse=always",
+              ratio(results, "sparse", "s", "fcs (defaults)", "cp --sparse=always"), 2.0))
+    if extra.get("sparse"):
+        s = extra["sparse"]
+        t.append(("sparse image: allocated by fcs / by cp --sparse=always", s["fcs"] / max(s["cp"], 1), 1.05))
     return [(name, m, tgt, None if m is None else m <= tgt) for name, m, tgt in t]
 
 
@@ -523,7 +553,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="reduced set, about a minute")
     ap.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
-    ap.add_argument("--only", help="comma-separated scenarios: plain,durable,cold,verified,rss,resync,reverify,compare")
+    ap.add_argument("--only", help="comma-separated scenarios: plain,durable,cold,verified,rss,resync,reverify,compare,archive,sparse")
     ap.add_argument("--datasets", help="comma-separated datasets for the copy scenarios (default a,b,c,d,e)")
     ap.add_argument("--entries", type=int, help="files per tree for the compare (default 200,000; quick 20,000)")
     ap.add_argument("--data", default=os.environ.get("DATA", "/tmp/fcs-bench-data"))
@@ -713,16 +743,52 @@ def main():
         extra["compare"] = c
         log(f"== compare {entries} entries: {med(c['times']):.3f} s, {c['bytes_per_entry']:.0f} B/entry")
 
+    def archive(n):
+        """Everything kept, on files that have nothing but content, times and permissions."""
+        src = sets[n]
+        R.scenario("archive", label[n], src, {
+            fcs_default: f"{fcs_sync} {src} {out}",
+            "fcs -a": f"{fcs_sync} -a {src} {out}",
+            "fcs -a -H": f"{fcs_sync} -a -H {src} {out}",
+            "rsync -a": tools["rsync"] and f"rsync -a {src}/ {out}/",
+            "rsync -aHAX": tools["rsync"] and f"rsync -aHAX {src}/ {out}/",
+        }, ours=["fcs -a", "fcs -a -H", fcs_default],
+            verify="fcs verifies and is durable (all three); rsync neither")
+
+    def sparse(_n):
+        """A mostly empty disk image: only its data is copied, its holes stay holes."""
+        src = ensure_sparse(a.data)
+        img, copy = os.path.join(src, "disk.img"), os.path.join(out, "disk.img")
+        fcs_copy = f"mkdir -p {out} && {fcs} copy -q {LOG} {img} {copy}"
+        R.scenario("sparse", "s (4 GiB image, 3 MiB of data)", src, {
+            fcs_default: fcs_copy,
+            "fcs durability=none": f"{fcs_copy} --set durability=none",
+            "cp --sparse=always": f"mkdir -p {out} && cp --sparse=always {img} {copy}",
+            "cp --sparse=always && sync": f"mkdir -p {out} && cp --sparse=always {img} {copy} && sync {copy} {out}",
+            "rsync -aS": tools["rsync"] and f"rsync -aS {src}/ {out}/",
+        }, ours=[fcs_default, "fcs durability=none"],
+            verify="none (lt_threshold verifies files < 2 GiB); fcs (defaults) fsyncs the file and its folder")
+        kib = {}
+        for tool, cmd in (("fcs", fcs_copy), ("cp", f"mkdir -p {out} && cp --sparse=always {img} {copy}")):
+            R.prepare(src, "warm")
+            sh(cmd)
+            kib[tool] = allocated_kib(out)
+        shutil.rmtree(out, ignore_errors=True)
+        extra["sparse"] = {**kib, "source": allocated_kib(src)}
+        log(f"== sparse allocated: source {extra['sparse']['source']} KiB, fcs {kib['fcs']} KiB, cp {kib['cp']} KiB")
+
     # The order puts what the targets need first, so that an interrupted or time-boxed run
     # (the report is rewritten after every step) still answers them.
     steps = {"plain": plain, "durable": durable, "cold": cold, "verified": verified, "rss": rss,
-             "resync": resync, "reverify": reverify, "compare": compare}
+             "resync": resync, "reverify": reverify, "compare": compare, "archive": archive,
+             "sparse": sparse}
     if a.quick:
         schedule = [("plain", "a"), ("plain", "c"), ("verified", "a"), ("rss", "a"), ("resync", "c"),
-                    ("reverify", "c"), ("compare", None)]
+                    ("reverify", "c"), ("compare", None), ("archive", "c"), ("sparse", None)]
     else:
         schedule = [("durable", "a"), ("verified", "a"), ("rss", "a"), ("plain", "c"), ("durable", "b"),
                     ("resync", "c"), ("reverify", "c"), ("reverify", "a"), ("compare", None),
+                    ("archive", "c"), ("sparse", None),
                     ("plain", "a"), ("plain", "b"), ("plain", "d"), ("plain", "e"), ("durable", "c"),
                     ("verified", "c"), ("resync", "e"), ("cold", "a"), ("cold", "c")]
     schedule = [(st, n) for st, n in schedule if want(st) and (n is None or n in copy_sets)]

@@ -88,12 +88,13 @@ pub struct XattrSet {
 }
 
 impl XattrSet {
-    /// The attributes `settings` keep.
+    /// The attributes `settings` keep on a copy (`privileged` matters to a comparison only,
+    /// which sets it: no `geteuid` per copied file).
     pub(crate) fn kept_by(s: &Settings) -> XattrSet {
         XattrSet {
             acls: s.preserve_acls && fsops::KEEPS.acls,
             others: s.preserve_xattrs && fsops::KEEPS.xattrs,
-            privileged: fsops::is_root(),
+            privileged: false,
         }
     }
 

@@ -750,11 +750,14 @@ pub fn set_times(file: &File, times: &Times) -> io::Result<TimesApplied> {
 /// The attributes [`copy_attributes`] carries over. READONLY is left to std's
 /// `set_permissions`; the others (SYSTEM, OFFLINE, TEMPORARY …) describe how the source is
 /// stored or used, not what the user marked.
-const COPIED_ATTRIBUTES: u32 = FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_ARCHIVE;
+const COPIED_ATTRIBUTES: u32 = FILE_ATTRIBUTE_HIDDEN
+    | FILE_ATTRIBUTE_SYSTEM
+    | FILE_ATTRIBUTE_ARCHIVE
+    | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 
-/// Copies the source's FILE_ATTRIBUTE_HIDDEN and FILE_ATTRIBUTE_ARCHIVE onto `dst` (open for
-/// writing) through `SetFileInformationByHandle(FileBasicInfo)`, leaving its times alone.
-/// READONLY is a permission: std's `set_permissions` applies it.
+/// Copies the source's hidden, system, archive and not-content-indexed attributes onto `dst`
+/// (open for writing) through `SetFileInformationByHandle(FileBasicInfo)`, leaving its times
+/// alone. READONLY is a permission: std's `set_permissions` applies it.
 pub fn copy_attributes(src_meta: &std::fs::Metadata, dst: &File) -> io::Result<()> {
     let want = src_meta.file_attributes() & COPIED_ATTRIBUTES;
     let have = dst.metadata()?.file_attributes();

@@ -354,16 +354,19 @@ impl Copier {
     /// Copies the regular file `src` to `dst` (a file path, or an existing directory to copy
     /// into). Emits `FileStarted` … `FileFinished` whatever the outcome.
     pub fn copy_file(&self, src: &Path, dst: &Path) -> Result<FileReport, Error> {
-        self.copy_with(src, dst, true)
+        // `durability=none` (benchmarks) syncs nothing here either: neither the file nor its
+        // folder.
+        let durable = self.settings.durability != crate::settings::Durability::None;
+        self.copy_with(src, dst, durable)
     }
 
-    fn copy_with(&self, src: &Path, dst: &Path, sync_dir: bool) -> Result<FileReport, Error> {
+    fn copy_with(&self, src: &Path, dst: &Path, durable: bool) -> Result<FileReport, Error> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let dst = resolve_target(src, dst);
         let result = Target::open(&dst)
             .inspect(|t| self.sweep_dead_temps(t))
             .and_then(|t| self.prepare(id, src, &t, None, Instant::now()))
-            .and_then(|p| self.finish(p, false, sync_dir));
+            .and_then(|p| self.finish(p, !durable, durable));
         self.report_finished(id, src, &dst, result.as_ref());
         let report = result?;
         // A single file: what it could not keep is said now, and fails the copy (the file is in

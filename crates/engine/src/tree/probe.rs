@@ -145,7 +145,7 @@ pub(crate) fn fit(
         others: kept.others
             && caps.xattrs
             && (asked.others || settings.is_explicit("preserve_xattrs")),
-        privileged: kept.privileged,
+        privileged: fsops::is_root(),
     };
     criteria.fold_case = caps.case_insensitive;
     criteria.fold_unicode = caps.normalization_insensitive;
