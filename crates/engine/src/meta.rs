@@ -189,6 +189,11 @@ pub(crate) fn apply(
         fsops::set_file_mode(dst, kept)?;
     }
     apply_xattrs(src, dst, s, lost);
+    if s.preserve_acls
+        && let Err(e) = fsops::copy_acl(src, dst)
+    {
+        lost.note(MetaKind::Acls, &e);
+    }
     Ok(cleared)
 }
 

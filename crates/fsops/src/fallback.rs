@@ -59,21 +59,23 @@ pub use crate::unix_dir::{Dir, is_link_in_path};
 
 #[cfg(not(unix))]
 pub use self::portable::{
-    MODE_BITS, allocated_size, create_symlink, create_temp, data_extents, describe_os_error,
-    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, link_count,
-    mode_bits, name_problem, open_readback, open_source, owner_of, path_from_bytes, path_identity,
-    path_identity_nofollow, path_to_bytes, remove_temp, remove_xattr, set_dir_times, set_file_mode,
-    set_owner, set_symlink_times, set_xattr, sync_dir, xattrs, xattrs_at, xattrs_supported,
+    MODE_BITS, allocated_size, copy_acl, create_symlink, create_temp, data_extents,
+    describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
+    is_sparse, link_count, mode_bits, name_problem, open_readback, open_source, owner_of,
+    path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
+    remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times, set_xattr, sync_dir,
+    xattrs, xattrs_at, xattrs_supported,
 };
 #[cfg(not(unix))]
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
 #[cfg(unix)]
 pub use crate::unix::{
-    MODE_BITS, allocated_size, create_symlink, create_temp, data_extents, describe_os_error,
-    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, link_count,
-    mode_bits, open_readback, open_source, owner_of, path_from_bytes, path_identity,
-    path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr, set_dir_times,
-    set_file_mode, set_owner, set_symlink_times, set_xattr, xattrs, xattrs_at, xattrs_supported,
+    MODE_BITS, allocated_size, copy_acl, create_symlink, create_temp, data_extents,
+    describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
+    is_sparse, link_count, mode_bits, open_readback, open_source, owner_of, path_from_bytes,
+    path_identity, path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr,
+    set_dir_times, set_file_mode, set_owner, set_symlink_times, set_xattr, xattrs, xattrs_at,
+    xattrs_supported,
 };
 #[cfg(unix)]
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
@@ -380,6 +382,12 @@ mod portable {
     pub fn link_count(m: &std::fs::Metadata) -> u64 {
         let _ = m;
         1
+    }
+
+    /// No portable ACLs: nothing to do.
+    pub fn copy_acl(src: &File, dst: &File) -> io::Result<()> {
+        let _ = (src, dst);
+        Ok(())
     }
 
     /// No portable extended attributes.

@@ -22,7 +22,7 @@ use std::time::SystemTime;
 use windows_sys::Win32::Foundation::{
     ERROR_ACCESS_DENIED, ERROR_CALL_NOT_IMPLEMENTED, ERROR_INVALID_FUNCTION, ERROR_LOCK_VIOLATION,
     ERROR_NOT_SUPPORTED, ERROR_REQUEST_ABORTED, ERROR_SHARING_VIOLATION, FILETIME, GENERIC_READ,
-    HANDLE, MAX_PATH,
+    GENERIC_WRITE, HANDLE, MAX_PATH,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, COPY_FILE_FAIL_IF_EXISTS, COPYPROGRESSROUTINE_PROGRESS,
@@ -36,7 +36,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     GetDiskFreeSpaceExW, GetDriveTypeW, GetFileAttributesW, GetFileInformationByHandle,
     GetFileInformationByHandleEx, GetVolumeInformationW, GetVolumePathNameW,
     INVALID_FILE_ATTRIBUTES, LPPROGRESS_ROUTINE_CALLBACK_REASON, PROGRESS_CANCEL,
-    PROGRESS_CONTINUE, SetFileAttributesW, SetFileInformationByHandle, SetFileTime,
+    PROGRESS_CONTINUE, SetFileAttributesW, SetFileInformationByHandle, SetFileTime, WRITE_DAC,
 };
 use windows_sys::Win32::System::WindowsProgramming::{
     DRIVE_CDROM, DRIVE_FIXED, DRIVE_RAMDISK, DRIVE_REMOTE, DRIVE_REMOVABLE,
@@ -274,10 +274,12 @@ pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
 /// Creates `path`, which must not exist, open for reading and writing. Windows has no per-file
 /// mode: the file gets the ACL inherited from its directory.
 pub fn create_temp(path: &Path) -> io::Result<File> {
-    // CREATE_NEW fails on any existing name, a planted symlink or junction included.
+    // CREATE_NEW fails on any existing name, a planted symlink or junction included. WRITE_DAC
+    // (which the file's creator holds) lets the source's ACL go on it (`copy_acl`).
+    // (std wants `write` before it creates; `access_mode` then names the rights asked for.)
     OpenOptions::new()
-        .read(true)
         .write(true)
+        .access_mode(GENERIC_READ | GENERIC_WRITE | WRITE_DAC)
         .create_new(true)
         .open(path)
 }
@@ -501,11 +503,15 @@ pub fn kernel_copy(
     clear_readonly(&to)?;
     // Opened as itself (FILE_FLAG_OPEN_REPARSE_POINT): if the copy was replaced by a link in
     // the meantime, that link is refused, never followed.
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
-        .open(&dst)?;
+    let reopen = |access: u32| {
+        OpenOptions::new()
+            .access_mode(access)
+            .custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+            .open(&dst)
+    };
+    // WRITE_DAC for the source's ACL (`copy_acl`); where it is refused, the copy goes on without.
+    let file = reopen(GENERIC_READ | GENERIC_WRITE | WRITE_DAC)
+        .or_else(|_| reopen(GENERIC_READ | GENERIC_WRITE))?;
     if file.metadata()?.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
         return Err(io::Error::from_raw_os_error(
             windows_sys::Win32::Foundation::ERROR_CANT_RESOLVE_FILENAME as i32,
@@ -979,6 +985,92 @@ pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
     Ok(Vec::new())
 }
 
+/// The explicit entries of the source's discretionary ACL (who may do what), and whether it
+/// inherits from its folder, onto `dst` (open with `WRITE_DAC`, as our temps are). A source
+/// whose DACL is all inherited needs nothing: its copy inherits from its own new folder, as a
+/// file created there does (robocopy `/SEC` does the same). Owner and SACL are not copied (they
+/// need the restore and security privileges).
+pub fn copy_acl(src: &File, dst: &File) -> io::Result<()> {
+    use windows_sys::Win32::Foundation::{HLOCAL, LocalFree};
+    use windows_sys::Win32::Security::Authorization::{
+        GetSecurityInfo, SE_FILE_OBJECT, SetSecurityInfo,
+    };
+    use windows_sys::Win32::Security::{
+        ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, GetAce, GetSecurityDescriptorControl,
+        INHERITED_ACE, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
+        SE_DACL_PROTECTED, UNPROTECTED_DACL_SECURITY_INFORMATION,
+    };
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: a valid handle; the out-pointers are valid; `sd` is freed below with LocalFree.
+    let r = unsafe {
+        GetSecurityInfo(
+            src.as_raw_handle() as HANDLE,
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut dacl,
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r as i32));
+    }
+    struct Freed(PSECURITY_DESCRIPTOR);
+    impl Drop for Freed {
+        fn drop(&mut self) {
+            // SAFETY: allocated by GetSecurityInfo, freed once.
+            unsafe { LocalFree(self.0 as HLOCAL) };
+        }
+    }
+    let _sd = Freed(sd);
+    let (mut control, mut revision) = (0u16, 0u32);
+    // SAFETY: `sd` is the descriptor GetSecurityInfo returned.
+    unsafe { GetSecurityDescriptorControl(sd, &mut control, &mut revision) };
+    let protected = control & SE_DACL_PROTECTED != 0;
+    if dacl.is_null() {
+        // A NULL DACL (everyone may do everything) is rare and copied as what inheritance gives.
+        return Ok(());
+    }
+    // SAFETY: `dacl` points into `sd`, alive until `_sd` drops.
+    let count = unsafe { (*dacl).AceCount };
+    let explicit = (0..u32::from(count)).any(|i| {
+        let mut ace: *mut c_void = std::ptr::null_mut();
+        // SAFETY: `i` < AceCount; GetAce returns a pointer into the ACL.
+        let got = unsafe { GetAce(dacl, i, &mut ace) } != 0;
+        // SAFETY: every ACE starts with an ACE_HEADER.
+        got && !ace.is_null()
+            && unsafe { (*ace.cast::<ACE_HEADER>()).AceFlags } & (INHERITED_ACE as u8) == 0
+    });
+    if !protected && !explicit {
+        return Ok(());
+    }
+    let inherit = if protected {
+        PROTECTED_DACL_SECURITY_INFORMATION
+    } else {
+        // Inherited entries of `dacl` are dropped; the new folder's are inherited instead.
+        UNPROTECTED_DACL_SECURITY_INFORMATION
+    };
+    // SAFETY: a valid handle and an ACL alive until `_sd` drops.
+    let r = unsafe {
+        SetSecurityInfo(
+            dst.as_raw_handle() as HANDLE,
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION | inherit,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            dacl,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r as i32));
+    }
+    Ok(())
+}
+
 /// See [`xattrs`]: no.
 pub fn xattrs_supported(file: &File) -> bool {
     let _ = file;
@@ -1021,12 +1113,12 @@ pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-/// Neither owners (security descriptors), extended attributes (alternate data streams) nor holes
-/// are carried over yet.
+/// ACLs: the explicit entries of a file's DACL ([`copy_acl`]). Neither owners, extended
+/// attributes (alternate data streams) nor holes are carried over yet.
 pub const KEEPS: crate::Keeps = crate::Keeps {
     owner: false,
     xattrs: false,
-    acls: false,
+    acls: true,
     holes: false,
     flags: false,
 };

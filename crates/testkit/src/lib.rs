@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[cfg(windows)]
+pub mod acl;
 pub mod mounts;
 
 pub use tempfile::{TempDir, tempdir};

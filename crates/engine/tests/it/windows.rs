@@ -313,6 +313,40 @@ fn the_hidden_system_and_not_indexed_attributes_are_copied_and_not_invented() {
     }
 }
 
+/// A file's explicit, protected DACL arrives as it was with every strategy (CopyFileExW, the
+/// chunked copy, the staged one); a file whose DACL is all inherited inherits on its copy too.
+#[test]
+fn an_explicit_acl_is_copied_and_an_inherited_one_is_inherited() {
+    let dir = tempdir().unwrap();
+    let data = testkit::data(2 * MIB + 1, 14);
+    let (src, plain) = (dir.path().join("own.bin"), dir.path().join("plain.bin"));
+    std::fs::write(&src, &data).unwrap();
+    std::fs::write(&plain, &data).unwrap();
+    // Everyone: full access, inheritance off.
+    testkit::acl::set_dacl(&src, "D:P(A;;FA;;;WD)");
+    let want = testkit::acl::dacl(&src);
+    // Wine keeps no DACL: it maps one onto the file's Unix mode and shows a DACL made from that
+    // mode (`D:(A;;FA;;;SY)(A;;FA;;;<user>)(A;;0x1301ff;;;WD)` here), which the copy must then
+    // show too. Windows keeps the DACL as set.
+    if !testkit::running_on_wine() {
+        assert_eq!(want, "D:P(A;;FA;;;WD)");
+    }
+    for strategy in STRATEGIES {
+        let (cp, _) = copier(settings(strategy));
+        let dst = dir.path().join(format!("own-{strategy}.bin"));
+        cp.copy_file(&src, &dst).unwrap();
+        assert_content(&dst, &data);
+        assert_eq!(testkit::acl::dacl(&dst), want, "{strategy}");
+        let dst = dir.path().join(format!("plain-{strategy}.bin"));
+        cp.copy_file(&plain, &dst).unwrap();
+        assert_eq!(
+            testkit::acl::dacl(&dst),
+            testkit::acl::dacl(&plain),
+            "{strategy}: inherited"
+        );
+    }
+}
+
 #[test]
 fn a_read_only_source_whose_copy_fails_verify_leaves_no_temp() {
     // The temp gets the source's read-only attribute before the verify; when the verify fails,
