@@ -59,7 +59,7 @@ pub use crate::unix_dir::{Dir, is_link_in_path};
 
 #[cfg(not(unix))]
 pub use self::portable::{
-    MODE_BITS, allocated_size, copy_acl, create_symlink, create_temp, data_extents,
+    MODE_BITS, allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
     describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
     is_sparse, link_count, mode_bits, name_problem, open_readback, open_source, owner_of,
     path_from_bytes, path_identity, path_identity_nofollow, path_to_bytes, remove_temp,
@@ -70,7 +70,7 @@ pub use self::portable::{
 pub(crate) use self::portable::{advise_sequential, read_at_once, write_at_once};
 #[cfg(unix)]
 pub use crate::unix::{
-    MODE_BITS, allocated_size, copy_acl, create_symlink, create_temp, data_extents,
+    MODE_BITS, allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
     describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
     is_sparse, link_count, mode_bits, open_readback, open_source, owner_of, path_from_bytes,
     path_identity, path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr,
@@ -382,6 +382,12 @@ mod portable {
     pub fn link_count(m: &std::fs::Metadata) -> u64 {
         let _ = m;
         1
+    }
+
+    /// No alternate data streams.
+    pub fn copy_streams(src: &Path, dir: &crate::Dir, name: &std::ffi::OsStr) -> io::Result<u64> {
+        let _ = (src, dir, name);
+        Ok(0)
     }
 
     /// No portable ACLs: nothing to do.

@@ -91,10 +91,10 @@ pub use backend::{
     set_file_flags,
 };
 pub use backend::{
-    MODE_BITS, allocated_size, copy_acl, copy_attributes, copy_range, create_symlink, create_temp,
-    data_extents, describe_os_error, drive_info, drop_cache, file_identity, free_space,
-    identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, link_count, mode_bits,
-    open_direct, open_readback, open_source, owner_of, path_from_bytes, path_identity,
+    MODE_BITS, allocated_size, copy_acl, copy_attributes, copy_range, copy_streams, create_symlink,
+    create_temp, data_extents, describe_os_error, drive_info, drop_cache, file_identity,
+    free_space, identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, link_count,
+    mode_bits, open_direct, open_readback, open_source, owner_of, path_from_bytes, path_identity,
     path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr,
     set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
     start_writeback, sync_dir, sync_filesystem, xattrs, xattrs_at, xattrs_supported,

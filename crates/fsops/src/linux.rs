@@ -15,7 +15,7 @@ use crate::{
 };
 
 pub use crate::unix::{
-    MODE_BITS, allocated_size, copy_acl, create_symlink, create_temp, data_extents,
+    MODE_BITS, allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
     describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
     is_sparse, link_count, mode_bits, owner_of, path_from_bytes, path_identity,
     path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr, set_dir_times,

@@ -44,12 +44,12 @@ pub const KEEPS: crate::Keeps = crate::Keeps {
     flags: false,
 };
 pub use crate::unix::{
-    allocated_size, copy_acl, create_symlink, create_temp, data_extents, describe_os_error,
-    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, link_count,
-    mode_bits, open_readback, open_source, owner_of, path_from_bytes, path_identity,
-    path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr, set_dir_times,
-    set_file_mode, set_owner, set_symlink_times, set_xattr, sync_dir, xattrs, xattrs_at,
-    xattrs_supported,
+    allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
+    describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
+    is_sparse, link_count, mode_bits, open_readback, open_source, owner_of, path_from_bytes,
+    path_identity, path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr,
+    set_dir_times, set_file_mode, set_owner, set_symlink_times, set_xattr, sync_dir, xattrs,
+    xattrs_at, xattrs_supported,
 };
 
 /// Buffer size of the read/write fallback. Large enough to amortise syscalls, small enough that

@@ -181,6 +181,12 @@ pub fn xattrs(file: &File) -> io::Result<Vec<(std::ffi::OsString, Vec<u8>)>> {
     Ok(out)
 }
 
+/// No alternate data streams here (extended attributes are the counterpart: [`xattrs`]).
+pub fn copy_streams(src: &Path, dir: &crate::Dir, name: &OsStr) -> io::Result<u64> {
+    let _ = (src, dir, name);
+    Ok(0)
+}
+
 /// Nothing to do: POSIX ACLs are extended attributes here, copied with them ([`xattrs`]).
 /// (Windows copies the explicit entries of a file's DACL.)
 pub fn copy_acl(src: &File, dst: &File) -> io::Result<()> {

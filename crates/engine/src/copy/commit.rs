@@ -190,6 +190,12 @@ impl Copier {
                 job.notices.push(n);
             }
         }
+        // Alternate data streams (Windows' extended attributes; none elsewhere).
+        if s.preserve_xattrs
+            && let Err(e) = fsops::copy_streams(&job.src, &job.dir, &job.tmp_name)
+        {
+            self.lost.note(crate::meta::MetaKind::Xattrs, &e);
+        }
         // File flags go on after the rename (an immutable temp cannot be renamed).
         if s.keeps_flags() {
             job.flags = fsops::file_flags(&job.src_file).unwrap_or(0);

@@ -347,6 +347,32 @@ fn an_explicit_acl_is_copied_and_an_inherited_one_is_inherited() {
     }
 }
 
+/// An alternate data stream (`file:name`) arrives with its file in every strategy (CopyFileExW
+/// copies it itself; the chunked ones copy each stream). Wine has no streams — a name with `:`
+/// is a file of its own there — so under Wine the copies must simply succeed without one.
+#[test]
+fn alternate_data_streams_are_copied() {
+    let dir = tempdir().unwrap();
+    let data = testkit::data(2 * MIB + 1, 15);
+    let src = dir.path().join("with-stream.bin");
+    std::fs::write(&src, &data).unwrap();
+    let stream = |p: &Path| PathBuf::from(format!("{}:note", p.display()));
+    std::fs::write(stream(&src), b"kept beside the data").unwrap();
+    for strategy in STRATEGIES {
+        let (cp, _) = copier(settings(strategy));
+        let dst = dir.path().join(format!("copy-{strategy}.bin"));
+        cp.copy_file(&src, &dst).unwrap();
+        assert_content(&dst, &data);
+        if !testkit::running_on_wine() {
+            assert_eq!(
+                std::fs::read(stream(&dst)).unwrap(),
+                b"kept beside the data",
+                "{strategy}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_read_only_source_whose_copy_fails_verify_leaves_no_temp() {
     // The temp gets the source's read-only attribute before the verify; when the verify fails,
