@@ -398,6 +398,12 @@ impl Tree {
     /// that lead to them) and the differences-only view.
     pub fn set_view(&mut self, wildcard: Option<&globset::GlobSet>, differences_only: bool) {
         let n = self.rows.len();
+        if n == 0 {
+            // Nothing compared yet: nothing to show (the first-use crash was `keep[0]` here).
+            self.shown.clear();
+            self.visible.clear();
+            return;
+        }
         let mut keep = vec![false; n];
         for i in (0..n).rev() {
             let r = &self.rows[i];
@@ -424,7 +430,7 @@ impl Tree {
     }
 
     pub fn is_shown(&self, i: usize) -> bool {
-        self.shown[i]
+        self.shown.get(i).copied().unwrap_or(false)
     }
 
     fn rebuild_visible(&mut self) {
@@ -741,6 +747,51 @@ mod tests {
                     t.set_ticked(i, pane, !on);
                     assert_eq!(t.ticked_count(pane), t.count_marked(pane), "row {i}");
                 }
+            }
+        }
+    }
+
+    /// Before the first Compare the model is empty: every view, tick and sort control, in every
+    /// order two of them can come, must leave it empty and never panic (ticking "Differences
+    /// only" first crashed the window).
+    #[test]
+    fn every_control_in_any_order_on_an_empty_model() {
+        let glob = compile_wildcard("*.txt").unwrap();
+        let steps: Vec<(&str, Box<dyn Fn(&mut Tree)>)> = vec![
+            ("differences only", Box::new(|t| t.set_view(None, true))),
+            ("all", Box::new(|t| t.set_view(None, false))),
+            ("filter", Box::new(move |t| t.set_view(glob.as_ref(), true))),
+            ("expand all", Box::new(|t| t.expand_all(true))),
+            ("collapse all", Box::new(|t| t.expand_all(false))),
+            (
+                "select left",
+                Box::new(|t| t.select_all_differences(Pane::Left)),
+            ),
+            (
+                "select right",
+                Box::new(|t| t.select_all_differences(Pane::Right)),
+            ),
+            ("clear left", Box::new(|t| t.clear_all(Pane::Left))),
+            (
+                "sort",
+                Box::new(|t| t.sort(SortKey::Size, Pane::Right, true)),
+            ),
+            (
+                "sort by name",
+                Box::new(|t| t.sort(SortKey::Name, Pane::Left, false)),
+            ),
+        ];
+        for (a, first) in &steps {
+            for (b, second) in &steps {
+                let mut t = Tree::default();
+                first(&mut t);
+                second(&mut t);
+                assert!(t.visible().is_empty(), "{a} then {b}");
+                assert!(!t.is_shown(0), "{a} then {b}");
+                assert_eq!(t.counts(), (0, 0, 0), "{a} then {b}");
+                assert_eq!(t.ticked_count(Pane::Left), 0, "{a} then {b}");
+                assert!(t.ticked_rels(Pane::Right).is_empty(), "{a} then {b}");
+                assert!(t.orphans(Pane::Left).is_empty(), "{a} then {b}");
             }
         }
     }

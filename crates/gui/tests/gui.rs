@@ -212,6 +212,43 @@ fn compare_shows_both_trees_aligned_with_statuses() {
     );
 }
 
+/// The first-use sequence that crashed the window: before any Compare, "Differences only",
+/// Apply, Clear, Expand All, Collapse All and the Select/Clear buttons of both sides; then a
+/// Compare still works with the view chosen before it.
+#[test]
+fn every_control_before_the_first_compare_is_harmless() {
+    let f = fixture();
+    let mut h = harness(&f);
+    h.get_by_label("Differences only").click();
+    h.run();
+    h.state_mut().prefs.filter = "*.txt".into();
+    for label in [
+        "Apply",
+        "Clear",
+        "Expand All",
+        "Collapse All",
+        "Select All Differences LEFT",
+        "Select All Differences RIGHT",
+    ] {
+        h.get_by_label(label).click();
+        h.run();
+    }
+    assert!(h.state().tree().visible().is_empty());
+    compare(&mut h);
+    assert!(
+        !rels(h.state()).is_empty(),
+        "the compare after the first clicks shows the trees"
+    );
+    assert!(
+        !h.state()
+            .tree()
+            .visible()
+            .iter()
+            .any(|&i| h.state().tree().rows[i as usize].name == "same.txt"),
+        "differences only, chosen before the compare, applies to it"
+    );
+}
+
 #[test]
 fn ticking_a_folder_then_copy_left_to_right_writes_the_files() {
     let f = fixture();
