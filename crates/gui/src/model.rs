@@ -757,7 +757,8 @@ mod tests {
     #[test]
     fn every_control_in_any_order_on_an_empty_model() {
         let glob = compile_wildcard("*.txt").unwrap();
-        let steps: Vec<(&str, Box<dyn Fn(&mut Tree)>)> = vec![
+        type Step = (&'static str, Box<dyn Fn(&mut Tree)>);
+        let steps: Vec<Step> = vec![
             ("differences only", Box::new(|t| t.set_view(None, true))),
             ("all", Box::new(|t| t.set_view(None, false))),
             ("filter", Box::new(move |t| t.set_view(glob.as_ref(), true))),
