@@ -317,6 +317,79 @@ fn as_root_file_flags_are_kept_and_a_locked_target_is_replaced() {
     assert!(lsattr(&r.join("i.txt")).contains('i'));
 }
 
+/// Owner, a user attribute and an ACL on each of a few files, as root.
+fn tree_with_metadata(l: &Path, seed: u64) -> Vec<String> {
+    let names: Vec<String> = (0..6).map(|i| format!("d{}/f{i}.bin", i % 2)).collect();
+    for (i, n) in names.iter().enumerate() {
+        let f = l.join(n);
+        write_file(&f, 3000 + i * 1000, seed + i as u64);
+        std::os::unix::fs::chown(&f, Some(1000 + i as u32), Some(2000)).unwrap();
+        tool(&["setfattr", "-n", "user.n", "-v", &format!("v{i}"), p(&f)]);
+        tool(&["setfacl", "-m", "u:nobody:r--", p(&f)]);
+    }
+    names
+}
+
+/// Each name of `names` below `r` holds the owner, attribute and ACL `tree_with_metadata` gave
+/// it (`acl_of` is the ACL every one of them had).
+#[track_caller]
+fn assert_metadata(r: &Path, names: &[String], acl_of: &str) {
+    for (i, n) in names.iter().enumerate() {
+        let f = r.join(n);
+        let md = std::fs::metadata(&f).unwrap();
+        assert_eq!((md.uid(), md.gid()), (1000 + i as u32, 2000), "{n}");
+        assert_eq!(xattr(&f, "user.n"), Some(format!("v{i}")), "{n}");
+        assert_eq!(acl_entries(&f), acl_of, "{n}");
+    }
+}
+
+/// `getfacl`'s entries of one item (no header lines: owner and group are checked apart).
+fn acl_entries(path: &Path) -> String {
+    acl(path)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Owner, attributes and ACLs arrive through a move, and through a sync killed (SIGKILL) halfway
+/// and resumed.
+#[test]
+#[ignore = "needs root and strace (scripts/test.sh runs ignored tests as root)"]
+fn metadata_survives_a_move_and_a_resume_after_kill() {
+    testkit::require_tool("setfacl", "--version", "acl");
+    testkit::require_tool("setfattr", "--version", "attr");
+    let env = Env::new();
+    let (l, r) = (env.path("L"), env.path("R"));
+    let names = tree_with_metadata(&l, 88);
+    let acl_of = acl_entries(&l.join(&names[0]));
+    assert!(acl_of.contains("user:nobody:r--"), "{acl_of}");
+    let o = env.run(&["move", p(&l), p(&r), "-a"]);
+    assert_exit(&o, 0);
+    assert!(!l.join(&names[0]).exists(), "moved");
+    assert_metadata(&r, &names, &acl_of);
+
+    let (l, r) = (env.path("L2"), env.path("R2"));
+    let names = tree_with_metadata(&l, 89);
+    let strace = testkit::strace_injecting("rename,renameat,renameat2:signal=SIGKILL:when=3");
+    let o = crate::util::fcs_through(strace, &env.data())
+        .args(["sync", p(&l), p(&r), "-a", "-q", "--workers", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        std::os::unix::process::ExitStatusExt::signal(&o.status) == Some(9)
+            || o.status.code() == Some(137),
+        "not killed: {}",
+        stderr(&o)
+    );
+    let o = env.run(&["resume"]);
+    assert_exit(&o, 0);
+    assert_metadata(&r, &names, &acl_of);
+    let o = env.run(&["sync", p(&l), p(&r), "-a", "--json"]);
+    let s = summary(&o);
+    assert_eq!((s["copied"].clone(), s["metadata_updated"].clone()), (0.into(), 0.into()));
+}
+
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for
 /// explicitly (`-X`), the run fails with `FINALIZE_E_NOT_KEPT` — the files are copied either way.
 #[test]
