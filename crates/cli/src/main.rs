@@ -96,7 +96,19 @@ enum Command {
     /// Finish an interrupted sync, copy or move from its journal.
     Resume(tree::ResumeArgs),
     /// List every setting with its default, allowed range and meaning.
-    Settings,
+    Settings(SettingsArgs),
+    /// Print a shell completion script: `fcs completions bash > /etc/bash_completion.d/fcs`.
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `fcs man > fcs.1`, `fcs man | man -l -`; `fcs man sync`
+    /// prints the page of one command (`fcs-sync.1`).
+    Man {
+        /// A command whose own page to print (compare, sync, copy, …).
+        command: Option<String>,
+    },
     /// Measure our copy strategies and settings on FOLDER and recommend settings for this machine.
     Bench(bench::BenchArgs),
 }
@@ -163,6 +175,14 @@ impl CopyFlags {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    /// Print where the user's settings file is read from (`$FCS_CONFIG`, else the platform's
+    /// config folder), and whether it exists.
+    #[arg(long)]
+    path: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
     /// The source file or folder.
     pub src: PathBuf,
@@ -223,12 +243,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Defaults ← config file ← `--set` ← friendly flags, each through `Settings::set`.
+/// Defaults ← the user's settings file ← `--config` ← `--set` ← friendly flags, each through
+/// `Settings::set`.
 pub(crate) fn build_settings(
     common: &Common,
     flags: &[(&str, Option<String>)],
 ) -> Result<Settings, engine::Error> {
-    let mut s = Settings::default();
+    let mut s = Settings::with_user_file()?;
     if let Some(path) = &common.config {
         s.apply_file(path)?;
     }
@@ -259,8 +280,37 @@ pub(crate) fn value_name<T: ValueEnum>(v: Option<T>) -> Option<String> {
 fn run(cli: Cli) -> Result<u8, engine::Error> {
     match cli.command {
         Command::Bench(args) => bench::bench(&cli.common, &args),
-        Command::Settings => {
+        Command::Settings(args) if args.path => {
+            match Settings::user_file() {
+                Some(p) if p.is_file() => out!("{}", p.display()),
+                Some(p) => out!("{} (does not exist: defaults apply)", p.display()),
+                None => out!("(no config folder on this system: defaults apply)"),
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Settings(_) => {
             print_settings();
+            Ok(EXIT_OK)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "fcs", &mut std::io::stdout());
+            Ok(EXIT_OK)
+        }
+        Command::Man { command } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(name) = command {
+                let Some(sub) = cmd.find_subcommand(&name).cloned() else {
+                    err!("error: no command '{name}' (see `fcs --help`)");
+                    return Ok(EXIT_ERROR);
+                };
+                cmd = sub.name(format!("fcs-{name}"));
+            }
+            let man = clap_mangen::Man::new(cmd);
+            let mut page = Vec::new();
+            // Into memory: it cannot fail for want of space or a closed pipe.
+            let _ = man.render(&mut page);
+            out!("{}", String::from_utf8_lossy(&page).trim_end());
             Ok(EXIT_OK)
         }
         Command::Compare(args) => tree::compare(&cli.common, &args),

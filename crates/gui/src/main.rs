@@ -5,38 +5,44 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use engine::Settings;
 use fcs_gui::FcsApp;
 
+/// FolderCompareSync's window: two folder trees side by side, compared, and copied between.
+#[derive(Debug, Parser)]
+#[command(name = "fcs-gui", version)]
+struct Args {
+    /// A settings file (the same TOML as `fcs --config`), applied after the user's own
+    /// (`fcs settings --path`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Compare the two folders as soon as the window opens.
+    #[arg(long)]
+    compare: bool,
+    /// The folder shown on the left.
+    left: Option<PathBuf>,
+    /// The folder shown on the right.
+    right: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let mut settings = Settings::default();
-    let mut folders: Vec<PathBuf> = Vec::new();
-    let mut compare_now = false;
-    let mut args = std::env::args_os().skip(1);
-    while let Some(a) = args.next() {
-        match a.to_str() {
-            Some("--help" | "-h") => {
-                println!(
-                    "usage: fcs-gui [--config FILE] [--compare] [LEFT RIGHT]\n\nOpens the FolderCompareSync window; LEFT and RIGHT prefill the folders.\n--config FILE  applies a settings file (the same TOML as `fcs --config`)\n--compare      compares the two folders as soon as the window opens"
-                );
-                return ExitCode::SUCCESS;
-            }
-            Some("--compare") => compare_now = true,
-            Some("--config") => {
-                let Some(path) = args.next() else {
-                    eprintln!("error: --config needs a file");
-                    return ExitCode::from(2);
-                };
-                if let Err(e) = settings.apply_file(path.as_ref()) {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            _ => folders.push(PathBuf::from(a)),
+    // --help and --version answer here, on the terminal, before any window or display.
+    let args = Args::parse();
+    let settings = Settings::with_user_file().and_then(|mut s| {
+        if let Some(path) = &args.config {
+            s.apply_file(path)?;
         }
-    }
-    let mut folders = folders.into_iter();
-    let (left, right) = (folders.next(), folders.next());
+        Ok(s)
+    });
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (left, right, compare_now) = (args.left, args.right, args.compare);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("FolderCompareSync")

@@ -697,3 +697,23 @@ fn a_million_rows_lay_out_only_the_rows_in_view() {
     assert_eq!(t.rows[d0 + 2].name, "f0000.bin");
     assert_eq!(t.rows[d0].end as usize, d0 + 1 + 1001);
 }
+
+/// `--help` and `--version` answer on the terminal without a display (no window is opened).
+#[test]
+fn help_and_version_print_without_a_display() {
+    let run = |arg: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fcs-gui"))
+            .arg(arg)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .unwrap()
+    };
+    let o = run("--version");
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("fcs-gui "));
+    let o = run("--help");
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: fcs-gui"));
+    assert_eq!(run("--no-such-option").status.code(), Some(2));
+}

@@ -166,6 +166,95 @@ fn a_config_file_sets_values_and_set_overrides_it() {
     );
 }
 
+/// The user's settings file (`$FCS_CONFIG`, else the config folder) is read first; `--config`
+/// and `--set` come after it; `fcs settings --path` names it.
+#[test]
+fn the_user_settings_file_comes_before_config_and_set() {
+    let d = tempdir().unwrap();
+    let data = d.path().join("data");
+    let src = d.path().join("in.bin");
+    write_file(&src, 2 * MIB, 6);
+    let user = data.join("config.toml");
+    let o = crate::util::fcs_in(&data)
+        .args(["settings", "--path"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{} (does not exist: defaults apply)", user.display())
+    );
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        &user,
+        "direct_large_threshold = \"1MiB\"\nwindow = \"512KiB\"\n",
+    )
+    .unwrap();
+    let o = crate::util::fcs_in(&data)
+        .args(["settings", "--path"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), p(&user));
+    let copy = |extra: &[&str]| {
+        let o = crate::util::fcs_in(&data)
+            .args(["copy", p(&src), p(&d.path().join("o")), "-v"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let err = copy(&[]);
+    assert!(
+        err.contains("Decision: DIRECT-LARGE") && err.contains("window=512 KiB"),
+        "{err}"
+    );
+    let cfg = d.path().join("c.toml");
+    std::fs::write(&cfg, "window = \"256KiB\"\n").unwrap();
+    assert!(copy(&["--config", p(&cfg)]).contains("window=256 KiB"));
+    assert!(copy(&["--config", p(&cfg), "--set", "window=1MiB"]).contains("window=1 MiB"));
+    // A broken user file is an error that names it, not silently ignored.
+    std::fs::write(&user, "window = \"lots\"\n").unwrap();
+    let o = crate::util::fcs_in(&data)
+        .args(["copy", p(&src), p(&d.path().join("o2"))])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("window"), "{}", stderr(&o));
+}
+
+/// Completion scripts for the usual shells and the manual pages come from the CLI definition.
+#[test]
+fn completions_and_manual_pages_are_printed() {
+    for (shell, marker) in [
+        ("bash", "_fcs()"),
+        ("zsh", "#compdef fcs"),
+        ("fish", "complete -c fcs"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let o = run(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(marker) && text.contains("sync") && text.contains("dry-run"),
+            "{shell}"
+        );
+    }
+    let o = run(&["man"]);
+    assert!(o.status.success());
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.contains(".TH fcs 1") && page.contains("sync"),
+        "{page}"
+    );
+    let o = run(&["man", "sync"]);
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.contains(".TH fcs-sync 1") && page.contains("delete"),
+        "{page}"
+    );
+    assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
+}
+
 #[test]
 fn bad_paths_exit_2_with_a_code_and_the_path() {
     let d = tempdir().unwrap();

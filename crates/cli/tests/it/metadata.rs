@@ -387,7 +387,10 @@ fn metadata_survives_a_move_and_a_resume_after_kill() {
     assert_metadata(&r, &names, &acl_of);
     let o = env.run(&["sync", p(&l), p(&r), "-a", "--json"]);
     let s = summary(&o);
-    assert_eq!((s["copied"].clone(), s["metadata_updated"].clone()), (0.into(), 0.into()));
+    assert_eq!(
+        (s["copied"].clone(), s["metadata_updated"].clone()),
+        (0.into(), 0.into())
+    );
 }
 
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for

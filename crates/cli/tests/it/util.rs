@@ -18,7 +18,10 @@ pub fn fcs_in(data: &Path) -> Command {
 }
 
 fn with_data(mut c: Command, data: &Path) -> Command {
-    c.env("FCS_DATA_DIR", data).env("XDG_DATA_HOME", data);
+    // The user's settings file too: none unless a test writes `data/config.toml`.
+    c.env("FCS_DATA_DIR", data)
+        .env("XDG_DATA_HOME", data)
+        .env("FCS_CONFIG", data.join("config.toml"));
     c
 }
 

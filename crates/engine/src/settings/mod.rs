@@ -5,7 +5,7 @@
 //! `--set key=value` or from a friendly CLI flag is parsed and range-checked the same way, and an
 //! invalid one is rejected with `CONFIG_E_…` naming the key and the allowed range.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Code, Error, IoResultExt};
@@ -551,6 +551,25 @@ impl Settings {
             "cannot read the settings file",
         )?;
         self.apply_toml(&text, path)
+    }
+
+    /// The user's settings file, read before any `--config`: `$FCS_CONFIG` if set, else
+    /// `config.toml` in the platform's config folder (`~/.config/fcs/`, `%APPDATA%\fcs\`,
+    /// `~/Library/Application Support/fcs/`). It need not exist.
+    pub fn user_file() -> Option<PathBuf> {
+        match std::env::var_os("FCS_CONFIG") {
+            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+            _ => dirs::config_dir().map(|d| d.join("fcs").join("config.toml")),
+        }
+    }
+
+    /// Defaults with the user's settings file ([`Settings::user_file`]) applied, if it exists.
+    pub fn with_user_file() -> Result<Settings, Error> {
+        let mut s = Settings::default();
+        if let Some(path) = Settings::user_file().filter(|p| p.is_file()) {
+            s.apply_file(&path)?;
+        }
+        Ok(s)
     }
 
     /// Whether a file of `size` bytes is verified under the current policy.
