@@ -46,6 +46,20 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # The real fcs-gui window under Xvfb (skipped with a note when Xvfb is not installed).
 ./scripts/gui-smoke.sh || status=1
+# The install script as a newcomer runs it (a debug build sharing this target folder): both
+# programs, their completions and manual pages land under a scratch prefix and answer.
+prefix=$(mktemp -d)
+if CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" FCS_INSTALL_DEBUG=1 PREFIX="$prefix" \
+  ./scripts/install.sh >/dev/null &&
+  "$prefix/bin/fcs" --version >/dev/null && "$prefix/bin/fcs-gui" --version >/dev/null &&
+  bash -c "source '$prefix/share/bash-completion/completions/fcs' && complete -p fcs" >/dev/null &&
+  grep -q '^.TH fcs-sync 1' "$prefix/share/man/man1/fcs-sync.1"; then
+  echo "install script: fcs, fcs-gui, completions and manual pages installed and answering (ok)"
+else
+  echo "error: the install script failed" >&2
+  status=1
+fi
+rm -rf "$prefix"
 
 if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2
