@@ -51,7 +51,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, sh, timed  # noqa: E402
 
-SHARED = os.environ.get("SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+# The dataset generator (docs/benchmarks.md), kept beside this script.
+HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(ROOT, "bench", "results")
 LOG = "--log /dev/null"  # fcs tree runs otherwise write a log file per run
 
@@ -132,7 +133,7 @@ def build_fcs(given, notes):
 
 def ensure_generated(data, name):
     if not os.path.isdir(os.path.join(data, name)) or not os.listdir(os.path.join(data, name)):
-        sh(f"DATA={data} bash {os.path.join(SHARED, 'bench', 'gen_datasets.sh')} {name}")
+        sh(f"DATA={data} bash {os.path.join(HERE, 'gen_datasets.sh')} {name}")
     return os.path.join(data, name)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Folder-tree benchmark: `fcs sync` side by side with the peers, interleaved in one run.
 
-Datasets (BENCHMARKS.md; regenerated with ../shared/bench/gen_datasets.sh when missing):
+Datasets (docs/benchmarks.md; regenerated with bench/gen_datasets.sh when missing):
   c  20,000 x 4 KiB files in 200 folders      b  one 480 MiB file + 32 x 1 MiB
 Scenarios:
   c  fcs sync (defaults: verify lt_threshold, durable)  vs  xcp -r, rsync -a, cp -r && sync
@@ -25,12 +25,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import ROOT, fmt, sh, timed  # noqa: E402
 
-SHARED = os.environ.get("SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+# The dataset generator (docs/benchmarks.md), kept beside this script.
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def ensure_dataset(data, name):
     if not os.path.isdir(os.path.join(data, name)):
-        gen = os.path.join(SHARED, "bench", "gen_datasets.sh")
+        gen = os.path.join(HERE, "gen_datasets.sh")
         sh(f"DATA={data} bash {gen} {name}")
 
 
