@@ -22,6 +22,7 @@ macro_rules! err {
 }
 
 mod bench;
+mod logs;
 mod report;
 mod tree;
 
@@ -97,6 +98,8 @@ enum Command {
     Resume(tree::ResumeArgs),
     /// List every setting with its default, allowed range and meaning.
     Settings(SettingsArgs),
+    /// List the recent runs (when, what, how each ended, its log), or show one run's log.
+    Logs(logs::LogsArgs),
     /// Print a shell completion script: `fcs completions bash > /etc/bash_completion.d/fcs`.
     Completions {
         /// The shell: bash, zsh, fish, powershell or elvish.
@@ -292,6 +295,7 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
             print_settings();
             Ok(EXIT_OK)
         }
+        Command::Logs(args) => logs::logs(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "fcs", &mut std::io::stdout());

@@ -119,7 +119,7 @@ pub(crate) struct SyncArgs {
 fn reporter(common: &Common, command: &str) -> Result<(Arc<CliReporter>, Option<PathBuf>), Error> {
     let log = match &common.log {
         Some(p) => Some(p.clone()),
-        None => default_log_path(command),
+        None => crate::logs::default_path(common, command),
     };
     let r = CliReporter::new(common.verbose, common.quiet, common.json, log.as_deref()).map_err(
         |e| {
@@ -132,17 +132,6 @@ fn reporter(common: &Common, command: &str) -> Result<(Arc<CliReporter>, Option<
         },
     )?;
     Ok((Arc::new(r), log))
-}
-
-/// `<data dir>/fcs/logs/<command>-<UTC time>-<pid>.log` (e.g. ~/.local/share on Linux,
-/// %LOCALAPPDATA% on Windows; `FCS_DATA_DIR` overrides the folder). `None` when there is no such directory or it cannot be created.
-fn default_log_path(command: &str) -> Option<PathBuf> {
-    let dir = engine::journal::data_dir()?.join("logs");
-    std::fs::create_dir_all(&dir).ok()?;
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "");
-    Some(dir.join(format!("{command}-{stamp}-{}.log", std::process::id())))
 }
 
 fn tolerance(settings: &mut Settings, t: &Option<String>) -> Result<(), Error> {

@@ -222,6 +222,45 @@ fn the_user_settings_file_comes_before_config_and_set() {
     assert!(stderr(&o).contains("window"), "{}", stderr(&o));
 }
 
+/// Run logs do not pile up (`log_keep_runs`), and `fcs logs` lists the recent runs, newest
+/// first, with how each ended, and shows one.
+#[test]
+fn run_logs_rotate_and_fcs_logs_lists_and_shows_them() {
+    let d = tempdir().unwrap();
+    let data = d.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("config.toml"), "log_keep_runs = 3\n").unwrap();
+    let src = d.path().join("src");
+    for i in 0..4u64 {
+        write_file(&src.join(format!("f{i}.bin")), 100, i);
+        let o = crate::util::fcs_in(&data)
+            .args(["sync", p(&src), p(&d.path().join("dst")), "-q"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        // One-second stamps in the names; the order comes from the files' times.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let logs = std::fs::read_dir(data.join("logs")).unwrap().count();
+    assert_eq!(logs, 3, "the oldest log went");
+    let o = crate::util::fcs_in(&data).args(["logs"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let firsts: Vec<&str> = out.lines().filter(|l| l.contains(" sync ")).collect();
+    assert_eq!(firsts.len(), 3, "{out}");
+    assert!(firsts[0].contains("copied 1 (verified 1)"), "{out}");
+    let o = crate::util::fcs_in(&data)
+        .args(["logs", "--show", "1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("run finished: copied 1"));
+    let o = crate::util::fcs_in(&data)
+        .args(["logs", "--show", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
 /// Completion scripts for the usual shells and the manual pages come from the CLI definition.
 #[test]
 fn completions_and_manual_pages_are_printed() {

@@ -178,6 +178,12 @@ pub struct Settings {
     pub hash_threads: u32,
     /// Free space (bytes) required beyond a file's size before its copy starts.
     pub free_space_margin: u64,
+    /// Run logs kept in the data folder's `logs/` (the newest; 0 keeps all).
+    #[serde(default = "log_keep_runs")]
+    pub log_keep_runs: u32,
+    /// Bytes of run logs kept there at most (the oldest go first; 0: no limit).
+    #[serde(default = "log_keep_bytes")]
+    pub log_keep_bytes: u64,
     /// Files larger than this (bytes) are refused; 0 means no cap.
     pub max_file_size: u64,
     /// What happens to UNC paths (`\\server\share`).
@@ -236,6 +242,14 @@ fn yes() -> bool {
     true
 }
 
+fn log_keep_runs() -> u32 {
+    100
+}
+
+fn log_keep_bytes() -> u64 {
+    256 * MIB
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
@@ -254,6 +268,8 @@ impl Default for Settings {
             hash: HashAlgo::Blake3,
             hash_threads: 0,
             free_space_margin: 64 * MIB,
+            log_keep_runs: log_keep_runs(),
+            log_keep_bytes: log_keep_bytes(),
             max_file_size: 0,
             unc_policy: UncPolicy::Reject,
             timestamp_tolerance: Duration::from_millis(10),
@@ -397,6 +413,13 @@ impl Settings {
             }
             "hash_threads" => {
                 self.hash_threads = parse_int(v, 0, 64).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "log_keep_runs" => {
+                self.log_keep_runs =
+                    parse_int(v, 0, u64::from(u32::MAX)).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "log_keep_bytes" => {
+                self.log_keep_bytes = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?
             }
             "free_space_margin" => {
                 self.free_space_margin = parse_bytes(v).ok_or_else(|| bad(range_of(key)))?

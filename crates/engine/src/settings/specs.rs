@@ -117,6 +117,20 @@ pub const SPECS: &[SettingSpec] = &[
         seed: "—",
     },
     SettingSpec {
+        key: "log_keep_runs",
+        default: "100",
+        range: "≥ 0 (0 keeps all)",
+        doc: "Run logs kept in the data folder (the newest); older ones are deleted when a run starts.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "log_keep_bytes",
+        default: "256MiB",
+        range: "≥ 0 (0: no limit)",
+        doc: "Bytes of run logs kept in the data folder at most (the oldest go first).",
+        seed: "—",
+    },
+    SettingSpec {
         key: "free_space_margin",
         default: "64MiB",
         range: "≥ 0",
