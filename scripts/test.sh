@@ -65,6 +65,12 @@ if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2
 elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc ]; }; then
   ./scripts/test-windows.sh 2>&1 | tee "$windows" || status=1
+  # The release artefacts from the same builds (debug here, to share them): the Windows zip and
+  # MSI and the Linux tarball, then the MSI installed, run and removed under Wine.
+  dist=$(mktemp -d)
+  ./scripts/dist.sh --debug --check --out "$dist" 2>&1 | grep -v '^wine: Read access denied' ||
+    status=1
+  rm -rf "$dist"
 else
   echo "note: the Windows suite needs wine64 and rustc-web (run as root once to install them)" >&2
 fi
