@@ -574,7 +574,7 @@ impl FcsApp {
         self.set_status(format!(
             "Deleting {n} items {} …",
             match mode {
-                DeleteMode::Trash => "to the Recycle Bin",
+                DeleteMode::Trash => trash_words(),
                 DeleteMode::Permanent => "permanently",
             }
         ));
@@ -740,7 +740,7 @@ impl FcsApp {
                 self.log(format!(
                     "deleted {} '{}'",
                     match mode {
-                        DeleteMode::Trash => "to the Recycle Bin",
+                        DeleteMode::Trash => trash_words(),
                         DeleteMode::Permanent => "permanently",
                     },
                     path.display()
@@ -779,23 +779,22 @@ impl FcsApp {
     }
 
     fn on_ran(&mut self, kind: JobKind, s: Summary, took: Duration) {
-        let title = match (kind, s.cancelled) {
-            (JobKind::Delete, false) => "Delete Orphans finished",
-            (JobKind::Delete, true) => "Delete Orphans CANCELLED",
-            (_, false) => "Copy finished",
-            (_, true) => "Copy CANCELLED",
-        };
+        let title = outcome_title(kind, &s);
         let mut lines = vec![];
         if kind == JobKind::Delete {
-            lines.push(format!("Deleted: {}", s.deleted));
+            lines.push(format!("Deleted: {}", plural(s.deleted, "item")));
         } else {
             lines.push(format!(
-                "Copied: {} files ({} verified), {} links, {} folders created",
-                s.copied, s.verified, s.symlinks, s.dirs_created
+                "Copied: {} ({} verified), {}, {} created",
+                plural(s.copied, "file"),
+                s.verified,
+                plural(s.symlinks, "link"),
+                plural(s.dirs_created, "folder")
             ));
             lines.push(format!("Bytes: {}", format_bytes(s.bytes)));
-            lines.push(format!(
-                "Strategies: DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}",
+            // How each file was copied is for the log, not for the result a person reads.
+            self.log(format!(
+                "strategies: DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}",
                 s.direct_small, s.direct_large, s.staged
             ));
         }
@@ -811,7 +810,7 @@ impl FcsApp {
         }
         self.set_status(format!("{title}: {}", lines.join("; ")));
         self.dialog = Dialog::Finished(Box::new(Finished {
-            title: title.into(),
+            title,
             summary: s,
             lines,
             errors,
@@ -1362,9 +1361,9 @@ impl FcsApp {
                     0.0
                 };
                 ui.label(format!(
-                    "Overall: {} of {} files, {} of {}",
+                    "Overall: {} of {}, {} of {}",
                     p.files_done,
-                    p.files_total,
+                    plural(p.files_total, "file"),
                     format_bytes(done),
                     format_bytes(p.bytes_total)
                 ));
@@ -1567,7 +1566,13 @@ impl FcsApp {
                 egui::Modal::new(egui::Id::unique("confirm-delete")).show(ctx, |ui| {
                     ui.set_max_width(560.0);
                     ui.heading(match mode {
-                        DeleteMode::Trash => "Move to the Recycle Bin?",
+                        DeleteMode::Trash => {
+                            if cfg!(windows) {
+                                "Move to the Recycle Bin?"
+                            } else {
+                                "Move to the Trash?"
+                            }
+                        }
                         DeleteMode::Permanent => "Delete PERMANENTLY?",
                     });
                     ui.label(format!("In {}", plan.target_root.display()));
@@ -1637,7 +1642,7 @@ impl FcsApp {
             ui.label(format!("In {}", root.display()));
             ui.horizontal(|ui| {
                 ui.checkbox(&mut o.dry_run, "DRY RUN (delete nothing)");
-                ui.radio_value(&mut o.permanent, false, "Recycle Bin");
+                ui.radio_value(&mut o.permanent, false, trash_name());
                 ui.radio_value(&mut o.permanent, true, "Delete permanently");
             });
             ui.horizontal(|ui| {
@@ -1790,5 +1795,76 @@ impl eframe::App for FcsApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.prefs);
+    }
+}
+
+/// What the desktop calls its bin: the Recycle Bin on Windows, the Trash elsewhere.
+fn trash_name() -> &'static str {
+    if cfg!(windows) {
+        "Recycle Bin"
+    } else {
+        "Trash"
+    }
+}
+
+/// "to the Recycle Bin" / "to the Trash".
+fn trash_words() -> &'static str {
+    if cfg!(windows) {
+        "to the Recycle Bin"
+    } else {
+        "to the Trash"
+    }
+}
+
+/// `n` and its noun, in the plural unless `n` is 1: "1 file", "3 files".
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The title of a finished job's result, as it ended: finished, finished with errors, or
+/// cancelled (what was committed before a cancel stays, and the summary lists it).
+fn outcome_title(kind: JobKind, s: &Summary) -> String {
+    let what = if kind == JobKind::Delete {
+        "Delete Orphans"
+    } else {
+        "Copy"
+    };
+    if s.cancelled {
+        format!("{what} CANCELLED")
+    } else if s.failed > 0 {
+        format!("{what} finished with {}", plural(s.failed, "error"))
+    } else {
+        format!("{what} finished")
+    }
+}
+
+#[cfg(test)]
+mod words {
+    use super::*;
+
+    #[test]
+    fn plurals_titles_and_the_bin_speak_plainly() {
+        assert_eq!(plural(1, "file"), "1 file");
+        assert_eq!(plural(0, "file"), "0 files");
+        assert_eq!(plural(4, "folder"), "4 folders");
+        let mut s = Summary::default();
+        assert_eq!(outcome_title(JobKind::Copy, &s), "Copy finished");
+        s.failed = 3;
+        assert_eq!(
+            outcome_title(JobKind::Copy, &s),
+            "Copy finished with 3 errors"
+        );
+        s.failed = 1;
+        assert_eq!(
+            outcome_title(JobKind::Delete, &s),
+            "Delete Orphans finished with 1 error"
+        );
+        s.cancelled = true;
+        assert_eq!(outcome_title(JobKind::Copy, &s), "Copy CANCELLED");
+        assert_eq!(trash_name() == "Trash", !cfg!(windows));
     }
 }
