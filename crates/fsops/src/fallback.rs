@@ -34,23 +34,7 @@ pub const KEEPS: crate::Keeps = crate::Keeps {
     flags: false,
 };
 
-/// The file flags a copy keeps: none here (`chflags` is not carried over yet).
-pub const FILE_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub const LOCKING_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub fn file_flags(file: &File) -> io::Result<u32> {
-    let _ = file;
-    Ok(0)
-}
-
-/// See [`FILE_FLAGS`]: unsupported.
-pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
-    let _ = (file, flags);
-    Err(io::ErrorKind::Unsupported.into())
-}
+pub use crate::no_flags::{FILE_FLAGS, LOCKING_FLAGS, file_flags, set_file_flags};
 
 #[cfg(not(unix))]
 pub use crate::portable_dir::{Dir, is_link_in_path};

@@ -54,6 +54,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 mod common;
+#[cfg(not(target_os = "linux"))]
+mod no_flags;
 #[cfg(test)]
 mod tests;
 

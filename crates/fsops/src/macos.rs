@@ -17,23 +17,7 @@ use crate::{
 
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 
-/// The file flags a copy keeps: none here (`chflags` is not carried over yet).
-pub const FILE_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub const LOCKING_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub fn file_flags(file: &File) -> io::Result<u32> {
-    let _ = file;
-    Ok(0)
-}
-
-/// See [`FILE_FLAGS`]: unsupported.
-pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
-    let _ = (file, flags);
-    Err(io::ErrorKind::Unsupported.into())
-}
+pub use crate::no_flags::{FILE_FLAGS, LOCKING_FLAGS, file_flags, set_file_flags};
 
 /// Owners, extended attributes and holes (`SEEK_DATA`); macOS ACLs are not attributes.
 pub const KEEPS: crate::Keeps = crate::Keeps {

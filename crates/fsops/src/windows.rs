@@ -1172,23 +1172,7 @@ pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-/// The file flags a copy keeps: none here (`chflags` is not carried over yet).
-pub const FILE_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub const LOCKING_FLAGS: u32 = 0;
-
-/// See [`FILE_FLAGS`]: none.
-pub fn file_flags(file: &File) -> io::Result<u32> {
-    let _ = file;
-    Ok(0)
-}
-
-/// See [`FILE_FLAGS`]: unsupported.
-pub fn set_file_flags(file: &File, flags: u32) -> io::Result<()> {
-    let _ = (file, flags);
-    Err(io::ErrorKind::Unsupported.into())
-}
+pub use crate::no_flags::{FILE_FLAGS, LOCKING_FLAGS, file_flags, set_file_flags};
 
 /// ACLs: the explicit entries of a file's DACL ([`copy_acl`]); extended attributes: alternate
 /// data streams ([`copy_streams`]). Neither owners nor holes are carried over yet.

@@ -12,6 +12,7 @@ use testkit::mounts::Mount;
 use testkit::{assert_content, data, write_file};
 
 use crate::harness::{Env, IMAGE, assert_exit, failures, p, stderr, summary};
+use crate::util::{killed_at, was_killed};
 
 /// The three names of one file, and one file of its own, below `l`.
 fn linked_tree(l: &Path, seed: u64) -> [PathBuf; 4] {
@@ -151,17 +152,13 @@ fn a_kill_before_the_links_then_resume_links_them() {
     let env = Env::new();
     let (l, r) = (env.path("L"), env.path("R"));
     let names = linked_tree(&l, 94);
-    let strace = testkit::strace_injecting("linkat,link:signal=SIGKILL:when=2");
-    let o = crate::util::fcs_through(strace, &env.data())
-        .args(["sync", p(&l), p(&r), "-H", "-q"])
-        .output()
-        .unwrap();
-    assert!(
-        std::os::unix::process::ExitStatusExt::signal(&o.status) == Some(9)
-            || o.status.code() == Some(137),
-        "not killed: {}",
-        stderr(&o)
+    let o = killed_at(
+        &env.data(),
+        "linkat,link",
+        2,
+        &["sync", p(&l), p(&r), "-H", "-q"],
     );
+    assert!(was_killed(&o), "not killed: {}", stderr(&o));
     let there = beneath(&r, &l, &names);
     assert!(there[0].exists(), "the kill came after the copies");
     assert!(!there[1].exists(), "the kill came before the links");

@@ -8,12 +8,12 @@
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use testkit::{assert_no_temps, identical, p, stderr, stdout, tempdir, write_file};
 
 // Every run here names its data folder (journals, locks, trash).
-use crate::util::{fcs_through, run_in as run};
+use crate::util::{fcs_through, killed_at, run_in as run, was_killed};
 
 /// A small tree: nested folders, empty and 1-byte files, a few of 64 KiB – 2 MiB.
 fn make_tree(root: &Path, seed: u64) {
@@ -65,18 +65,6 @@ fn assert_old_or_new(dst: &Path, src: &Path, old: &[(PathBuf, Vec<u8>)], when: &
             rel.display()
         );
     }
-}
-
-/// Runs fcs under strace, which kills it with SIGKILL at the `when`-th call of `syscalls`.
-fn killed_at(data: &Path, syscalls: &str, when: u32, args: &[&str]) -> Output {
-    let strace = testkit::strace_injecting(&format!("{syscalls}:signal=SIGKILL:when={when}"));
-    fcs_through(strace, data).args(args).output().unwrap()
-}
-
-fn was_killed(o: &Output) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    // strace re-raises the tracee's signal on itself, or exits 128+9.
-    o.status.signal() == Some(9) || o.status.code() == Some(137)
 }
 
 #[test]

@@ -15,6 +15,7 @@ use testkit::{assert_content, write_file};
 use crate::harness::{
     Env, IMAGE, MIB, assert_exit, events, failures, p, set_mode, stderr, summary,
 };
+use crate::util::{killed_at, was_killed};
 
 fn tool(args: &[&str]) -> String {
     let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
@@ -29,6 +30,16 @@ fn acl(path: &Path) -> String {
         .filter(|l| !l.starts_with("# file:"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The files a `--json` run copied and the ones whose metadata it updated in place.
+#[track_caller]
+fn copied_and_updated(o: &std::process::Output) -> (u64, u64) {
+    let s = summary(o);
+    (
+        s["copied"].as_u64().unwrap_or(u64::MAX),
+        s["metadata_updated"].as_u64().unwrap_or(u64::MAX),
+    )
 }
 
 /// A user extended attribute, an access ACL with a mask (`group::r--` must not turn
@@ -117,11 +128,7 @@ fn attribute_and_acl_changes_alone_are_updated_in_place_when_asked() {
     assert_eq!(xattr(&rf, "user.note").as_deref(), Some("one"));
     let o = env.run(&["sync", p(&l), p(&r), "--json", "-X"]);
     assert_exit(&o, 0);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 1.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 1));
     assert_eq!(xattr(&rf, "user.note").as_deref(), Some("two"));
     assert_eq!(
         xattr(&rf, "user.extra"),
@@ -146,11 +153,7 @@ fn attribute_and_acl_changes_alone_are_updated_in_place_when_asked() {
     );
     let o = env.run(&["sync", p(&l), p(&r), "--json", "-a"]);
     assert_exit(&o, 0);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 0.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 0));
 }
 
 /// As root the owner is kept and compared: a change of owner alone is updated in place, with
@@ -170,11 +173,7 @@ fn as_root_an_owner_change_alone_is_updated_in_place() {
     std::os::unix::fs::chown(l.join("bin"), Some(1234), Some(2345)).unwrap();
     let o = env.run(&["sync", p(&l), p(&r), "--json"]);
     assert_exit(&o, 0);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 1.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 1));
     let md = std::fs::metadata(&rf).unwrap();
     assert_eq!(
         (md.uid(), md.gid(), md.mode() & 0o7777),
@@ -194,11 +193,7 @@ fn as_root_an_owner_change_alone_is_updated_in_place() {
     assert_exit(&env.run(&["sync", p(&l), p(&x)]), 0);
     let o = env.run(&["sync", p(&l), p(&x), "--json"]);
     assert_exit(&o, 0);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 0.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 0));
 }
 
 /// What `rsync -aHAXS` would still change after `fcs sync -a -H` of a tree holding every kind
@@ -246,11 +241,7 @@ fn rsync_finds_nothing_to_change_after_an_archive_sync() {
     assert_eq!(itemized, "", "rsync would still change these");
     assert!(tool(&["getcap", p(&r.join("d/e/cap.bin"))]).contains("cap_net_raw=ep"));
     let o = env.run(&["sync", p(&l), p(&r), "-a", "-H", "--json"]);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 0.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 0));
 }
 
 /// Clears the immutable and append-only flags below its folder when dropped: a locked file
@@ -371,26 +362,18 @@ fn metadata_survives_a_move_and_a_resume_after_kill() {
 
     let (l, r) = (env.path("L2"), env.path("R2"));
     let names = tree_with_metadata(&l, 89);
-    let strace = testkit::strace_injecting("rename,renameat,renameat2:signal=SIGKILL:when=3");
-    let o = crate::util::fcs_through(strace, &env.data())
-        .args(["sync", p(&l), p(&r), "-a", "-q", "--workers", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        std::os::unix::process::ExitStatusExt::signal(&o.status) == Some(9)
-            || o.status.code() == Some(137),
-        "not killed: {}",
-        stderr(&o)
+    let o = killed_at(
+        &env.data(),
+        "rename,renameat,renameat2",
+        3,
+        &["sync", p(&l), p(&r), "-a", "-q", "--workers", "1"],
     );
+    assert!(was_killed(&o), "not killed: {}", stderr(&o));
     let o = env.run(&["resume"]);
     assert_exit(&o, 0);
     assert_metadata(&r, &names, &acl_of);
     let o = env.run(&["sync", p(&l), p(&r), "-a", "--json"]);
-    let s = summary(&o);
-    assert_eq!(
-        (s["copied"].clone(), s["metadata_updated"].clone()),
-        (0.into(), 0.into())
-    );
+    assert_eq!(copied_and_updated(&o), (0, 0));
 }
 
 /// Onto exFAT, which holds no extended attributes: said once for both files (exit 0); asked for

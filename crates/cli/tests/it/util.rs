@@ -4,6 +4,21 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs fcs under strace, which kills it with SIGKILL at the `when`-th call of `syscalls`.
+#[cfg(unix)]
+pub fn killed_at(data: &Path, syscalls: &str, when: u32, args: &[&str]) -> Output {
+    let strace = testkit::strace_injecting(&format!("{syscalls}:signal=SIGKILL:when={when}"));
+    fcs_through(strace, data).args(args).output().unwrap()
+}
+
+/// Whether the run was killed by SIGKILL (strace re-raises the tracee's signal on itself, or
+/// exits 128+9).
+#[cfg(unix)]
+pub fn was_killed(o: &Output) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    o.status.signal() == Some(9) || o.status.code() == Some(137)
+}
+
 /// `wrapper` (strace, setpriv …) running `fcs`, with its data in `data` as [`fcs_in`].
 #[cfg(unix)]
 pub fn fcs_through(mut wrapper: Command, data: &Path) -> Command {
