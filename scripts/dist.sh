@@ -33,6 +33,20 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 native_target=${CARGO_TARGET_DIR:-$root/target}
 
+# The third-party licence report shipped beside the programs: every crate built into them, its
+# version and licence (the same graph `cargo deny check licenses` checks against deny.toml).
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "error: cargo-deny is needed for the licence report: cargo install --locked cargo-deny" >&2
+  exit 1
+fi
+cargo deny --offline check licenses 2>/dev/null || { echo "error: cargo deny check licenses failed" >&2; exit 1; }
+{
+  echo "Third-party crates built into fcs and fcs-gui, with their licences (SPDX)."
+  echo "fcs itself: MIT OR Apache-2.0 (LICENSE-MIT, LICENSE-APACHE)."
+  echo
+  cargo deny --offline list -l crate -f human 2>/dev/null | grep -v '^fcs-\|^fsops@'
+} > "$stage/THIRD-PARTY-LICENSES.txt"
+
 # --- Linux: built before the Windows toolchain's variables are set (they name Debian's rustc) ---
 if [ "$profile" = release ]; then
   cargo build --locked --release -p fcs-cli -p fcs-gui
@@ -40,7 +54,8 @@ fi
 lin="$native_target/$profile"
 lname="fcs-$version-x86_64-unknown-linux-gnu"
 mkdir -p "$stage/$lname/completions" "$stage/$lname/man"
-cp "$lin/fcs" "$lin/fcs-gui" LICENSE-MIT LICENSE-APACHE README.md "$stage/$lname/"
+cp "$lin/fcs" "$lin/fcs-gui" LICENSE-MIT LICENSE-APACHE README.md "$stage/THIRD-PARTY-LICENSES.txt" \
+  "$stage/$lname/"
 for sh in bash zsh fish; do "$lin/fcs" completions "$sh" > "$stage/$lname/completions/fcs.$sh"; done
 "$lin/fcs" man > "$stage/$lname/man/fcs.1"
 for c in compare sync copy move verify resume settings logs bench completions man; do
@@ -60,7 +75,8 @@ fi
 win="$windows_target_dir/x86_64-pc-windows-gnu/$profile"
 wname="fcs-$version-x86_64-pc-windows-gnu"
 mkdir -p "$stage/$wname"
-cp "$win/fcs.exe" "$win/fcs-gui.exe" LICENSE-MIT LICENSE-APACHE README.md "$stage/$wname/"
+cp "$win/fcs.exe" "$win/fcs-gui.exe" LICENSE-MIT LICENSE-APACHE README.md \
+  "$stage/THIRD-PARTY-LICENSES.txt" "$stage/$wname/"
 (cd "$stage" && python3 -m zipfile -c "$out/$wname.zip" "$wname")
 # wixl takes the sources relative to where it runs.
 (cd "$stage" && wixl -a x64 -D Version="$version" -D SourceDir="$wname" \
@@ -75,7 +91,7 @@ if [ "$check" = 1 ]; then
   installed="$WINEPREFIX/drive_c/Program Files/FolderCompareSync"
   rm -rf "$installed"
   "$wine" msiexec /i "$msi" /qn
-  for f in fcs.exe fcs-gui.exe LICENSE-MIT.txt LICENSE-APACHE.txt; do
+  for f in fcs.exe fcs-gui.exe LICENSE-MIT.txt LICENSE-APACHE.txt THIRD-PARTY-LICENSES.txt; do
     [ -f "$installed/$f" ] || { echo "error: the MSI did not install $f" >&2; exit 1; }
   done
   got=$("$wine" 'C:\Program Files\FolderCompareSync\fcs.exe' --version | tr -d '\r')

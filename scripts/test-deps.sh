@@ -35,3 +35,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 fi
+
+# The licence check (`cargo deny check licenses`, deny.toml) and the release's licence report.
+# Built once from the crates registry (about 3 minutes on 2 cores), then found on PATH.
+if [ "$(id -u)" = 0 ] && ! command -v cargo-deny >/dev/null 2>&1; then
+  cargo install --locked --quiet cargo-deny --no-default-features
+fi

@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 native=$(mktemp)
 windows=$(mktemp)
-trap 'rm -f "$native" "$windows"' EXIT
+python_log=$(mktemp)
+trap 'rm -f "$native" "$windows" "$python_log"' EXIT
 status=0
 
 cargo fmt --all -- --check
@@ -29,6 +30,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 test_args=()
 if [ "$(id -u)" = 0 ]; then
   ./scripts/test-deps.sh
+fi
+# Every crate built into the programs is under a licence deny.toml allows.
+if command -v cargo-deny >/dev/null 2>&1; then
+  cargo deny --offline check licenses
+else
+  echo "note: cargo-deny is not installed: the licence check did not run (cargo install --locked cargo-deny)" >&2
+fi
+if [ "$(id -u)" = 0 ]; then
   test_args=(
     --include-ignored
     # Ignored for its time, not for a need: a million GUI rows take about 15 s in a debug build
@@ -43,6 +52,23 @@ cargo test --workspace --locked --no-fail-fast -- "${test_args[@]}" 2>&1 | tee "
 # A test process killed mid-test cannot unmount its filesystems in Drop: nothing is left behind.
 if [ "$(id -u)" = 0 ]; then
   ./test-support/unmount-leftovers.sh
+fi
+# The Python module (crates/py): its wheel, built from the same debug build, installed into a
+# private virtualenv, and its pytest suite (the tkinter example among it, under Xvfb). pytest's
+# closing line is counted with the others.
+venv="${CARGO_TARGET_DIR:-$PWD/target}/py-venv"
+if ./scripts/py-wheel.sh --venv "$venv" --with 'pytest>=7' >/dev/null; then
+  "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider crates/py/tests 2>&1 | tee "$python_log" ||
+    status=1
+  # `29 passed, 1 skipped in 2.3s` → libtest's form, for count below.
+  tail -n 1 "$python_log" | awk '{
+      for (i = 1; i < NF; i++) { w = $(i + 1); sub(/,$/, "", w); n[w] += $i }
+      printf "test result: python. %d passed; %d failed; %d ignored; 0 measured; %d filtered out\n",
+        n["passed"], n["failed"] + n["error"] + n["errors"], n["skipped"], n["deselected"]
+    }' >> "$python_log"
+else
+  echo "error: the Python wheel did not build or install" >&2
+  status=1
 fi
 # The real fcs-gui window under Xvfb (skipped with a note when Xvfb is not installed).
 ./scripts/gui-smoke.sh || status=1
@@ -65,6 +91,15 @@ if [ "${FCS_SKIP_WINDOWS:-0}" = 1 ]; then
   echo "note: FCS_SKIP_WINDOWS=1: the Windows suite under Wine was skipped" >&2
 elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc ]; }; then
   ./scripts/test-windows.sh 2>&1 | tee "$windows" || status=1
+  # The Windows wheel, cross-built from the same build folder (no Windows Python here to test it
+  # with: crates/py/README.md); it must hold the extension module.
+  if wheel=$(./scripts/py-wheel.sh --windows 2>/dev/null | tail -n 1) &&
+    python3 -m zipfile -l "$wheel" | grep -q 'foldercomparesync/_native.pyd'; then
+    echo "windows wheel: $(basename "$wheel") (ok)"
+  else
+    echo "error: the Windows wheel did not build" >&2
+    status=1
+  fi
   # The release artefacts from the same builds (debug here, to share them): the Windows zip and
   # MSI and the Linux tarball, then the MSI installed, run and removed under Wine.
   dist=$(mktemp -d)
@@ -93,8 +128,9 @@ count() {
   ' "${@:2}"
 }
 count native "$native"
+count python "$python_log"
 [ -s "$windows" ] && count windows "$windows"
-count total "$native" "$windows"
+count total "$native" "$python_log" "$windows"
 if [ "$status" != 0 ]; then
   echo "error: a test, a test binary or a build failed (see above)" >&2
 fi

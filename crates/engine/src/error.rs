@@ -49,7 +49,7 @@ macro_rules! codes {
             }
 
             /// What the user can do about it.
-            pub(crate) fn hint(self) -> &'static str {
+            pub fn hint(self) -> &'static str {
                 match self { $( Code::$variant => $hint, )* }
             }
         }
@@ -216,7 +216,7 @@ impl Error {
     }
 
     /// What happened to the temp file.
-    pub(crate) fn temp_fate(&self) -> TempFate {
+    pub fn temp_fate(&self) -> TempFate {
         match (&self.temp_kept, self.code.temp_fate()) {
             (Some(_), TempFate::Deleted) => TempFate::Kept,
             (_, fate) => fate,

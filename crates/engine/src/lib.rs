@@ -24,6 +24,7 @@ pub mod manifest;
 mod meta;
 pub(crate) mod moving;
 pub(crate) mod pipe;
+pub mod runlog;
 pub(crate) mod settings;
 pub(crate) mod stamp;
 pub(crate) mod strategy;
@@ -35,7 +36,7 @@ pub mod tree;
 // embedding program use. Everything else stays inside the crate.
 pub use crate::{
     copy::{Copier, FileReport},
-    error::{Code, Error},
+    error::{Code, Error, TempFate},
     events::{
         CancelToken, Event, FnReporter, Notice, NoticeKind, NullReporter, Outcome, Perf, Phase,
         Reporter,
