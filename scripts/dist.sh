@@ -44,7 +44,8 @@ cargo deny --offline check licenses 2>/dev/null || { echo "error: cargo deny che
   echo "Third-party crates built into fcs and fcs-gui, with their licences (SPDX)."
   echo "fcs itself: MIT OR Apache-2.0 (LICENSE-MIT, LICENSE-APACHE)."
   echo
-  cargo deny --offline list -l crate -f human 2>/dev/null | grep -v '^fcs-\|^fsops@'
+  cargo deny --offline --exclude-dev --exclude fcs-py --exclude fcs-testkit list -l crate -f human 2>/dev/null |
+    grep -v '^fcs-\|^fsops@'
 } > "$stage/THIRD-PARTY-LICENSES.txt"
 
 # --- Linux: built before the Windows toolchain's variables are set (they name Debian's rustc) ---
@@ -81,6 +82,15 @@ cp "$win/fcs.exe" "$win/fcs-gui.exe" LICENSE-MIT LICENSE-APACHE README.md \
 # wixl takes the sources relative to where it runs.
 (cd "$stage" && wixl -a x64 -D Version="$version" -D SourceDir="$wname" \
   -o "$out/$wname.msi" "$root/packaging/fcs.wxs")
+# fcs on PATH: wixl has no Environment element, so its rows go into the built MSI with msibuild
+# — the system PATH gets the install folder appended ("[~];…"), and loses it on uninstall ("-") —
+# with the two standard actions that apply them.
+msiinfo export "$out/$wname.msi" InstallExecuteSequence > "$stage/seq.idt"
+printf 'RemoveEnvironmentStrings\t\t3300\r\nWriteEnvironmentStrings\t\t5200\r\n' >> "$stage/seq.idt"
+printf 'Environment\tName\tValue\tComponent_\r\ns72\tl255\tS255\ts72\r\nEnvironment\tEnvironment\r\nPathFcs\t=-*PATH\t[~];[INSTALLDIR]\tPrograms\r\n' \
+  > "$stage/Environment.idt"
+msibuild "$out/$wname.msi" -i "$stage/seq.idt"
+msibuild "$out/$wname.msi" -i "$stage/Environment.idt"
 
 (cd "$out" && for f in "$wname.zip" "$wname.msi" "$lname.tar.gz"; do sha256sum "$f" > "$f.sha256"; done)
 ls -l "$out"
@@ -94,6 +104,10 @@ if [ "$check" = 1 ]; then
   for f in fcs.exe fcs-gui.exe LICENSE-MIT.txt LICENSE-APACHE.txt THIRD-PARTY-LICENSES.txt; do
     [ -f "$installed/$f" ] || { echo "error: the MSI did not install $f" >&2; exit 1; }
   done
+  env_key='HKLM\System\CurrentControlSet\Control\Session Manager\Environment'
+  system_path() { "$wine" reg query "$env_key" /v PATH | tr -d '\r' | grep -i 'REG_'; }
+  system_path | grep -qiF 'C:\Program Files\FolderCompareSync' ||
+    { echo "error: the MSI did not add its folder to PATH: $(system_path)" >&2; exit 1; }
   got=$("$wine" 'C:\Program Files\FolderCompareSync\fcs.exe' --version | tr -d '\r')
   [ "$got" = "fcs $version" ] || { echo "error: the installed fcs.exe says '$got'" >&2; exit 1; }
   mkdir -p "$stage/sync/L/sub"
@@ -102,10 +116,14 @@ if [ "$check" = 1 ]; then
     "Z:${stage//\//\\}\\sync\\L" "Z:${stage//\//\\}\\sync\\R"
   cmp "$stage/sync/L/sub/a.txt" "$stage/sync/R/sub/a.txt"
   "$wine" msiexec /x "$msi" /qn
+  if system_path | grep -qiF 'FolderCompareSync'; then
+    echo "error: the uninstall left the folder on PATH: $(system_path)" >&2
+    exit 1
+  fi
   if [ -e "$installed" ] || find "$WINEPREFIX/drive_c" -iname '*FolderCompareSync*' | grep -q .; then
     echo "error: the MSI's uninstall left files behind:" >&2
     find "$WINEPREFIX/drive_c" -iname '*FolderCompareSync*' >&2
     exit 1
   fi
-  echo "MSI: installed under Wine, fcs.exe --version and a sync ran from Program Files, uninstalled clean (ok)"
+  echo "MSI: installed under Wine (folder on PATH), fcs.exe --version and a sync ran from Program Files, uninstalled clean (ok)"
 fi

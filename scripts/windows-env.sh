@@ -10,7 +10,7 @@
 target_root=${CARGO_TARGET_DIR:-$root/target}
 
 # --- packages ------------------------------------------------------------------------------------
-packages=(rustc-web rust-web-src gcc-mingw-w64-x86-64 wine64 wixl)
+packages=(rustc-web rust-web-src gcc-mingw-w64-x86-64 wine64 wixl msitools)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
