@@ -158,6 +158,9 @@ pub enum NoticeKind {
     PermissionsNotKept,
     /// Owner, extended attributes or ACLs could not be kept on some items (one per kind).
     MetadataNotKept,
+    /// Other programs' unwritten data would have made a batch's filesystem sync slow: the batch
+    /// was fsynced file by file (said once per run).
+    BatchPerFile,
 }
 
 impl NoticeKind {
@@ -176,6 +179,7 @@ impl NoticeKind {
         NoticeKind::ToleranceRaised,
         NoticeKind::PermissionsNotKept,
         NoticeKind::MetadataNotKept,
+        NoticeKind::BatchPerFile,
     ];
 
     /// The kind's stable name.
@@ -194,6 +198,7 @@ impl NoticeKind {
             NoticeKind::ToleranceRaised => "tolerance_raised",
             NoticeKind::PermissionsNotKept => "permissions_not_kept",
             NoticeKind::MetadataNotKept => "metadata_not_kept",
+            NoticeKind::BatchPerFile => "batch_per_file",
         }
     }
 }

@@ -121,7 +121,8 @@ pub fn hash_path(
     let f = fsops::open_source(path)?;
     if from_medium {
         // Best effort: a filesystem that cannot drop pages is read through its cache.
-        let _ = fsops::drop_cache(&f);
+        // The length is not known here without asking: read ahead as for a large file.
+        let _ = fsops::drop_cache(&f, u64::MAX);
     }
     hash_open(f, algo, cancel, progress)
 }

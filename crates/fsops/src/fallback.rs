@@ -82,7 +82,9 @@ pub fn drive_info(path: &Path) -> io::Result<DriveInfo> {
 }
 
 /// Copies all of `src` (open, `len` bytes) into a new file `name` in `dir` (which must not exist)
-/// by read/write in steps of at most `chunk` bytes, with `progress` after each.
+/// by read/write in steps of at most `chunk` bytes, with `progress` after each (no clones here:
+/// `try_clone` changes nothing).
+#[allow(clippy::too_many_arguments)]
 pub fn kernel_copy(
     src: &File,
     src_path: &Path,
@@ -90,9 +92,10 @@ pub fn kernel_copy(
     name: &std::ffi::OsStr,
     len: u64,
     chunk: u64,
+    try_clone: bool,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
-    let _ = src_path;
+    let _ = (src_path, try_clone);
     let out = dir.create_temp(name)?;
     let step = (chunk.max(64 * 1024) as usize).min(COPY_BUF);
     let Some(off) = crate::common::copy_read_write(src, &out, 0, len, step, progress)? else {
@@ -140,9 +143,15 @@ pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
 }
 
 /// Evicts a file's cached pages: no portable call, so [`ReadBack::Cache`].
-pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
-    let _ = file;
+pub fn drop_cache(file: &File, len: u64) -> io::Result<ReadBack> {
+    let _ = (file, len);
     Ok(ReadBack::Cache)
+}
+
+/// Bytes waiting to be written to disk: not known here (no filesystem-wide sync is batched on
+/// this OS either).
+pub fn dirty_bytes() -> Option<u64> {
+    None
 }
 
 /// Applies the access and modified times of `times` to an open file. No portable call sets a

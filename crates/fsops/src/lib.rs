@@ -88,17 +88,37 @@ mod portable_dir;
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 use fallback as backend;
 
+/// Set once a filesystem refused `O_NOATIME` on a new temp: from then on every temp is read back
+/// through a handle of its own (see [`temp_reads_keep_atime`]).
+#[cfg(target_os = "linux")]
+pub(crate) static NOATIME_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether reading a temp made by [`Dir::create_temp`] (or [`crate::kernel_copy`]) through its
+/// own handle leaves its access time alone: true on Linux, where temps are opened `O_NOATIME`
+/// (unless a filesystem refused the flag); elsewhere the verify opens a handle of its own.
+pub fn temp_reads_keep_atime() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        !NOATIME_REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
 pub use backend::{
     Dir, FILE_FLAGS, KEEPS, LOCKING_FLAGS, file_flags, is_link_in_path, name_problem,
     set_file_flags,
 };
 pub use backend::{
     MODE_BITS, allocated_size, copy_acl, copy_attributes, copy_range, copy_streams, create_symlink,
-    create_temp, data_extents, describe_os_error, drive_info, drop_cache, file_identity,
-    free_space, identity_from_metadata, in_use, is_root, is_sparse, kernel_copy, link_count,
-    mode_bits, open_direct, open_readback, open_source, owner_of, path_from_bytes, path_identity,
-    path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp, remove_xattr,
-    set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
+    create_temp, data_extents, describe_os_error, dirty_bytes, drive_info, drop_cache,
+    file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, kernel_copy,
+    link_count, mode_bits, open_direct, open_readback, open_source, owner_of, path_from_bytes,
+    path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp,
+    remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
     start_writeback, sync_dir, sync_filesystem, xattrs, xattrs_at, xattrs_supported,
 };
 pub use common::{

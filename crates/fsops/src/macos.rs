@@ -146,6 +146,8 @@ fn fcopyfile_all(src: &File, dst: &File) -> io::Result<()> {
 /// Copies all of `src` (open, `len` bytes) into a new file at `dst` (which must not exist) with
 /// the fastest mechanism the volume allows: an APFS clone (`fclonefileat`), else `fcopyfile`
 /// (which reports progress only at the end), else read/write in steps of at most `chunk`.
+/// `try_clone: false` skips the clone attempt (the caller learnt the volumes cannot clone).
+#[allow(clippy::too_many_arguments)]
 pub fn kernel_copy(
     src: &File,
     _src_path: &Path,
@@ -153,6 +155,7 @@ pub fn kernel_copy(
     name: &std::ffi::OsStr,
     len: u64,
     chunk: u64,
+    try_clone: bool,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
     let c_dst = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name))
@@ -162,7 +165,11 @@ pub fn kernel_copy(
     // itself and fails with EEXIST if the name exists (a planted symlink included); any other
     // error means "not here" (ENOTSUP on HFS+/exFAT/SMB, EXDEV across volumes).
     // SAFETY: valid fds and C string; the name is created in `dir`.
-    let rc = unsafe { libc::fclonefileat(src.as_raw_fd(), dir.raw_fd(), c_dst.as_ptr(), 0) };
+    let rc = if try_clone {
+        unsafe { libc::fclonefileat(src.as_raw_fd(), dir.raw_fd(), c_dst.as_ptr(), 0) }
+    } else {
+        -1
+    };
     if rc == 0 {
         let out = open_clone(dir, name)?;
         let cloned = out.metadata()?.len();
@@ -175,9 +182,11 @@ pub fn kernel_copy(
             bytes: cloned,
         });
     }
-    let e = io::Error::last_os_error();
-    if errno(&e) == libc::EEXIST {
-        return Err(e);
+    if try_clone {
+        let e = io::Error::last_os_error();
+        if errno(&e) == libc::EEXIST {
+            return Err(e);
+        }
     }
 
     let out = dir.create_temp(name)?;
@@ -272,7 +281,8 @@ pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
 
 /// Makes later reads through `file` (fsynced) bypass the unified buffer cache with `fcntl(2)`
 /// `F_NOCACHE`; [`ReadBack::Cache`] when the call is refused.
-pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
+pub fn drop_cache(file: &File, len: u64) -> io::Result<ReadBack> {
+    let _ = len;
     // F_NOCACHE turns the unified buffer cache off for this open file: subsequent reads through
     // this same descriptor bypass the UBC and come from the device (page-aligned reads go direct;
     // the caller has fsynced, so no dirty page has to be reconciled first). There is no call to
@@ -283,6 +293,12 @@ pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
         return Ok(ReadBack::Cache);
     }
     Ok(ReadBack::Device)
+}
+
+/// Bytes waiting to be written to disk: not known here (no filesystem-wide sync is batched on
+/// this OS either).
+pub fn dirty_bytes() -> Option<u64> {
+    None
 }
 
 /// Applies `times` to an open file, the creation time included (std's `FileTimesExt`, through

@@ -195,6 +195,18 @@ impl Dir {
         })
     }
 
+    /// Renames `from` to `to` in this directory unless `to` exists: `Ok(false)` then, and
+    /// nothing changed (a look at `to`, then the rename).
+    pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<bool> {
+        match self.stat(to) {
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.rename(from, self, to).map(|()| true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Renames `from` in this directory to `to` in `to_dir` (replacing a file there).
     pub fn rename(&self, from: &OsStr, to_dir: &Dir, to: &OsStr) -> io::Result<()> {
         std::fs::rename(self.entry(from)?, to_dir.entry(to)?)

@@ -17,8 +17,9 @@ fn every_backend_function_has_the_fixed_signature() {
     type Meta = std::fs::Metadata;
     let _: fn(&Path) -> io::Result<DriveInfo> = drive_info;
     let _: fn(&Path) -> io::Result<File> = create_temp;
-    let _: fn(&File, &Path, &Dir, &OsStr, u64, u64, Progress<'_>) -> io::Result<KernelCopy> =
-        kernel_copy;
+    type KernelCopyFn =
+        fn(&File, &Path, &Dir, &OsStr, u64, u64, bool, Progress<'_>) -> io::Result<KernelCopy>;
+    let _: KernelCopyFn = kernel_copy;
     let _: fn(&File, &File, u64, u64) -> io::Result<Option<u64>> = copy_range;
     let _: fn(&File, u64) -> io::Result<bool> = preallocate;
     let _: fn(&Path) -> io::Result<File> = open_source;
@@ -27,7 +28,8 @@ fn every_backend_function_has_the_fixed_signature() {
     let _: fn(&Path) -> io::Result<()> = sync_dir;
     let _: fn(&Path) -> io::Result<bool> = sync_filesystem;
     let _: fn(&File, u64, u64) -> io::Result<()> = start_writeback;
-    let _: fn(&File) -> io::Result<ReadBack> = drop_cache;
+    let _: fn(&File, u64) -> io::Result<ReadBack> = drop_cache;
+    let _: fn() -> Option<u64> = dirty_bytes;
     let _: fn(&Path) -> io::Result<u64> = free_space;
     let _: fn(&File) -> io::Result<FileIdentity> = file_identity;
     let _: fn(&Path) -> io::Result<FileIdentity> = path_identity;
@@ -97,6 +99,7 @@ fn kernel_copy_copies_and_reports_progress_and_cancels() {
         OsStr::new("dst"),
         data.len() as u64,
         1 << 20,
+        true,
         &mut cb,
     )
     .unwrap()
@@ -115,6 +118,7 @@ fn kernel_copy_copies_and_reports_progress_and_cancels() {
         OsStr::new("dst2"),
         data.len() as u64,
         1 << 20,
+        true,
         &mut stop,
     );
     assert!(matches!(out.unwrap(), KernelCopy::Cancelled));
@@ -145,7 +149,7 @@ fn copy_of_a_read_only_source_is_writable() {
     let name = OsStr::new("copy");
     let mut cb = |_n: u64| ControlFlow::Continue(());
     let KernelCopy::Copied { file, .. } =
-        kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, &mut cb).unwrap()
+        kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, true, &mut cb).unwrap()
     else {
         panic!("not cancelled")
     };
@@ -153,7 +157,7 @@ fn copy_of_a_read_only_source_is_writable() {
     drop(file);
     assert_eq!(std::fs::read(&dst).unwrap(), b"Wead only");
     assert!(!std::fs::metadata(&dst).unwrap().permissions().readonly());
-    let again = kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, &mut cb);
+    let again = kernel_copy(&src, &src_path, &d, name, 9, 1 << 20, true, &mut cb);
     assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
 }
 

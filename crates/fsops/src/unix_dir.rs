@@ -160,12 +160,22 @@ impl Dir {
 
     /// Creates the file `name`, which must not exist, readable and writable by its owner only
     /// (0600) and open for reading and writing; a link planted at the name is refused.
+    ///
+    /// On Linux it is opened with `O_NOATIME`, so the verify can read the copy back through this
+    /// same handle without touching the access time applied before it ([`crate::temp_reads_keep_atime`]
+    /// says whether that holds); a filesystem that refuses the flag gets the plain open.
     pub fn create_temp(&self, name: &OsStr) -> io::Result<File> {
-        self.open_at(
-            name,
-            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0o600,
-        )
+        let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        #[cfg(target_os = "linux")]
+        if !crate::NOATIME_REFUSED.load(std::sync::atomic::Ordering::Relaxed) {
+            match self.open_at(name, flags | libc::O_NOATIME, 0o600) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) => {
+                    crate::NOATIME_REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                r => return r,
+            }
+        }
+        self.open_at(name, flags, 0o600)
     }
 
     /// Opens the file `name` for reading without following a link there (a link is `ELOOP`),
@@ -256,6 +266,42 @@ impl Dir {
                 file: st.st_ino as u64,
             },
         })
+    }
+
+    /// Renames `from` to `to` in this directory unless `to` exists: `Ok(false)` then, and nothing
+    /// changed. One call on Linux (`renameat2` with `RENAME_NOREPLACE`); elsewhere, and on
+    /// filesystems that refuse the flag, a look at `to` before the rename.
+    pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            let (a, b) = (c_name(from)?, c_name(to)?);
+            // SAFETY: valid descriptor and C strings.
+            let rc = unsafe {
+                libc::renameat2(
+                    self.fd.as_raw_fd(),
+                    a.as_ptr(),
+                    self.fd.as_raw_fd(),
+                    b.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
+            };
+            if rc == 0 {
+                return Ok(true);
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EEXIST) => return Ok(false),
+                Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => {}
+                _ => return Err(e),
+            }
+        }
+        match self.stat(to) {
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.rename(from, self, to).map(|()| true)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Renames `from` in this directory to `to` in `to_dir` (atomically replacing a file there);

@@ -444,7 +444,8 @@ fn clear_readonly(path: &[u16]) -> io::Result<()> {
 
 /// Copies all of `src_path` into a new file `name` in `dir` (which must not exist) with
 /// `CopyFileExW`, whose progress routine reports in steps of its own choosing and carries our
-/// cancel.
+/// cancel. (`CopyFileExW` clones by itself where the volume can: `try_clone` changes nothing.)
+#[allow(clippy::too_many_arguments)]
 pub fn kernel_copy(
     _src: &File,
     src_path: &Path,
@@ -452,6 +453,7 @@ pub fn kernel_copy(
     name: &std::ffi::OsStr,
     _len: u64,
     _chunk: u64,
+    _try_clone: bool,
     progress: Progress<'_>,
 ) -> io::Result<KernelCopy> {
     // CopyFileExW works on paths, not handles: it copies whatever `src_path` names now (the
@@ -670,13 +672,19 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Evicts a file's cached pages: Windows has no such call, so [`ReadBack::Cache`]; a read from the
 /// device goes through [`open_direct`] instead.
-pub fn drop_cache(file: &File) -> io::Result<ReadBack> {
-    let _ = file;
+pub fn drop_cache(file: &File, len: u64) -> io::Result<ReadBack> {
+    let _ = (file, len);
     // Windows has no call to evict one file's pages from the system cache. A read-back from the
     // device goes through a separate FILE_FLAG_NO_BUFFERING handle instead (`open_direct`, used
     // by the hash verify); a read through this handle, or a memory map, sees the cache, and is
     // honestly reported as such.
     Ok(ReadBack::Cache)
+}
+
+/// Bytes waiting to be written to disk: not known here (no filesystem-wide sync is batched on
+/// this OS either).
+pub fn dirty_bytes() -> Option<u64> {
+    None
 }
 
 /// Bytes available to the current user on the volume that holds `path` (`GetDiskFreeSpaceExW`,

@@ -347,8 +347,13 @@ def test_a_raising_callback_does_not_break_the_copy(tmp_path, monkeypatch):
 
 
 CTRL_C_SCRIPT = r"""
+import signal
 import sys
 from foldercomparesync import FileCopyManager_class
+
+# As in a terminal: a test runner started in the background may hand its children an ignored
+# SIGINT, which Python then leaves ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def first(p, said=[]):
     if not said:

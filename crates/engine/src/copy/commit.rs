@@ -63,7 +63,7 @@ impl Copier {
         // --- verify -----------------------------------------------------------------------------
         let t_verify = Instant::now();
         let verified = job.decision.verify != VerifyMode::None;
-        if verified && let Err(e) = self.verify_copy(&mut job, src_digest.as_deref()) {
+        if verified && let Err(e) = self.verify_copy(&mut job, &tmp_file, src_digest.as_deref()) {
             drop(tmp_file);
             return Err(guard.discard(e));
         }
@@ -79,12 +79,26 @@ impl Copier {
         if job.replaces && self.settings.keeps_flags() {
             unlock(&job);
         }
-        let kept = if self.trash_replaced {
-            self.keep_replaced(&mut job)
+        // A replaced file is kept for the trash. Where preflight found no file, the rename must
+        // not replace one that appeared since without keeping it too: it refuses to replace
+        // (one call), and only then is the newcomer kept and replaced.
+        let mut kept = None;
+        let renamed = if self.trash_replaced && !job.replaces {
+            match job.dir.rename_noreplace(&job.tmp_name, &job.name) {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    kept = self.keep_replaced(&mut job);
+                    job.dir.rename(&job.tmp_name, &job.dir, &job.name)
+                }
+                Err(e) => Err(e),
+            }
         } else {
-            None
+            if self.trash_replaced {
+                kept = self.keep_replaced(&mut job);
+            }
+            job.dir.rename(&job.tmp_name, &job.dir, &job.name)
         };
-        if let Err(e) = job.dir.rename(&job.tmp_name, &job.dir, &job.name) {
+        if let Err(e) = renamed {
             if let Some((keep_name, keep)) = kept {
                 let _ = keep.remove_file(&job.name);
                 drop(keep);

@@ -65,6 +65,9 @@ pub struct Hooks {
     pub force_dst_kind: Option<DriveKind>,
     /// Make the first N window mappings of the DIRECT-SMALL compare fail.
     pub fail_maps: u32,
+    /// Batched tree runs see this many bytes of other programs' unwritten data before each
+    /// batch sync (as if `/proc/meminfo` said so).
+    pub others_dirty: Option<u64>,
 }
 
 #[cfg(feature = "test-hooks")]
@@ -104,11 +107,21 @@ pub struct Copier {
     cancel: CancelToken,
     run_id: String,
     drive_cache: std::sync::Mutex<std::collections::HashMap<PathBuf, (DriveKind, bool)>>,
+    /// Free bytes still unspoken-for in each target folder, from one free-space query per folder
+    /// (less what this copier has written there since): asked of the OS again only when a file
+    /// does not fit.
+    space: std::sync::Mutex<std::collections::HashMap<PathBuf, u64>>,
+    /// (source volume, target folder) pairs whose filesystems cannot clone (share extents): the
+    /// clone is tried once per pair, not once per file.
+    no_clone: std::sync::Mutex<std::collections::HashSet<(u64, PathBuf)>>,
     /// The "creation time not preserved" notice is an OS limit, not news about one file: emitted
     /// once per run (every file's report still lists it).
     created_notice_sent: std::sync::atomic::AtomicBool,
     /// Replaced files go to the trash (tree runs with `delete_mode=trash`).
     trash_replaced: bool,
+    /// The sources are files the scan found as files, never symbolic links (tree runs that do
+    /// not follow links): no need to ask whether a source path is a link.
+    sources_are_files: bool,
     /// Metadata the run could not keep, per kind (said once at the end).
     lost: crate::meta::Lost,
     /// Fault injection for the test suite.
@@ -258,6 +271,8 @@ struct Job {
     dir: Arc<fsops::Dir>,
     name: OsString,
     src_file: File,
+    /// The source's volume (device number; 0 where the OS does not say), for the clone cache.
+    src_volume: u64,
     size: u64,
     /// The temp's path (messages) and name in `dir`.
     tmp: PathBuf,
@@ -299,8 +314,11 @@ impl Copier {
             cancel,
             run_id,
             drive_cache: Default::default(),
+            space: Default::default(),
+            no_clone: Default::default(),
             created_notice_sent: Default::default(),
             trash_replaced: false,
+            sources_are_files: false,
             lost: Default::default(),
             #[cfg(feature = "test-hooks")]
             hooks: Hooks::default(),
@@ -311,6 +329,12 @@ impl Copier {
     /// (what the original app did); the replacement itself stays one atomic rename.
     pub(crate) fn with_trash_replaced(mut self, on: bool) -> Copier {
         self.trash_replaced = on;
+        self
+    }
+
+    /// The sources are the scan's regular files, never links (`follow_symlinks=false`).
+    pub(crate) fn with_sources_are_files(mut self, on: bool) -> Copier {
+        self.sources_are_files = on;
         self
     }
 

@@ -163,6 +163,7 @@ impl Copier {
             dir: target.dir.clone(),
             name: target.name.clone(),
             src_file,
+            src_volume: volume_of(&src_meta),
             size,
             tmp: dst_dir.join(&tmp_name),
             tmp_name,
@@ -221,7 +222,7 @@ impl Copier {
             None => size,
         };
         let need = takes.saturating_add(s.free_space_margin);
-        match fsops::free_space(dst_dir) {
+        match self.reserve_space(dst_dir, need, takes) {
             Ok(free) if free < need => {
                 let msg =
                     format!("needs {need} bytes (size + free_space_margin) but {free} are free");
@@ -246,12 +247,35 @@ impl Copier {
         })
     }
 
+    /// Books `takes` bytes in `dir` when `need` (`takes` + margin) fit, and returns the free
+    /// bytes it judged by. The OS is asked once per folder, and again only when the book says a
+    /// file does not fit: a tree run of thousands of files asks a few times, not once per file.
+    /// (Another program filling the disk meanwhile is caught by the write itself:
+    /// `COPY_E_WRITE`, the temp deleted, the target untouched.)
+    fn reserve_space(&self, dir: &Path, need: u64, takes: u64) -> std::io::Result<u64> {
+        let mut book = self.space.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(free) = book.get_mut(dir)
+            && *free >= need
+        {
+            let judged = *free;
+            *free -= takes;
+            return Ok(judged);
+        }
+        let free = fsops::free_space(dir)?;
+        book.insert(
+            dir.to_path_buf(),
+            if free >= need { free - takes } else { free },
+        );
+        Ok(free)
+    }
+
     /// The drive kind (and UNC-ness) of a path, cached per directory: a tree run asks for the
     /// same few directories thousands of times, and each uncached answer reads
     /// `/proc/self/mountinfo` and resolves every path component. A symlink is judged by its
     /// target (seed A.9), so it is never answered from its directory's entry.
     fn drive_info_cached(&self, p: &Path, is_dir: bool) -> std::io::Result<(DriveKind, bool)> {
         let is_link = !is_dir
+            && !self.sources_are_files
             && std::fs::symlink_metadata(p)
                 .map(|m| m.file_type().is_symlink())
                 .unwrap_or(false);
@@ -304,11 +328,34 @@ impl Copier {
                 job.size
             )));
         }
-        let after = job.src_file.metadata().or_code(
-            Code::CopyRead,
-            &job.src,
-            "cannot re-read the source's metadata",
-        )?;
+        // One look at the path answers both questions where metadata carries the file's
+        // identity (Unix): the path still names the file we copied, and then its size and time
+        // are that file's own. Elsewhere the open file and the path are asked separately.
+        let by_path = match std::fs::metadata(&job.src) {
+            Ok(m) if fsops::identity_from_metadata(&m) == Some(identity) => Some(m),
+            Ok(m) if fsops::identity_from_metadata(&m).is_some() => {
+                return Err(changed(
+                    "the source path now names a different file (replaced during the copy)".into(),
+                ));
+            }
+            Ok(_) => None,
+            Err(e) => {
+                return Err(Error::io(
+                    Code::CopySourceChanged,
+                    &job.src,
+                    "the source disappeared during the copy",
+                    e,
+                ));
+            }
+        };
+        let after = match &by_path {
+            Some(m) => m.clone(),
+            None => job.src_file.metadata().or_code(
+                Code::CopyRead,
+                &job.src,
+                "cannot re-read the source's metadata",
+            )?,
+        };
         if after.len() != job.size {
             return Err(changed(format!(
                 "the source's size changed from {} to {} during the copy",
@@ -318,6 +365,9 @@ impl Copier {
         }
         if after.modified().ok() != before.modified().ok() {
             return Err(changed("the source was modified during the copy".into()));
+        }
+        if by_path.is_some() {
+            return Ok(());
         }
         match fsops::path_identity(&job.src) {
             Ok(id) if id == identity => Ok(()),
@@ -331,6 +381,20 @@ impl Copier {
                 e,
             )),
         }
+    }
+}
+
+/// The source's volume as a number for the per-run caches (device number; 0 where std does not
+/// say, which only makes the caches coarser).
+fn volume_of(meta: &Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::dev(meta)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
     }
 }
 

@@ -31,13 +31,25 @@ impl Copier {
     /// Reads the durable temp back as the decision says (compare or hash, from the device or the
     /// page cache) and fails on the first difference. `src_digest`: the source's digest taken
     /// during the copy (hash verify).
-    pub(super) fn verify_copy(&self, job: &mut Job, src_digest: Option<&str>) -> Result<(), Error> {
-        // A fresh read-only handle that leaves the access time we just applied alone.
-        let readback = job.dir.open_readback(&job.tmp_name).or_code(
-            Code::VerifyRead,
-            &job.tmp,
-            "cannot reopen the copy for verification",
-        )?;
+    pub(super) fn verify_copy(
+        &self,
+        job: &mut Job,
+        tmp: &File,
+        src_digest: Option<&str>,
+    ) -> Result<(), Error> {
+        // Read through the temp's own handle where that leaves the access time we just applied
+        // alone (Linux: opened O_NOATIME); elsewhere through a fresh read-only handle that does.
+        let reopened;
+        let readback: &File = if fsops::temp_reads_keep_atime() {
+            tmp
+        } else {
+            reopened = job.dir.open_readback(&job.tmp_name).or_code(
+                Code::VerifyRead,
+                &job.tmp,
+                "cannot reopen the copy for verification",
+            )?;
+            &reopened
+        };
         // The hash verify reads unbuffered where it can (`open_direct`); the compare, and a
         // hash verify where unbuffered reads are refused, drop the cached pages instead.
         let direct = match (job.decision.read_back, job.decision.verify) {
@@ -50,7 +62,7 @@ impl Copier {
             _ => None,
         };
         if job.decision.read_back == ReadBackMode::Device && direct.is_none() {
-            match fsops::drop_cache(&readback) {
+            match fsops::drop_cache(readback, job.size) {
                 Ok(ReadBack::Device) => {}
                 Ok(ReadBack::Cache) => self.notice(
                     job,
@@ -66,16 +78,16 @@ impl Copier {
             }
         }
         if let Some(extents) = job.extents.clone() {
-            return self.verify_sparse(job, &readback, &extents, src_digest);
+            return self.verify_sparse(job, readback, &extents, src_digest);
         }
         match job.decision.verify {
             VerifyMode::Mmap => match &direct {
                 Some(d) => self.verify_compare_direct(job, d)?,
-                None => self.verify_compare(job, &readback)?,
+                None => self.verify_compare(job, readback)?,
             },
             VerifyMode::Hash => {
                 let expected = src_digest.unwrap_or_default();
-                self.verify_hash(job, direct.as_ref(), &readback, expected)?
+                self.verify_hash(job, direct.as_ref(), readback, expected)?
             }
             VerifyMode::None => {}
         }

@@ -25,6 +25,12 @@ impl Copier {
             }
             self.progress(id, Phase::Copy, done, size)
         };
+        let pair = (job.src_volume, job.dir.path().to_path_buf());
+        let try_clone = !self
+            .no_clone
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&pair);
         let out = fsops::kernel_copy(
             &job.src_file,
             &job.src,
@@ -32,6 +38,7 @@ impl Copier {
             &job.tmp_name,
             size,
             self.settings.kernel_copy_chunk,
+            try_clone,
             &mut cb,
         )
         .map_err(|e| {
@@ -49,14 +56,22 @@ impl Copier {
                 file,
                 method,
                 bytes,
-            } => Ok(Copied {
-                file,
-                bytes,
-                method,
-                src_digest: None,
-                windows: 0,
-                flushes: 0,
-            }),
+            } => {
+                if try_clone && size > 0 && method != fsops::CopyMethod::Clone {
+                    self.no_clone
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(pair);
+                }
+                Ok(Copied {
+                    file,
+                    bytes,
+                    method,
+                    src_digest: None,
+                    windows: 0,
+                    flushes: 0,
+                })
+            }
         }
     }
 }

@@ -281,7 +281,7 @@ impl Default for Settings {
             delete_mode: DeleteMode::Trash,
             max_delete: 0.5,
             follow_symlinks: false,
-            durability: Durability::Full,
+            durability: Durability::Batch,
             preserve_owner: None,
             preserve_xattrs: true,
             preserve_acls: true,

@@ -216,9 +216,9 @@ pub const SPECS: &[SettingSpec] = &[
     },
     SettingSpec {
         key: "durability",
-        default: "full",
+        default: "batch",
         range: "full | batch | none",
-        doc: "full: fsync every file and its folder; batch: one sync per group of files, same atomicity; none: no fsync (benchmarks only — a power cut can lose committed files).",
+        doc: "batch: tree runs make groups of small files durable with one filesystem sync (same atomicity; single-file copies and files over 8 MiB are fsynced one by one); full: fsync every file and its folder; none: no fsync (benchmarks only — a power cut can lose committed files).",
         seed: "002: fsync of file and directory",
     },
     SettingSpec {

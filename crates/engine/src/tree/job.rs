@@ -22,6 +22,9 @@ pub(crate) struct Job {
     kind: RunKind,
     journal: Journal,
     lock: TargetLock,
+    /// Test hook: see [`crate::tree::Run::others_dirty`].
+    #[cfg(feature = "test-hooks")]
+    others_dirty: Option<u64>,
 }
 
 impl Job {
@@ -41,6 +44,8 @@ impl Job {
             kind,
             journal,
             lock,
+            #[cfg(feature = "test-hooks")]
+            others_dirty: None,
         })
     }
 
@@ -105,9 +110,17 @@ impl Job {
                 kind: run.kind,
                 journal,
                 lock,
+                #[cfg(feature = "test-hooks")]
+                others_dirty: None,
             },
             run,
         ))
+    }
+
+    /// Test hook: see [`crate::tree::Run::others_dirty`].
+    #[cfg(feature = "test-hooks")]
+    pub fn set_others_dirty(&mut self, n: Option<u64>) {
+        self.others_dirty = n;
     }
 
     /// Test hook: see [`crate::tree::Run::journal_fails_from`].
@@ -187,7 +200,12 @@ impl Job {
                 );
             }
         }
-        let copier = copier(settings.clone(), reporter, cancel);
+        #[allow(unused_mut)]
+        let mut copier = copier(settings.clone(), reporter, cancel);
+        #[cfg(feature = "test-hooks")]
+        {
+            copier.hooks.others_dirty = self.others_dirty;
+        }
         self.journal
             .begin(self.kind, &settings, copier.run_tag(), plan)?;
         // The target folder is created only once the journal knows the run (write-ahead): a run
@@ -234,7 +252,10 @@ impl Job {
 
 fn copier(settings: Settings, reporter: Arc<dyn Reporter>, cancel: CancelToken) -> Copier {
     let trash = settings.delete_mode == DeleteMode::Trash;
-    Copier::new(settings, reporter, cancel).with_trash_replaced(trash)
+    let files = !settings.follow_symlinks;
+    Copier::new(settings, reporter, cancel)
+        .with_trash_replaced(trash)
+        .with_sources_are_files(files)
 }
 
 fn create_target(target: &Path) -> Result<(), Error> {

@@ -79,6 +79,9 @@ pub struct Run {
     /// Test hook: the journal's result writes from this one on fail like a full disk's.
     #[cfg(feature = "test-hooks")]
     journal_fails_from: Option<usize>,
+    /// Test hook: other programs' unwritten bytes as each batch sync sees them.
+    #[cfg(feature = "test-hooks")]
+    others_dirty: Option<u64>,
 }
 
 impl Run {
@@ -109,6 +112,8 @@ impl Run {
             comparison: None,
             #[cfg(feature = "test-hooks")]
             journal_fails_from: None,
+            #[cfg(feature = "test-hooks")]
+            others_dirty: None,
         }
     }
 
@@ -187,6 +192,14 @@ impl Run {
         self
     }
 
+    /// Test hook: each batch sync sees `n` bytes of other programs' unwritten data (as if
+    /// `/proc/meminfo` said so).
+    #[cfg(feature = "test-hooks")]
+    pub fn others_dirty(mut self, n: u64) -> Run {
+        self.others_dirty = Some(n);
+        self
+    }
+
     /// Checks the roots, locks the target, finishes an interrupted run of the same job, then
     /// scans, compares and plans. `Err` means nothing was written (the resume aside, whose own
     /// result is in [`Prepared::resumed`]).
@@ -260,6 +273,8 @@ impl Run {
             }
             #[cfg(feature = "test-hooks")]
             job.fail_journal_from(self.journal_fails_from);
+            #[cfg(feature = "test-hooks")]
+            job.set_others_dirty(self.others_dirty);
             prepared.job = Some(job);
             if prepared.finished {
                 return Ok(prepared);
@@ -536,8 +551,10 @@ impl Prepared {
             );
         }
         let delete_mode = self.settings.delete_mode;
+        let files = !self.settings.follow_symlinks;
         let copier = Copier::new(self.settings, self.reporter, self.cancel)
-            .with_trash_replaced(delete_mode == DeleteMode::Trash);
+            .with_trash_replaced(delete_mode == DeleteMode::Trash)
+            .with_sources_are_files(files);
         Ok(execute(
             &self.plan,
             &copier,

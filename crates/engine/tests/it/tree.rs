@@ -711,3 +711,43 @@ fn a_case_only_rename_mirrored_with_deletes_loses_nothing() {
     testkit::assert_no_temps(&r);
     assert!(compare(&l, &r).identical());
 }
+
+/// A batch's one filesystem sync would also wait for every other program's unwritten data: with
+/// much of it waiting (here as the test hook reports it), each batch goes file by file — said
+/// once, every file still durable, verified and in place.
+#[test]
+fn a_batch_goes_file_by_file_when_other_programs_have_much_unwritten_data() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    for i in 0..300u64 {
+        write_file(&l.join(format!("d{}/f{i}", i % 3)), 4096, i);
+    }
+    let s = settings();
+    assert_eq!(s.durability, engine::Durability::Batch, "the default");
+    let rec = Arc::new(crate::util::Recorder::default());
+    let sum = run(&l, &r, &s)
+        .others_dirty(3 << 30)
+        .prepare(rec.clone(), CancelToken::new())
+        .unwrap()
+        .execute()
+        .unwrap();
+    assert_eq!((sum.copied, sum.verified, sum.failed), (300, 300, 0));
+    let said: Vec<String> = rec
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            engine::Event::Notice { notice, .. }
+                if notice.kind == engine::NoticeKind::BatchPerFile =>
+            {
+                Some(notice.message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 1, "said once per run: {said:?}");
+    assert!(said[0].contains("3072 MiB"), "{}", said[0]);
+    assert!(compare(&l, &r).identical());
+    testkit::assert_no_temps(&r);
+}

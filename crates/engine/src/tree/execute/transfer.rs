@@ -26,6 +26,11 @@ const BATCH_FILES: usize = 128;
 const BATCH_BYTES: u64 = 64 << 20;
 /// …and only files up to this size wait for a batch.
 const BATCH_MAX_FILE: u64 = 8 << 20;
+/// One filesystem sync flushes every program's unwritten data on that filesystem, not only
+/// ours: when more than this much (and more than four times the batch) is waiting besides the
+/// batch, the batch is fsynced file by file instead, so it does not wait for someone else's
+/// gigabytes.
+const OTHERS_DIRTY_MAX: u64 = 256 << 20;
 
 /// A file copied into its temp, with its action's sequence number, path and source stamp
 /// (moves).
@@ -51,6 +56,8 @@ struct Transfer<'e, 'a> {
     batch: Mutex<Batch>,
     /// Synced files waiting for their verify and rename; `bool`: whether the sync covered them.
     ready: Mutex<VecDeque<(Pending, bool)>>,
+    /// Whether the run said that a batch went file by file (said once).
+    said_per_file: std::sync::atomic::AtomicBool,
 }
 
 /// Runs the file phase. Returns whether the run halted (cancelled, or the journal failed).
@@ -68,6 +75,7 @@ pub(super) fn run(ex: &Executor) -> bool {
         next: AtomicUsize::new(0),
         batch: Mutex::new(Batch::default()),
         ready: Mutex::new(VecDeque::new()),
+        said_per_file: Default::default(),
         work,
     };
     let workers = ex.opts.workers.clamp(1, 256).min(t.work.len().max(1));
@@ -199,6 +207,29 @@ impl Transfer<'_, '_> {
     /// the medium) and renamed. A failed sync is never retried and trusted (I7): the whole
     /// batch is discarded.
     fn sync_batch(&self, files: Vec<Pending>) {
+        let ours: u64 = files.iter().map(|p| p.file.size()).sum();
+        if let Some(others) = self.others_dirty(ours) {
+            if !self.said_per_file.swap(true, Ordering::Relaxed) {
+                self.ex.copier.reporter().report(&crate::events::Event::Notice {
+                    id: 0,
+                    path: self.ex.plan.target_root.clone(),
+                    notice: crate::events::Notice {
+                        kind: crate::events::NoticeKind::BatchPerFile,
+                        message: format!(
+                            "{} MiB of other programs' data is waiting to be written to disk: a filesystem sync would wait for it too, so this batch of {} files is made durable file by file (fsync)",
+                            others >> 20,
+                            files.len()
+                        ),
+                    },
+                });
+            }
+            // Not synced: each file is fsynced before its verify and rename (`commit_file`).
+            self.ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(files.into_iter().map(|p| (p, false)));
+            return;
+        }
         match fsops::sync_filesystem(&self.ex.plan.target_root) {
             Ok(synced) => self
                 .ready
@@ -217,6 +248,17 @@ impl Transfer<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Other programs' unwritten bytes, when there are too many of them for one filesystem sync
+    /// of a batch of `ours` bytes to be cheap (see [`OTHERS_DIRTY_MAX`]).
+    fn others_dirty(&self, ours: u64) -> Option<u64> {
+        #[cfg(feature = "test-hooks")]
+        if let Some(others) = self.ex.copier.hooks.others_dirty {
+            return Some(others);
+        }
+        let others = fsops::dirty_bytes()?.saturating_sub(ours);
+        (others > OTHERS_DIRTY_MAX && others > ours.saturating_mul(4)).then_some(others)
     }
 
     fn commit_ready(&self, (p, synced): (Pending, bool)) {
