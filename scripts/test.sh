@@ -106,6 +106,20 @@ elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc 
   ./scripts/dist.sh --debug --check --out "$dist" 2>&1 | grep -v '^wine: Read access denied' ||
     status=1
   rm -rf "$dist"
+  # The macOS backend of fsops keeps compiling: Debian's rustc with a std rebuilt for
+  # x86_64-apple-darwin (the engine's C dependency, SQLite, needs Apple's SDK: fsops only).
+  mac_log=$(mktemp)
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 cargo check --locked -q -p fsops --all-targets \
+    -Zbuild-std=std,panic_abort --target x86_64-apple-darwin \
+    --target-dir "${CARGO_TARGET_DIR:-$PWD/target}/macos" > "$mac_log" 2>&1 || true
+  if grep -q '^warning\|^error' "$mac_log"; then
+    cat "$mac_log" >&2
+    echo "error: the macOS backend of fsops does not compile cleanly" >&2
+    status=1
+  else
+    echo "macOS backend (fsops, x86_64-apple-darwin): compiles (ok)"
+  fi
+  rm -f "$mac_log"
 else
   echo "note: the Windows suite needs wine64 and rustc-web (run as root once to install them)" >&2
 fi

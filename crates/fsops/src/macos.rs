@@ -2,11 +2,9 @@
 //! drive kinds from `statfs` (`f_fstypename` and the `MNT_LOCAL` / `MNT_REMOVABLE` flags).
 //! Everything POSIX does the same way comes from [`crate::unix`].
 
-use std::ffi::CString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::unix::{c_path, errno};
@@ -28,7 +26,7 @@ pub const KEEPS: crate::Keeps = crate::Keeps {
     flags: false,
 };
 pub use crate::unix::{
-    allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
+    MODE_BITS, allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,
     describe_os_error, file_identity, free_space, identity_from_metadata, in_use, is_root,
     is_sparse, link_count, mode_bits, open_readback, open_source, owner_of, path_from_bytes,
     path_identity, path_identity_nofollow, path_to_bytes, process_alive, remove_temp, remove_xattr,

@@ -1334,6 +1334,7 @@ mod tests {
             name,
             data.len() as u64,
             1 << 20,
+            true,
             &mut cb,
         )
         .unwrap()
@@ -1389,6 +1390,7 @@ mod tests {
             std::ffi::OsStr::new("dst"),
             3 << 20,
             1 << 20,
+            true,
             &mut cb,
         );
         assert!(matches!(out.unwrap(), KernelCopy::Copied { .. }));
