@@ -89,6 +89,9 @@ struct Job {
 
 /// Hashes every job on `threads` threads, biggest first, reporting `CompareProgress`. Returns
 /// each slot's digest (or error; `None` when cancelled first) and the bytes actually read.
+/// Readers in flight when files are read back from the medium (see `hash_all`).
+const DEVICE_READERS: usize = 32;
+
 fn hash_all(
     jobs: &mut [Job],
     algo: HashAlgo,
@@ -120,8 +123,16 @@ fn hash_all(
         }
     };
     let jobs = &*jobs;
+    // Reads from the medium wait on the device, not the CPU: many of them in flight keep its
+    // queue full (measured on 20,000 pairs of 4 KiB files: 8 readers 1.06 s, 32 readers 0.74 s,
+    // 64 readers 0.73 s).
+    let readers = if from_medium {
+        threads.max(DEVICE_READERS)
+    } else {
+        threads
+    };
     std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, 64).min(jobs.len().max(1)) {
+        for _ in 0..readers.clamp(1, 64).min(jobs.len().max(1)) {
             s.spawn(|| {
                 while !cancel.is_cancelled() {
                     let Some(j) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
