@@ -185,6 +185,11 @@ pub struct FcsApp {
     settings: Settings,
     /// The last comparison, shared with the copy or delete run that acts on it.
     cmp: Option<Arc<Comparison>>,
+    /// The folder fields as they were when the shown comparison was started: a copy or delete
+    /// refuses to act on a comparison of other folders than the fields now name.
+    compared: Option<(String, String)>,
+    /// The folder fields of the compare running now.
+    pending_roots: Option<(String, String)>,
     tree: Tree,
     job: Option<Job>,
     progress: Progress,
@@ -249,6 +254,8 @@ impl FcsApp {
             prefs,
             settings,
             cmp: None,
+            compared: None,
+            pending_roots: None,
             tree: Tree::default(),
             job: None,
             progress: Progress::default(),
@@ -307,6 +314,10 @@ impl FcsApp {
     /// Shows a finished comparison exactly as a compare run's result is shown. Tests and the
     /// measurement program load synthetic trees of a million rows through it.
     pub fn show_comparison(&mut self, cmp: Comparison, took: Duration) {
+        self.pending_roots = Some((
+            self.prefs.left.trim().to_string(),
+            self.prefs.right.trim().to_string(),
+        ));
         self.on_compared(cmp, took);
     }
 
@@ -371,6 +382,7 @@ impl FcsApp {
         };
         self.progress = Progress::default();
         self.set_status(format!("Comparing '{l}' with '{r}' …"));
+        self.pending_roots = Some((l.clone(), r.clone()));
         self.job = Some(start_compare(
             PathBuf::from(&l),
             PathBuf::from(&r),
@@ -382,7 +394,7 @@ impl FcsApp {
 
     /// Copy the ticked items of `from` to the other side: builds the plan and asks first.
     pub fn request_copy(&mut self, from: Pane) {
-        if self.job.is_some() {
+        if self.job.is_some() || !self.comparison_is_current() {
             return;
         }
         let Some(cmp) = &self.cmp else {
@@ -486,7 +498,10 @@ impl FcsApp {
 
     /// Opens the Delete Orphans dialog for `pane`'s items that the other side lacks.
     pub fn open_orphans(&mut self, pane: Pane) {
-        if self.job.is_some() || self.cmp.is_none() {
+        if self.job.is_some() || !self.comparison_is_current() {
+            return;
+        }
+        if self.cmp.is_none() {
             self.set_status("Compare the folders first.");
             return;
         }
@@ -628,7 +643,14 @@ impl FcsApp {
             None => self.job = Some(job),
             Some(Msg::Compared(cmp, took)) => self.on_compared(*cmp, took),
             Some(Msg::Ran(summary)) => self.on_ran(job.kind, summary, job.started.elapsed()),
-            Some(Msg::Failed(m)) => self.fail(m),
+            Some(Msg::Failed(m)) => {
+                // A compare that failed leaves nothing to act on: the trees shown before were
+                // of other folders, or of these folders as they were.
+                if job.kind == JobKind::Compare {
+                    self.forget_comparison();
+                }
+                self.fail(m)
+            }
             Some(Msg::Event(_)) => {}
         }
     }
@@ -750,11 +772,39 @@ impl FcsApp {
         }
     }
 
+    /// Clears the trees and the comparison (a failed compare): Copy and Delete Orphans then ask
+    /// for a Compare first.
+    fn forget_comparison(&mut self) {
+        self.cmp = None;
+        self.compared = None;
+        self.pending_roots = None;
+        self.tree = Tree::default();
+        self.cursor = None;
+        self.apply_view();
+    }
+
+    /// Whether the shown comparison is of the folders the fields name now (said in the status
+    /// when not).
+    fn comparison_is_current(&mut self) -> bool {
+        let now = (
+            self.prefs.left.trim().to_string(),
+            self.prefs.right.trim().to_string(),
+        );
+        if self.cmp.is_some() && self.compared.as_ref() != Some(&now) {
+            self.set_status(
+                "The folders changed since the last Compare: press Compare before copying or deleting.",
+            );
+            return false;
+        }
+        true
+    }
+
     fn on_compared(&mut self, cmp: Comparison, took: Duration) {
         if cmp.cancelled {
             self.set_status("Compare cancelled.");
             return;
         }
+        self.compared = self.pending_roots.take();
         for i in cmp.left.issues.iter().chain(&cmp.right.issues) {
             let line = format!("{} — '{}'", i.message, i.path.display());
             self.log(line);

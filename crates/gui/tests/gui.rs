@@ -717,3 +717,63 @@ fn help_and_version_print_without_a_display() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: fcs-gui"));
     assert_eq!(run("--no-such-option").status.code(), Some(2));
 }
+
+/// A compare that fails clears what the window showed: no old trees, nothing ticked, and Copy
+/// refuses to act on a comparison of other folders; changing a folder field without comparing
+/// again is refused the same way. Opening and cancelling the copy confirmation writes nothing
+/// (the target folder's time included).
+#[test]
+fn a_failed_compare_clears_the_trees_and_copy_asks_for_a_compare() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    assert!(h.state().tree().len() > 1);
+    let right_mtime = || fs::metadata(&f.right).unwrap().modified().unwrap();
+    let before = right_mtime();
+    h.get_by_label("Select All Differences LEFT").click();
+    h.run();
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(
+        right_mtime(),
+        before,
+        "the confirmation touched the target folder"
+    );
+
+    // Another right folder, not compared: Copy refuses.
+    let other = f.left.parent().unwrap().join("R2");
+    fs::create_dir(&other).unwrap();
+    h.state_mut().prefs.right = other.to_string_lossy().into_owned();
+    h.state_mut().request_copy(Pane::Left);
+    h.run();
+    assert!(
+        h.state().status().contains("press Compare"),
+        "{}",
+        h.state().status()
+    );
+    assert!(
+        fs::read_dir(&other).unwrap().next().is_none(),
+        "nothing copied"
+    );
+
+    // A compare that fails: the trees are gone, Copy asks for a Compare.
+    h.state_mut().prefs.right = f.left.join("sub").to_string_lossy().into_owned();
+    h.get_by_label("Compare").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(
+        h.state()
+            .last_error()
+            .is_some_and(|e| e.contains("PLAN_E_ROOTS"))
+    );
+    assert!(h.state().tree().len() <= 1, "old trees still shown");
+    h.state_mut().request_copy(Pane::Left);
+    h.run();
+    assert!(
+        h.state().status().contains("Compare the folders first"),
+        "{}",
+        h.state().status()
+    );
+}
