@@ -86,10 +86,32 @@ struct Progress {
     files_done: u64,
     /// Bytes of files that have finished (committed, failed or cancelled).
     bytes_done: u64,
+    /// Work done by finished files: their bytes once for the copy and once more when verified
+    /// (the overall bar counts both passes, so it reaches its end with the last verify).
+    work_done: u64,
     in_flight: HashMap<u64, InFlight>,
     /// The file the "current file" bar follows: the most recently started one still running.
     current: Option<u64>,
     deleted: u64,
+}
+
+impl Progress {
+    /// (work done, work in all) of a copy: each byte counts once for the copy and once more for
+    /// its read-back, so the overall bar reaches its end with the last verify, not before it.
+    /// The total assumes every file is verified when the policy verifies any.
+    fn work(&self, verifies: bool) -> (u64, u64) {
+        let passes = if verifies { 2 } else { 1 };
+        let total = self.bytes_total * passes;
+        let in_flight: u64 = self
+            .in_flight
+            .values()
+            .map(|f| match f.phase {
+                Phase::Copy => f.done,
+                Phase::Verify => f.size + f.done,
+            })
+            .sum();
+        ((self.work_done + in_flight).min(total), total)
+    }
 }
 
 /// The dialog on top of the main window, if any.
@@ -728,6 +750,8 @@ impl FcsApp {
             } => {
                 if let Some(f) = p.in_flight.remove(&id) {
                     p.bytes_done += f.size;
+                    let verified = matches!(outcome, Outcome::Committed { verified: true });
+                    p.work_done += f.size * (1 + u64::from(verified));
                 }
                 p.files_done += 1;
                 if p.current == Some(id) {
@@ -1386,6 +1410,7 @@ impl FcsApp {
         };
         let p = &self.progress;
         let elapsed = job.started.elapsed();
+        let verifies = self.settings.verify_policy != engine::VerifyPolicy::None;
         let mut cancel = false;
         egui::Modal::new(egui::Id::unique("progress")).show(ctx, |ui| {
             ui.set_width(520.0);
@@ -1403,15 +1428,32 @@ impl FcsApp {
                     })
                     .sum();
                 let done = (p.bytes_done + in_flight_copied).min(p.bytes_total);
-                let overall = if p.bytes_total > 0 {
-                    done as f32 / p.bytes_total as f32
+                let (work, work_total) = p.work(verifies);
+                let overall = if work_total > 0 {
+                    work as f32 / work_total as f32
                 } else if p.files_total > 0 {
                     p.files_done as f32 / p.files_total as f32
                 } else {
                     0.0
                 };
+                let secs = elapsed.as_secs_f64();
+                let pace = if secs >= 1.0 && work > 0 {
+                    let rate = work as f64 / secs;
+                    let left = (work_total - work) as f64 / rate;
+                    format!(
+                        " — {}/s, about {} left",
+                        format_bytes((done as f64 / secs) as u64),
+                        if left < 60.0 {
+                            format!("{left:.0} s")
+                        } else {
+                            format!("{:.0} min", (left / 60.0).ceil())
+                        }
+                    )
+                } else {
+                    String::new()
+                };
                 ui.label(format!(
-                    "Overall: {} of {}, {} of {}",
+                    "Overall: {} of {}, {} of {}{pace}",
                     p.files_done,
                     plural(p.files_total, "file"),
                     format_bytes(done),
@@ -1894,6 +1936,35 @@ fn outcome_title(kind: JobKind, s: &Summary) -> String {
 
 #[cfg(test)]
 mod words {
+
+    #[test]
+    fn the_overall_bar_ends_with_the_last_verify_not_before() {
+        let mut p = Progress {
+            bytes_total: 400,
+            files_total: 4,
+            ..Progress::default()
+        };
+        // Three files copied and verified, the last one copied and half read back.
+        p.work_done = 3 * 100 * 2;
+        p.in_flight.insert(
+            7,
+            InFlight {
+                name: "last".into(),
+                size: 100,
+                phase: Phase::Verify,
+                done: 50,
+                total: 100,
+            },
+        );
+        let (work, total) = p.work(true);
+        assert_eq!((work, total), (750, 800));
+        assert!(work < total, "not 100 % while the last file verifies");
+        // Without verifies the copy alone is the work.
+        p.in_flight.clear();
+        p.work_done = 400;
+        assert_eq!(p.work(false), (400, 400));
+    }
+
     use super::*;
 
     #[test]
