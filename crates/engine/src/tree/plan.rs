@@ -2,6 +2,7 @@
 //! side's version of every differing item. Nothing is written before the plan exists;
 //! `--dry-run` prints it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -157,8 +158,9 @@ pub struct Action {
     pub from: Option<PathBuf>,
     /// Bytes to copy (files), else 0.
     pub size: u64,
-    /// Why (the differences, or "missing on the target" …).
-    pub reason: String,
+    /// Why (the differences, or "missing on the target" …). Borrowed where it is a fixed text:
+    /// a plan of a million new files holds no million copies of the same words.
+    pub reason: Cow<'static, str>,
 }
 
 impl Action {
@@ -167,7 +169,7 @@ impl Action {
         kind: ActionKind,
         rel: PathBuf,
         size: u64,
-        reason: impl Into<String>,
+        reason: impl Into<Cow<'static, str>>,
     ) -> Action {
         Action {
             kind,
@@ -256,12 +258,20 @@ struct Phases {
     touched: Vec<PathBuf>,
     /// Source subtrees the plan must not write into (a conflict left in place).
     fenced: Vec<PathBuf>,
+    /// The parent whose chain `touched` got last: items come in path order, so the files of one
+    /// folder touch the same chain once, not once each.
+    last_parent: Option<PathBuf>,
 }
 
 impl Phases {
     /// `rel`'s parent folders change (an entry is added, replaced or removed in them).
     fn touch_parents(&mut self, rel: &Path) {
-        let mut p = rel.parent();
+        let parent = rel.parent();
+        if parent.is_some() && parent == self.last_parent.as_deref() {
+            return;
+        }
+        self.last_parent = parent.map(Path::to_path_buf);
+        let mut p = parent;
         while let Some(d) = p {
             self.touched.push(d.to_path_buf());
             p = d.parent();
@@ -296,6 +306,14 @@ impl Plan {
             Direction::RightToLeft => Category::LeftNewer,
         };
         let mut ph = Phases::default();
+        // Sized once from what differs, so a million copies never reallocate (each growth
+        // briefly holds the old and the new buffer).
+        ph.copies.reserve(
+            cmp.items
+                .iter()
+                .filter(|i| i.category != Category::Same)
+                .count(),
+        );
         for it in &cmp.items {
             let (src, dst) = match opts.direction {
                 Direction::LeftToRight => (cmp.left_entry(it), cmp.right_entry(it)),
@@ -321,9 +339,9 @@ impl Plan {
                 }
                 continue;
             }
-            let reason = match it.category {
-                Category::LeftOnly | Category::RightOnly => "missing on the target".to_string(),
-                _ => it.diffs.names().join(","),
+            let reason: Cow<'static, str> = match it.category {
+                Category::LeftOnly | Category::RightOnly => Cow::Borrowed("missing on the target"),
+                _ => Cow::Owned(it.diffs.names().join(",")),
             };
             match (src, dst) {
                 (Some(s), None) => ph.create(s, rel, reason, false),
@@ -419,10 +437,13 @@ impl Plan {
                 .cmp(&depth(&a.rel))
                 .then_with(|| b.rel.cmp(&a.rel))
         });
-        let mut actions = conflicts;
-        actions.extend(renames);
-        actions.extend(mkdirs);
-        actions.extend(order_copies(copies));
+        // The copies (nearly all of a big plan) are the base: the few actions before them are
+        // inserted in front and the rest appended, so no second buffer of every action exists
+        // at any time.
+        let mut actions = order_copies(copies);
+        let after = links.len() + metas.len() + deletes.len() + times.len();
+        actions.reserve_exact(conflicts.len() + renames.len() + mkdirs.len() + after);
+        actions.splice(0..0, conflicts.into_iter().chain(renames).chain(mkdirs));
         actions.extend(links);
         actions.extend(metas);
         actions.extend(deletes);
@@ -506,7 +527,7 @@ impl Plan {
 
 impl Phases {
     /// The source item `s` is created on the target (`replace`: over the target's version).
-    fn create(&mut self, s: &Entry, rel: PathBuf, reason: String, replace: bool) {
+    fn create(&mut self, s: &Entry, rel: PathBuf, reason: Cow<'static, str>, replace: bool) {
         let kind = match s.kind {
             EntryKind::Dir => ActionKind::Mkdir,
             EntryKind::File if replace => ActionKind::Replace,
@@ -530,7 +551,7 @@ impl Phases {
     /// first (a symbolic link is removed as a link, never followed); without, it stays and
     /// nothing is written beneath it — a folder planned through a symbolic link would write
     /// wherever the link points (`TREE_E_SYMLINK_IN_PATH`, an error).
-    fn conflict(&mut self, s: &Entry, d: &Entry, rel: PathBuf, reason: String, delete: bool) {
+    fn conflict(&mut self, s: &Entry, d: &Entry, rel: PathBuf, reason: Cow<'static, str>, delete: bool) {
         if s.kind == EntryKind::Special {
             self.skipped.push(Skip::note(rel, SPECIAL));
         } else if delete {
@@ -693,28 +714,71 @@ impl Phases {
 /// idle at the end of the run. Small ones interleaved across directories (the first file of
 /// every directory, then the second …), so parallel workers create and rename in different
 /// directories instead of queueing on one directory's lock.
-fn order_copies(copies: Vec<Action>) -> Vec<Action> {
-    let mut rank_in_dir: std::collections::HashMap<PathBuf, usize> =
-        std::collections::HashMap::new();
-    let mut keyed: Vec<(u64, usize, Action)> = copies
-        .into_iter()
-        .map(|a| {
-            let n = rank_in_dir
-                .entry(a.rel.parent().map(Path::to_path_buf).unwrap_or_default())
-                .or_insert(0);
-            *n += 1;
-            let big = if a.size >= 1 << 20 { a.size } else { 0 };
-            (big, *n, a)
-        })
-        .collect();
-    keyed.sort_by(|x, y| {
+fn order_copies(mut copies: Vec<Action>) -> Vec<Action> {
+    // The order is decided on small keys (16 bytes per copy, folders borrowed from the copies),
+    // then the copies are moved into it in place: a plan of a million copies never holds a
+    // second list of them.
+    let mut order: Vec<(u64, u32, usize)> = {
+        let mut rank_in_dir: std::collections::HashMap<&Path, u32> =
+            std::collections::HashMap::new();
+        copies
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let n = rank_in_dir
+                    .entry(a.rel.parent().unwrap_or(Path::new("")))
+                    .or_insert(0);
+                *n += 1;
+                let big = if a.size >= 1 << 20 { a.size } else { 0 };
+                (big, *n, i)
+            })
+            .collect()
+    };
+    order.sort_by(|x, y| {
         y.0.cmp(&x.0)
             .then(x.1.cmp(&y.1))
-            .then_with(|| x.2.rel.cmp(&y.2.rel))
+            .then_with(|| copies[x.2].rel.cmp(&copies[y.2].rel))
     });
-    keyed.into_iter().map(|k| k.2).collect()
+    let mut from: Vec<usize> = order.into_iter().map(|k| k.2).collect();
+    permute(&mut copies, &mut from);
+    copies
+}
+
+/// Reorders `items` in place so that position `k` holds what was at `from[k]` (a permutation),
+/// following each cycle with swaps; `from` is used up.
+fn permute<T>(items: &mut [T], from: &mut [usize]) {
+    const DONE: usize = usize::MAX;
+    for start in 0..from.len() {
+        if from[start] == DONE {
+            continue;
+        }
+        let mut at = start;
+        loop {
+            let src = from[at];
+            from[at] = DONE;
+            if src == start {
+                break;
+            }
+            items.swap(at, src);
+            at = src;
+        }
+    }
 }
 
 fn depth(p: &Path) -> usize {
     p.components().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        // Position k gets what was at from[k]: two cycles and a fixed point.
+        let mut from = vec![2, 0, 1, 3, 5, 4];
+        permute(&mut items, &mut from);
+        assert_eq!(items, vec!['c', 'a', 'b', 'd', 'f', 'e']);
+    }
 }
