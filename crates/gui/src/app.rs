@@ -124,6 +124,8 @@ enum Dialog {
         items: Vec<PathBuf>,
         listing: Vec<String>,
         more: usize,
+        /// Target files newer than the source versions that would replace them.
+        newer: Vec<String>,
     },
     Finished(Box<Finished>),
     Orphans(Box<Orphans>),
@@ -447,12 +449,14 @@ impl FcsApp {
                     .map(|a| format!("{} {}", a.kind.as_str(), a.rel.display()))
                     .collect();
                 let more = names.len().saturating_sub(CONFIRM_LIST);
+                let newer = newer_targets(cmp, &plan, from);
                 self.dialog = Dialog::ConfirmCopy {
                     from,
                     plan: Box::new(plan),
                     items: ticked,
                     listing: names.into_iter().take(CONFIRM_LIST).collect(),
                     more,
+                    newer,
                 };
             }
             Err(e) => self.fail(e.to_string()),
@@ -1537,6 +1541,7 @@ impl FcsApp {
                 items,
                 listing,
                 more,
+                newer,
             } => {
                 let mut answer = None;
                 let (files, bytes) = plan.copy_totals();
@@ -1561,6 +1566,27 @@ impl FcsApp {
                     }
                     if more > 0 {
                         ui.label(format!("… and {more} more"));
+                    }
+                    if !newer.is_empty() {
+                        let side = match from {
+                            Pane::Left => "RIGHT",
+                            Pane::Right => "LEFT",
+                        };
+                        ui.label(
+                            RichText::new(format!(
+                                "Warning: {} on {side} {} newer than the version that will replace it:",
+                                plural(newer.len() as u64, "file"),
+                                if newer.len() == 1 { "is" } else { "are" }
+                            ))
+                            .color(Color32::from_rgb(210, 60, 40))
+                            .strong(),
+                        );
+                        for n in newer.iter().take(CONFIRM_LIST) {
+                            ui.monospace(n);
+                        }
+                        if newer.len() > CONFIRM_LIST {
+                            ui.label(format!("… and {} more", newer.len() - CONFIRM_LIST));
+                        }
                     }
                     if self.prefs.dry_run {
                         ui.label(
@@ -1589,6 +1615,7 @@ impl FcsApp {
                         items,
                         listing,
                         more,
+                        newer,
                     },
                 }
             }
@@ -1909,6 +1936,28 @@ fn trash_words() -> &'static str {
 }
 
 /// `n` and its noun, in the plural unless `n` is 1: "1 file", "3 files".
+/// The planned copies whose target is newer than its source (by the comparison the user saw):
+/// copying would put an older version over a newer one, which the confirmation says.
+fn newer_targets(cmp: &Comparison, plan: &Plan, from: Pane) -> Vec<String> {
+    let newer = match from {
+        Pane::Left => engine::tree::Category::RightNewer,
+        Pane::Right => engine::tree::Category::LeftNewer,
+    };
+    let planned: std::collections::HashSet<&Path> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Copy | ActionKind::Replace))
+        .map(|a| a.rel.as_path())
+        .collect();
+    cmp.items
+        .iter()
+        .filter(|it| it.category == newer)
+        .map(|it| cmp.rel(it))
+        .filter(|rel| planned.contains(rel))
+        .map(|rel| rel.display().to_string())
+        .collect()
+}
+
 fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")

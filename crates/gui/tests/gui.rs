@@ -777,3 +777,35 @@ fn a_failed_compare_clears_the_trees_and_copy_asks_for_a_compare() {
         h.state().status()
     );
 }
+
+/// Copying LEFT -> RIGHT over a RIGHT file that is newer says so in the confirmation, by name.
+#[test]
+fn the_confirmation_warns_when_an_older_file_would_replace_a_newer_one() {
+    let f = fixture();
+    let set = |p: &Path, secs: u64| {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    set(&f.left.join("sub/changed.txt"), 1_600_000_000);
+    set(&f.right.join("sub/changed.txt"), 1_700_000_000);
+    let mut h = harness(&f);
+    h.state_mut().prefs.by_modified = true;
+    compare(&mut h);
+    h.get_by_label("Select All Differences LEFT").click();
+    h.run();
+    h.get_by_label("Copy LEFT -> Right").click();
+    h.run();
+    h.get_by_label("Warning: 1 file on RIGHT is newer than the version that will replace it:");
+    h.get_by_label("sub/changed.txt");
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "right"
+    );
+}

@@ -551,7 +551,14 @@ impl Phases {
     /// first (a symbolic link is removed as a link, never followed); without, it stays and
     /// nothing is written beneath it — a folder planned through a symbolic link would write
     /// wherever the link points (`TREE_E_SYMLINK_IN_PATH`, an error).
-    fn conflict(&mut self, s: &Entry, d: &Entry, rel: PathBuf, reason: Cow<'static, str>, delete: bool) {
+    fn conflict(
+        &mut self,
+        s: &Entry,
+        d: &Entry,
+        rel: PathBuf,
+        reason: Cow<'static, str>,
+        delete: bool,
+    ) {
         if s.kind == EntryKind::Special {
             self.skipped.push(Skip::note(rel, SPECIAL));
         } else if delete {
