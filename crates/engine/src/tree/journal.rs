@@ -410,6 +410,7 @@ impl Journal {
     }
 
     /// Journals a new run and its whole plan in one transaction — before anything is written.
+    /// Finished runs' items are dropped first (see the comment inside).
     pub(crate) fn begin(
         &mut self,
         kind: RunKind,
@@ -428,6 +429,21 @@ impl Journal {
         let settings = serde_json::to_string(settings).unwrap_or_default();
         let mut c = self.conn();
         let tx = c.transaction().map_err(werr)?;
+        // Only an unfinished run is ever read back (to resume it): the items of finished runs
+        // go when the next run starts, and of the finished runs themselves the last
+        // KEEP_FINISHED_RUNS rows stay. A journal is then as large as its largest recent plan,
+        // not the sum of every plan it ever held (a million-file first sync: 88 MiB).
+        tx.execute(
+            "DELETE FROM item WHERE run IN (SELECT id FROM run WHERE state != 'running')",
+            [],
+        )
+        .map_err(werr)?;
+        tx.execute(
+            "DELETE FROM run WHERE state != 'running' AND id NOT IN
+             (SELECT id FROM run ORDER BY id DESC LIMIT ?1)",
+            params![KEEP_FINISHED_RUNS],
+        )
+        .map_err(werr)?;
         tx.execute(
             "INSERT INTO run(kind, source, target, settings, tag, state, pid, started)
              VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)",
@@ -611,6 +627,9 @@ fn parse_kind(s: &str) -> ActionKind {
     ActionKind::parse(s).unwrap_or(ActionKind::SetDirTimes)
 }
 
+/// Rows of finished runs kept in a journal (their items are not: see [`Journal::begin`]).
+const KEEP_FINISHED_RUNS: i64 = 100;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,6 +695,32 @@ mod tests {
             "a run that ran to its end is closed"
         );
         assert!(Journal::list_unfinished(d.path()).is_empty());
+    }
+
+    /// A journal holds the items of the run in progress only: those of finished runs go when
+    /// the next run starts, so it does not grow with every run of the same job.
+    #[test]
+    fn finished_runs_leave_no_items_behind() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("j.sqlite");
+        let mut j = Journal::open(&path).unwrap();
+        for tag in ["r1", "r2", "r3"] {
+            j.begin(RunKind::Sync, &Settings::default(), tag, &plan(d.path()))
+                .unwrap();
+            j.finish("done").unwrap();
+        }
+        let c = j.conn();
+        let items: i64 = c
+            .query_row("SELECT count(*) FROM item", [], |r| r.get(0))
+            .unwrap();
+        let runs: i64 = c
+            .query_row("SELECT count(*) FROM run", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(items, 2, "only the last run's two items");
+        assert_eq!(
+            runs, 3,
+            "the runs themselves are kept (up to {KEEP_FINISHED_RUNS})"
+        );
     }
 
     #[test]
