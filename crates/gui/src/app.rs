@@ -245,12 +245,15 @@ impl std::fmt::Debug for FcsApp {
     }
 }
 
+/// A time as the grid shows it; none where the filesystem gave none (some report a zero birth
+/// time: not 1970).
 fn fmt_time(t: Option<std::time::SystemTime>) -> String {
-    t.map(|t| {
-        let s = humantime::format_rfc3339_seconds(t).to_string();
-        s.trim_end_matches('Z').replace('T', " ")
-    })
-    .unwrap_or_default()
+    t.filter(|t| *t != std::time::UNIX_EPOCH)
+        .map(|t| {
+            let s = humantime::format_rfc3339_seconds(t).to_string();
+            s.trim_end_matches('Z').replace('T', " ")
+        })
+        .unwrap_or_default()
 }
 
 impl FcsApp {
@@ -1341,10 +1344,25 @@ impl FcsApp {
                         }
                         let dir = side.is_some_and(|s| s.kind == EntryKind::Dir);
                         row.col(|ui| {
-                            if let Some(s) = side
-                                && !dir
-                            {
-                                ui.label(format_bytes(s.size));
+                            match side {
+                                // A link has no size of its own worth showing: where it points
+                                // is read when the pointer rests on it.
+                                Some(s) if s.kind == EntryKind::Symlink => {
+                                    let root = match pane {
+                                        Pane::Left => &tree.left_root,
+                                        Pane::Right => &tree.right_root,
+                                    };
+                                    ui.label("(link)").on_hover_ui_at_pointer(|ui| {
+                                        ui.label(match std::fs::read_link(root.join(&r.rel)) {
+                                            Ok(t) => format!("points to {}", t.display()),
+                                            Err(e) => format!("cannot read the link: {e}"),
+                                        });
+                                    });
+                                }
+                                Some(s) if !dir => {
+                                    ui.label(format_bytes(s.size));
+                                }
+                                _ => {}
                             }
                         });
                         row.col(|ui| {
@@ -1985,6 +2003,14 @@ fn outcome_title(kind: JobKind, s: &Summary) -> String {
 
 #[cfg(test)]
 mod words {
+
+    #[test]
+    fn a_zero_birth_time_is_shown_as_none() {
+        assert_eq!(fmt_time(Some(std::time::UNIX_EPOCH)), "");
+        assert_eq!(fmt_time(None), "");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(fmt_time(Some(t)), "2023-11-14 22:13:20");
+    }
 
     #[test]
     fn the_overall_bar_ends_with_the_last_verify_not_before() {

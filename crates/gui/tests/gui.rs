@@ -809,3 +809,15 @@ fn the_confirmation_warns_when_an_older_file_would_replace_a_newer_one() {
         "right"
     );
 }
+
+/// A symbolic link shows as a link (where it points on hover), not as a "0 B" file.
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_shows_as_a_link() {
+    let f = fixture();
+    std::os::unix::fs::symlink("same.txt", f.left.join("alias")).unwrap();
+    let mut h = harness(&f);
+    compare(&mut h);
+    assert!(rels(h.state()).contains(&"alias".to_string()));
+    h.get_by_label("(link)");
+}
