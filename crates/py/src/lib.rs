@@ -283,6 +283,23 @@ fn posix_time(t: Option<std::time::SystemTime>) -> Value {
     t.map(|t| Value::from(secs(t))).unwrap_or(Value::Null)
 }
 
+/// What could not be read, as the Python layer's `Issue`s: the scans' issues (warnings marked)
+/// and the files whose content could not be compared.
+fn issues_json<'a>(
+    scan: impl Iterator<Item = &'a engine::tree::ScanIssue>,
+    compare: &[engine::tree::CompareIssue],
+) -> Vec<Value> {
+    scan.map(|i| {
+        json!({"path": i.path.to_string_lossy(), "code": i.kind.code().as_str(),
+               "message": i.message, "warning": i.is_warning()})
+    })
+    .chain(compare.iter().map(|i| {
+        json!({"path": i.rel.to_string_lossy(), "code": engine::Code::ScanRead.as_str(),
+               "message": i.message, "warning": false})
+    }))
+    .collect()
+}
+
 /// Compares two folder trees; returns every item (path, category, differences, both sides'
 /// kind, size and times), the scan issues, name twins and the counts, as JSON.
 #[pyfunction]
@@ -334,20 +351,7 @@ fn compare(
             })
         })
         .collect();
-    let mut issues: Vec<Value> = cmp
-        .left
-        .issues
-        .iter()
-        .chain(&cmp.right.issues)
-        .map(|i| {
-            json!({"path": i.path.to_string_lossy(), "code": i.kind.code().as_str(),
-                   "message": i.message, "warning": i.is_warning()})
-        })
-        .collect();
-    issues.extend(cmp.issues.iter().map(|i| {
-        json!({"path": i.rel.to_string_lossy(), "code": engine::Code::ScanRead.as_str(),
-               "message": i.message, "warning": false})
-    }));
+    let issues = issues_json(cmp.left.issues.iter().chain(&cmp.right.issues), &cmp.issues);
     let c = cmp.counts();
     json_text(&json!({
         "items": items,
@@ -437,18 +441,7 @@ fn finish_run(
         json!({"source": r.source.to_string_lossy(), "target": r.target.to_string_lossy(),
                "summary": r.summary})
     });
-    let issues: Vec<Value> = prepared
-        .scan_issues()
-        .iter()
-        .map(|i| {
-            json!({"path": i.path.to_string_lossy(), "code": i.kind.code().as_str(),
-                   "message": i.message, "warning": i.is_warning()})
-        })
-        .chain(prepared.compare_issues().iter().map(|i| {
-            json!({"path": i.rel.to_string_lossy(), "code": engine::Code::ScanRead.as_str(),
-                   "message": i.message, "warning": false})
-        }))
-        .collect();
+    let issues = issues_json(prepared.scan_issues().iter(), prepared.compare_issues());
     if prepared.is_cancelled() || prepared.is_finished() {
         return Ok(json!({"resumed": resumed, "issues": issues, "plan": null,
                          "summary": null, "cancelled": prepared.is_cancelled()}));
