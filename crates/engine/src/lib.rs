@@ -24,6 +24,7 @@ pub mod manifest;
 mod meta;
 pub(crate) mod moving;
 pub(crate) mod pipe;
+pub mod remote;
 pub mod runlog;
 pub(crate) mod settings;
 pub(crate) mod stamp;

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 #[cfg(windows)]
 pub mod acl;
 pub mod mounts;
+pub mod servers;
 
 pub use tempfile::{TempDir, tempdir};
 

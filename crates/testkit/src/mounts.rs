@@ -498,7 +498,7 @@ fn require_root(what: &str) {
 }
 
 /// Panics unless `tool` runs (or, for an absolute path, exists), naming the package to install.
-fn need_tool(tool: &str, package: &str) {
+pub(crate) fn need_tool(tool: &str, package: &str) {
     let found = if tool.starts_with('/') {
         Path::new(tool).exists()
     } else {
@@ -515,7 +515,7 @@ fn need_tool(tool: &str, package: &str) {
     );
 }
 
-fn temp_root() -> TempDir {
+pub(crate) fn temp_root() -> TempDir {
     tempfile::Builder::new()
         .prefix("fcs-mount-")
         .tempdir()
@@ -673,7 +673,7 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

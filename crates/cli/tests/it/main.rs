@@ -11,5 +11,7 @@ mod journal;
 #[cfg(target_os = "linux")]
 mod metadata;
 #[cfg(target_os = "linux")]
+mod remote;
+#[cfg(target_os = "linux")]
 mod targets;
 mod util;

@@ -232,6 +232,20 @@ pub struct Settings {
     /// What happens to the holes of sparse files.
     #[serde(default)]
     pub sparse: Sparse,
+    /// The S3 endpoint (`http://127.0.0.1:8333`, `https://s3.example.com`) for S3-compatible
+    /// servers; empty: `AWS_ENDPOINT_URL`, else Amazon's.
+    #[serde(default)]
+    pub s3_endpoint: String,
+    /// The S3 region; empty: `AWS_REGION` / `AWS_DEFAULT_REGION` / the profile's, else
+    /// `us-east-1`.
+    #[serde(default)]
+    pub s3_region: String,
+    /// Parts of one large file uploaded at once (multipart uploads).
+    #[serde(default = "remote_streams")]
+    pub remote_streams: u32,
+    /// Retries of a failed remote request (with exponential backoff) before it fails.
+    #[serde(default = "remote_retries")]
+    pub remote_retries: u32,
     /// The keys the user set (a file, `--set`, a flag), as opposed to defaults: metadata the
     /// user asked for explicitly and that could not be kept makes the run fail (exit 2).
     #[serde(default)]
@@ -240,6 +254,14 @@ pub struct Settings {
 
 fn yes() -> bool {
     true
+}
+
+fn remote_streams() -> u32 {
+    4
+}
+
+fn remote_retries() -> u32 {
+    5
 }
 
 fn log_keep_runs() -> u32 {
@@ -288,6 +310,10 @@ impl Default for Settings {
             preserve_hardlinks: false,
             preserve_flags: None,
             sparse: Sparse::Auto,
+            s3_endpoint: String::new(),
+            s3_region: String::new(),
+            remote_streams: remote_streams(),
+            remote_retries: remote_retries(),
             explicit: Vec::new(),
         }
     }
@@ -492,6 +518,20 @@ impl Settings {
                     "never" => Sparse::Never,
                     _ => return Err(bad("auto | always | never")),
                 }
+            }
+            "s3_endpoint" => {
+                let v = v.trim();
+                if !(v.is_empty() || v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(bad(range_of(key)));
+                }
+                self.s3_endpoint = v.trim_end_matches('/').to_string();
+            }
+            "s3_region" => self.s3_region = v.trim().to_string(),
+            "remote_streams" => {
+                self.remote_streams = parse_int(v, 1, 64).ok_or_else(|| bad(range_of(key)))? as u32
+            }
+            "remote_retries" => {
+                self.remote_retries = parse_int(v, 0, 20).ok_or_else(|| bad(range_of(key)))? as u32
             }
             "durability" => {
                 self.durability = match v.to_ascii_lowercase().as_str() {

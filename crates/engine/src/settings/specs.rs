@@ -263,4 +263,32 @@ pub const SPECS: &[SettingSpec] = &[
         doc: "auto: a sparse source's holes stay holes (only its data is copied and read back); always: runs of zeros in any source become holes too; never: holes are copied as zeros.",
         seed: "—",
     },
+    SettingSpec {
+        key: "s3_endpoint",
+        default: "",
+        range: "empty | http://host:port | https://host[:port]",
+        doc: "The endpoint of an S3-compatible server (SeaweedFS, MinIO, Ceph, Wasabi …) for s3:// locations; empty: AWS_ENDPOINT_URL, else Amazon S3.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "s3_region",
+        default: "",
+        range: "a region name, or empty",
+        doc: "The region of s3:// locations; empty: AWS_REGION, AWS_DEFAULT_REGION or the profile's, else us-east-1.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "remote_streams",
+        default: "4",
+        range: "1 – 64",
+        doc: "Parts of one large file uploaded at once to remote storage (files in flight are the workers setting).",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "remote_retries",
+        default: "5",
+        range: "0 – 20",
+        doc: "Retries of a failed remote request (throttled, dropped, 5xx), with exponential backoff, before the file fails.",
+        seed: "—",
+    },
 ];

@@ -12,7 +12,7 @@ mod probe;
 mod resume;
 mod roots;
 mod run;
-mod scan;
+pub(crate) mod scan;
 pub mod verify;
 
 use std::path::Path;
@@ -31,8 +31,9 @@ pub use run::{Prepared, Run, copy_target, interrupted_move_of};
 pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind};
 pub(crate) use scan::{path_order, scan};
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::events::{CancelToken, Reporter};
+use crate::remote::{self, Store, Url};
 use crate::settings::Settings;
 
 /// Whether the folder `dir` (or, if it does not exist yet, its nearest existing ancestor) folds
@@ -83,8 +84,45 @@ pub fn compare_roots(
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Result<Comparison, Error> {
-    check_roots(left, right, false)?;
     let filter = filter.with_follow_symlinks(settings.follow_symlinks);
+    if let Some(url) = Url::parse(left) {
+        url?;
+        return Err(Error::new(
+            Code::RemoteUnsupported,
+            left,
+            "a remote location is compared as the right side: fcs compare FOLDER s3://…",
+        ));
+    }
+    if let Some(url) = Url::parse(right) {
+        let url = url?;
+        let src = std::fs::canonicalize(left)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::PlanRoots,
+                    left,
+                    format!("'{}' is not an existing folder", left.display()),
+                )
+            })?;
+        let criteria = remote_criteria(criteria, left)?;
+        let store = remote::open(&url, settings)?;
+        let threads = match settings.workers {
+            0 => 16,
+            n => n as usize,
+        };
+        return compare_remote(
+            &src,
+            &*store,
+            &filter,
+            criteria,
+            settings.timestamp_tolerance,
+            threads,
+            reporter,
+            cancel,
+        );
+    }
+    check_roots(left, right, false)?;
     // Both sides' own rules, judged from what is there (a compare writes nothing).
     let caps = probe::judge_both(left, right);
     let (mut settings, mut criteria) = (settings.clone(), criteria);
@@ -107,6 +145,59 @@ pub fn compare_roots(
     );
     run::nested_roots(&cmp)?;
     Ok(cmp)
+}
+
+/// What a comparison with remote storage compares: an object keeps its bytes, its modified
+/// time and our hash, nothing else (permissions, owners, created times and attributes are
+/// left out; names are compared exactly, as a bucket keeps them). `REMOTE_E_UNSUPPORTED` for
+/// a comparison by content.
+pub(crate) fn remote_criteria(mut criteria: Criteria, source: &Path) -> Result<Criteria, Error> {
+    if criteria.content {
+        return Err(Error::new(
+            Code::RemoteUnsupported,
+            source,
+            "comparing by content with remote storage is not supported yet: compare by size and modified time (the default)",
+        ));
+    }
+    criteria.permissions = false;
+    criteria.owner = false;
+    criteria.created = false;
+    criteria.xattrs = Default::default();
+    criteria.fold_case = false;
+    criteria.fold_unicode = false;
+    Ok(criteria)
+}
+
+/// The local folder `src` scanned, `store` listed (with the metadata of the objects whose size
+/// agrees), and the two compared.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compare_remote(
+    src: &Path,
+    store: &dyn Store,
+    filter: &Filter,
+    criteria: Criteria,
+    tolerance: std::time::Duration,
+    threads: usize,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Result<Comparison, Error> {
+    let src_scan = scan::scan_with(
+        src,
+        Side::Left,
+        filter,
+        threads.min(8),
+        scan::Extras::default(),
+        reporter,
+        cancel,
+    );
+    let dst_scan = if src_scan.cancelled {
+        Scan::default()
+    } else {
+        remote::list_as_scan(store, Some(&src_scan), threads, cancel)?
+    };
+    Ok(compare(
+        src_scan, dst_scan, criteria, tolerance, reporter, cancel,
+    ))
 }
 
 /// Scans both roots in parallel (one thread pool each) and compares them.

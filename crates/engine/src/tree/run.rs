@@ -36,6 +36,7 @@ use std::sync::Arc;
 use crate::copy::Copier;
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Reporter};
+use crate::remote::{self, Store, Url};
 use crate::settings::{DeleteMode, Settings, Sparse};
 use crate::summary::Summary;
 use crate::tree::compare::{CompareIssue, Comparison, Criteria};
@@ -47,7 +48,7 @@ use crate::tree::names::Twins;
 use crate::tree::plan::{Direction, Plan, PlanOptions};
 use crate::tree::resume::Resumed;
 use crate::tree::scan::ScanIssue;
-use crate::tree::{check_roots, compare_trees, probe, threads};
+use crate::tree::{check_roots, compare_remote, compare_trees, probe, remote_criteria, threads};
 
 /// Where a run starts from.
 #[derive(Debug)]
@@ -219,7 +220,18 @@ impl Run {
                 target,
             } => {
                 let (kind, source, target) = (*kind, source.clone(), target.clone());
-                self.prepare_roots(kind, &source, &target, reporter, cancel)
+                if let Some(url) = Url::parse(&source) {
+                    url?;
+                    return Err(Error::new(
+                        Code::RemoteUnsupported,
+                        &source,
+                        "a remote location as the source is not supported yet: copy from a local folder to s3://…",
+                    ));
+                }
+                match Url::parse(&target) {
+                    Some(url) => self.prepare_remote(kind, &source, url?, reporter, cancel),
+                    None => self.prepare_roots(kind, &source, &target, reporter, cancel),
+                }
             }
         }
     }
@@ -256,6 +268,7 @@ impl Run {
             manifest: self.manifest.clone(),
             finished: false,
             cancelled: false,
+            remote: None,
         };
         // A real run: the target is ours alone (lock), and an interrupted run of the same job
         // is finished before anything new is compared.
@@ -397,7 +410,110 @@ impl Run {
             manifest: None,
             finished: false,
             cancelled: false,
+            remote: None,
         })
+    }
+
+    /// A run onto remote storage: the source scanned, the location listed (the objects'
+    /// metadata read where the sizes agree), compared and planned as a local run is. What an
+    /// object store cannot hold is left out of the comparison (permissions, owners, created
+    /// times, attributes); what it cannot do is refused before anything is written.
+    fn prepare_remote(
+        mut self,
+        kind: RunKind,
+        source: &Path,
+        url: Url,
+        reporter: Arc<dyn Reporter>,
+        cancel: CancelToken,
+    ) -> Result<Prepared, Error> {
+        let unsupported = |what: &str| Err(Error::new(Code::RemoteUnsupported, source, what));
+        if kind == RunKind::Move {
+            return unsupported(
+                "a move to remote storage is not supported yet: sync (or copy), then delete the source once `fcs verify` agrees",
+            );
+        }
+        if self.delete && self.settings.delete_mode == DeleteMode::Trash {
+            return unsupported(
+                "object storage has no trash, so --delete would delete for good: run with --delete-mode permanent (and turn on the bucket's versioning to keep old versions)",
+            );
+        }
+        if self.manifest.is_some() {
+            return unsupported("--manifest is not written for remote targets yet");
+        }
+        let src = std::fs::canonicalize(source)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::PlanRoots,
+                    source,
+                    format!("'{}' is not an existing folder", source.display()),
+                )
+            })?;
+        self.criteria = remote_criteria(self.criteria, source)?;
+        let store: Arc<dyn Store> = Arc::from(remote::open(&url, &self.settings)?);
+        let threads = match self.settings.workers {
+            0 => 16,
+            n => n as usize,
+        };
+        let target = PathBuf::from(url.to_string());
+        let filter = self
+            .filter
+            .clone()
+            .with_follow_symlinks(self.settings.follow_symlinks);
+        let mut prepared = Prepared {
+            kind,
+            settings: self.settings.clone(),
+            threads,
+            reporter: reporter.clone(),
+            cancel: cancel.clone(),
+            job: None,
+            journaled: false,
+            dry_run: self.dry_run,
+            resumed: None,
+            to_resume: None,
+            plan: Plan::empty(&src, &target),
+            scan_issues: Vec::new(),
+            compare_issues: Vec::new(),
+            twins: Vec::new(),
+            target_temps: Vec::new(),
+            manifest: None,
+            finished: false,
+            cancelled: false,
+            remote: Some(store.clone()),
+        };
+        let cmp = compare_remote(
+            &src,
+            &*store,
+            &filter,
+            self.criteria,
+            self.settings.timestamp_tolerance,
+            threads,
+            &*reporter,
+            &cancel,
+        )?;
+        if cmp.cancelled {
+            prepared.finished = true;
+            prepared.cancelled = true;
+            return Ok(prepared);
+        }
+        let opts = PlanOptions {
+            direction: Direction::LeftToRight,
+            delete: self.delete,
+            force: self.force,
+            max_delete: self.settings.max_delete,
+            target_folds_names: false,
+            update: self.update,
+            hard_links: false,
+            target_hard_links: false,
+        };
+        let mut plan = Plan::build(&cmp, &opts)?;
+        plan.source_root = src;
+        plan.target_root = target;
+        prepared.scan_issues = cmp.left.issues.clone();
+        prepared.compare_issues = cmp.issues.clone();
+        prepared.plan = plan;
+        Ok(prepared)
     }
 }
 
@@ -427,6 +543,8 @@ pub struct Prepared {
     finished: bool,
     /// Cancelled while preparing.
     cancelled: bool,
+    /// The target, when it is remote storage.
+    remote: Option<Arc<dyn Store>>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -481,6 +599,14 @@ impl Prepared {
     /// ask for, less what this platform cannot carry and the permissions the probed target
     /// cannot hold. What the target refuses beyond that is said at the end (`metadata_not_kept`).
     pub fn metadata_kept(&self) -> Vec<&'static str> {
+        if self.remote.is_some() {
+            // An object keeps its bytes, the modified time (rclone's metadata) and our hash.
+            return if self.settings.preserve_times {
+                vec!["times"]
+            } else {
+                Vec::new()
+            };
+        }
         let (s, caps, can) = (&self.settings, &self.plan.capabilities, fsops::KEEPS);
         [
             ("times", s.preserve_times),
@@ -530,6 +656,16 @@ impl Prepared {
                 cancelled: self.is_cancelled(),
                 ..Summary::default()
             });
+        }
+        if let Some(store) = &self.remote {
+            return Ok(remote::execute(
+                &self.plan,
+                &**store,
+                &self.settings,
+                self.threads,
+                &*self.reporter,
+                &self.cancel,
+            ));
         }
         let Some(mut job) = self.job.take() else {
             return Ok(Summary::default());

@@ -1,0 +1,616 @@
+//! A tree run onto a [`Store`]: its listing made a [`Scan`] (so compare and plan are the local
+//! ones), and the plan's copies executed as uploads — STAGED, hashed while read, verified by
+//! reading the object back — with the events and summary of a local run.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+
+use super::{Meta, Store};
+use crate::error::{Code, Error};
+use crate::events::{CancelToken, Event, Notice, NoticeKind, Outcome, Perf, Phase, Reporter};
+use crate::settings::{DeleteMode, HashAlgo, Settings};
+use crate::strategy::{Decision, ReadBackMode, Strategy, VerifyMode};
+use crate::summary::Summary;
+use crate::tree::{ActionKind, Entry, EntryKind, Plan, Scan, path_order};
+
+/// The listing of `store` as the scan of a folder: its objects as files (with the modified
+/// time kept in their metadata where it matters) and the folders their keys imply.
+///
+/// An object's metadata costs a request of its own (a listing does not carry it), so it is
+/// fetched — `threads` at once — only for objects whose size equals the source file's of the
+/// same name (`source`): those whose size differs are copied whatever their time.
+pub(crate) fn list_as_scan(
+    store: &dyn Store,
+    source: Option<&Scan>,
+    threads: usize,
+    cancel: &CancelToken,
+) -> Result<Scan, Error> {
+    let objects = store.list(cancel)?;
+    let mut entries = Vec::with_capacity(objects.len());
+    let mut folders: HashSet<PathBuf> = HashSet::new();
+    for o in objects {
+        let rel = PathBuf::from(&o.rel);
+        let mut parent = rel.parent();
+        while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            if !folders.insert(p.to_path_buf()) {
+                break;
+            }
+            parent = p.parent();
+        }
+        entries.push(entry(rel, EntryKind::File, o.size, Some(o.stored)));
+    }
+    // A key that is also a folder of other keys ("a" and "a/b"): the folder wins, as it does
+    // when such a bucket is mounted; the object is left alone.
+    entries.retain(|e| !folders.contains(&*e.rel));
+    entries.extend(
+        folders
+            .into_iter()
+            .map(|f| entry(f, EntryKind::Dir, 0, None)),
+    );
+    entries.sort_by(|a, b| path_order(&a.rel, &b.rel));
+
+    if let Some(src) = source {
+        let wanted: Vec<usize> = {
+            let mut i = 0;
+            let mut out = Vec::new();
+            for (n, e) in entries.iter().enumerate() {
+                if e.kind != EntryKind::File {
+                    continue;
+                }
+                while i < src.entries.len()
+                    && path_order(&src.entries[i].rel, &e.rel) == std::cmp::Ordering::Less
+                {
+                    i += 1;
+                }
+                if let Some(s) = src.entries.get(i)
+                    && s.rel == e.rel
+                    && s.kind == EntryKind::File
+                    && s.size == e.size
+                {
+                    out.push(n);
+                }
+            }
+            out
+        };
+        let next = AtomicUsize::new(0);
+        let found: Mutex<Vec<(usize, Option<SystemTime>)>> = Mutex::new(Vec::new());
+        let failed: Mutex<Option<Error>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads.clamp(1, 64).min(wanted.len().max(1)) {
+                s.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&n) = wanted.get(k) else { break };
+                        if cancel.is_cancelled() {
+                            break;
+                        }
+                        let rel = entries[n].rel.to_string_lossy().replace('\\', "/");
+                        match store.meta(&rel) {
+                            Ok(m) => found
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((n, m.and_then(|m| m.modified))),
+                            Err(e) => {
+                                failed
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        for (n, t) in found.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            if t.is_some() {
+                entries[n].modified = t;
+            }
+        }
+    }
+    Ok(Scan {
+        root: PathBuf::from(store.url().to_string()),
+        entries,
+        cancelled: cancel.is_cancelled(),
+        ..Scan::default()
+    })
+}
+
+fn entry(rel: PathBuf, kind: EntryKind, size: u64, modified: Option<SystemTime>) -> Entry {
+    Entry {
+        rel: rel.into_boxed_path(),
+        kind,
+        size,
+        modified,
+        created: None,
+        mode: 0,
+        link_target: None,
+        uid: 0,
+        gid: 0,
+        more: None,
+    }
+}
+
+/// What the workers of one run share.
+struct Ctx<'a> {
+    store: &'a dyn Store,
+    plan: &'a Plan,
+    settings: &'a Settings,
+    reporter: &'a dyn Reporter,
+    cancel: &'a CancelToken,
+    ids: AtomicU64,
+    src_kind: &'static str,
+    sum: Mutex<Summary>,
+}
+
+/// Runs `plan` (made against [`list_as_scan`]'s listing) onto `store`: `threads` files at once.
+/// Per-file failures are in the summary; the run goes on with the other files.
+pub(crate) fn execute(
+    plan: &Plan,
+    store: &dyn Store,
+    settings: &Settings,
+    threads: usize,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Summary {
+    let started = Instant::now();
+    let ctx = Ctx {
+        store,
+        plan,
+        settings,
+        reporter,
+        cancel,
+        ids: AtomicU64::new(1),
+        src_kind: fsops::drive_info(&plan.source_root)
+            .map(|i| i.kind.as_str())
+            .unwrap_or("UNKNOWN"),
+        sum: Mutex::new(Summary::default()),
+    };
+    let (files, bytes) = plan.copy_totals();
+    reporter.report(&Event::RunStarted {
+        actions: plan.actions.len() as u64,
+        files,
+        bytes,
+    });
+    let notice = |message: String| {
+        reporter.report(&Event::Notice {
+            id: 0,
+            path: plan.target_root.clone(),
+            notice: Notice {
+                kind: NoticeKind::MetadataNotKept,
+                message,
+            },
+        })
+    };
+    match store.sweep() {
+        Ok(0) => {}
+        Ok(n) => reporter.report(&Event::Notice {
+            id: 0,
+            path: plan.target_root.clone(),
+            notice: Notice {
+                kind: NoticeKind::TempsSwept,
+                message: format!(
+                    "{n} unfinished upload{} an interrupted run left here {} aborted",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "was" } else { "were" }
+                ),
+            },
+        }),
+        Err(e) => ctx.fail(&e),
+    }
+
+    let of = |k: ActionKind| plan.actions.iter().filter(move |a| a.kind == k);
+    // A target object where the source has a folder goes first, so the folder's keys can be
+    // written (a bucket holds "a" and "a/b" side by side, but no folder could).
+    for a in of(ActionKind::DeleteConflict) {
+        ctx.delete(&a.rel);
+    }
+    let copies: Vec<_> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Copy | ActionKind::Replace))
+        .collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 256).min(copies.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(a) = copies.get(k) else { break };
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    ctx.upload(&a.rel, a.size);
+                }
+            });
+        }
+    });
+    let links = of(ActionKind::Symlink).count();
+    if links > 0 {
+        notice(format!(
+            "{links} symbolic link{} not copied: object storage holds no links (follow_symlinks=true copies what they point to)",
+            if links == 1 { " was" } else { "s were" }
+        ));
+        ctx.sum().skipped += links as u64;
+    }
+    if !cancel.is_cancelled() {
+        // Objects only: a folder of an object store is its keys, gone with the last of them.
+        let folders: HashSet<&Path> = plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Delete)
+            .filter_map(|a| a.rel.parent())
+            .collect();
+        for a in of(ActionKind::Delete) {
+            if cancel.is_cancelled() {
+                break;
+            }
+            if !folders.contains(a.rel.as_path()) {
+                ctx.delete(&a.rel);
+            }
+        }
+    }
+    let mut sum = ctx.sum.into_inner().unwrap_or_else(|e| e.into_inner());
+    sum.cancelled |= cancel.is_cancelled();
+    sum.elapsed_ms = started.elapsed().as_millis() as u64;
+    reporter.report(&Event::RunFinished {
+        summary: sum.clone(),
+    });
+    sum
+}
+
+impl Ctx<'_> {
+    fn sum(&self) -> std::sync::MutexGuard<'_, Summary> {
+        self.sum.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fail(&self, e: &Error) {
+        self.sum().fail(e);
+    }
+
+    fn key(&self, rel: &Path) -> Result<String, Error> {
+        let url = self.store.url();
+        let full = url.key(rel)?;
+        Ok(match url.prefix.as_str() {
+            "" => full,
+            p => full[p.len() + 1..].to_string(),
+        })
+    }
+
+    fn delete(&self, rel: &Path) {
+        let shown = self.store.url().display_path(rel);
+        match self.key(rel).and_then(|k| self.store.delete(&k)) {
+            Ok(()) => {
+                self.reporter.report(&Event::Deleted {
+                    path: shown,
+                    mode: DeleteMode::Permanent,
+                });
+                self.sum().deleted += 1;
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// One file: read, hashed and sent in chunks, committed, read back and compared.
+    fn upload(&self, rel: &Path, planned: u64) {
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        let src = self.plan.source_root.join(rel);
+        let dst = self.store.url().display_path(rel);
+        self.reporter.report(&Event::FileStarted {
+            id,
+            src: src.clone(),
+            dst: dst.clone(),
+            size: planned,
+        });
+        let mut decision = Decision::new(
+            self.settings,
+            Strategy::Staged,
+            fsops::DriveKind::LocalFixed,
+            fsops::DriveKind::NetworkUnc,
+            planned,
+        );
+        decision.src_kind = self.src_kind;
+        decision.dst_kind = "CLOUD";
+        decision.chunk = Some(self.store.capabilities().part_size);
+        decision.algo = decision.algo.map(|_| HashAlgo::Blake3);
+        decision.read_back = if decision.verify == VerifyMode::None {
+            ReadBackMode::NotApplicable
+        } else {
+            ReadBackMode::Device
+        };
+        self.reporter.report(&Event::Decision {
+            id,
+            line: decision.to_string(),
+            decision: decision.clone(),
+        });
+        let started = Instant::now();
+        let result = self.send(
+            id,
+            rel,
+            &src,
+            &dst,
+            planned,
+            decision.verify != VerifyMode::None,
+        );
+        let outcome = match &result {
+            Ok(t) => Outcome::Committed {
+                verified: t.verified,
+            },
+            Err(e) if e.is_cancelled() => Outcome::Cancelled { code: e.code },
+            Err(e) => Outcome::Failed {
+                code: e.code,
+                message: e.to_string(),
+            },
+        };
+        let perf = result.as_ref().ok().map(|t| Perf {
+            bytes: t.bytes,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            copy_ms: t.copy_ms,
+            verify_ms: t.verify_ms,
+            windows: 0,
+            flushes: 0,
+            strategy: Strategy::Staged,
+            verify: decision.verify.as_str(),
+            method: fsops::CopyMethod::ReadWrite,
+        });
+        let perf_line = perf
+            .as_ref()
+            .filter(|_| self.settings.perf_log)
+            .map(|p| p.to_string());
+        self.reporter.report(&Event::FileFinished {
+            id,
+            src,
+            dst,
+            outcome,
+            perf,
+            perf_line,
+        });
+        let mut sum = self.sum();
+        match result {
+            Ok(t) => {
+                sum.copied += 1;
+                sum.verified += t.verified as u64;
+                sum.bytes += t.bytes;
+                sum.staged += 1;
+            }
+            Err(e) if e.is_cancelled() => sum.cancelled = true,
+            Err(e) => sum.fail(&e),
+        }
+    }
+
+    fn send(
+        &self,
+        id: u64,
+        rel: &Path,
+        src: &Path,
+        dst: &Path,
+        planned: u64,
+        verify: bool,
+    ) -> Result<Sent, Error> {
+        let key = self.key(rel)?;
+        let caps = self.store.capabilities();
+        let open = || {
+            File::open(src)
+                .map_err(|e| Error::io(Code::PreflightSource, src, "cannot open the source", e))
+        };
+        let mut file = open()?;
+        let stamp = |f: &File| {
+            f.metadata()
+                .map(|m| (m.len(), m.modified().ok()))
+                .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source's metadata", e))
+        };
+        let before = stamp(&file)?;
+        if before.0 != planned {
+            return Err(changed(src));
+        }
+        let chunk = self.settings.staged_chunk.clamp(64 << 10, caps.part_size) as usize;
+        let copy_started = Instant::now();
+        // A multipart upload names its metadata when it starts: the hash is read first (as
+        // rclone reads its MD5), and again while sending — a difference is a source that
+        // changed, and the upload is aborted.
+        let known = if planned >= caps.multipart_threshold {
+            Some(self.hash_file(&mut file, src, chunk)?)
+        } else {
+            None
+        };
+        let mut data = Vec::new();
+        if known.is_none() {
+            data.reserve_exact(planned as usize);
+            (&mut file)
+                .take(planned + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source", e))?;
+            if data.len() as u64 != planned {
+                return Err(changed(src));
+            }
+        }
+        let hash = match &known {
+            Some(h) => h.clone(),
+            None => blake3::hash(&data).to_hex().to_string(),
+        };
+        let meta = Meta {
+            modified: if self.settings.preserve_times {
+                before.1
+            } else {
+                None
+            },
+            blake3: Some(hash.clone()),
+        };
+        let mut up = self.store.upload(&key, planned, &meta)?;
+        if known.is_some() {
+            file = open()?;
+            let mut h = blake3::Hasher::new();
+            let mut done = 0u64;
+            let mut buf = vec![0u8; chunk];
+            loop {
+                if self.cancel.is_cancelled() {
+                    up.abort();
+                    return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
+                }
+                let n = read_full(&mut file, &mut buf)
+                    .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source", e));
+                let n = match n {
+                    Ok(n) => n,
+                    Err(e) => {
+                        up.abort();
+                        return Err(e);
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+                up.write(buf[..n].to_vec())?;
+                done += n as u64;
+                self.progress(id, Phase::Copy, done, planned);
+            }
+            if done != planned || h.finalize().to_hex().as_str() != hash {
+                up.abort();
+                return Err(changed(src));
+            }
+        } else {
+            up.write(data)?;
+        }
+        if stamp(&file)? != before || stamp(&open()?)? != before {
+            up.abort();
+            return Err(changed(src));
+        }
+        if self.cancel.is_cancelled() {
+            up.abort();
+            return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
+        }
+        up.commit()?;
+        if known.is_none() {
+            self.progress(id, Phase::Copy, planned, planned);
+        }
+        let copy_ms = copy_started.elapsed().as_millis() as u64;
+        let verify_started = Instant::now();
+        if verify {
+            self.read_back(id, &key, dst, planned, &hash)?;
+        }
+        Ok(Sent {
+            bytes: planned,
+            verified: verify,
+            copy_ms,
+            verify_ms: verify_started.elapsed().as_millis() as u64,
+        })
+    }
+
+    fn hash_file(&self, file: &mut File, src: &Path, chunk: usize) -> Result<String, Error> {
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; chunk];
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
+            }
+            let n = read_full(file, &mut buf)
+                .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source", e))?;
+            if n == 0 {
+                return Ok(h.finalize().to_hex().to_string());
+            }
+            h.update(&buf[..n]);
+        }
+    }
+
+    /// The object read back from the server in parts, hashed, and compared with the source's
+    /// hash. A mismatch deletes the object: what is under the name is not what was sent.
+    fn read_back(
+        &self,
+        id: u64,
+        key: &str,
+        dst: &Path,
+        size: u64,
+        want: &str,
+    ) -> Result<(), Error> {
+        let part = self.store.capabilities().part_size;
+        let mut h = blake3::Hasher::new();
+        let mut at = 0u64;
+        while at < size {
+            if self.cancel.is_cancelled() {
+                return Err(Error::new(
+                    Code::VerifyCancelled,
+                    dst,
+                    "cancelled while verifying; the object is stored but not verified",
+                ));
+            }
+            let end = (at + part).min(size);
+            let bytes = self.store.read(key, at..end)?;
+            if bytes.len() as u64 != end - at {
+                return Err(Error::new(
+                    Code::VerifyHashMismatch,
+                    dst,
+                    format!(
+                        "'{}' is shorter on the server than the file sent",
+                        dst.display()
+                    ),
+                ));
+            }
+            h.update(&bytes);
+            at = end;
+            self.progress(id, Phase::Verify, at, size);
+        }
+        let got = h.finalize().to_hex();
+        if got.as_str() != want {
+            let _ = self.store.delete(key);
+            return Err(Error::new(
+                Code::VerifyHashMismatch,
+                dst,
+                format!(
+                    "'{}' read back from the server has BLAKE3 {got}, the file sent {want}; the object was deleted",
+                    dst.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn progress(&self, id: u64, phase: Phase, done: u64, total: u64) {
+        self.reporter.report(&Event::Progress {
+            id,
+            phase,
+            done,
+            total,
+        });
+    }
+}
+
+/// What one upload did.
+struct Sent {
+    bytes: u64,
+    verified: bool,
+    copy_ms: u64,
+    verify_ms: u64,
+}
+
+fn changed(src: &Path) -> Error {
+    Error::new(
+        Code::CopySourceChanged,
+        src,
+        format!(
+            "'{}' changed while it was uploaded; nothing was stored under its name",
+            src.display()
+        ),
+    )
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
