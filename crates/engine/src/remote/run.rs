@@ -414,8 +414,9 @@ impl Ctx<'_> {
         let chunk = self.settings.staged_chunk.clamp(64 << 10, caps.part_size) as usize;
         let copy_started = Instant::now();
         // A multipart upload names its metadata when it starts: the hash is read first (as
-        // rclone reads its MD5), and again while sending — a difference is a source that
-        // changed, and the upload is aborted.
+        // rclone reads its MD5). A source that changes after that changes its size or time
+        // (checked before the commit), and the read-back compares what was stored with this
+        // hash — hashing the bytes a second time while sending would add nothing.
         let known = if planned >= caps.multipart_threshold {
             Some(self.hash_file(&mut file, src, chunk)?)
         } else {
@@ -447,15 +448,18 @@ impl Ctx<'_> {
         let mut up = self.store.upload(&key, planned, &meta)?;
         if known.is_some() {
             file = open()?;
-            let mut h = blake3::Hasher::new();
             let mut done = 0u64;
-            let mut buf = vec![0u8; chunk];
+            // Read in whole parts, each buffer handed to the upload as it is (no copy).
+            let part = caps.part_size as usize;
             loop {
                 if self.cancel.is_cancelled() {
                     up.abort();
                     return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
                 }
-                let n = read_full(&mut file, &mut buf)
+                let mut buf = Vec::with_capacity(part);
+                let n = (&mut file)
+                    .take(part as u64)
+                    .read_to_end(&mut buf)
                     .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source", e));
                 let n = match n {
                     Ok(n) => n,
@@ -467,12 +471,11 @@ impl Ctx<'_> {
                 if n == 0 {
                     break;
                 }
-                h.update(&buf[..n]);
-                up.write(buf[..n].to_vec())?;
+                up.write(buf)?;
                 done += n as u64;
                 self.progress(id, Phase::Copy, done, planned);
             }
-            if done != planned || h.finalize().to_hex().as_str() != hash {
+            if done != planned {
                 up.abort();
                 return Err(changed(src));
             }
@@ -531,8 +534,10 @@ impl Ctx<'_> {
         want: &str,
     ) -> Result<(), Error> {
         let part = self.store.capabilities().part_size;
+        let streams = self.settings.remote_streams.max(1) as u64;
         let mut h = blake3::Hasher::new();
         let mut at = 0u64;
+        // `remote_streams` ranges in flight (a round trip each), hashed in order.
         while at < size {
             if self.cancel.is_cancelled() {
                 return Err(Error::new(
@@ -541,21 +546,40 @@ impl Ctx<'_> {
                     "cancelled while verifying; the object is stored but not verified",
                 ));
             }
-            let end = (at + part).min(size);
-            let bytes = self.store.read(key, at..end)?;
-            if bytes.len() as u64 != end - at {
-                return Err(Error::new(
-                    Code::VerifyHashMismatch,
-                    dst,
-                    format!(
-                        "'{}' is shorter on the server than the file sent",
-                        dst.display()
-                    ),
-                ));
+            let ranges: Vec<_> = (0..streams)
+                .map(|k| at + k * part)
+                .take_while(|&s| s < size)
+                .map(|s| s..(s + part).min(size))
+                .collect();
+            let got: Vec<Result<Vec<u8>, Error>> = if ranges.len() == 1 {
+                vec![self.store.read(key, ranges[0].clone())]
+            } else {
+                std::thread::scope(|sc| {
+                    let hs: Vec<_> = ranges
+                        .iter()
+                        .map(|r| sc.spawn(|| self.store.read(key, r.clone())))
+                        .collect();
+                    hs.into_iter()
+                        .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                })
+            };
+            for (r, bytes) in ranges.iter().zip(got) {
+                let bytes = bytes?;
+                if bytes.len() as u64 != r.end - r.start {
+                    return Err(Error::new(
+                        Code::VerifyHashMismatch,
+                        dst,
+                        format!(
+                            "'{}' is shorter on the server than the file sent",
+                            dst.display()
+                        ),
+                    ));
+                }
+                h.update(&bytes);
+                at = r.end;
+                self.progress(id, Phase::Verify, at, size);
             }
-            h.update(&bytes);
-            at = end;
-            self.progress(id, Phase::Verify, at, size);
         }
         let got = h.finalize().to_hex();
         if got.as_str() != want {

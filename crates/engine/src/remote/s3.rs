@@ -96,6 +96,7 @@ impl S3Store {
             // The server refuses a body whose SHA-256 is not the one sent: corruption on the
             // way is caught before anything is stored.
             .with_checksum_algorithm(Checksum::SHA256)
+            .with_unsigned_payload(true)
             .with_retry(RetryConfig {
                 max_retries: settings.remote_retries as usize,
                 retry_timeout: Duration::from_secs(120),
@@ -225,7 +226,7 @@ impl Store for S3Store {
         };
         self.rt
             .block_on(async { self.s3.get_opts(&key, opts).await?.bytes().await })
-            .map(|b| b.to_vec())
+            .map(Vec::from)
             .map_err(|e| self.err(rel, "cannot read back", Code::VerifyRead, e))
     }
 
@@ -436,6 +437,10 @@ impl Multipart {
 impl Upload for Multipart {
     fn write(&mut self, data: Vec<u8>) -> Result<(), Error> {
         let r = (|| {
+            // A whole part as the caller read it goes as it is; anything else is gathered.
+            if self.buf.is_empty() && data.len() == self.part_size {
+                return self.send(data);
+            }
             self.buf.extend_from_slice(&data);
             while self.buf.len() >= self.part_size {
                 let rest = self.buf.split_off(self.part_size);
