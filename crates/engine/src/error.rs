@@ -152,13 +152,15 @@ codes! {
     VerifyMissing => "VERIFY_E_MISSING", NotCreated,
         "`fcs verify` found an item on only one side, or a manifest entry whose file is missing; copy it again.";
     RemoteUrl => "REMOTE_E_URL", NotCreated,
-        "Write the location as s3://bucket/prefix (or a local path); check the spelling of the scheme, bucket and port.";
+        "Write the location as s3://bucket/prefix or sftp://[user@]host[:port]/path (or a local path); check the spelling of the scheme, bucket, host and port.";
     RemoteConnect => "REMOTE_E_CONNECT", NotCreated,
         "The server could not be reached (or stopped answering after the retries); check the host, port, s3_endpoint setting and network, then run again.";
     RemoteAuth => "REMOTE_E_AUTH", NotCreated,
-        "The server refused the credentials or the request; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket's permissions.";
+        "The server refused the credentials or the request; for s3:// check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket's permissions, for sftp:// the user, the ssh agent or ssh_key, and the server's authorized_keys.";
+    RemoteHostKey => "REMOTE_E_HOST_KEY", NotCreated,
+        "The server's host key is unknown or changed; check its fingerprint with the server's administrator, then add it to known_hosts (ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts, or connect once with ssh).";
     RemoteNotFound => "REMOTE_E_NOT_FOUND", NotCreated,
-        "The bucket does not exist on this server; create it, or check the bucket name and s3_endpoint.";
+        "The bucket (s3://) or the folder above the path (sftp://) does not exist on this server; create it, or check the name and s3_endpoint.";
     RemoteUpload => "REMOTE_E_UPLOAD", Deleted,
         "The upload failed (connection dropped, server error, checksum refused); nothing was stored under the file's name. Run again.";
     RemoteDelete => "REMOTE_E_DELETE", NotCreated,

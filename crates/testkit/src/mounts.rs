@@ -460,6 +460,32 @@ impl Sshd {
         self.dir.path().join("user_key")
     }
 
+    /// A known_hosts file that holds this server's host key (as `ssh` would record it).
+    pub fn known_hosts(&self) -> PathBuf {
+        let path = self.dir.path().join("known_hosts");
+        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).unwrap();
+        std::fs::write(&path, format!("[127.0.0.1]:{} {key}", self.port)).unwrap();
+        path
+    }
+
+    /// A known_hosts file that records another key for this server (a server impersonated, or
+    /// re-installed).
+    pub fn wrong_known_hosts(&self) -> PathBuf {
+        let d = self.dir.path();
+        let other = d.join("other_host_key");
+        if !other.exists() {
+            run_ok(
+                Command::new("ssh-keygen")
+                    .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                    .arg(&other),
+            );
+        }
+        let path = d.join("wrong_known_hosts");
+        let key = std::fs::read_to_string(d.join("other_host_key.pub")).unwrap();
+        std::fs::write(&path, format!("[127.0.0.1]:{} {key}", self.port)).unwrap();
+        path
+    }
+
     /// `-o` options for ssh, scp and sshfs: our key, no host-key checks, no prompts.
     pub fn client_options(&self) -> Vec<String> {
         [

@@ -13,5 +13,7 @@ mod metadata;
 #[cfg(target_os = "linux")]
 mod remote;
 #[cfg(target_os = "linux")]
+mod sftp;
+#[cfg(target_os = "linux")]
 mod targets;
 mod util;

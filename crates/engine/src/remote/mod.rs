@@ -18,6 +18,8 @@ mod pending;
 mod profile;
 mod run;
 mod s3;
+mod sftp;
+mod ssh_config;
 mod verify;
 
 use std::fmt;
@@ -32,15 +34,20 @@ use crate::settings::Settings;
 pub(crate) use run::{execute, list_as_scan};
 pub use verify::verify_remote;
 
-/// A remote location, as written by the user: `s3://bucket/prefix`.
+/// A remote location, as written by the user: `s3://bucket/prefix` or
+/// `sftp://[user@]host[:port]/path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     /// The protocol.
     pub scheme: Scheme,
-    /// The bucket.
-    pub bucket: String,
-    /// The folder inside it: `/`-separated, no leading or trailing `/` (empty: the bucket's
-    /// root).
+    /// The bucket (`s3://`) or the server's host name or address (`sftp://`).
+    pub host: String,
+    /// The port (`sftp://`; none: 22, or the ssh configuration's).
+    pub port: Option<u16>,
+    /// The user (`sftp://`; none: the ssh configuration's, else the local user's name).
+    pub user: Option<String>,
+    /// The folder inside it: `/`-separated, no leading or trailing `/` (empty: the root). An
+    /// `sftp://` path is absolute on the server, unless it starts with `~` (the login folder).
     pub prefix: String,
 }
 
@@ -49,6 +56,8 @@ pub struct Url {
 pub enum Scheme {
     /// Amazon S3 and S3-compatible servers.
     S3,
+    /// SFTP (SSH File Transfer Protocol) servers: OpenSSH and the rest.
+    Sftp,
 }
 
 impl Url {
@@ -64,50 +73,106 @@ impl Url {
         let bad = |why: &str| Some(Err(Error::new(Code::RemoteUrl, p, format!("'{s}': {why}"))));
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "s3" => Scheme::S3,
-            "sftp" | "ssh" => {
+            "sftp" => Scheme::Sftp,
+            "gs" | "az" | "azure" | "http" | "https" | "ftp" | "webdav" | "ssh" => {
                 return bad(
-                    "SFTP locations are not supported yet; mount the host with sshfs and give the mount's folder",
+                    "this protocol is not supported; fcs reaches s3:// and sftp:// locations",
                 );
             }
-            "gs" | "az" | "azure" | "http" | "https" | "ftp" | "webdav" => {
-                return bad("this protocol is not supported; fcs reaches s3:// locations");
+            _ => {
+                return bad(
+                    "unknown scheme; fcs reaches s3:// and sftp:// locations and local folders",
+                );
             }
-            _ => return bad("unknown scheme; fcs reaches s3:// locations and local folders"),
         };
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return bad("no bucket: write s3://bucket/prefix");
-        }
-        if bucket.contains(['@', ':', '?', '#']) {
-            return bad(
-                "credentials and endpoints do not go in the URL: use the AWS_* environment and the s3_endpoint setting",
-            );
+        let (authority, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let (mut user, mut port) = (None, None);
+        let host = match scheme {
+            Scheme::S3 => {
+                if authority.contains(['@', ':', '?', '#']) {
+                    return bad(
+                        "credentials and endpoints do not go in the URL: use the AWS_* environment and the s3_endpoint setting",
+                    );
+                }
+                authority
+            }
+            Scheme::Sftp => {
+                let hostport = match authority.rsplit_once('@') {
+                    Some((u, h)) => {
+                        if u.contains(':') {
+                            return bad(
+                                "a password does not go in the URL: fcs logs in with the ssh agent or a key (ssh_key setting)",
+                            );
+                        }
+                        user = Some(u.to_string()).filter(|u| !u.is_empty());
+                        h
+                    }
+                    None => authority,
+                };
+                // [v6]:port, host:port, host
+                let (h, pt) = match hostport.strip_prefix('[') {
+                    Some(r) => match r.split_once(']') {
+                        Some((h, rest)) => (h, rest.strip_prefix(':')),
+                        None => return bad("an IPv6 address needs its closing ']'"),
+                    },
+                    None => match hostport.split_once(':') {
+                        Some((h, pt)) => (h, Some(pt)),
+                        None => (hostport, None),
+                    },
+                };
+                if let Some(pt) = pt {
+                    match pt.parse::<u16>() {
+                        Ok(n) if n > 0 => port = Some(n),
+                        _ => return bad("the port must be a number from 1 to 65535"),
+                    }
+                }
+                h
+            }
+        };
+        if host.is_empty() {
+            return bad(match scheme {
+                Scheme::S3 => "no bucket: write s3://bucket/prefix",
+                Scheme::Sftp => "no host: write sftp://[user@]host[:port]/path",
+            });
         }
         let prefix = prefix
             .split('/')
             .filter(|c| !c.is_empty())
             .collect::<Vec<_>>();
         if prefix.iter().any(|c| *c == "." || *c == "..") {
-            return bad("'.' and '..' are not allowed in an object key");
+            return bad("'.' and '..' are not allowed in a remote path");
         }
         Some(Ok(Url {
             scheme,
-            bucket: bucket.to_string(),
+            host: host.to_string(),
+            port,
+            user,
             prefix: prefix.join("/"),
         }))
     }
 
-    /// The key of the item `rel` (relative to this location), `/`-separated.
-    /// `REMOTE_E_URL` for a name an object key cannot hold (not UTF-8).
+    /// The key of the item `rel` (relative to this location), `/`-separated, the location's
+    /// prefix included. `REMOTE_E_URL` for a name a key cannot hold (not UTF-8).
     pub fn key(&self, rel: &Path) -> Result<String, Error> {
-        let mut key = self.prefix.clone();
+        let rel = self.rel_key(rel)?;
+        Ok(match (self.prefix.is_empty(), rel.is_empty()) {
+            (true, _) => rel,
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}/{rel}", self.prefix),
+        })
+    }
+
+    /// `rel` as a store takes it: `/`-separated, relative to the location (empty: the
+    /// location itself). `REMOTE_E_URL` for a name that is not valid UTF-8.
+    pub fn rel_key(&self, rel: &Path) -> Result<String, Error> {
+        let mut key = String::new();
         for c in rel.components() {
             let part = c.as_os_str().to_str().ok_or_else(|| {
                 Error::new(
                     Code::RemoteUrl,
                     rel,
                     format!(
-                        "'{}': the name is not valid UTF-8, which an object key must be; rename it in the source",
+                        "'{}': the name is not valid UTF-8, which a remote name must be; rename it in the source",
                         rel.display()
                     ),
                 )
@@ -134,7 +199,21 @@ impl Url {
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.scheme {
-            Scheme::S3 => write!(f, "s3://{}", self.bucket)?,
+            Scheme::S3 => write!(f, "s3://{}", self.host)?,
+            Scheme::Sftp => {
+                f.write_str("sftp://")?;
+                if let Some(u) = &self.user {
+                    write!(f, "{u}@")?;
+                }
+                if self.host.contains(':') {
+                    write!(f, "[{}]", self.host)?;
+                } else {
+                    f.write_str(&self.host)?;
+                }
+                if let Some(p) = self.port {
+                    write!(f, ":{p}")?;
+                }
+            }
         }
         if !self.prefix.is_empty() {
             write!(f, "/{}", self.prefix)?;
@@ -143,7 +222,7 @@ impl fmt::Display for Url {
     }
 }
 
-/// Whether `p` is written as a remote location (`s3://…`), valid or not.
+/// Whether `p` is written as a remote location (`s3://…`, `sftp://…`), valid or not.
 pub fn is_remote(p: &Path) -> bool {
     Url::parse(p).is_some()
 }
@@ -153,10 +232,24 @@ pub fn is_remote(p: &Path) -> bool {
 pub struct Object {
     /// Its key relative to the location, `/`-separated.
     pub rel: String,
-    /// Its length in bytes.
+    /// Its length in bytes (0 for a folder).
     pub size: u64,
-    /// When it was stored (the server's time).
+    /// When it was stored (the server's time), or — where the store keeps it in the listing
+    /// (SFTP) — the file's modified time.
     pub stored: SystemTime,
+    /// What it is.
+    pub kind: ObjectKind,
+}
+
+/// What a listed object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A file (an object).
+    File,
+    /// A folder of its own (stores with folders: SFTP).
+    Folder,
+    /// A symbolic link (SFTP): never followed, never written through.
+    Link,
 }
 
 /// What a store keeps beside an object's bytes.
@@ -177,6 +270,13 @@ pub struct StoreCaps {
     pub part_size: u64,
     /// Whether the store holds folders of their own (an object store has only keys).
     pub folders: bool,
+    /// The resolution of the modified times it keeps (SFTP: whole seconds).
+    pub time_granularity: std::time::Duration,
+    /// Whether it keeps our hash beside the bytes ([`Meta::blake3`]).
+    pub keeps_hash: bool,
+    /// Its drive kind in `Decision:` lines: `CLOUD` (object storage), `NETWORK_UNC` (a file
+    /// server).
+    pub drive_kind: &'static str,
 }
 
 /// An upload in progress: bytes go in, in order, then it is committed (the object appears whole)
@@ -205,10 +305,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn read(&self, rel: &str, range: Range<u64>) -> Result<Vec<u8>, Error>;
     /// Starts the upload of `size` bytes to `rel`, with `meta` kept beside them.
     fn upload(&self, rel: &str, size: u64, meta: &Meta) -> Result<Box<dyn Upload>, Error>;
-    /// Deletes the object `rel` (no error when it is already gone).
-    fn delete(&self, rel: &str) -> Result<(), Error>;
-    /// Aborts the unfinished uploads an earlier run to this location left (killed mid-file):
-    /// how many there were.
+    /// Deletes the object `rel` (no error when it is already gone), or — `folder` — the
+    /// empty folder `rel` (stores with folders).
+    fn delete(&self, rel: &str, folder: bool) -> Result<(), Error>;
+    /// Creates the folder `rel` and those above it (stores with folders; a no-op otherwise).
+    fn mkdir(&self, rel: &str) -> Result<(), Error>;
+    /// Sets the modified time of the folder `rel` (stores with folders; a no-op otherwise).
+    fn set_folder_time(&self, rel: &str, t: SystemTime) -> Result<(), Error>;
+    /// Removes what an earlier run to this location left unfinished (killed mid-file): the
+    /// multipart uploads it had not completed, the temps it had not renamed. How many.
     fn sweep(&self) -> Result<usize, Error>;
 }
 
@@ -217,6 +322,7 @@ pub trait Store: Send + Sync + fmt::Debug {
 pub fn open(url: &Url, settings: &Settings) -> Result<Box<dyn Store>, Error> {
     match url.scheme {
         Scheme::S3 => Ok(Box::new(s3::S3Store::open(url, settings)?)),
+        Scheme::Sftp => Ok(Box::new(sftp::SftpStore::open(url, settings)?)),
     }
 }
 
@@ -269,7 +375,7 @@ mod tests {
         let u = Url::parse(Path::new("s3://photos/2024/trip/"))
             .unwrap()
             .unwrap();
-        assert_eq!(u.bucket, "photos");
+        assert_eq!(u.host, "photos");
         assert_eq!(u.prefix, "2024/trip");
         assert_eq!(u.to_string(), "s3://photos/2024/trip");
         assert_eq!(u.key(Path::new("a/b.jpg")).unwrap(), "2024/trip/a/b.jpg");
@@ -285,6 +391,28 @@ mod tests {
             "s3://key:secret@b/x",
             "s3://b/../x",
         ] {
+            let e = Url::parse(Path::new(bad)).unwrap().unwrap_err();
+            assert_eq!(e.code, Code::RemoteUrl, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sftp_urls_carry_user_port_and_home() {
+        let u = Url::parse(Path::new("sftp://me@nas.local:2222/srv/backup"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.scheme, Scheme::Sftp);
+        assert_eq!(
+            (u.user.as_deref(), u.host.as_str(), u.port),
+            (Some("me"), "nas.local", Some(2222))
+        );
+        assert_eq!(u.prefix, "srv/backup");
+        let home = Url::parse(Path::new("sftp://nas/~/photos"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((home.user, home.port), (None, None));
+        assert_eq!(home.prefix, "~/photos");
+        for bad in ["sftp://me:pw@nas/x", "sftp://nas:port/x", "sftp:///x"] {
             let e = Url::parse(Path::new(bad)).unwrap().unwrap_err();
             assert_eq!(e.code, Code::RemoteUrl, "{bad}");
         }

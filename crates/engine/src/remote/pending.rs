@@ -22,7 +22,7 @@ impl Pending {
         let file = crate::tree::journal::data_dir().map(|d| {
             let k = crate::tree::journal::key(&[
                 endpoint.as_bytes(),
-                url.bucket.as_bytes(),
+                url.host.as_bytes(),
                 url.prefix.as_bytes(),
             ]);
             d.join("uploads").join(format!("{k}.tsv"))

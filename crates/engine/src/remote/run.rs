@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
-use super::{Meta, Store};
+use super::{Meta, ObjectKind, Store};
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, NoticeKind, Outcome, Perf, Phase, Reporter};
 use crate::settings::{DeleteMode, HashAlgo, Settings};
@@ -31,6 +31,11 @@ pub(crate) fn list_as_scan(
     cancel: &CancelToken,
 ) -> Result<Scan, Error> {
     let objects = store.list(cancel)?;
+    let times: std::collections::HashMap<PathBuf, SystemTime> = objects
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Folder)
+        .map(|o| (PathBuf::from(&o.rel), o.stored))
+        .collect();
     let mut entries = Vec::with_capacity(objects.len());
     let mut folders: HashSet<PathBuf> = HashSet::new();
     for o in objects {
@@ -42,16 +47,21 @@ pub(crate) fn list_as_scan(
             }
             parent = p.parent();
         }
-        entries.push(entry(rel, EntryKind::File, o.size, Some(o.stored)));
+        match o.kind {
+            ObjectKind::File => entries.push(entry(rel, EntryKind::File, o.size, Some(o.stored))),
+            ObjectKind::Link => entries.push(entry(rel, EntryKind::Symlink, 0, Some(o.stored))),
+            ObjectKind::Folder => {
+                folders.insert(rel);
+            }
+        }
     }
     // A key that is also a folder of other keys ("a" and "a/b"): the folder wins, as it does
     // when such a bucket is mounted; the object is left alone.
     entries.retain(|e| !folders.contains(&*e.rel));
-    entries.extend(
-        folders
-            .into_iter()
-            .map(|f| entry(f, EntryKind::Dir, 0, None)),
-    );
+    entries.extend(folders.into_iter().map(|f| {
+        let t = times.get(&f).copied();
+        entry(f, EntryKind::Dir, 0, t)
+    }));
     entries.sort_by(|a, b| path_order(&a.rel, &b.rel));
 
     if let Some(src) = source {
@@ -156,6 +166,7 @@ struct Ctx<'a> {
 pub(crate) fn execute(
     plan: &Plan,
     store: &dyn Store,
+    target: &[(PathBuf, EntryKind)],
     settings: &Settings,
     threads: usize,
     reporter: &dyn Reporter,
@@ -174,6 +185,21 @@ pub(crate) fn execute(
             .unwrap_or("UNKNOWN"),
         sum: Mutex::new(Summary::default()),
     };
+    {
+        let mut sum = ctx.sum();
+        sum.skipped = plan.skipped.len() as u64;
+        // Refusals that are errors (a link in the target's way, two source names that one
+        // target name would hold) count as failed, as in a local run.
+        for s in plan.skipped.iter() {
+            if let Some(code) = s.code {
+                let path = match code {
+                    Code::TreeSymlinkInPath => store.url().display_path(&s.rel),
+                    _ => plan.source_root.join(&s.rel),
+                };
+                sum.fail(&Error::new(code, &path, s.reason.clone()));
+            }
+        }
+    }
     let (files, bytes) = plan.copy_totals();
     reporter.report(&Event::RunStarted {
         actions: plan.actions.len() as u64,
@@ -210,8 +236,36 @@ pub(crate) fn execute(
     let of = |k: ActionKind| plan.actions.iter().filter(move |a| a.kind == k);
     // A target object where the source has a folder goes first, so the folder's keys can be
     // written (a bucket holds "a" and "a/b" side by side, but no folder could).
+    let caps = store.capabilities();
+    let folder_set: HashSet<&Path> = target
+        .iter()
+        .filter(|(_, k)| *k == EntryKind::Dir)
+        .map(|(p, _)| p.as_path())
+        .collect();
     for a in of(ActionKind::DeleteConflict) {
-        ctx.delete(&a.rel);
+        // The whole item: a folder's files and links, then its folders deepest first.
+        let mut below: Vec<&(PathBuf, EntryKind)> = target
+            .iter()
+            .filter(|(p, _)| p.starts_with(&a.rel))
+            .collect();
+        below.sort_by_key(|(p, k)| {
+            (
+                *k == EntryKind::Dir,
+                std::cmp::Reverse(p.components().count()),
+            )
+        });
+        for (p, k) in below {
+            ctx.delete(p, *k == EntryKind::Dir);
+        }
+    }
+    if caps.folders {
+        for a in of(ActionKind::Mkdir) {
+            let r = ctx.key(&a.rel).and_then(|k| store.mkdir(&k));
+            match r {
+                Ok(()) => ctx.sum().dirs_created += 1,
+                Err(e) => ctx.fail(&e),
+            }
+        }
     }
     let copies: Vec<_> = plan
         .actions
@@ -236,25 +290,30 @@ pub(crate) fn execute(
     let links = of(ActionKind::Symlink).count();
     if links > 0 {
         notice(format!(
-            "{links} symbolic link{} not copied: object storage holds no links (follow_symlinks=true copies what they point to)",
+            "{links} symbolic link{} not copied: remote targets take no links yet (follow_symlinks=true copies what they point to)",
             if links == 1 { " was" } else { "s were" }
         ));
         ctx.sum().skipped += links as u64;
     }
     if !cancel.is_cancelled() {
-        // Objects only: a folder of an object store is its keys, gone with the last of them.
-        let folders: HashSet<&Path> = plan
-            .actions
-            .iter()
-            .filter(|a| a.kind == ActionKind::Delete)
-            .filter_map(|a| a.rel.parent())
+        // Files and links first, then folders, deepest first (each empty by then).
+        let mut deletes: Vec<_> = of(ActionKind::Delete)
+            .map(|a| (a.rel.as_path(), folder_set.contains(a.rel.as_path())))
             .collect();
-        for a in of(ActionKind::Delete) {
+        deletes.sort_by_key(|(p, dir)| (*dir, std::cmp::Reverse(p.components().count())));
+        for (rel, dir) in deletes {
             if cancel.is_cancelled() {
                 break;
             }
-            if !folders.contains(a.rel.as_path()) {
-                ctx.delete(&a.rel);
+            ctx.delete(rel, dir);
+        }
+    }
+    if caps.folders && settings.preserve_times && !cancel.is_cancelled() {
+        for a in of(ActionKind::SetDirTimes) {
+            let t = std::fs::metadata(plan.source_root.join(&a.rel)).and_then(|m| m.modified());
+            let Ok(t) = t else { continue };
+            if let Err(e) = ctx.key(&a.rel).and_then(|k| store.set_folder_time(&k, t)) {
+                ctx.fail(&e);
             }
         }
     }
@@ -277,17 +336,13 @@ impl Ctx<'_> {
     }
 
     fn key(&self, rel: &Path) -> Result<String, Error> {
-        let url = self.store.url();
-        let full = url.key(rel)?;
-        Ok(match url.prefix.as_str() {
-            "" => full,
-            p => full[p.len() + 1..].to_string(),
-        })
+        self.store.url().rel_key(rel)
     }
 
-    fn delete(&self, rel: &Path) {
+    fn delete(&self, rel: &Path, folder: bool) {
         let shown = self.store.url().display_path(rel);
-        match self.key(rel).and_then(|k| self.store.delete(&k)) {
+        match self.key(rel).and_then(|k| self.store.delete(&k, folder)) {
+            Ok(()) if folder && !self.store.capabilities().folders => {}
             Ok(()) => {
                 self.reporter.report(&Event::Deleted {
                     path: shown,
@@ -318,7 +373,7 @@ impl Ctx<'_> {
             planned,
         );
         decision.src_kind = self.src_kind;
-        decision.dst_kind = "CLOUD";
+        decision.dst_kind = self.store.capabilities().drive_kind;
         decision.chunk = Some(self.store.capabilities().part_size);
         decision.algo = decision.algo.map(|_| HashAlgo::Blake3);
         decision.read_back = if decision.verify == VerifyMode::None {
@@ -413,17 +468,19 @@ impl Ctx<'_> {
         }
         let chunk = self.settings.staged_chunk.clamp(64 << 10, caps.part_size) as usize;
         let copy_started = Instant::now();
-        // A multipart upload names its metadata when it starts: the hash is read first (as
-        // rclone reads its MD5). A source that changes after that changes its size or time
-        // (checked before the commit), and the read-back compares what was stored with this
-        // hash — hashing the bytes a second time while sending would add nothing.
-        let known = if planned >= caps.multipart_threshold {
+        // Below the store's multipart size a file goes in one request, read whole first. Above
+        // it, it is streamed in parts; a store that keeps our hash beside the object (S3) names
+        // it when the upload starts, so the hash is read first (as rclone reads its MD5). A
+        // source that changes after that changes its size or time (checked before the commit),
+        // and the read-back compares what was stored with this hash.
+        let whole = planned < caps.multipart_threshold;
+        let known = if !whole && caps.keeps_hash {
             Some(self.hash_file(&mut file, src, chunk)?)
         } else {
             None
         };
         let mut data = Vec::new();
-        if known.is_none() {
+        if whole {
             data.reserve_exact(planned as usize);
             (&mut file)
                 .take(planned + 1)
@@ -433,9 +490,10 @@ impl Ctx<'_> {
                 return Err(changed(src));
             }
         }
-        let hash = match &known {
-            Some(h) => h.clone(),
-            None => blake3::hash(&data).to_hex().to_string(),
+        let early = match (&known, whole) {
+            (Some(h), _) => Some(h.clone()),
+            (None, true) => Some(blake3::hash(&data).to_hex().to_string()),
+            (None, false) => None,
         };
         let meta = Meta {
             modified: if self.settings.preserve_times {
@@ -443,22 +501,30 @@ impl Ctx<'_> {
             } else {
                 None
             },
-            blake3: Some(hash.clone()),
+            blake3: early.clone(),
         };
         let mut up = self.store.upload(&key, planned, &meta)?;
-        if known.is_some() {
-            file = open()?;
+        let hash = if whole {
+            up.write(data)?;
+            early.unwrap_or_default()
+        } else {
+            if known.is_some() {
+                file = open()?;
+            }
+            // Hashed while sent, unless it was hashed already.
+            let mut h = known.is_none().then(blake3::Hasher::new);
             let mut done = 0u64;
             // Read in whole parts, each buffer handed to the upload as it is (no copy).
-            let part = caps.part_size as usize;
+            let part = caps.part_size;
             loop {
                 if self.cancel.is_cancelled() {
                     up.abort();
                     return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
                 }
-                let mut buf = Vec::with_capacity(part);
+                let want = part.min(planned.saturating_sub(done).max(1));
+                let mut buf = Vec::with_capacity(want as usize);
                 let n = (&mut file)
-                    .take(part as u64)
+                    .take(want)
                     .read_to_end(&mut buf)
                     .map_err(|e| Error::io(Code::CopyRead, src, "cannot read the source", e));
                 let n = match n {
@@ -471,6 +537,9 @@ impl Ctx<'_> {
                 if n == 0 {
                     break;
                 }
+                if let Some(h) = &mut h {
+                    h.update(&buf);
+                }
                 up.write(buf)?;
                 done += n as u64;
                 self.progress(id, Phase::Copy, done, planned);
@@ -479,9 +548,12 @@ impl Ctx<'_> {
                 up.abort();
                 return Err(changed(src));
             }
-        } else {
-            up.write(data)?;
-        }
+            match (known, h) {
+                (Some(k), _) => k,
+                (None, Some(h)) => h.finalize().to_hex().to_string(),
+                (None, None) => String::new(),
+            }
+        };
         if stamp(&file)? != before || stamp(&open()?)? != before {
             up.abort();
             return Err(changed(src));
@@ -491,7 +563,7 @@ impl Ctx<'_> {
             return Err(Error::new(Code::CopyCancelled, src, "cancelled"));
         }
         up.commit()?;
-        if known.is_none() {
+        if whole {
             self.progress(id, Phase::Copy, planned, planned);
         }
         let copy_ms = copy_started.elapsed().as_millis() as u64;
@@ -583,7 +655,7 @@ impl Ctx<'_> {
         }
         let got = h.finalize().to_hex();
         if got.as_str() != want {
-            let _ = self.store.delete(key);
+            let _ = self.store.delete(key, false);
             return Err(Error::new(
                 Code::VerifyHashMismatch,
                 dst,

@@ -19,7 +19,7 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 use super::pending::Pending;
-use super::{Meta, Object, Store, StoreCaps, Upload, Url};
+use super::{Meta, Object, ObjectKind, Store, StoreCaps, Upload, Url};
 use crate::error::{Code, Error};
 use crate::events::CancelToken;
 use crate::settings::Settings;
@@ -52,7 +52,7 @@ impl S3Store {
         let shown = Path::new("");
         // Client options first: they hold allow_http, which the endpoint below sets.
         let mut b = AmazonS3Builder::from_env()
-            .with_bucket_name(&url.bucket)
+            .with_bucket_name(&url.host)
             .with_client_options(
                 ClientOptions::new()
                     .with_connect_timeout(Duration::from_secs(10))
@@ -168,6 +168,9 @@ impl Store for S3Store {
             multipart_threshold: MULTIPART_AT,
             part_size: PART,
             folders: false,
+            time_granularity: Duration::from_nanos(1),
+            keeps_hash: true,
+            drive_kind: "CLOUD",
         }
     }
 
@@ -193,6 +196,7 @@ impl Store for S3Store {
                     rel: rel.to_string(),
                     size: m.size,
                     stored: m.last_modified.into(),
+                    kind: ObjectKind::File,
                 });
             }
             Ok(out)
@@ -282,12 +286,24 @@ impl Store for S3Store {
         }))
     }
 
-    fn delete(&self, rel: &str) -> Result<(), Error> {
+    fn delete(&self, rel: &str, folder: bool) -> Result<(), Error> {
+        if folder {
+            // A folder of a bucket is its keys, gone with the last of them.
+            return Ok(());
+        }
         let key = self.key(rel)?;
         match self.rt.block_on(self.s3.delete(&key)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.err(rel, "cannot delete", Code::RemoteDelete, e)),
         }
+    }
+
+    fn mkdir(&self, _rel: &str) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn set_folder_time(&self, _rel: &str, _t: std::time::SystemTime) -> Result<(), Error> {
+        Ok(())
     }
 
     fn sweep(&self) -> Result<usize, Error> {

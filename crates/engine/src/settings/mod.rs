@@ -240,6 +240,14 @@ pub struct Settings {
     /// `us-east-1`.
     #[serde(default)]
     pub s3_region: String,
+    /// The private key for `sftp://` locations; empty: the ssh agent, then the ssh
+    /// configuration's `IdentityFile`s, then `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+    #[serde(default)]
+    pub ssh_key: String,
+    /// The known-hosts file that `sftp://` servers' keys are checked against; empty: the ssh
+    /// configuration's `UserKnownHostsFile`, else `~/.ssh/known_hosts`.
+    #[serde(default)]
+    pub ssh_known_hosts: String,
     /// Parts of one large file uploaded at once (multipart uploads).
     #[serde(default = "remote_streams")]
     pub remote_streams: u32,
@@ -312,6 +320,8 @@ impl Default for Settings {
             sparse: Sparse::Auto,
             s3_endpoint: String::new(),
             s3_region: String::new(),
+            ssh_key: String::new(),
+            ssh_known_hosts: String::new(),
             remote_streams: remote_streams(),
             remote_retries: remote_retries(),
             explicit: Vec::new(),
@@ -527,6 +537,8 @@ impl Settings {
                 self.s3_endpoint = v.trim_end_matches('/').to_string();
             }
             "s3_region" => self.s3_region = v.trim().to_string(),
+            "ssh_key" => self.ssh_key = v.trim().to_string(),
+            "ssh_known_hosts" => self.ssh_known_hosts = v.trim().to_string(),
             "remote_streams" => {
                 self.remote_streams = parse_int(v, 1, 64).ok_or_else(|| bad(range_of(key)))? as u32
             }

@@ -278,6 +278,20 @@ pub const SPECS: &[SettingSpec] = &[
         seed: "—",
     },
     SettingSpec {
+        key: "ssh_key",
+        default: "",
+        range: "a private key file (OpenSSH format, unencrypted), or empty",
+        doc: "The key for sftp:// locations; empty: the ssh agent, then the ssh configuration's IdentityFile, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.",
+        seed: "—",
+    },
+    SettingSpec {
+        key: "ssh_known_hosts",
+        default: "",
+        range: "a known_hosts file, or empty",
+        doc: "The known hosts sftp:// servers' keys are checked against (an unknown or changed key is refused); empty: the ssh configuration's UserKnownHostsFile, else ~/.ssh/known_hosts.",
+        seed: "—",
+    },
+    SettingSpec {
         key: "remote_streams",
         default: "4",
         range: "1 – 64",

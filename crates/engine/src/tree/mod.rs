@@ -195,6 +195,25 @@ pub(crate) fn compare_remote(
     } else {
         remote::list_as_scan(store, Some(&src_scan), threads, cancel)?
     };
+    // A store that keeps whole seconds (SFTP) would make every file differ by its fraction.
+    let granularity = store.capabilities().time_granularity;
+    let tolerance = if granularity > tolerance {
+        reporter.report(&crate::events::Event::Notice {
+            id: 0,
+            path: std::path::PathBuf::from(store.url().to_string()),
+            notice: crate::events::Notice {
+                kind: crate::events::NoticeKind::ToleranceRaised,
+                message: format!(
+                    "{} keeps modified times to {} s: times are compared within that",
+                    store.url(),
+                    granularity.as_secs_f64()
+                ),
+            },
+        });
+        granularity
+    } else {
+        tolerance
+    };
     Ok(compare(
         src_scan, dst_scan, criteria, tolerance, reporter, cancel,
     ))

@@ -269,6 +269,7 @@ impl Run {
             finished: false,
             cancelled: false,
             remote: None,
+            remote_target: Vec::new(),
         };
         // A real run: the target is ours alone (lock), and an interrupted run of the same job
         // is finished before anything new is compared.
@@ -411,6 +412,7 @@ impl Run {
             finished: false,
             cancelled: false,
             remote: None,
+            remote_target: Vec::new(),
         })
     }
 
@@ -481,6 +483,7 @@ impl Run {
             finished: false,
             cancelled: false,
             remote: Some(store.clone()),
+            remote_target: Vec::new(),
         };
         let cmp = compare_remote(
             &src,
@@ -512,6 +515,12 @@ impl Run {
         plan.target_root = target;
         prepared.scan_issues = cmp.left.issues.clone();
         prepared.compare_issues = cmp.issues.clone();
+        prepared.remote_target = cmp
+            .right
+            .entries
+            .iter()
+            .map(|e| (e.rel.to_path_buf(), e.kind))
+            .collect();
         prepared.plan = plan;
         Ok(prepared)
     }
@@ -545,6 +554,8 @@ pub struct Prepared {
     cancelled: bool,
     /// The target, when it is remote storage.
     remote: Option<Arc<dyn Store>>,
+    /// What its listing found (to delete a folder whole, and folders as folders).
+    remote_target: Vec<(PathBuf, crate::tree::EntryKind)>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -661,6 +672,7 @@ impl Prepared {
             return Ok(remote::execute(
                 &self.plan,
                 &**store,
+                &self.remote_target,
                 &self.settings,
                 self.threads,
                 &*self.reporter,
