@@ -16,7 +16,7 @@
 
 mod pending;
 mod profile;
-mod run;
+pub(crate) mod run;
 mod s3;
 mod sftp;
 mod ssh_config;
@@ -31,7 +31,8 @@ use crate::error::{Code, Error};
 use crate::events::CancelToken;
 use crate::settings::Settings;
 
-pub(crate) use run::{execute, list_as_scan};
+pub(crate) use run::list_as_scan;
+pub(crate) use verify::compare_content;
 pub use verify::verify_remote;
 
 /// A remote location, as written by the user: `s3://bucket/prefix` or

@@ -2,13 +2,13 @@
 //! ones), and the plan's copies executed as uploads — STAGED, hashed while read, verified by
 //! reading the object back — with the events and summary of a local run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{Meta, ObjectKind, Store};
 use crate::error::{Code, Error};
@@ -16,10 +16,12 @@ use crate::events::{CancelToken, Event, Notice, NoticeKind, Outcome, Perf, Phase
 use crate::settings::{DeleteMode, HashAlgo, Settings};
 use crate::strategy::{Decision, ReadBackMode, Strategy, VerifyMode};
 use crate::summary::Summary;
+use crate::tree::journal::{ItemState, ItemUpdate, Journal};
 use crate::tree::{ActionKind, Entry, EntryKind, Plan, Scan, path_order};
 
 /// The listing of `store` as the scan of a folder: its objects as files (with the modified
-/// time kept in their metadata where it matters) and the folders their keys imply.
+/// time kept in their metadata where it matters) and the folders their keys imply; beside it,
+/// the BLAKE3 stored with those objects whose metadata was read.
 ///
 /// An object's metadata costs a request of its own (a listing does not carry it), so it is
 /// fetched — `threads` at once — only for objects whose size equals the source file's of the
@@ -29,7 +31,7 @@ pub(crate) fn list_as_scan(
     source: Option<&Scan>,
     threads: usize,
     cancel: &CancelToken,
-) -> Result<Scan, Error> {
+) -> Result<(Scan, HashMap<PathBuf, String>), Error> {
     let objects = store.list(cancel)?;
     let times: std::collections::HashMap<PathBuf, SystemTime> = objects
         .iter()
@@ -64,6 +66,7 @@ pub(crate) fn list_as_scan(
     }));
     entries.sort_by(|a, b| path_order(&a.rel, &b.rel));
 
+    let mut hashes = HashMap::new();
     if let Some(src) = source {
         let wanted: Vec<usize> = {
             let mut i = 0;
@@ -88,7 +91,7 @@ pub(crate) fn list_as_scan(
             out
         };
         let next = AtomicUsize::new(0);
-        let found: Mutex<Vec<(usize, Option<SystemTime>)>> = Mutex::new(Vec::new());
+        let found: Mutex<Vec<(usize, Option<Meta>)>> = Mutex::new(Vec::new());
         let failed: Mutex<Option<Error>> = Mutex::new(None);
         std::thread::scope(|s| {
             for _ in 0..threads.clamp(1, 64).min(wanted.len().max(1)) {
@@ -101,10 +104,7 @@ pub(crate) fn list_as_scan(
                         }
                         let rel = entries[n].rel.to_string_lossy().replace('\\', "/");
                         match store.meta(&rel) {
-                            Ok(m) => found
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push((n, m.and_then(|m| m.modified))),
+                            Ok(m) => found.lock().unwrap_or_else(|e| e.into_inner()).push((n, m)),
                             Err(e) => {
                                 failed
                                     .lock()
@@ -120,18 +120,23 @@ pub(crate) fn list_as_scan(
         if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e);
         }
-        for (n, t) in found.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            if t.is_some() {
-                entries[n].modified = t;
+        for (n, m) in found.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            let Some(m) = m else { continue };
+            if m.modified.is_some() {
+                entries[n].modified = m.modified;
+            }
+            if let Some(h) = m.blake3 {
+                hashes.insert(entries[n].rel.to_path_buf(), h);
             }
         }
     }
-    Ok(Scan {
+    let scan = Scan {
         root: PathBuf::from(store.url().to_string()),
         entries,
         cancelled: cancel.is_cancelled(),
         ..Scan::default()
-    })
+    };
+    Ok((scan, hashes))
 }
 
 fn entry(rel: PathBuf, kind: EntryKind, size: u64, modified: Option<SystemTime>) -> Entry {
@@ -149,6 +154,28 @@ fn entry(rel: PathBuf, kind: EntryKind, size: u64, modified: Option<SystemTime>)
     }
 }
 
+/// Where and how a plan runs onto remote storage.
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub store: &'a dyn Store,
+    /// What the store's listing held (to delete a folder whole, and folders as folders).
+    pub listing: &'a [(PathBuf, EntryKind)],
+    pub settings: &'a Settings,
+    /// Files in flight.
+    pub threads: usize,
+    /// The job's journal: every file's result is recorded (in batches; at once before a
+    /// move deletes its source).
+    pub journal: Option<&'a Journal>,
+    /// A move: each source file is deleted once its object is committed, verified and
+    /// journaled, then the source folders left empty.
+    pub move_sources: bool,
+}
+
+/// Results waiting for the journal: written when this many are waiting, or this long after
+/// the last write (one transaction, one fsync each).
+const JOURNAL_BATCH: usize = 64;
+const JOURNAL_EVERY: Duration = Duration::from_millis(500);
+
 /// What the workers of one run share.
 struct Ctx<'a> {
     store: &'a dyn Store,
@@ -156,22 +183,33 @@ struct Ctx<'a> {
     settings: &'a Settings,
     reporter: &'a dyn Reporter,
     cancel: &'a CancelToken,
+    journal: Option<&'a Journal>,
+    move_sources: bool,
+    /// Results not journaled yet, and when the journal was last written.
+    unjournaled: Mutex<(Vec<ItemUpdate>, Instant)>,
+    /// The journal failed: the run stops (it stays resumable).
+    stopped: AtomicBool,
     ids: AtomicU64,
     src_kind: &'static str,
     sum: Mutex<Summary>,
 }
 
-/// Runs `plan` (made against [`list_as_scan`]'s listing) onto `store`: `threads` files at once.
-/// Per-file failures are in the summary; the run goes on with the other files.
+/// Runs `plan` (made against [`list_as_scan`]'s listing) onto `target.store`: `threads`
+/// files at once. Per-file failures are in the summary; the run goes on with the other files.
 pub(crate) fn execute(
     plan: &Plan,
-    store: &dyn Store,
-    target: &[(PathBuf, EntryKind)],
-    settings: &Settings,
-    threads: usize,
+    target: &Target<'_>,
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Summary {
+    let Target {
+        store,
+        listing,
+        settings,
+        threads,
+        journal,
+        move_sources,
+    } = *target;
     let started = Instant::now();
     let ctx = Ctx {
         store,
@@ -179,6 +217,10 @@ pub(crate) fn execute(
         settings,
         reporter,
         cancel,
+        journal,
+        move_sources,
+        unjournaled: Mutex::new((Vec::new(), Instant::now())),
+        stopped: AtomicBool::new(false),
         ids: AtomicU64::new(1),
         src_kind: fsops::drive_info(&plan.source_root)
             .map(|i| i.kind.as_str())
@@ -237,14 +279,14 @@ pub(crate) fn execute(
     // A target object where the source has a folder goes first, so the folder's keys can be
     // written (a bucket holds "a" and "a/b" side by side, but no folder could).
     let caps = store.capabilities();
-    let folder_set: HashSet<&Path> = target
+    let folder_set: HashSet<&Path> = listing
         .iter()
         .filter(|(_, k)| *k == EntryKind::Dir)
         .map(|(p, _)| p.as_path())
         .collect();
     for a in of(ActionKind::DeleteConflict) {
         // The whole item: a folder's files and links, then its folders deepest first.
-        let mut below: Vec<&(PathBuf, EntryKind)> = target
+        let mut below: Vec<&(PathBuf, EntryKind)> = listing
             .iter()
             .filter(|(p, _)| p.starts_with(&a.rel))
             .collect();
@@ -270,7 +312,8 @@ pub(crate) fn execute(
     let copies: Vec<_> = plan
         .actions
         .iter()
-        .filter(|a| matches!(a.kind, ActionKind::Copy | ActionKind::Replace))
+        .enumerate()
+        .filter(|(_, a)| matches!(a.kind, ActionKind::Copy | ActionKind::Replace))
         .collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -278,15 +321,19 @@ pub(crate) fn execute(
             s.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(a) = copies.get(k) else { break };
-                    if cancel.is_cancelled() {
+                    let Some((seq, a)) = copies.get(k) else { break };
+                    if ctx.halted() {
                         break;
                     }
-                    ctx.upload(&a.rel, a.size);
+                    ctx.upload(*seq, &a.rel, a.size);
                 }
             });
         }
     });
+    ctx.flush_journal();
+    if move_sources && !ctx.halted() {
+        ctx.remove_empty_source_folders();
+    }
     let links = of(ActionKind::Symlink).count();
     if links > 0 {
         notice(format!(
@@ -295,20 +342,20 @@ pub(crate) fn execute(
         ));
         ctx.sum().skipped += links as u64;
     }
-    if !cancel.is_cancelled() {
+    if !ctx.halted() {
         // Files and links first, then folders, deepest first (each empty by then).
         let mut deletes: Vec<_> = of(ActionKind::Delete)
             .map(|a| (a.rel.as_path(), folder_set.contains(a.rel.as_path())))
             .collect();
         deletes.sort_by_key(|(p, dir)| (*dir, std::cmp::Reverse(p.components().count())));
         for (rel, dir) in deletes {
-            if cancel.is_cancelled() {
+            if ctx.halted() {
                 break;
             }
             ctx.delete(rel, dir);
         }
     }
-    if caps.folders && settings.preserve_times && !cancel.is_cancelled() {
+    if caps.folders && settings.preserve_times && !ctx.halted() {
         for a in of(ActionKind::SetDirTimes) {
             let t = std::fs::metadata(plan.source_root.join(&a.rel)).and_then(|m| m.modified());
             let Ok(t) = t else { continue };
@@ -319,6 +366,9 @@ pub(crate) fn execute(
     }
     let mut sum = ctx.sum.into_inner().unwrap_or_else(|e| e.into_inner());
     sum.cancelled |= cancel.is_cancelled();
+    if ctx.stopped.load(Ordering::Relaxed) {
+        sum.cancelled = true;
+    }
     sum.elapsed_ms = started.elapsed().as_millis() as u64;
     reporter.report(&Event::RunFinished {
         summary: sum.clone(),
@@ -333,6 +383,96 @@ impl Ctx<'_> {
 
     fn fail(&self, e: &Error) {
         self.sum().fail(e);
+    }
+
+    /// Cancelled, or stopped by a journal that cannot be written.
+    fn halted(&self) -> bool {
+        self.cancel.is_cancelled() || self.stopped.load(Ordering::Relaxed)
+    }
+
+    /// Journals `u`, in a batch with others unless `now` (a move's source goes only once its
+    /// object's commit is on record). `false` when the journal failed: the run stops.
+    fn journal(&self, u: ItemUpdate, now: bool) -> bool {
+        let Some(j) = self.journal else { return true };
+        let batch = {
+            let mut w = self.unjournaled.lock().unwrap_or_else(|e| e.into_inner());
+            w.0.push(u);
+            if !now && w.0.len() < JOURNAL_BATCH && w.1.elapsed() < JOURNAL_EVERY {
+                return true;
+            }
+            w.1 = Instant::now();
+            std::mem::take(&mut w.0)
+        };
+        self.record(j, &batch)
+    }
+
+    fn flush_journal(&self) {
+        let Some(j) = self.journal else { return };
+        let batch =
+            std::mem::take(&mut self.unjournaled.lock().unwrap_or_else(|e| e.into_inner()).0);
+        self.record(j, &batch);
+    }
+
+    fn record(&self, j: &Journal, batch: &[ItemUpdate]) -> bool {
+        match j.record(batch) {
+            Ok(()) => true,
+            Err(e) => {
+                if !self.stopped.swap(true, Ordering::Relaxed) {
+                    self.fail(&e);
+                }
+                false
+            }
+        }
+    }
+
+    /// A move: the source of an object committed, verified and journaled is deleted, if it is
+    /// still the file that was sent (`sent`: its size and modified time before the upload).
+    fn delete_source(&self, seq: usize, src: &Path, sent: (u64, Option<SystemTime>)) {
+        let kept = |why: String| {
+            Error::new(
+                Code::MoveSourceKept,
+                src,
+                format!("the copy is in place, but the source was kept: {why}"),
+            )
+        };
+        let now = std::fs::symlink_metadata(src);
+        let result = match now {
+            Ok(m) if m.is_file() && (m.len(), m.modified().ok()) == sent => {
+                std::fs::remove_file(src).map_err(|e| kept(format!("it cannot be deleted ({e})")))
+            }
+            Ok(_) => Err(kept(
+                "it changed after it was sent (size or modified time)".into(),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(kept(format!("it cannot be read ({e})"))),
+        };
+        match result {
+            Ok(()) => {
+                self.sum().sources_deleted += 1;
+                self.journal(ItemUpdate::new(seq, ItemState::SourceDeleted), false);
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// A move: the source's folders that the move emptied, deepest first (a folder still
+    /// holding something — a file that failed, or was kept — stays, as `mv` leaves it).
+    fn remove_empty_source_folders(&self) {
+        let mut dirs: Vec<&Path> = self
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::SetDirTimes || a.kind == ActionKind::Mkdir)
+            .map(|a| a.rel.as_path())
+            .filter(|r| !r.as_os_str().is_empty())
+            .collect();
+        dirs.sort_by_key(|r| std::cmp::Reverse(r.components().count()));
+        dirs.dedup();
+        for rel in dirs {
+            // `remove_dir` removes only an empty folder, and never follows a link.
+            let _ = std::fs::remove_dir(self.plan.source_root.join(rel));
+        }
+        let _ = std::fs::remove_dir(&self.plan.source_root);
     }
 
     fn key(&self, rel: &Path) -> Result<String, Error> {
@@ -355,7 +495,7 @@ impl Ctx<'_> {
     }
 
     /// One file: read, hashed and sent in chunks, committed, read back and compared.
-    fn upload(&self, rel: &Path, planned: u64) {
+    fn upload(&self, seq: usize, rel: &Path, planned: u64) {
         let id = self.ids.fetch_add(1, Ordering::Relaxed);
         let src = self.plan.source_root.join(rel);
         let dst = self.store.url().display_path(rel);
@@ -422,22 +562,60 @@ impl Ctx<'_> {
             .map(|p| p.to_string());
         self.reporter.report(&Event::FileFinished {
             id,
-            src,
+            src: src.clone(),
             dst,
             outcome,
             perf,
             perf_line,
         });
-        let mut sum = self.sum();
-        match result {
-            Ok(t) => {
-                sum.copied += 1;
-                sum.verified += t.verified as u64;
-                sum.bytes += t.bytes;
-                sum.staged += 1;
+        let ms = started.elapsed().as_millis() as u64;
+        let update = match &result {
+            Ok(t) => ItemUpdate {
+                hash: Some(t.hash.clone()),
+                strategy: Some(Strategy::Staged.as_str().to_string()),
+                method: Some(fsops::CopyMethod::ReadWrite.as_str().to_string()),
+                verified: t.verified,
+                ms,
+                ..ItemUpdate::new(seq, ItemState::Committed)
+            },
+            Err(e) if e.is_cancelled() => ItemUpdate::new(seq, ItemState::Planned),
+            Err(e) => ItemUpdate {
+                error: Some(e.to_string()),
+                ms,
+                ..ItemUpdate::new(seq, ItemState::Failed)
+            },
+        };
+        {
+            let mut sum = self.sum();
+            match &result {
+                Ok(t) => {
+                    sum.copied += 1;
+                    sum.verified += t.verified as u64;
+                    sum.bytes += t.bytes;
+                    sum.staged += 1;
+                }
+                Err(e) if e.is_cancelled() => sum.cancelled = true,
+                Err(e) => sum.fail(e),
             }
-            Err(e) if e.is_cancelled() => sum.cancelled = true,
-            Err(e) => sum.fail(&e),
+        }
+        if update.state == ItemState::Planned {
+            return;
+        }
+        let move_it = self.move_sources && update.state == ItemState::Committed;
+        // A move deletes only what was verified, and only once the journal says it is stored.
+        if self.journal(update, move_it)
+            && move_it
+            && let Ok(t) = &result
+        {
+            if t.verified {
+                self.delete_source(seq, &src, t.stamp);
+            } else {
+                self.fail(&Error::new(
+                    Code::MoveSourceKept,
+                    &src,
+                    "the copy is in place, but the source was kept: it was not verified (verify_policy)",
+                ));
+            }
         }
     }
 
@@ -576,6 +754,8 @@ impl Ctx<'_> {
             verified: verify,
             copy_ms,
             verify_ms: verify_started.elapsed().as_millis() as u64,
+            hash,
+            stamp: before,
         })
     }
 
@@ -684,6 +864,10 @@ struct Sent {
     verified: bool,
     copy_ms: u64,
     verify_ms: u64,
+    /// The file's BLAKE3 (hex).
+    hash: String,
+    /// The source's size and modified time before it was read.
+    stamp: (u64, Option<SystemTime>),
 }
 
 fn changed(src: &Path) -> Error {

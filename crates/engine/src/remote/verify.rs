@@ -2,7 +2,8 @@
 //! as the settings say) and its object read back from the server and hashed — not the hash
 //! stored beside it, which only says what was sent — and every file missing on either side.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -13,7 +14,7 @@ use crate::events::{CancelToken, Event, Reporter};
 use crate::hash::hash_path;
 use crate::settings::{HashAlgo, Settings, VerifyRead};
 use crate::tree::verify::{Problem, VerifyItem, VerifyReport};
-use crate::tree::{EntryKind, Filter, Side, path_order};
+use crate::tree::{Comparison, EntryKind, Filter, Side, path_order};
 
 /// Verifies the objects below `store`'s location against the files below `left`. `Err` when
 /// the location cannot be listed (nothing was compared).
@@ -36,7 +37,7 @@ pub fn verify_remote(
         reporter,
         cancel,
     );
-    let remote = super::list_as_scan(store, None, threads, cancel)?;
+    let (remote, _) = super::list_as_scan(store, None, threads, cancel)?;
     let mut report = VerifyReport {
         algo: HashAlgo::Blake3.as_str().to_string(),
         ..VerifyReport::default()
@@ -129,18 +130,7 @@ pub fn verify_remote(
                         cancel,
                         &progress,
                     );
-                    let there = (|| {
-                        let mut h = blake3::Hasher::new();
-                        let mut at = 0;
-                        while at < *size {
-                            let end = (at + part).min(*size);
-                            let b = store.read(&key, at..end)?;
-                            h.update(&b);
-                            progress(b.len() as u64);
-                            at = end;
-                        }
-                        Ok::<_, Error>(h.finalize().to_hex().to_string())
-                    })();
+                    let there = object_hash(store, &key, *size, part, &progress);
                     if cancel.is_cancelled() {
                         break;
                     }
@@ -177,4 +167,104 @@ pub fn verify_remote(
     report.cancelled = cancel.is_cancelled() || local.cancelled;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The BLAKE3 of the object `key` (`size` bytes), read back in `part`-sized ranges.
+fn object_hash(
+    store: &dyn Store,
+    key: &str,
+    size: u64,
+    part: u64,
+    progress: &dyn Fn(u64),
+) -> Result<String, Error> {
+    let mut h = blake3::Hasher::new();
+    let mut at = 0;
+    while at < size {
+        let end = (at + part).min(size);
+        let b = store.read(key, at..end)?;
+        h.update(&b);
+        progress(b.len() as u64);
+        at = end;
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// `--by content` against remote storage: each pair of equal size (`cmp`'s content
+/// candidates) settled by the file's BLAKE3 against the one stored with the object (`stored`,
+/// as fcs uploads it — what was sent, the way rclone's check trusts a stored MD5), or, where
+/// none is stored (another tool uploaded it; SFTP), against the object read back and hashed.
+pub(crate) fn compare_content(
+    cmp: &Comparison,
+    store: &dyn Store,
+    stored: &HashMap<PathBuf, String>,
+    threads: usize,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Vec<(usize, Result<bool, String>)> {
+    let pairs = cmp.content_candidates();
+    let size_of = |k: usize| {
+        cmp.items[k]
+            .left
+            .map_or(0, |l| cmp.left.entries[l as usize].size)
+    };
+    let total: u64 = pairs
+        .iter()
+        .map(|&k| {
+            let rel = cmp.rel(&cmp.items[k]);
+            size_of(k) * if stored.contains_key(rel) { 1 } else { 2 }
+        })
+        .sum();
+    let done = AtomicU64::new(0);
+    let progress = |n: u64| {
+        let d = done.fetch_add(n, Ordering::Relaxed) + n;
+        reporter.report(&Event::CompareProgress {
+            hashed_bytes: d,
+            total_bytes: total,
+        });
+    };
+    let part = store.capabilities().part_size;
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<(usize, Result<bool, String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 64).min(pairs.len().max(1)) {
+            s.spawn(|| {
+                while !cancel.is_cancelled() {
+                    let Some(&k) = pairs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let rel = cmp.rel(&cmp.items[k]);
+                    let here = hash_path(
+                        &cmp.left.root.join(rel),
+                        HashAlgo::Blake3,
+                        false,
+                        cancel,
+                        &progress,
+                    )
+                    .map_err(|e| {
+                        format!(
+                            "SCAN_E_READ: cannot read '{}' to compare it: {e}",
+                            cmp.left.root.join(rel).display()
+                        )
+                    });
+                    let there = match stored.get(rel) {
+                        Some(h) => Ok(h.clone()),
+                        None => {
+                            let key = rel.to_string_lossy().replace('\\', "/");
+                            object_hash(store, &key, size_of(k), part, &progress)
+                                .map_err(|e| e.to_string())
+                        }
+                    };
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    let r = match (here, there) {
+                        (Ok(a), Ok(b)) => Ok(a == b),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    };
+                    out.lock().unwrap_or_else(|e| e.into_inner()).push((k, r));
+                }
+            });
+        }
+    });
+    out.into_inner().unwrap_or_else(|e| e.into_inner())
 }

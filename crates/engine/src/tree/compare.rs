@@ -292,6 +292,45 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The pairs a content comparison settles: a file on both sides, of equal size.
+    pub(crate) fn content_candidates(&self) -> Vec<usize> {
+        let (le, re) = (&self.left.entries, &self.right.entries);
+        (0..self.items.len())
+            .filter(|&k| match (self.items[k].left, self.items[k].right) {
+                (Some(l), Some(r)) => {
+                    let (a, b) = (&le[l as usize], &re[r as usize]);
+                    a.kind == EntryKind::File && b.kind == EntryKind::File && a.size == b.size
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Records content compared by other means than reading both files here (remote storage:
+    /// its stored hash, or the object read back): `(item, equal?)`, an `Err` being a pair that
+    /// could not be compared (it counts as different and is an issue). The comparison is then
+    /// by content.
+    pub(crate) fn settle_content(&mut self, results: Vec<(usize, Result<bool, String>)>) {
+        let (le, re) = (&self.left.entries, &self.right.entries);
+        for (k, res) in results {
+            let it = &mut self.items[k];
+            let (Some(l), Some(r)) = (it.left, it.right) else {
+                continue;
+            };
+            match res {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(message) => self.issues.push(CompareIssue {
+                    rel: le[l as usize].rel.to_path_buf(),
+                    message,
+                }),
+            }
+            it.diffs.insert(Diffs::CONTENT);
+            it.category = categorize(Some(&le[l as usize]), Some(&re[r as usize]), it.diffs);
+        }
+        self.criteria.content = true;
+    }
+
     /// An item's path, relative to the roots (the left name when a folded pair differs).
     pub fn rel(&self, item: &Item) -> &Path {
         match (item.left, item.right) {

@@ -220,6 +220,37 @@ impl Job {
         Ok(self.execute(plan, &copier, workers, &[], manifest.as_ref()))
     }
 
+    /// Runs `plan` onto remote storage (see [`crate::remote::run`]): journals it, executes it
+    /// and closes the journal. An interrupted run of this job is closed first: a remote run is
+    /// finished by a fresh comparison (what it stored compares equal and is skipped, its
+    /// leftovers are swept by the store), which `plan` is.
+    pub fn run_remote(
+        &mut self,
+        plan: &Plan,
+        remote: &crate::remote::run::Target<'_>,
+        reporter: &dyn Reporter,
+        cancel: &CancelToken,
+    ) -> Result<Summary, Error> {
+        if let Some(old) = self.journal.unfinished()? {
+            self.journal.close_run(old.id, "failed")?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let tag = crate::temp::tag_for(std::process::id(), now.subsec_nanos());
+        self.journal.begin(self.kind, remote.settings, &tag, plan)?;
+        let remote = crate::remote::run::Target {
+            journal: Some(&self.journal),
+            move_sources: self.kind == RunKind::Move,
+            ..*remote
+        };
+        let mut summary = crate::remote::run::execute(plan, &remote, reporter, cancel);
+        if let Err(e) = self.journal.finish(summary.journal_state()) {
+            summary.fail(&e);
+        }
+        Ok(summary)
+    }
+
     /// The tail every journaled execution shares: execute, close the journal, finish the
     /// manifest. A failure to close either is one more failed item.
     fn execute(

@@ -572,6 +572,11 @@ impl Journal {
     /// that crashed).
     pub(crate) fn finish(&self, state: &str) -> Result<(), Error> {
         let Some(run) = self.run else { return Ok(()) };
+        self.close_run(run, state)
+    }
+
+    /// Marks the run `run` of this journal finished (see [`Journal::finish`]).
+    pub(crate) fn close_run(&self, run: i64, state: &str) -> Result<(), Error> {
         let db_state = if state == "cancelled" {
             "running"
         } else {

@@ -105,7 +105,7 @@ pub fn compare_roots(
                     format!("'{}' is not an existing folder", left.display()),
                 )
             })?;
-        let criteria = remote_criteria(criteria, left)?;
+        let criteria = remote_criteria(criteria);
         let store = remote::open(&url, settings)?;
         let threads = match settings.workers {
             0 => 16,
@@ -149,23 +149,15 @@ pub fn compare_roots(
 
 /// What a comparison with remote storage compares: an object keeps its bytes, its modified
 /// time and our hash, nothing else (permissions, owners, created times and attributes are
-/// left out; names are compared exactly, as a bucket keeps them). `REMOTE_E_UNSUPPORTED` for
-/// a comparison by content.
-pub(crate) fn remote_criteria(mut criteria: Criteria, source: &Path) -> Result<Criteria, Error> {
-    if criteria.content {
-        return Err(Error::new(
-            Code::RemoteUnsupported,
-            source,
-            "comparing by content with remote storage is not supported yet: compare by size and modified time (the default)",
-        ));
-    }
+/// left out; names are compared exactly, as a bucket keeps them).
+pub(crate) fn remote_criteria(mut criteria: Criteria) -> Criteria {
     criteria.permissions = false;
     criteria.owner = false;
     criteria.created = false;
     criteria.xattrs = Default::default();
     criteria.fold_case = false;
     criteria.fold_unicode = false;
-    Ok(criteria)
+    criteria
 }
 
 /// The local folder `src` scanned, `store` listed (with the metadata of the objects whose size
@@ -190,8 +182,8 @@ pub(crate) fn compare_remote(
         reporter,
         cancel,
     );
-    let dst_scan = if src_scan.cancelled {
-        Scan::default()
+    let (dst_scan, hashes) = if src_scan.cancelled {
+        Default::default()
     } else {
         remote::list_as_scan(store, Some(&src_scan), threads, cancel)?
     };
@@ -214,9 +206,17 @@ pub(crate) fn compare_remote(
     } else {
         tolerance
     };
-    Ok(compare(
-        src_scan, dst_scan, criteria, tolerance, reporter, cancel,
-    ))
+    let by_content = criteria.content;
+    let criteria = Criteria {
+        content: false,
+        ..criteria
+    };
+    let mut cmp = compare(src_scan, dst_scan, criteria, tolerance, reporter, cancel);
+    if by_content && !cmp.cancelled {
+        let results = remote::compare_content(&cmp, store, &hashes, threads, reporter, cancel);
+        cmp.settle_content(results);
+    }
+    Ok(cmp)
 }
 
 /// Scans both roots in parallel (one thread pool each) and compares them.

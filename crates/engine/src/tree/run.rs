@@ -391,6 +391,26 @@ impl Run {
         cancel: CancelToken,
     ) -> Result<Prepared, Error> {
         let (job, run) = Job::open_interrupted(journal)?;
+        if let Some(url) = Url::parse(&run.target) {
+            // A remote run resumes by a fresh comparison narrowed to what it had planned.
+            let url = url?;
+            drop(job);
+            let planned: std::collections::HashSet<PathBuf> =
+                run.items.iter().map(|i| i.rel.clone()).collect();
+            let fresh = Run {
+                delete: run
+                    .items
+                    .iter()
+                    .any(|i| i.kind == crate::tree::ActionKind::Delete),
+                dry_run: self.dry_run,
+                ..Run::new(run.kind, &run.source, &run.target, &run.settings)
+            };
+            let mut prepared =
+                fresh.prepare_remote(run.kind, &run.source, url, reporter, cancel)?;
+            prepared.plan.actions.retain(|a| planned.contains(&a.rel));
+            prepared.plan.skipped.retain(|s| planned.contains(&s.rel));
+            return Ok(prepared);
+        }
         let threads = threads(&run.settings, &run.target);
         Ok(Prepared {
             kind: run.kind,
@@ -430,9 +450,7 @@ impl Run {
     ) -> Result<Prepared, Error> {
         let unsupported = |what: &str| Err(Error::new(Code::RemoteUnsupported, source, what));
         if kind == RunKind::Move {
-            return unsupported(
-                "a move to remote storage is not supported yet: sync (or copy), then delete the source once `fcs verify` agrees",
-            );
+            self.settings = self.settings.for_move()?;
         }
         if self.delete && self.settings.delete_mode == DeleteMode::Trash {
             return unsupported(
@@ -452,13 +470,36 @@ impl Run {
                     format!("'{}' is not an existing folder", source.display()),
                 )
             })?;
-        self.criteria = remote_criteria(self.criteria, source)?;
+        self.criteria = remote_criteria(self.criteria);
         let store: Arc<dyn Store> = Arc::from(remote::open(&url, &self.settings)?);
         let threads = match self.settings.workers {
             0 => 16,
             n => n as usize,
         };
         let target = PathBuf::from(url.to_string());
+        // A real run: the location is this machine's alone (lock), and the job is journaled.
+        // An interrupted run of it is finished by this one: a fresh comparison, where what it
+        // stored compares equal and is skipped.
+        let job = if self.dry_run {
+            None
+        } else {
+            let job = Job::open(kind, &src, &target)?;
+            if let Some(run) = job.interrupted()? {
+                reporter.report(&Event::Notice {
+                    id: 0,
+                    path: target.clone(),
+                    notice: Notice {
+                        kind: crate::events::NoticeKind::Resume,
+                        message: format!(
+                            "an interrupted {} run to this location (started {}) is finished by this one: what it stored compares equal and is skipped, the rest is sent again",
+                            run.kind.as_str(),
+                            run.started
+                        ),
+                    },
+                });
+            }
+            Some(job)
+        };
         let filter = self
             .filter
             .clone()
@@ -469,8 +510,8 @@ impl Run {
             threads,
             reporter: reporter.clone(),
             cancel: cancel.clone(),
-            job: None,
-            journaled: false,
+            job,
+            journaled: true,
             dry_run: self.dry_run,
             resumed: None,
             to_resume: None,
@@ -669,15 +710,23 @@ impl Prepared {
             });
         }
         if let Some(store) = &self.remote {
-            return Ok(remote::execute(
-                &self.plan,
-                &**store,
-                &self.remote_target,
-                &self.settings,
-                self.threads,
-                &*self.reporter,
-                &self.cancel,
-            ));
+            let target = remote::run::Target {
+                store: &**store,
+                listing: &self.remote_target,
+                settings: &self.settings,
+                threads: self.threads,
+                journal: None,
+                move_sources: false,
+            };
+            return match self.job.as_mut() {
+                Some(job) => job.run_remote(&self.plan, &target, &*self.reporter, &self.cancel),
+                None => Ok(remote::run::execute(
+                    &self.plan,
+                    &target,
+                    &*self.reporter,
+                    &self.cancel,
+                )),
+            };
         }
         let Some(mut job) = self.job.take() else {
             return Ok(Summary::default());
