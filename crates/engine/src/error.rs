@@ -152,7 +152,7 @@ codes! {
     VerifyMissing => "VERIFY_E_MISSING", NotCreated,
         "`fcs verify` found an item on only one side, or a manifest entry whose file is missing; copy it again.";
     RemoteUrl => "REMOTE_E_URL", NotCreated,
-        "Write the location as s3://bucket/prefix or sftp://[user@]host[:port]/path (or a local path); check the spelling of the scheme, bucket, host and port.";
+        "Write the location as `s3://bucket/prefix` or `sftp://[user@]host[:port]/path` (or a local path); check the spelling of the scheme, bucket, host and port.";
     RemoteConnect => "REMOTE_E_CONNECT", NotCreated,
         "The server could not be reached (or stopped answering after the retries); check the host, port, s3_endpoint setting and network, then run again.";
     RemoteAuth => "REMOTE_E_AUTH", NotCreated,
