@@ -336,7 +336,7 @@ fn sweep_sync_kills(syscalls: &str, step: u32, durability: &str) {
                 .success()
         );
         // An old version of some files at the target: complete-old or complete-new, never mixed.
-        make_tree(&dst, 500);
+        make_old_tree(&dst, 500);
         let o = killed_at(
             &data,
             syscalls,
