@@ -65,6 +65,36 @@ pub struct FailedItem {
 }
 
 impl Summary {
+    /// Adds another run's counts and errors to these (a front end's sync of both directions is
+    /// two runs, reported as one).
+    pub fn absorb(&mut self, o: Summary) {
+        self.copied += o.copied;
+        self.verified += o.verified;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.deleted += o.deleted;
+        self.dirs_created += o.dirs_created;
+        self.symlinks += o.symlinks;
+        self.renamed += o.renamed;
+        self.metadata_updated += o.metadata_updated;
+        self.hard_linked += o.hard_linked;
+        self.bytes += o.bytes;
+        self.elapsed_ms += o.elapsed_ms;
+        self.direct_small += o.direct_small;
+        self.direct_large += o.direct_large;
+        self.staged += o.staged;
+        self.already_present += o.already_present;
+        self.sources_deleted += o.sources_deleted;
+        for n in o.not_kept {
+            match self.not_kept.iter_mut().find(|m| m.kind == n.kind) {
+                Some(m) => m.items += n.items,
+                None => self.not_kept.push(n),
+            }
+        }
+        self.cancelled |= o.cancelled;
+        self.errors.extend(o.errors);
+    }
+
     /// How the run ends in its journal: `cancelled` stays resumable (so does a run the journal
     /// itself stopped, `JOURNAL_E_WRITE`); `failed` and `done` ran to their end.
     pub(crate) fn journal_state(&self) -> &'static str {

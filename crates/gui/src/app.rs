@@ -15,7 +15,9 @@ use egui_extras::{Column, TableBuilder};
 use engine::tree::{ActionKind, Comparison, Criteria, Direction, EntryKind, Plan, Summary};
 use engine::{DeleteMode, Event, Outcome, Phase, Settings, VerifyPolicy, format_bytes};
 
+use crate::kinds::Kind;
 use crate::model::{Pane, SortKey, Tree, compile_wildcard, copy_plan, delete_plan};
+use crate::sync::Rule;
 use crate::worker::{Job, JobKind, Msg, Selection, start_compare, start_copy, start_delete};
 
 /// Lines kept in the status log (the original app's limit).
@@ -23,6 +25,9 @@ pub const LOG_LINES: usize = 5000;
 /// Items listed by name in a confirmation before "… and N more".
 const CONFIRM_LIST: usize = 10;
 const STORAGE_KEY: &str = "fcs-gui";
+
+mod sync_ui;
+use sync_ui::{SyncPreview, act_cell};
 
 /// The verify radio buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +51,11 @@ pub struct Prefs {
     pub verify: VerifyChoice,
     pub differences_only: bool,
     pub filter: String,
+    /// The sync mode and its direction.
+    pub rule: Rule,
+    /// The view filter bar: which kinds are shown (in [`Kind::ALL`]'s order), and the search.
+    pub kinds_shown: [bool; 8],
+    pub search: String,
 }
 
 impl Default for Prefs {
@@ -61,6 +71,9 @@ impl Default for Prefs {
             verify: VerifyChoice::All,
             differences_only: false,
             filter: String::new(),
+            rule: Rule::default(),
+            kinds_shown: [true; 8],
+            search: String::new(),
         }
     }
 }
@@ -93,6 +106,9 @@ struct Progress {
     /// The file the "current file" bar follows: the most recently started one still running.
     current: Option<u64>,
     deleted: u64,
+    /// The totals were set before the job (a sync of two runs): a run's start does not reset
+    /// them.
+    preset: bool,
 }
 
 impl Progress {
@@ -137,6 +153,7 @@ enum Dialog {
         more: usize,
         dry_run: bool,
     },
+    ConfirmSync(Box<SyncPreview>),
     Message(String),
 }
 
@@ -234,6 +251,8 @@ pub struct FcsApp {
     last_error: Option<String>,
     /// The sort chosen from a column header: key, side, descending. Kept across compares.
     sort: Option<(SortKey, Pane, bool)>,
+    /// The mirror's deletes tripped the mass-deletion guard (the engine's message).
+    guard: Option<String>,
 }
 
 impl std::fmt::Debug for FcsApp {
@@ -299,6 +318,7 @@ impl FcsApp {
             recompare: false,
             last_error: None,
             sort: None,
+            guard: None,
         };
         app.sync_verify_setting();
         app
@@ -697,10 +717,11 @@ impl FcsApp {
                 p.hashed = hashed_bytes;
                 p.hash_total = total_bytes;
             }
-            Event::RunStarted { files, bytes, .. } => {
+            Event::RunStarted { files, bytes, .. } if !p.preset => {
                 p.files_total = files;
                 p.bytes_total = bytes;
             }
+            Event::RunStarted { .. } => {}
             Event::FileStarted { id, src, size, .. } => {
                 let name = src
                     .file_name()
@@ -848,6 +869,9 @@ impl FcsApp {
         if let Some((key, pane, desc)) = self.sort {
             self.tree.sort(key, pane, desc);
         }
+        self.cursor = None;
+        self.cmp = Some(Arc::new(cmp));
+        self.apply_mode();
         self.apply_view();
         let (d, ml, mr) = self.tree.counts();
         self.set_status(format!(
@@ -855,8 +879,6 @@ impl FcsApp {
             self.tree.len().saturating_sub(1),
             took.as_secs_f64()
         ));
-        self.cursor = None;
-        self.cmp = Some(Arc::new(cmp));
     }
 
     fn on_ran(&mut self, kind: JobKind, s: Summary, took: Duration) {
@@ -873,6 +895,13 @@ impl FcsApp {
                 plural(s.dirs_created, "folder")
             ));
             lines.push(format!("Bytes: {}", format_bytes(s.bytes)));
+            if kind == JobKind::Sync {
+                lines.push(format!(
+                    "Deleted: {}, metadata updated: {}",
+                    plural(s.deleted, "item"),
+                    plural(s.metadata_updated, "item")
+                ));
+            }
             // How each file was copied is for the log, not for the result a person reads.
             self.log(format!(
                 "strategies: DIRECT-SMALL {}, DIRECT-LARGE {}, STAGED {}",
@@ -905,6 +934,8 @@ impl FcsApp {
         match compile_wildcard(&self.prefs.filter) {
             Ok(g) => {
                 self.applied_filter = self.prefs.filter.clone();
+                self.tree
+                    .set_filter(self.prefs.kinds_shown, &self.prefs.search);
                 self.tree.set_view(g.as_ref(), self.prefs.differences_only);
             }
             Err(e) => self.set_status(e),
@@ -921,6 +952,9 @@ impl FcsApp {
         }
         if ctrl(Key::F) {
             self.focus_filter = true;
+        }
+        if ctrl(Key::S) && matches!(self.dialog, Dialog::None) {
+            self.request_sync();
         }
         if ctx.egui_wants_keyboard_input() || !matches!(self.dialog, Dialog::None) {
             return;
@@ -1041,6 +1075,8 @@ impl FcsApp {
                 self.start_compare();
             }
         });
+        self.mode_bar(ui);
+        self.filter_bar(ui);
         ui.horizontal_wrapped(|ui| {
             ui.label("Filter:");
             let r = ui.add(
@@ -1229,7 +1265,11 @@ impl FcsApp {
             .resizable(true)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
             .min_scrolled_height(0.0);
-        for _ in 0..2 {
+        for side in 0..2 {
+            if side == 1 {
+                // The middle column: the row's kind and its action.
+                table = table.column(Column::exact(62.0));
+            }
             table = table
                 .column(Column::initial(236.0).at_least(120.0).clip(true))
                 .column(Column::initial(64.0).clip(true))
@@ -1248,12 +1288,20 @@ impl FcsApp {
         let mut expand: Option<(usize, bool)> = None;
         let mut clicked: Option<(usize, Pane)> = None;
         let mut sort_click = None;
+        let mut set_act = None;
         let sort = self.sort;
         let tree = &self.tree;
         let notes = &self.file_notes;
         table
             .header(22.0, |mut h| {
                 for pane in [Pane::Left, Pane::Right] {
+                    if pane == Pane::Right {
+                        h.col(|ui| {
+                            ui.strong("Action").on_hover_text(
+                                "What Synchronize does with each row: click to change it",
+                            );
+                        });
+                    }
                     for (c, key) in [
                         (format!("{} Name", pane.name()), Some(SortKey::Name)),
                         ("Size".into(), Some(SortKey::Size)),
@@ -1298,6 +1346,13 @@ impl FcsApp {
                     let r = &tree.rows[i];
                     row.set_selected(Some(i) == self.cursor);
                     for pane in [Pane::Left, Pane::Right] {
+                        if pane == Pane::Right {
+                            row.col(|ui| {
+                                if let Some(a) = act_cell(ui, tree, i) {
+                                    set_act = Some((i, a));
+                                }
+                            });
+                        }
                         let side = r.side(pane);
                         let (_, resp) = row.col(|ui| {
                             ui.add_space(r.depth as f32 * 14.0);
@@ -1391,12 +1446,17 @@ impl FcsApp {
                         });
                         row.col(|ui| {
                             let st = r.status(pane);
-                            let color = match st {
-                                "Same" | "Folder" => ui.visuals().text_color(),
-                                "Missing" => Color32::GRAY,
-                                _ => Color32::from_rgb(220, 90, 60),
+                            let color = if side.is_none() {
+                                Color32::GRAY
+                            } else if r.kind == Kind::Equal && !r.inner_differs {
+                                ui.visuals().text_color()
+                            } else if r.kind == Kind::Equal {
+                                Kind::Differs.color()
+                            } else {
+                                r.kind.color()
                             };
-                            ui.label(RichText::new(st).color(color));
+                            ui.label(RichText::new(st).color(color))
+                                .on_hover_text(r.kind.meaning());
                         });
                     }
                 });
@@ -1408,6 +1468,10 @@ impl FcsApp {
         }
         if let Some((i, open)) = expand {
             self.tree.set_expanded(i, open);
+        }
+        if let Some((i, a)) = set_act {
+            self.tree.set_act(i, a);
+            self.cursor = Some(i);
         }
         if let Some((i, pane)) = clicked {
             self.cursor = Some(i);
@@ -1428,6 +1492,7 @@ impl FcsApp {
         }
         let title = match job.kind {
             JobKind::Copy => "Copying",
+            JobKind::Sync => "Synchronizing",
             _ => "Deleting",
         };
         let p = &self.progress;
@@ -1437,7 +1502,7 @@ impl FcsApp {
         egui::Modal::new(egui::Id::unique("progress")).show(ctx, |ui| {
             ui.set_width(520.0);
             ui.heading(title);
-            if job.kind == JobKind::Copy {
+            if matches!(job.kind, JobKind::Copy | JobKind::Sync) {
                 let in_flight_copied: u64 = p
                     .in_flight
                     .values()
@@ -1539,6 +1604,7 @@ impl FcsApp {
         let dialog = std::mem::replace(&mut self.dialog, Dialog::None);
         self.dialog = match dialog {
             Dialog::None => Dialog::None,
+            Dialog::ConfirmSync(p) => self.sync_dialog(ctx, p),
             Dialog::Message(m) => {
                 let mut close = false;
                 egui::Modal::new(egui::Id::unique("message")).show(ctx, |ui| {
@@ -1987,10 +2053,10 @@ fn plural(n: u64, noun: &str) -> String {
 /// The title of a finished job's result, as it ended: finished, finished with errors, or
 /// cancelled (what was committed before a cancel stays, and the summary lists it).
 fn outcome_title(kind: JobKind, s: &Summary) -> String {
-    let what = if kind == JobKind::Delete {
-        "Delete Orphans"
-    } else {
-        "Copy"
+    let what = match kind {
+        JobKind::Delete => "Delete Orphans",
+        JobKind::Sync => "Synchronize",
+        _ => "Copy",
     };
     if s.cancelled {
         format!("{what} CANCELLED")

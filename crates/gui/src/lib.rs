@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod kinds;
 pub mod model;
+pub mod sync;
 pub mod worker;
 
 pub use app::{FcsApp, Prefs, VerifyChoice};

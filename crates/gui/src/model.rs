@@ -9,6 +9,8 @@ use std::time::SystemTime;
 
 use engine::tree::{Category, Comparison, Diffs, Direction, EntryKind, Plan, PlanOptions};
 
+use crate::kinds::{Act, Kind};
+
 /// Which tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Pane {
@@ -55,6 +57,16 @@ pub struct Row {
     pub right: Option<Side>,
     pub category: Category,
     pub diffs: Diffs,
+    /// The grid's category of the row.
+    pub kind: Kind,
+    /// Something beneath this folder differs (the folder's marker).
+    pub inner_differs: bool,
+    /// What a sync does with the row: chosen by the mode, or by hand.
+    pub act: Act,
+    /// The action was chosen by hand (a click or the context menu), not by the mode.
+    pub by_hand: bool,
+    /// Why the mode leaves this difference alone (the engine's words), for `Act::Skip`.
+    pub why: Option<Box<str>>,
 }
 
 impl Row {
@@ -73,21 +85,56 @@ impl Row {
     pub fn differs(&self) -> bool {
         self.category != Category::Same
     }
-    /// The Status column for one side (the original app's words).
+    /// The Status column for one side: the row's category in words, as this side sees it.
     pub fn status(&self, pane: Pane) -> &'static str {
-        match self.side(pane) {
-            None => "Missing",
-            Some(s) if s.kind == EntryKind::Dir && self.side(pane.other()).is_none() => "Folder",
-            Some(s) if s.kind == EntryKind::Dir => {
-                if self.diffs.contains(Diffs::MODIFIED) || self.diffs.contains(Diffs::CREATED) {
-                    "Folder (timestamp)"
+        let Some(s) = self.side(pane) else {
+            return "Missing";
+        };
+        let dir = s.kind == EntryKind::Dir;
+        match self.kind {
+            Kind::Equal | Kind::MetadataOnly if dir && self.inner_differs => {
+                "Folder, differences inside"
+            }
+            Kind::Equal if dir => "Folder",
+            Kind::Equal => "Same",
+            Kind::MetadataOnly if dir => "Folder times differ",
+            Kind::MetadataOnly => {
+                if self.diffs.contains(Diffs::NAME) {
+                    "Name case differs"
+                } else if self.diffs.contains(Diffs::OWNER) {
+                    "Owner differs"
+                } else if self.diffs.contains(Diffs::XATTRS) {
+                    "Attributes differ"
                 } else {
-                    "Folder"
+                    "Permissions differ"
                 }
             }
-            Some(_) if self.side(pane.other()).is_none() => "Different",
-            Some(_) if self.differs() => "Different",
-            Some(_) => "Same",
+            Kind::LeftOnly | Kind::RightOnly if dir => "Folder, only here",
+            Kind::LeftOnly | Kind::RightOnly => "Only here",
+            Kind::LeftNewer | Kind::RightNewer => {
+                let newer = if self.kind == Kind::LeftNewer {
+                    Pane::Left
+                } else {
+                    Pane::Right
+                };
+                if newer == pane { "Newer" } else { "Older" }
+            }
+            Kind::TypeConflict => match s.kind {
+                EntryKind::Dir => "Folder (other type)",
+                EntryKind::Symlink => "Link (other type)",
+                _ => "File (other type)",
+            },
+            Kind::Differs => {
+                if self.diffs.contains(Diffs::CONTENT) {
+                    "Content differs"
+                } else if self.diffs.contains(Diffs::SIZE) {
+                    "Size differs"
+                } else if self.diffs.contains(Diffs::CREATED) {
+                    "Created differs"
+                } else {
+                    "Different"
+                }
+            }
         }
     }
 }
@@ -118,8 +165,15 @@ pub struct Tree {
     /// Differences, missing left, missing right: fixed per comparison, so counted once rather
     /// than every frame (a million rows).
     counts: (usize, usize, usize),
+    /// Rows of each [`Kind`] (the filter bar's counts), counted once per comparison.
+    kind_counts: [usize; 8],
     /// Marked items per side, recounted only when ticks change.
     marked: [usize; 2],
+    /// The filter bar: which kinds are shown, and the search text (part of the path).
+    kinds_shown: [bool; 8],
+    search: String,
+    /// Whether the current view hides anything (the "(filtered)" mark).
+    filtered: bool,
 }
 
 impl Tree {
@@ -160,6 +214,11 @@ impl Tree {
                 Category::Same
             },
             diffs: Diffs::default(),
+            kind: Kind::Equal,
+            inner_differs: false,
+            act: Act::Nothing,
+            by_hand: false,
+            why: None,
         });
         // Ancestors of the current row, as row indices: the comparison is in pre-order.
         let mut stack: Vec<u32> = vec![0];
@@ -193,12 +252,30 @@ impl Tree {
                 right: side(cmp.right_entry(it)),
                 category: it.category,
                 diffs: it.diffs,
+                kind: Kind::of(
+                    it.category,
+                    it.diffs,
+                    cmp.left_entry(it).map(|e| e.kind),
+                    cmp.right_entry(it).map(|e| e.kind),
+                ),
+                inner_differs: false,
+                act: Act::Nothing,
+                by_hand: false,
+                why: None,
             });
             stack.push(idx);
         }
         let n = rows.len() as u32;
         for i in stack {
             rows[i as usize].end = n;
+        }
+        // Bottom-up: a folder is marked when anything beneath it differs.
+        for i in (1..rows.len()).rev() {
+            if (rows[i].kind.differs() || rows[i].inner_differs)
+                && let Some(p) = rows[i].parent
+            {
+                rows[p as usize].inner_differs = true;
+            }
         }
         let expanded = rows.iter().map(|r| r.depth < open_depth).collect();
         let mut t = Tree {
@@ -211,10 +288,17 @@ impl Tree {
             expanded,
             visible: Vec::new(),
             counts: (0, 0, 0),
+            kind_counts: [0; 8],
             marked: [0, 0],
+            kinds_shown: [true; 8],
+            search: String::new(),
+            filtered: false,
             rows,
         };
         t.counts = t.count_rows();
+        for r in t.rows.iter().skip(1) {
+            t.kind_counts[r.kind.index()] += 1;
+        }
         t.rebuild_visible();
         t
     }
@@ -394,8 +478,25 @@ impl Tree {
         self.rebuild_visible();
     }
 
+    /// The filter bar's state: which kinds to show, and a search text matched against each
+    /// row's path (case-insensitive). Takes effect with the next [`Tree::set_view`].
+    pub fn set_filter(&mut self, kinds_shown: [bool; 8], search: &str) {
+        self.kinds_shown = kinds_shown;
+        self.search = search.trim().to_lowercase();
+    }
+
+    /// Rows of each kind, in [`Kind::ALL`]'s order.
+    pub fn kind_counts(&self) -> [usize; 8] {
+        self.kind_counts
+    }
+
+    /// Whether the view hides anything.
+    pub fn is_filtered(&self) -> bool {
+        self.filtered
+    }
+
     /// Applies the name wildcard (`*.jpg;*.png`, case-insensitive; files only, with the folders
-    /// that lead to them) and the differences-only view.
+    /// that lead to them), the differences-only view and the filter bar (kinds, search).
     pub fn set_view(&mut self, wildcard: Option<&globset::GlobSet>, differences_only: bool) {
         let n = self.rows.len();
         if n == 0 {
@@ -404,15 +505,21 @@ impl Tree {
             self.visible.clear();
             return;
         }
+        let search = self.search.as_str();
         let mut keep = vec![false; n];
         for i in (0..n).rev() {
             let r = &self.rows[i];
+            let found =
+                search.is_empty() || r.rel.to_string_lossy().to_lowercase().contains(search);
+            let kind = self.kinds_shown[r.kind.index()];
             let own = if r.is_dir() || i == 0 {
                 // A folder is shown through its contents when a filter is active; on its own
-                // only when no filter applies and it passes the differences view.
-                wildcard.is_none() && (!differences_only || r.differs())
+                // only when no name filter applies and it passes the other views.
+                wildcard.is_none() && found && kind && (!differences_only || r.differs())
             } else {
                 wildcard.is_none_or(|g| g.is_match(r.name.to_lowercase()))
+                    && found
+                    && kind
                     && (!differences_only || r.differs())
             };
             if own {
@@ -425,6 +532,10 @@ impl Tree {
             }
         }
         keep[0] = true;
+        self.filtered = wildcard.is_some()
+            || differences_only
+            || !search.is_empty()
+            || self.kinds_shown.iter().any(|on| !on);
         self.shown = keep;
         self.rebuild_visible();
     }
@@ -697,7 +808,7 @@ mod tests {
         assert_eq!(t.rows[sub].end as usize, t.len());
         assert_eq!(t.rows[sub + 1].parent, Some(sub as u32));
         assert_eq!(t.rows[1].status(Pane::Left), "Missing");
-        assert_eq!(t.rows[1].status(Pane::Right), "Different");
+        assert_eq!(t.rows[1].status(Pane::Right), "Only here");
         assert_eq!(t.rows[2].status(Pane::Left), "Same");
     }
 
@@ -823,6 +934,54 @@ mod tests {
                 .iter()
                 .any(|&i| t.rows[i as usize].name == "same.txt")
         );
+    }
+
+    #[test]
+    fn the_filter_bar_counts_kinds_hides_them_and_searches_paths() {
+        let (_d, l, r) = fixture();
+        let (_c, mut t) = tree_of(&l, &r);
+        let counts = t.kind_counts();
+        let n = |k: Kind| counts[k.index()];
+        // deep and deep/only-left.txt; only-right.txt; changed.txt; same.txt, sub, sub/same.txt.
+        assert_eq!(
+            (
+                n(Kind::LeftOnly),
+                n(Kind::RightOnly),
+                n(Kind::Differs),
+                n(Kind::Equal)
+            ),
+            (2, 1, 1, 3)
+        );
+        assert_eq!(counts.iter().sum::<usize>(), t.len() - 1);
+        let sub = t.index_of(Path::new("sub")).unwrap();
+        assert!(t.rows[sub].inner_differs, "sub holds differences");
+        assert_eq!(t.rows[sub].status(Pane::Left), "Folder, differences inside");
+        assert!(!t.is_filtered());
+        let mut shown = [true; 8];
+        shown[Kind::Equal.index()] = false;
+        shown[Kind::LeftOnly.index()] = false;
+        t.set_filter(shown, "");
+        t.set_view(None, false);
+        assert!(t.is_filtered());
+        let names: Vec<&str> = t
+            .visible()
+            .iter()
+            .map(|&i| t.rows[i as usize].name.as_str())
+            .collect();
+        // An equal folder stays as the way to a shown row.
+        assert_eq!(names, ["", "only-right.txt", "sub", "changed.txt"]);
+        t.set_filter([true; 8], "SUB/SAME");
+        t.set_view(None, false);
+        let names: Vec<&str> = t
+            .visible()
+            .iter()
+            .map(|&i| t.rows[i as usize].name.as_str())
+            .collect();
+        assert_eq!(names, ["", "sub", "same.txt"]);
+        t.set_filter([true; 8], "");
+        t.set_view(None, false);
+        assert!(!t.is_filtered());
+        assert_eq!(t.visible().len(), t.len());
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum JobKind {
     Compare,
     Copy,
     Delete,
+    /// A sync of the middle column's actions: up to one run per direction.
+    Sync,
 }
 
 /// A message from a job to the UI.
@@ -154,6 +156,74 @@ pub fn start_copy(sel: Selection, settings: Settings, wake: Arc<dyn Fn() + Send 
             Ok(summary) => Msg::Ran(summary),
             Err(e) => Msg::Failed(e.to_string()),
         }
+    })
+}
+
+/// Runs the middle column's actions: one engine run per direction (left → right first), each
+/// a journaled `fcs sync` of the two folders narrowed to its rows' copies and deletes. `force`
+/// is the user's confirmation of a mirror the mass-deletion guard stopped. A cancel stops the
+/// run in progress and skips the next; the summaries are reported as one.
+pub fn start_sync(
+    legs: Vec<crate::sync::Leg>,
+    roots: [PathBuf; 2],
+    comparison: Arc<Comparison>,
+    settings: Settings,
+    force: bool,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> Job {
+    spawn(JobKind::Sync, wake.clone(), move |rep, cancel| {
+        let reporter: Arc<dyn Reporter> = Arc::new(UiReporter {
+            tx: rep.tx.clone(),
+            wake,
+        });
+        let criteria = comparison.criteria;
+        let mut total = Summary::default();
+        for leg in legs {
+            if cancel.is_cancelled() {
+                total.cancelled = true;
+                break;
+            }
+            let (src, dst) = match leg.from {
+                crate::model::Pane::Left => (&roots[0], &roots[1]),
+                crate::model::Pane::Right => (&roots[1], &roots[0]),
+            };
+            // A run plans from its own side of the comparison: the second leg's comparison is
+            // the first one's, whose changes are on the other side (the two legs never touch
+            // the same row).
+            let run = Run::new(RunKind::Sync, src, dst, &settings)
+                .criteria(criteria)
+                .comparison(comparison.clone())
+                .delete(!leg.deletes.is_empty())
+                .force(force);
+            let mut prepared = match run.prepare(reporter.clone(), cancel.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    if total == Summary::default() {
+                        return Msg::Failed(e.to_string());
+                    }
+                    total.failed += 1;
+                    total.errors.push(engine::tree::FailedItem {
+                        path: dst.clone(),
+                        code: e.code,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            prepared.narrow(&leg.copies, &leg.deletes);
+            match prepared.execute() {
+                Ok(s) => total.absorb(s),
+                Err(e) => {
+                    total.failed += 1;
+                    total.errors.push(engine::tree::FailedItem {
+                        path: dst.clone(),
+                        code: e.code,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        Msg::Ran(total)
     })
 }
 

@@ -34,6 +34,16 @@ fn fixture() -> Fixture {
     }
     fs::write(left.join("sub/changed.txt"), "the left version").unwrap();
     fs::write(right.join("sub/changed.txt"), "right").unwrap();
+    // The same modified time on both: they differ by size, neither is newer.
+    let t = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for p in [&left, &right] {
+        fs::File::options()
+            .write(true)
+            .open(p.join("sub/changed.txt"))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
     fs::write(left.join("sub/deep/only-left.txt"), "left only").unwrap();
     fs::write(right.join("only-right.txt"), "right only").unwrap();
     Fixture {
@@ -148,10 +158,16 @@ fn compare_shows_both_trees_aligned_with_statuses() {
         ]
     );
     assert_eq!(status(app, "same.txt"), ("Same", "Same"));
-    assert_eq!(status(app, "sub/changed.txt"), ("Different", "Different"));
-    assert_eq!(status(app, "only-right.txt"), ("Missing", "Different"));
-    assert_eq!(status(app, "sub/deep"), ("Folder", "Missing"));
-    assert_eq!(status(app, "sub"), ("Folder", "Folder"));
+    assert_eq!(
+        status(app, "sub/changed.txt"),
+        ("Size differs", "Size differs")
+    );
+    assert_eq!(status(app, "only-right.txt"), ("Missing", "Only here"));
+    assert_eq!(status(app, "sub/deep"), ("Folder, only here", "Missing"));
+    assert_eq!(
+        status(app, "sub"),
+        ("Folder, differences inside", "Folder, differences inside")
+    );
     // What the user sees: a greyed placeholder on the side that lacks an item, a checkbox on
     // the side that has it; the root rows show the full root paths.
     h.get_by_label("only-right.txt [MISSING]");
@@ -356,7 +372,7 @@ fn a_copy_after_an_interrupted_run_plans_after_the_resume() {
     }
     let mut h = harness(&f);
     compare(&mut h);
-    assert_eq!(status(h.state(), "many/f00.txt"), ("Different", "Missing"));
+    assert_eq!(status(h.state(), "many/f00.txt"), ("Only here", "Missing"));
     interrupt_sync(&f.left, &f.right);
 
     // Tick LEFT's `many` (all 40 files, as the comparison shows them) and copy.
@@ -821,4 +837,143 @@ fn a_symbolic_link_shows_as_a_link() {
     compare(&mut h);
     assert!(rels(h.state()).contains(&"alias".to_string()));
     h.get_by_label("(link)");
+}
+
+/// The filter bar counts each kind and hides it on a click; the window says "(filtered)".
+#[test]
+fn the_filter_bar_counts_each_kind_and_hides_it() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    // sub/deep and sub/deep/only-left.txt; only-right.txt; sub/changed.txt; three equal.
+    h.get_by_label("◀ Left only 2");
+    h.get_by_label("▶ Right only 1");
+    h.get_by_label("≠ Different 1");
+    h.get_by_label("= Equal 3");
+    assert!(h.query_by_label("(filtered)").is_none());
+    h.get_by_label("= Equal 3").click();
+    h.run();
+    h.get_by_label("(filtered)");
+    let t = h.state().tree();
+    let shown: Vec<&str> = t
+        .visible()
+        .iter()
+        .map(|&i| t.rows[i as usize].name.as_str())
+        .collect();
+    assert!(!shown.contains(&"same.txt"), "{shown:?}");
+    assert!(shown.contains(&"changed.txt"), "{shown:?}");
+    h.get_by_label("= Equal 3").click();
+    h.run();
+    assert!(h.query_by_label("(filtered)").is_none());
+}
+
+/// Update LEFT → RIGHT fills the middle column; a click sends one row the other way; the
+/// preview shows the totals; Start writes exactly that, and the result says so.
+#[test]
+fn synchronize_runs_the_middle_column_and_a_click_changes_a_row() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    let act = |h: &Harness<'static, FcsApp>, rel: &str| {
+        let t = h.state().tree();
+        t.rows[t.index_of(Path::new(rel)).unwrap()].act
+    };
+    use fcs_gui::kinds::Act;
+    assert_eq!(act(&h, "sub/deep/only-left.txt"), Act::ToRight);
+    assert_eq!(act(&h, "sub/changed.txt"), Act::ToRight);
+    assert_eq!(
+        act(&h, "only-right.txt"),
+        Act::Nothing,
+        "Update never deletes"
+    );
+    // The middle column's buttons, in row order: root, only-right.txt, same.txt, sub, …
+    h.get_all_by_label("·").nth(1).unwrap().click();
+    h.run();
+    assert_eq!(
+        act(&h, "only-right.txt"),
+        Act::ToLeft,
+        "a click sends it left"
+    );
+    h.get_by_label("1 row chosen by hand");
+
+    h.get_by_label("Synchronize…").click();
+    h.run();
+    h.get_by_label("Synchronize?");
+    h.get_by_label_contains("2 files, 25 B");
+    h.get_by_label_contains("1 file, 10 B");
+    h.get_by_label("Start").click();
+    h.step();
+    wait_idle(&mut h);
+    let s = h.state().finished_summary().expect("the result").clone();
+    assert_eq!((s.copied, s.failed, s.cancelled), (3, 0, false), "{s:?}");
+    h.get_by_label("Synchronize finished");
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "the left version"
+    );
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/deep/only-left.txt")).unwrap(),
+        "left only"
+    );
+    assert_eq!(
+        fs::read_to_string(f.left.join("only-right.txt")).unwrap(),
+        "right only"
+    );
+    no_temps(&f.left);
+    no_temps(&f.right);
+    // Compared again: everything is equal now.
+    assert!(h.state().tree().rows.iter().all(|r| !r.differs()));
+}
+
+/// Mirror replaces a newer file and deletes the target's own: Start stays disabled until the
+/// user confirms replacing the newer file; nothing is written before that.
+#[test]
+fn mirror_asks_before_replacing_a_newer_file_and_deletes_to_the_trash() {
+    let f = fixture();
+    let set = |p: &Path, secs: u64| {
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+            .unwrap();
+    };
+    set(&f.left.join("sub/changed.txt"), 1_600_000_000);
+    set(&f.right.join("sub/changed.txt"), 1_700_000_000);
+    let mut settings = Settings::default();
+    // The test must not fill the user's trash (and Wine has none): delete for good.
+    settings.delete_mode = engine::DeleteMode::Permanent;
+    let mut h = harness_with(&f, settings);
+    h.state_mut().prefs.by_modified = true;
+    compare(&mut h);
+    h.get_by_label("Mirror").click();
+    h.run();
+    h.get_by_label("Synchronize…").click();
+    h.run();
+    h.get_by_label("⚠ 1 item is newer than the version that will replace it:");
+    h.get_by_label_contains("1 item permanently");
+    let start = h.get_by_label("Start");
+    assert!(
+        start.accesskit_node().is_disabled(),
+        "Start waits for the confirmation"
+    );
+    start.click();
+    h.run();
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "right"
+    );
+    h.get_by_label("Replace these newer items with older ones")
+        .click();
+    h.run();
+    h.get_by_label("Start").click();
+    h.step();
+    wait_idle(&mut h);
+    let s = h.state().finished_summary().expect("the result").clone();
+    assert_eq!((s.copied, s.deleted, s.failed), (2, 1, 0), "{s:?}");
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "the left version"
+    );
+    assert!(!f.right.join("only-right.txt").exists());
 }

@@ -488,7 +488,16 @@ impl Plan {
     /// times. Deletes are dropped. What a front end copies is always a subset of what the engine
     /// planned, never an action it made up.
     pub fn select(&mut self, items: &[PathBuf]) {
+        self.narrow(items, &[]);
+    }
+
+    /// Narrows the plan to the copies of `items` (as [`Plan::select`]) and the deletes of
+    /// `deletes` (target-only items a front end chose to remove): one run of a sync whose
+    /// actions were chosen row by row. An item of another type on the target is replaced only
+    /// when the item is among `items`.
+    pub fn narrow(&mut self, items: &[PathBuf], deletes: &[PathBuf]) {
         let wanted: HashSet<&Path> = items.iter().map(PathBuf::as_path).collect();
+        let gone: HashSet<&Path> = deletes.iter().map(PathBuf::as_path).collect();
         // Every ancestor folder of a wanted item: created when missing, its times re-applied.
         let mut needed: HashSet<&Path> = HashSet::new();
         for rel in items {
@@ -509,8 +518,9 @@ impl Plan {
             | ActionKind::HardLink
             | ActionKind::Check
             | ActionKind::Rename
-            | ActionKind::UpdateMeta => wanted.contains(a.rel.as_path()),
-            ActionKind::Delete | ActionKind::DeleteConflict => false,
+            | ActionKind::UpdateMeta
+            | ActionKind::DeleteConflict => wanted.contains(a.rel.as_path()),
+            ActionKind::Delete => gone.contains(a.rel.as_path()),
         });
         self.skipped.retain(|s| keep(&s.rel));
     }

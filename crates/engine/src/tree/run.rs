@@ -694,6 +694,12 @@ impl Prepared {
         self.plan.select(items);
     }
 
+    /// Narrows the plan to the copies of `items` and the deletes of `deletes` (see
+    /// [`Plan::narrow`]).
+    pub fn narrow(&mut self, items: &[PathBuf], deletes: &[PathBuf]) {
+        self.plan.narrow(items, deletes);
+    }
+
     /// Narrows the plan to the deletes of `items` (see [`Plan::select_deletes`]).
     pub fn select_deletes(&mut self, items: &[PathBuf]) {
         self.plan.select_deletes(items);
