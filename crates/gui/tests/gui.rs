@@ -940,9 +940,11 @@ fn mirror_asks_before_replacing_a_newer_file_and_deletes_to_the_trash() {
     };
     set(&f.left.join("sub/changed.txt"), 1_600_000_000);
     set(&f.right.join("sub/changed.txt"), 1_700_000_000);
-    let mut settings = Settings::default();
     // The test must not fill the user's trash (and Wine has none): delete for good.
-    settings.delete_mode = engine::DeleteMode::Permanent;
+    let settings = Settings {
+        delete_mode: engine::DeleteMode::Permanent,
+        ..Settings::default()
+    };
     let mut h = harness_with(&f, settings);
     h.state_mut().prefs.by_modified = true;
     compare(&mut h);
