@@ -26,7 +26,9 @@ pub const LOG_LINES: usize = 5000;
 const CONFIRM_LIST: usize = 10;
 const STORAGE_KEY: &str = "fcs-gui";
 
+mod result_ui;
 mod sync_ui;
+use result_ui::{Failure, failures_ui};
 use sync_ui::{SyncPreview, act_cell};
 
 /// The verify radio buttons.
@@ -56,6 +58,8 @@ pub struct Prefs {
     /// The view filter bar: which kinds are shown (in [`Kind::ALL`]'s order), and the search.
     pub kinds_shown: [bool; 8],
     pub search: String,
+    /// Show the Date Created columns even when creation dates are not compared.
+    pub show_created: bool,
 }
 
 impl Default for Prefs {
@@ -74,6 +78,7 @@ impl Default for Prefs {
             rule: Rule::default(),
             kinds_shown: [true; 8],
             search: String::new(),
+            show_created: false,
         }
     }
 }
@@ -163,7 +168,7 @@ struct Finished {
     title: String,
     summary: Summary,
     lines: Vec<String>,
-    errors: Vec<String>,
+    errors: Vec<Failure>,
 }
 
 /// Access to an orphan, checked when its row is first drawn or ticked; only `Ok` can be ticked.
@@ -253,6 +258,8 @@ pub struct FcsApp {
     sort: Option<(SortKey, Pane, bool)>,
     /// The mirror's deletes tripped the mass-deletion guard (the engine's message).
     guard: Option<String>,
+    /// Items the last run could not do, by relative path, with the reason (marked in the grid).
+    failed: HashMap<PathBuf, String>,
 }
 
 impl std::fmt::Debug for FcsApp {
@@ -319,6 +326,7 @@ impl FcsApp {
             last_error: None,
             sort: None,
             guard: None,
+            failed: HashMap::new(),
         };
         app.sync_verify_setting();
         app
@@ -437,6 +445,19 @@ impl FcsApp {
             self.settings.clone(),
             self.wake.clone(),
         ));
+    }
+
+    /// Exchanges the two folders; a shown comparison is made again the other way round.
+    pub fn swap_sides(&mut self) {
+        if self.job.is_some() {
+            return;
+        }
+        std::mem::swap(&mut self.prefs.left, &mut self.prefs.right);
+        let had = self.cmp.is_some();
+        self.forget_comparison();
+        if had {
+            self.start_compare();
+        }
     }
 
     /// Copy the ticked items of `from` to the other side: builds the plan and asks first.
@@ -832,6 +853,7 @@ impl FcsApp {
         self.pending_roots = None;
         self.tree = Tree::default();
         self.cursor = None;
+        self.failed.clear();
         self.apply_view();
     }
 
@@ -910,13 +932,15 @@ impl FcsApp {
         }
         lines.push(format!("Errors: {}   Skipped: {}", s.failed, s.skipped));
         lines.push(format!("Time: {:.2} s", took.as_secs_f64()));
-        let errors: Vec<String> = s
-            .errors
-            .iter()
-            .map(|e| format!("{} {}: {}", e.code, e.path.display(), e.message))
-            .collect();
-        for e in &errors {
-            self.log(format!("error: {e}"));
+        let errors: Vec<Failure> = s.errors.iter().map(Failure::of).collect();
+        self.failed.clear();
+        for (e, f) in s.errors.iter().zip(&errors) {
+            self.log(format!("error: {}", e.message));
+            // Marked in the grid by its row (after the compare that follows).
+            let roots = [&self.tree.left_root, &self.tree.right_root];
+            if let Some(rel) = roots.iter().find_map(|r| e.path.strip_prefix(r).ok()) {
+                self.failed.insert(rel.to_path_buf(), f.reason.clone());
+            }
         }
         self.set_status(format!("{title}: {}", lines.join("; ")));
         self.dialog = Dialog::Finished(Box::new(Finished {
@@ -1068,11 +1092,18 @@ impl FcsApp {
             );
             ui.separator();
             if ui
-                .add_enabled(!busy, egui::Button::new("Compare"))
-                .on_hover_text("Ctrl+R")
+                .add_enabled(!busy, egui::Button::new(RichText::new("Compare").strong()))
+                .on_hover_text("Scan both folders and compare them (Ctrl+R)")
                 .clicked()
             {
                 self.start_compare();
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("⬌ Swap sides"))
+                .on_hover_text("Exchange the LEFT and RIGHT folders (and compare again)")
+                .clicked()
+            {
+                self.swap_sides();
             }
         });
         self.mode_bar(ui);
@@ -1105,10 +1136,20 @@ impl FcsApp {
             }
             if ui
                 .checkbox(&mut self.prefs.differences_only, "Differences only")
+                .on_hover_text("Hide the rows that are equal on both sides")
                 .changed()
             {
                 self.apply_view();
             }
+            ui.menu_button("Columns", |ui| {
+                ui.add_enabled(
+                    !self.prefs.by_created,
+                    egui::Checkbox::new(&mut self.prefs.show_created, "Date Created"),
+                )
+                .on_hover_text("Always shown while creation dates are compared");
+                ui.label("Hash: shown when content is compared");
+            });
+            egui::widgets::global_theme_preference_buttons(ui);
             ui.separator();
             ui.label("Verify:");
             let before = self.prefs.verify;
@@ -1126,44 +1167,59 @@ impl FcsApp {
                 self.sync_verify_setting();
             }
         });
-        ui.horizontal_wrapped(|ui| {
-            for pane in [Pane::Left, Pane::Right] {
-                ui.label(RichText::new(format!("{}:", pane.name())).strong());
-                if ui
-                    .add_enabled(
-                        !busy,
-                        egui::Button::new(format!("Select All Differences {}", pane.name())),
-                    )
-                    .clicked()
-                {
-                    self.tree.select_all_differences(pane);
-                }
-                if ui
-                    .add_enabled(
-                        !busy,
-                        egui::Button::new(format!("Clear All {}", pane.name())),
-                    )
-                    .clicked()
-                {
-                    self.tree.clear_all(pane);
-                }
-                let copy = match pane {
-                    Pane::Left => "Copy LEFT -> Right",
-                    Pane::Right => "Copy RIGHT -> Left",
-                };
-                if ui.add_enabled(!busy, egui::Button::new(copy)).clicked() {
-                    self.request_copy(pane);
-                }
-                if ui
-                    .add_enabled(
-                        !busy,
-                        egui::Button::new(format!("Delete Orphans {}-only", pane.name())),
-                    )
-                    .clicked()
-                {
-                    self.open_orphans(pane);
-                }
-                ui.separator();
+        // Each side's buttons in its own half, above its own tree: nothing wraps under the
+        // other side at any width.
+        ui.columns(2, |cols| {
+            for (ui, pane) in cols.iter_mut().zip([Pane::Left, Pane::Right]) {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(format!("{}:", pane.name())).strong());
+                    if ui
+                        .add_enabled(
+                            !busy,
+                            egui::Button::new(format!("Select All Differences {}", pane.name())),
+                        )
+                        .on_hover_text("Tick every shown row that differs and exists on this side")
+                        .clicked()
+                    {
+                        self.tree.select_all_differences(pane);
+                    }
+                    if ui
+                        .add_enabled(
+                            !busy,
+                            egui::Button::new(format!("Clear All {}", pane.name())),
+                        )
+                        .on_hover_text("Untick every row of this side")
+                        .clicked()
+                    {
+                        self.tree.clear_all(pane);
+                    }
+                    let copy = match pane {
+                        Pane::Left => "Copy LEFT -> Right",
+                        Pane::Right => "Copy RIGHT -> Left",
+                    };
+                    if ui
+                        .add_enabled(!busy, egui::Button::new(copy))
+                        .on_hover_text(
+                            "Copy the ticked items of this side to the other, after a confirmation",
+                        )
+                        .clicked()
+                    {
+                        self.request_copy(pane);
+                    }
+                    if ui
+                        .add_enabled(
+                            !busy,
+                            egui::Button::new(
+                                RichText::new(format!("Delete Orphans {}-only", pane.name()))
+                                    .color(Kind::TypeConflict.color()),
+                            ),
+                        )
+                        .on_hover_text("Choose items that exist only on this side and delete them")
+                        .clicked()
+                    {
+                        self.open_orphans(pane);
+                    }
+                });
             }
         });
     }
@@ -1253,6 +1309,13 @@ impl FcsApp {
             });
             return;
         }
+        // Narrow windows scroll the grid sideways instead of cutting its last columns off.
+        egui::ScrollArea::horizontal()
+            .auto_shrink(false)
+            .show(ui, |ui| self.grid_ui(ui));
+    }
+
+    fn grid_ui(&mut self, ui: &mut egui::Ui) {
         let row_h = 20.0;
         let cursor_pos = if self.scroll_to_cursor {
             self.cursor
@@ -1260,6 +1323,9 @@ impl FcsApp {
         } else {
             None
         };
+        // Hideable columns: creation dates when compared or asked for, hashes when compared.
+        let show_created = self.prefs.by_created || self.prefs.show_created;
+        let show_hash = self.tree.content_compared;
         let mut table = TableBuilder::new(ui)
             .striped(true)
             .resizable(true)
@@ -1271,12 +1337,16 @@ impl FcsApp {
                 table = table.column(Column::exact(62.0));
             }
             table = table
-                .column(Column::initial(236.0).at_least(120.0).clip(true))
-                .column(Column::initial(64.0).clip(true))
-                .column(Column::initial(122.0).clip(true))
-                .column(Column::initial(122.0).clip(true))
-                .column(Column::initial(50.0).clip(true))
-                .column(Column::initial(124.0).clip(true));
+                .column(Column::remainder().at_least(180.0).clip(true))
+                .column(Column::initial(64.0).clip(true));
+            if show_created {
+                table = table.column(Column::initial(122.0).clip(true));
+            }
+            table = table.column(Column::initial(122.0).clip(true));
+            if show_hash {
+                table = table.column(Column::initial(50.0).clip(true));
+            }
+            table = table.column(Column::initial(150.0).at_least(80.0).clip(true));
         }
         if self.scroll_to_cursor
             && let Some(p) = cursor_pos
@@ -1292,6 +1362,7 @@ impl FcsApp {
         let sort = self.sort;
         let tree = &self.tree;
         let notes = &self.file_notes;
+        let failed = &self.failed;
         table
             .header(22.0, |mut h| {
                 for pane in [Pane::Left, Pane::Right] {
@@ -1309,7 +1380,11 @@ impl FcsApp {
                         ("Date Modified".into(), Some(SortKey::Modified)),
                         ("Hash".into(), None),
                         ("Status".into(), None),
-                    ] {
+                    ]
+                    .into_iter()
+                    .filter(|(c, _)| {
+                        (show_created || c != "Date Created") && (show_hash || c != "Hash")
+                    }) {
                         h.col(|ui| {
                             let Some(key) = key else {
                                 ui.strong(c);
@@ -1420,31 +1495,44 @@ impl FcsApp {
                                 _ => {}
                             }
                         });
-                        row.col(|ui| {
-                            if let Some(s) = side {
-                                ui.label(fmt_time(s.created));
-                            }
-                        });
+                        if show_created {
+                            row.col(|ui| {
+                                if let Some(s) = side {
+                                    ui.label(fmt_time(s.created));
+                                }
+                            });
+                        }
                         row.col(|ui| {
                             if let Some(s) = side {
                                 ui.label(fmt_time(s.modified));
                             }
                         });
+                        if show_hash {
+                            row.col(|ui| {
+                                if side.is_some() && !dir && i > 0 {
+                                    let other = r.side(pane.other()).is_some();
+                                    ui.label(if !other {
+                                        "—"
+                                    } else if r.diffs.contains(engine::tree::Diffs::CONTENT)
+                                        || r.diffs.contains(engine::tree::Diffs::SIZE)
+                                    {
+                                        "differs"
+                                    } else {
+                                        "equal"
+                                    });
+                                }
+                            });
+                        }
                         row.col(|ui| {
-                            if tree.content_compared && side.is_some() && !dir && i > 0 {
-                                let other = r.side(pane.other()).is_some();
-                                ui.label(if !other {
-                                    "—"
-                                } else if r.diffs.contains(engine::tree::Diffs::CONTENT)
-                                    || r.diffs.contains(engine::tree::Diffs::SIZE)
-                                {
-                                    "differs"
-                                } else {
-                                    "equal"
-                                });
+                            if let Some(why) = failed.get(&r.rel) {
+                                ui.label(
+                                    RichText::new("✖ Failed")
+                                        .color(Kind::TypeConflict.color())
+                                        .strong(),
+                                )
+                                .on_hover_text(format!("The last run could not do this: {why}"));
+                                return;
                             }
-                        });
-                        row.col(|ui| {
                             let st = r.status(pane);
                             let color = if side.is_none() {
                                 Color32::GRAY
@@ -1711,23 +1799,16 @@ impl FcsApp {
                     for l in &f.lines {
                         ui.label(l);
                     }
-                    if !f.errors.is_empty() {
-                        egui::CollapsingHeader::new(format!("Error details ({})", f.errors.len()))
-                            .show(ui, |ui| {
-                                egui::ScrollArea::vertical()
-                                    .max_height(200.0)
-                                    .show(ui, |ui| {
-                                        for e in &f.errors {
-                                            ui.monospace(e);
-                                        }
-                                    });
-                            });
-                    }
+                    failures_ui(ui, &f.errors);
                     ui.horizontal(|ui| {
                         if ui.button("Copy to clipboard").clicked() {
                             let mut text = format!("{}\n", f.title);
-                            for l in f.lines.iter().chain(&f.errors) {
+                            for l in &f.lines {
                                 text.push_str(l);
+                                text.push('\n');
+                            }
+                            for e in &f.errors {
+                                text.push_str(&e.text());
                                 text.push('\n');
                             }
                             ui.ctx().copy_text(text);

@@ -20,10 +20,38 @@ struct Args {
     /// Compare the two folders as soon as the window opens.
     #[arg(long)]
     compare: bool,
+    /// Light or dark colours, or the system's (the default; also switchable in the window).
+    #[arg(long, value_enum, default_value = "system")]
+    theme: Theme,
+    /// The window's first size in logical pixels, e.g. 1280x720.
+    #[arg(long, value_name = "WIDTHxHEIGHT", value_parser = parse_size)]
+    size: Option<[f32; 2]>,
     /// The folder shown on the left.
     left: Option<PathBuf>,
     /// The folder shown on the right.
     right: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+fn parse_size(s: &str) -> Result<[f32; 2], String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT, e.g. 1280x720"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&v| v >= 200)
+            .map(f32::from)
+            .ok_or_else(|| format!("'{v}' is not a size in pixels (200 or more)"))
+    };
+    Ok([n(w)?, n(h)?])
 }
 
 fn main() -> ExitCode {
@@ -43,10 +71,15 @@ fn main() -> ExitCode {
         }
     };
     let (left, right, compare_now) = (args.left, args.right, args.compare);
+    let theme = match args.theme {
+        Theme::System => egui::ThemePreference::System,
+        Theme::Light => egui::ThemePreference::Light,
+        Theme::Dark => egui::ThemePreference::Dark,
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("FolderCompareSync")
-            .with_inner_size([1500.0, 860.0])
+            .with_inner_size(args.size.unwrap_or([1500.0, 860.0]))
             .with_min_inner_size([900.0, 500.0]),
         ..Default::default()
     };
@@ -54,6 +87,7 @@ fn main() -> ExitCode {
         "FolderCompareSync",
         options,
         Box::new(move |cc| {
+            cc.egui_ctx.set_theme(theme);
             let mut app = FcsApp::new(cc, settings, left, right);
             if compare_now {
                 app.start_compare();

@@ -886,8 +886,8 @@ fn synchronize_runs_the_middle_column_and_a_click_changes_a_row() {
         Act::Nothing,
         "Update never deletes"
     );
-    // The middle column's buttons, in row order: root, only-right.txt, same.txt, sub, …
-    h.get_all_by_label("·").nth(1).unwrap().click();
+    // The middle column's buttons, in row order (the root row has none): only-right.txt first.
+    h.get_all_by_label("·").next().unwrap().click();
     h.run();
     assert_eq!(
         act(&h, "only-right.txt"),
@@ -978,4 +978,41 @@ fn mirror_asks_before_replacing_a_newer_file_and_deletes_to_the_trash() {
         "the left version"
     );
     assert!(!f.right.join("only-right.txt").exists());
+}
+
+/// A file that fails is listed by its real path with the reason and what to do, the title
+/// says how the run ended, and its row is marked in the grid after the compare that follows.
+#[test]
+fn a_failed_file_is_listed_in_plain_words_and_marked_in_the_grid() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    // Gone after the compare (another program deleted it): the run cannot copy it.
+    let src = f.left.join("sub/changed.txt");
+    fs::remove_file(&src).unwrap();
+    h.get_by_label("Synchronize…").click();
+    h.run();
+    h.get_by_label("Start").click();
+    h.step();
+    wait_idle(&mut h);
+    let s = h.state().finished_summary().expect("the result").clone();
+    assert_eq!(s.failed, 1, "{s:?}");
+    h.get_by_label("Synchronize finished with 1 error");
+    h.get_by_label("1 item could not be done:");
+    h.get_by_label(&format!("✖ {}", src.display()));
+    h.get_by_label_contains("What to do:");
+    // The code once, in small print; never twice in the reason.
+    let code = s.errors[0].code.as_str();
+    assert_eq!(h.get_all_by_label_contains(code).count(), 1, "{code}");
+    assert_eq!(
+        fs::read_to_string(f.right.join("sub/changed.txt")).unwrap(),
+        "right",
+        "the target is intact"
+    );
+    h.get_by_label("OK").click();
+    h.run();
+    assert!(
+        h.query_all_by_label("✖ Failed").count() >= 1,
+        "the row is marked"
+    );
 }

@@ -788,7 +788,72 @@ fn depth(p: &Path) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::*;
+    use crate::tree::{Criteria, Filter, compare_trees};
+    use crate::{CancelToken, NullReporter};
+
+    #[test]
+    fn narrow_keeps_the_chosen_copies_and_deletes_and_replaces_a_type_only_when_chosen() {
+        let d = tempfile::tempdir().unwrap();
+        let (l, r) = (d.path().join("L"), d.path().join("R"));
+        std::fs::create_dir_all(l.join("d")).unwrap();
+        std::fs::create_dir_all(r.join("x")).unwrap();
+        std::fs::write(l.join("d/a.txt"), "a").unwrap();
+        std::fs::write(l.join("c.txt"), "c").unwrap();
+        std::fs::write(l.join("x"), "a file where the right has a folder").unwrap();
+        std::fs::write(r.join("b.txt"), "b").unwrap();
+        std::fs::write(r.join("e.txt"), "e").unwrap();
+        let f = Filter::new(&[], &[], None, false).unwrap();
+        let cmp = compare_trees(
+            &l,
+            &r,
+            &f,
+            Criteria::parse("existence,size").unwrap(),
+            std::time::Duration::from_millis(10),
+            2,
+            &NullReporter,
+            &CancelToken::new(),
+        );
+        let opts = PlanOptions {
+            delete: true,
+            force: true,
+            ..PlanOptions::new(Direction::LeftToRight)
+        };
+        let has = |p: &Plan, kind: ActionKind, rel: &str| {
+            p.actions
+                .iter()
+                .any(|a| a.kind == kind && a.rel == Path::new(rel))
+        };
+        let mut p = Plan::build(&cmp, &opts).unwrap();
+        p.narrow(
+            &[PathBuf::from("d").join("a.txt")],
+            &[PathBuf::from("b.txt")],
+        );
+        // Paths compare by components: "d/a.txt" is `d` + `a.txt` on Windows too.
+        assert!(has(&p, ActionKind::Copy, "d/a.txt"), "{:?}", p.actions);
+        assert!(has(&p, ActionKind::Mkdir, "d"), "{:?}", p.actions);
+        assert!(has(&p, ActionKind::Delete, "b.txt"), "{:?}", p.actions);
+        assert!(
+            !p.actions.iter().any(|a| ["c.txt", "e.txt", "x"]
+                .iter()
+                .any(|n| a.rel == Path::new(n))),
+            "{:?}",
+            p.actions
+        );
+        // The folder in the way goes only when its replacement is chosen.
+        let mut p = Plan::build(&cmp, &opts).unwrap();
+        p.narrow(&[PathBuf::from("x")], &[]);
+        assert!(has(&p, ActionKind::DeleteConflict, "x"), "{:?}", p.actions);
+        assert!(has(&p, ActionKind::Copy, "x"), "{:?}", p.actions);
+        assert!(
+            !p.actions.iter().any(|a| a.kind == ActionKind::Delete),
+            "{:?}",
+            p.actions
+        );
+        let mut p = Plan::build(&cmp, &opts).unwrap();
+        p.select(&[PathBuf::from("c.txt")]);
+        assert!(!has(&p, ActionKind::DeleteConflict, "x"), "{:?}", p.actions);
+    }
 
     #[test]
     fn permute_moves_each_item_to_its_place() {

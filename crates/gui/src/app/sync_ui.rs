@@ -114,9 +114,22 @@ impl FcsApp {
             ui.label("Show:");
             for k in Kind::ALL {
                 let on = &mut self.prefs.kinds_shown[k.index()];
-                let text =
-                    RichText::new(format!("{} {} {}", k.icon(), k.label(), counts[k.index()]))
-                        .color(if *on { k.color() } else { Color32::GRAY });
+                // The kind's colour on its mark only: the words stay readable on the toggle's
+                // highlight in both themes.
+                let mut text = egui::text::LayoutJob::default();
+                let font = egui::TextStyle::Button.resolve(ui.style());
+                let words = if *on {
+                    ui.visuals().text_color()
+                } else {
+                    ui.visuals().weak_text_color()
+                };
+                let mark = if *on { k.color() } else { words };
+                text.append(k.icon(), 0.0, egui::TextFormat::simple(font.clone(), mark));
+                text.append(
+                    &format!(" {} {}", k.label(), counts[k.index()]),
+                    0.0,
+                    egui::TextFormat::simple(font, words),
+                );
                 if ui
                     .selectable_label(*on, text)
                     .on_hover_text(format!(
@@ -388,7 +401,7 @@ impl FcsApp {
 pub(super) fn act_cell(ui: &mut egui::Ui, tree: &Tree, i: usize) -> Option<Act> {
     let r = &tree.rows[i];
     let mut chosen = None;
-    if i > 0 {
+    {
         let mark = if r.kind == Kind::Equal && r.inner_differs {
             RichText::new("•").color(Kind::Differs.color())
         } else {
@@ -400,6 +413,10 @@ pub(super) fn act_cell(ui: &mut egui::Ui, tree: &Tree, i: usize) -> Option<Act> 
             r.kind.meaning().to_string()
         };
         ui.label(mark).on_hover_text(hover);
+    }
+    if i == 0 {
+        // The root row is the two folders themselves: a sync acts on what is inside them.
+        return None;
     }
     let text = RichText::new(r.act.icon()).strong().color(match r.act {
         Act::ToRight => Kind::LeftOnly.color(),
