@@ -137,6 +137,19 @@ fn main() {
     let first = frame(&mut h);
     report("clear filter", &mut h, first);
 
+    h.get_by_label("Mirror").click();
+    let first = frame(&mut h);
+    report("mode Mirror (the engine's plan)", &mut h, first);
+    h.get_by_label("Update").click();
+    let first = frame(&mut h);
+    report("mode Update", &mut h, first);
+    h.get_by_label_contains("= Equal").click();
+    let first = frame(&mut h);
+    report("hide Equal (filter bar)", &mut h, first);
+    h.get_by_label_contains("= Equal").click();
+    let first = frame(&mut h);
+    report("show Equal again", &mut h, first);
+
     h.get_by_label("Differences only").click();
     let first = frame(&mut h);
     report("differences only on", &mut h, first);

@@ -26,7 +26,9 @@ pub const LOG_LINES: usize = 5000;
 const CONFIRM_LIST: usize = 10;
 const STORAGE_KEY: &str = "fcs-gui";
 
+mod folders_ui;
 mod result_ui;
+mod row_menu;
 mod sync_ui;
 use result_ui::{Failure, failures_ui};
 use sync_ui::{SyncPreview, act_cell};
@@ -60,6 +62,11 @@ pub struct Prefs {
     pub search: String,
     /// Show the Date Created columns even when creation dates are not compared.
     pub show_created: bool,
+    /// Folder pairs compared before, most recent first.
+    pub recent: Vec<(String, String)>,
+    /// Items left out of the compare (`;`-separated: names, `*.ext`, `folder/path`), as
+    /// `fcs --exclude` takes them.
+    pub exclude: String,
 }
 
 impl Default for Prefs {
@@ -79,6 +86,8 @@ impl Default for Prefs {
             kinds_shown: [true; 8],
             search: String::new(),
             show_created: false,
+            recent: Vec::new(),
+            exclude: String::new(),
         }
     }
 }
@@ -159,6 +168,8 @@ enum Dialog {
         dry_run: bool,
     },
     ConfirmSync(Box<SyncPreview>),
+    Chooser(Box<folders_ui::Chooser>),
+    FileDiff(Box<row_menu::FileDiff>),
     Message(String),
 }
 
@@ -260,6 +271,8 @@ pub struct FcsApp {
     guard: Option<String>,
     /// Items the last run could not do, by relative path, with the reason (marked in the grid).
     failed: HashMap<PathBuf, String>,
+    /// Browse may use the system's folder dialog.
+    system_dialogs: bool,
 }
 
 impl std::fmt::Debug for FcsApp {
@@ -327,6 +340,7 @@ impl FcsApp {
             sort: None,
             guard: None,
             failed: HashMap::new(),
+            system_dialogs: true,
         };
         app.sync_verify_setting();
         app
@@ -435,6 +449,21 @@ impl FcsApp {
             permissions: self.settings.preserve_permissions,
             ..Criteria::default()
         };
+        let excludes: Vec<String> = self
+            .prefs
+            .exclude
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect();
+        let filter = match engine::tree::Filter::new(&[], &excludes, None, false) {
+            Ok(f) => f,
+            Err(e) => {
+                self.set_status(format!("The Exclude field cannot be used: {}", e.message));
+                return;
+            }
+        };
         self.progress = Progress::default();
         self.set_status(format!("Comparing '{l}' with '{r}' …"));
         self.pending_roots = Some((l.clone(), r.clone()));
@@ -442,6 +471,7 @@ impl FcsApp {
             PathBuf::from(&l),
             PathBuf::from(&r),
             criteria,
+            filter,
             self.settings.clone(),
             self.wake.clone(),
         ));
@@ -879,6 +909,9 @@ impl FcsApp {
             return;
         }
         self.compared = self.pending_roots.take();
+        if let Some(pair) = self.compared.clone() {
+            self.remember_pair(pair);
+        }
         for i in cmp.left.issues.iter().chain(&cmp.right.issues) {
             let line = format!("{} — '{}'", i.message, i.path.display());
             self.log(line);
@@ -1041,34 +1074,7 @@ impl FcsApp {
 
     fn top_ui(&mut self, ui: &mut egui::Ui) {
         let busy = self.job.is_some();
-        for pane in [Pane::Left, Pane::Right] {
-            ui.horizontal(|ui| {
-                let label = ui.add_sized(
-                    [52.0, 20.0],
-                    egui::Label::new(RichText::new(format!("{}:", pane.name())).strong()),
-                );
-                let text = match pane {
-                    Pane::Left => &mut self.prefs.left,
-                    Pane::Right => &mut self.prefs.right,
-                };
-                ui.add(
-                    egui::TextEdit::singleline(text)
-                        .desired_width(ui.available_width() - 130.0)
-                        .hint_text(format!("{} folder path", pane.name())),
-                )
-                .labelled_by(label.id);
-                if ui
-                    .add_enabled(!busy, egui::Button::new(format!("Browse {}…", pane.name())))
-                    .clicked()
-                    && let Some(p) = rfd::FileDialog::new().pick_folder()
-                {
-                    match pane {
-                        Pane::Left => self.prefs.left = p.display().to_string(),
-                        Pane::Right => self.prefs.right = p.display().to_string(),
-                    }
-                }
-            });
-        }
+        self.folders_ui(ui);
         ui.horizontal_wrapped(|ui| {
             ui.label("Compare by:");
             ui.add_enabled(false, egui::Checkbox::new(&mut true, "Existence"));
@@ -1105,6 +1111,7 @@ impl FcsApp {
             {
                 self.swap_sides();
             }
+            self.recent_menu(ui);
         });
         self.mode_bar(ui);
         self.filter_bar(ui);
@@ -1127,6 +1134,18 @@ impl FcsApp {
                 self.prefs.filter.clear();
                 self.apply_view();
             }
+            ui.separator();
+            let label = ui.label("Exclude:");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.prefs.exclude)
+                    .desired_width(150.0)
+                    .hint_text("node_modules; *.tmp"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Names, *.ext or folder/paths to leave out, separated by ';' (applies at the next Compare; \
+                 right-click a row to add one)",
+            );
             ui.separator();
             if ui.button("Expand All").clicked() {
                 self.tree.expand_all(true);
@@ -1359,6 +1378,7 @@ impl FcsApp {
         let mut clicked: Option<(usize, Pane)> = None;
         let mut sort_click = None;
         let mut set_act = None;
+        let mut row_cmd = None;
         let sort = self.sort;
         let tree = &self.tree;
         let notes = &self.file_notes;
@@ -1461,17 +1481,32 @@ impl FcsApp {
                                 if cb.changed() {
                                     toggles.push((i, pane, on));
                                 }
+                                cb.context_menu(|ui| {
+                                    if let Some(c) = row_menu::row_menu(ui, tree, i, pane) {
+                                        row_cmd = Some(c);
+                                    }
+                                });
                             } else {
                                 ui.label(
                                     RichText::new(format!("{name} [MISSING]"))
                                         .color(Color32::GRAY)
                                         .italics(),
-                                );
+                                )
+                                .context_menu(|ui| {
+                                    if let Some(c) = row_menu::row_menu(ui, tree, i, pane) {
+                                        row_cmd = Some(c);
+                                    }
+                                });
                             }
                         });
                         if resp.clicked() {
                             clicked = Some((i, pane));
                         }
+                        resp.context_menu(|ui| {
+                            if let Some(c) = row_menu::row_menu(ui, tree, i, pane) {
+                                row_cmd = Some(c);
+                            }
+                        });
                         let dir = side.is_some_and(|s| s.kind == EntryKind::Dir);
                         row.col(|ui| {
                             match side {
@@ -1556,6 +1591,10 @@ impl FcsApp {
         }
         if let Some((i, open)) = expand {
             self.tree.set_expanded(i, open);
+        }
+        if let Some(c) = row_cmd {
+            let ctx = ui.ctx().clone();
+            self.run_row_command(&ctx, c);
         }
         if let Some((i, a)) = set_act {
             self.tree.set_act(i, a);
@@ -1693,6 +1732,8 @@ impl FcsApp {
         self.dialog = match dialog {
             Dialog::None => Dialog::None,
             Dialog::ConfirmSync(p) => self.sync_dialog(ctx, p),
+            Dialog::Chooser(c) => self.chooser_ui(ctx, c),
+            Dialog::FileDiff(d) => self.file_diff_ui(ctx, d),
             Dialog::Message(m) => {
                 let mut close = false;
                 egui::Modal::new(egui::Id::unique("message")).show(ctx, |ui| {
@@ -2061,6 +2102,7 @@ impl eframe::App for FcsApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.keyboard(&ctx);
+        self.drops(&ctx);
         egui::Panel::top("top").show(ui, |ui| {
             ui.add_space(4.0);
             self.top_ui(ui);

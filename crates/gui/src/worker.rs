@@ -103,20 +103,13 @@ pub fn start_compare(
     left: PathBuf,
     right: PathBuf,
     criteria: Criteria,
+    filter: Filter,
     settings: Settings,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> Job {
     spawn(JobKind::Compare, wake, move |rep, cancel| {
         let started = Instant::now();
-        match tree::compare_roots(
-            &left,
-            &right,
-            &settings,
-            Filter::default(),
-            criteria,
-            rep,
-            cancel,
-        ) {
+        match tree::compare_roots(&left, &right, &settings, filter, criteria, rep, cancel) {
             Ok(cmp) => Msg::Compared(Box::new(cmp), started.elapsed()),
             Err(e) => Msg::Failed(e.to_string()),
         }

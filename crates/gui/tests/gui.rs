@@ -1016,3 +1016,110 @@ fn a_failed_file_is_listed_in_plain_words_and_marked_in_the_grid() {
         "the row is marked"
     );
 }
+
+/// Browse where the system has no folder dialog opens the built-in chooser: into a folder,
+/// up again, choose; the field takes the folder. Never a silent no-op.
+#[test]
+fn browse_without_a_system_dialog_opens_the_built_in_chooser() {
+    let f = fixture();
+    let mut h = harness(&f);
+    h.state_mut().set_system_dialogs(false);
+    h.state_mut().prefs.left = f.left.display().to_string();
+    h.run();
+    h.get_by_label("Browse LEFT…").click();
+    h.run();
+    h.get_by_label("Choose the LEFT folder");
+    h.get_by_label("📁 sub").click();
+    h.run();
+    h.get_by_label("📁 deep").click();
+    h.run();
+    h.get_by_label("⬆ Up").click();
+    h.run();
+    h.get_by_label("Choose this folder").click();
+    h.run();
+    assert!(h.query_by_label("Choose the LEFT folder").is_none());
+    assert_eq!(
+        Path::new(&h.state().prefs.left),
+        f.left.join("sub"),
+        "the chosen folder is in the field"
+    );
+}
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err("a folder".into())
+    }
+}
+
+/// A folder dropped on the right half becomes RIGHT; a file dropped on the left half names
+/// its folder for LEFT. Compared pairs are offered again under Recent.
+#[test]
+fn dropped_folders_go_to_the_side_they_land_on_and_pairs_are_remembered() {
+    let f = fixture();
+    let mut h = harness(&f);
+    h.state_mut().prefs.left.clear();
+    h.state_mut().prefs.right.clear();
+    h.run();
+    h.hover_at(egui::pos2(1200.0, 400.0));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(f.right.clone())));
+    h.run();
+    assert_eq!(Path::new(&h.state().prefs.right), f.right);
+    h.hover_at(egui::pos2(200.0, 400.0));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(f.left.join("same.txt"))));
+    h.run();
+    assert_eq!(Path::new(&h.state().prefs.left), f.left);
+    compare(&mut h);
+    assert_eq!(
+        h.state().prefs.recent.first(),
+        Some(&(f.left.display().to_string(), f.right.display().to_string()))
+    );
+    h.get_by_label("⬌ Swap sides").click();
+    h.step();
+    wait_idle(&mut h);
+    assert_eq!(Path::new(&h.state().prefs.left), f.right);
+    assert_eq!(
+        status(h.state(), "only-right.txt"),
+        ("Only here", "Missing")
+    );
+}
+
+/// A row's context menu: compare the two files (a line diff), exclude its extension (the
+/// compare runs again without it), copy its path.
+#[test]
+fn the_row_menu_compares_two_files_and_excludes_by_extension() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    let changed = h.get_all_by_label("changed.txt").next().unwrap();
+    changed.click_secondary();
+    h.run();
+    h.get_by_label("Compare these two files").click();
+    h.run();
+    h.get_by_label_contains("— LEFT against RIGHT");
+    h.get_by_label_contains("- the left version");
+    h.get_by_label_contains("+ right");
+    h.get_by_label("Close").click();
+    h.run();
+
+    h.get_all_by_label("changed.txt")
+        .next()
+        .unwrap()
+        .click_secondary();
+    h.run();
+    h.get_by_label("Exclude *.txt").click();
+    h.step();
+    wait_idle(&mut h);
+    assert_eq!(h.state().prefs.exclude, "*.txt");
+    // Only the folders are left.
+    assert_eq!(rels(h.state()), ["", "sub", "sub/deep"]);
+}
