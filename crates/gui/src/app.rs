@@ -1666,10 +1666,29 @@ impl FcsApp {
                 } else {
                     String::new()
                 };
+                // Parallel workers: files finish out of order, so the count says how many are
+                // under way too (the bar, by bytes, moves before the first one finishes).
+                let finished = p.files_done
+                    + if job.kind == JobKind::Sync {
+                        p.deleted
+                    } else {
+                        0
+                    };
+                let flying = if p.in_flight.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} in progress)", p.in_flight.len())
+                };
                 ui.label(format!(
-                    "Overall: {} of {}, {} of {}{pace}",
-                    p.files_done,
-                    plural(p.files_total, "file"),
+                    "Overall: {finished} of {} done{flying}, {} of {}{pace}",
+                    plural(
+                        p.files_total,
+                        if job.kind == JobKind::Sync {
+                            "item"
+                        } else {
+                            "file"
+                        }
+                    ),
                     format_bytes(done),
                     format_bytes(p.bytes_total)
                 ));

@@ -174,6 +174,8 @@ pub struct Tree {
     search: String,
     /// Whether the current view hides anything (the "(filtered)" mark).
     filtered: bool,
+    /// Rows whose action was chosen by hand (see `Tree::by_hand_count`).
+    pub(crate) by_hand: usize,
 }
 
 impl Tree {
@@ -293,6 +295,7 @@ impl Tree {
             kinds_shown: [true; 8],
             search: String::new(),
             filtered: false,
+            by_hand: 0,
             rows,
         };
         t.counts = t.count_rows();

@@ -300,6 +300,7 @@ impl Tree {
                 r.why = None;
             }
         }
+        self.by_hand = self.rows.iter().filter(|r| r.by_hand).count();
     }
 
     /// The actions a click on row `i` cycles through: a folder offers both directions when
@@ -322,9 +323,10 @@ impl Tree {
         }
     }
 
-    /// Rows whose action was chosen by hand.
+    /// Rows whose action was chosen by hand (counted when they change, not per frame: the
+    /// mode bar shows it on every frame of a million-row tree).
     pub fn by_hand_count(&self) -> usize {
-        self.rows.iter().filter(|r| r.by_hand).count()
+        self.by_hand
     }
 
     /// Forgets every action chosen by hand (the mode's come back with the next `apply_mode`).
@@ -332,6 +334,7 @@ impl Tree {
         for r in &mut self.rows {
             r.by_hand = false;
         }
+        self.by_hand = 0;
     }
 }
 
