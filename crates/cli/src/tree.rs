@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use engine::tree::{self, Category, Comparison, Criteria, Filter, Plan, Run, RunKind, Summary};
+use engine::tree::{
+    self, Category, Comparison, Criteria, Filter, Plan, Run, RunKind, SavedJob, SavedMode, Summary,
+};
 use engine::{CancelToken, Code, Error, Settings};
 
 use crate::report::CliReporter;
@@ -14,7 +16,7 @@ use crate::{
     build_settings, install_ctrl_c,
 };
 
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub(crate) struct FilterArgs {
     /// Only files matching this glob (repeatable; `*.rs` matches names at any depth, `src/**`
     /// paths from the root).
@@ -78,8 +80,10 @@ pub(crate) struct CompareArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {
-    left: PathBuf,
-    right: PathBuf,
+    /// The source folder (with --reverse, the target). May come from a saved job instead:
+    /// `fcs sync --config job.toml` (its `[job]` table names both folders).
+    left: Option<PathBuf>,
+    right: Option<PathBuf>,
     /// Also delete items that exist only on the target (mirror).
     #[arg(long)]
     delete: bool,
@@ -101,12 +105,9 @@ pub(crate) struct SyncArgs {
     /// What decides that a file differs: existence,size,modified,created,content,permissions,
     /// owner,xattrs. Owners are compared where they are kept (as root); attributes and ACLs
     /// with -X, -A or -a, or when listed here.
-    #[arg(
-        long,
-        value_name = "LIST",
-        default_value = "existence,size,modified,permissions,owner"
-    )]
-    by: String,
+    /// [default: existence,size,modified,permissions,owner, or the saved job's `by`]
+    #[arg(long, value_name = "LIST")]
+    by: Option<String>,
     /// Timestamp tolerance (e.g. 0.01s, 2s for FAT).
     #[arg(long, value_name = "DURATION")]
     tolerance: Option<String>,
@@ -321,23 +322,57 @@ fn print_comparison_json(out: &mut impl Write, cmp: &Comparison, all: bool) {
     );
 }
 
+/// The criteria `fcs sync` compares by unless told otherwise.
+const SYNC_BY: &str = "existence,size,modified,permissions,owner";
+
 pub(crate) fn sync(common: &Common, args: &SyncArgs) -> Result<u8, Error> {
     let mut flags = args.flags.pairs();
     flags.push(("delete_mode", args.delete_mode.clone()));
     flags.extend(args.filters.pairs());
     let mut settings = build_settings(common, &flags)?;
     tolerance(&mut settings, &args.tolerance)?;
-    let (left, right) = if args.reverse {
-        (&args.right, &args.left)
-    } else {
-        (&args.left, &args.right)
+    // A saved job (`--config job.toml` with a [job] table) gives what the command line leaves
+    // out; the command line wins where it says something.
+    let job = match &common.config {
+        Some(path) => SavedJob::read(path)?,
+        None => None,
     };
-    let run = Run::new(RunKind::Sync, left, right, &settings)
-        .criteria(Criteria::parse(&args.by)?)
-        .filter(args.filters.build()?)
-        .delete(args.delete)
+    let (left, right) = match (&args.left, &args.right, &job) {
+        (Some(l), Some(r), _) => (l.clone(), r.clone()),
+        (None, None, Some(j)) => (j.left.clone(), j.right.clone()),
+        _ => {
+            return Err(Error::new(
+                Code::ConfigInvalidValue,
+                "",
+                "fcs sync needs LEFT and RIGHT folders, or --config FILE whose [job] table names them",
+            ));
+        }
+    };
+    let reverse = args.reverse || job.as_ref().is_some_and(|j| j.reverse);
+    let (left, right) = if reverse {
+        (right, left)
+    } else {
+        (left, right)
+    };
+    let mode = job.as_ref().map(|j| j.mode);
+    let by = args
+        .by
+        .clone()
+        .or_else(|| job.as_ref().and_then(|j| j.by.clone()))
+        .unwrap_or_else(|| SYNC_BY.to_string());
+    let mut filters = args.filters.clone();
+    if let Some(j) = &job {
+        filters.exclude.extend(j.exclude.iter().cloned());
+        if filters.name.is_none() {
+            filters.name = j.name.clone();
+        }
+    }
+    let run = Run::new(RunKind::Sync, &left, &right, &settings)
+        .criteria(Criteria::parse(&by)?)
+        .filter(filters.build()?)
+        .delete(args.delete || mode == Some(SavedMode::Mirror))
         .force(args.force)
-        .update(args.update)
+        .update(args.update || mode == Some(SavedMode::Update))
         .dry_run(args.dry_run)
         .manifest(args.flags.manifest.clone());
     run_tree(common, run, "sync", args.dry_run)

@@ -27,6 +27,7 @@ const CONFIRM_LIST: usize = 10;
 const STORAGE_KEY: &str = "fcs-gui";
 
 mod folders_ui;
+mod job_ui;
 mod result_ui;
 mod row_menu;
 mod sync_ui;
@@ -1112,6 +1113,7 @@ impl FcsApp {
                 self.swap_sides();
             }
             self.recent_menu(ui);
+            self.job_menu(ui);
         });
         self.mode_bar(ui);
         self.filter_bar(ui);
@@ -1291,34 +1293,37 @@ impl FcsApp {
                 self.cancel();
             }
         }
-        egui::CollapsingHeader::new(format!("Status log ({} lines)", self.log.len()))
-            .default_open(false)
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    if ui.button("Export log…").clicked()
-                        && let Some(p) = rfd::FileDialog::new()
-                            .set_file_name("fcs-gui-log.txt")
-                            .save_file()
-                    {
-                        let text: String = self.log.iter().map(|l| format!("{l}\n")).collect();
-                        match std::fs::write(&p, text) {
-                            Ok(()) => self.set_status(format!("Log saved to {}", p.display())),
-                            Err(e) => self.set_status(format!("Cannot save the log: {e}")),
-                        }
+        egui::CollapsingHeader::new(format!(
+            "Status log ({})",
+            plural(self.log.len() as u64, "line")
+        ))
+        .default_open(false)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Export log…").clicked()
+                    && let Some(p) = rfd::FileDialog::new()
+                        .set_file_name("fcs-gui-log.txt")
+                        .save_file()
+                {
+                    let text: String = self.log.iter().map(|l| format!("{l}\n")).collect();
+                    match std::fs::write(&p, text) {
+                        Ok(()) => self.set_status(format!("Log saved to {}", p.display())),
+                        Err(e) => self.set_status(format!("Cannot save the log: {e}")),
                     }
-                    if ui.button("Clear log").clicked() {
-                        self.log.clear();
+                }
+                if ui.button("Clear log").clicked() {
+                    self.log.clear();
+                }
+            });
+            egui::ScrollArea::vertical()
+                .max_height(160.0)
+                .stick_to_bottom(true)
+                .show_rows(ui, 16.0, self.log.len(), |ui, range| {
+                    for l in self.log.range(range) {
+                        ui.monospace(l);
                     }
                 });
-                egui::ScrollArea::vertical()
-                    .max_height(160.0)
-                    .stick_to_bottom(true)
-                    .show_rows(ui, 16.0, self.log.len(), |ui, range| {
-                        for l in self.log.range(range) {
-                            ui.monospace(l);
-                        }
-                    });
-            });
+        });
     }
 
     fn trees_ui(&mut self, ui: &mut egui::Ui) {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use engine::Settings;
+use engine::tree::SavedJob;
 use fcs_gui::FcsApp;
 
 /// FolderCompareSync's window: two folder trees side by side, compared, and copied between.
@@ -14,7 +15,7 @@ use fcs_gui::FcsApp;
 #[command(name = "fcs-gui", version)]
 struct Args {
     /// A settings file (the same TOML as `fcs --config`), applied after the user's own
-    /// (`fcs settings --path`).
+    /// (`fcs settings --path`); a job file's `[job]` table opens its folders, mode and filters.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Compare the two folders as soon as the window opens.
@@ -70,6 +71,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A job file (`[job]` table) opens with its folders, mode and filters.
+    let job = match args.config.as_deref().map(SavedJob::read).transpose() {
+        Ok(j) => j.flatten(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (left, right, compare_now) = (args.left, args.right, args.compare);
     let theme = match args.theme {
         Theme::System => egui::ThemePreference::System,
@@ -88,7 +97,18 @@ fn main() -> ExitCode {
         options,
         Box::new(move |cc| {
             cc.egui_ctx.set_theme(theme);
-            let mut app = FcsApp::new(cc, settings, left, right);
+            let mut app = FcsApp::new(cc, settings, None, None);
+            if let Some(job) = &job {
+                app.verify_from_settings();
+                app.load_job(job);
+            }
+            // Folders on the command line win over the job's.
+            if let Some(l) = left {
+                app.prefs.left = l.display().to_string();
+            }
+            if let Some(r) = right {
+                app.prefs.right = r.display().to_string();
+            }
             if compare_now {
                 app.start_compare();
             }

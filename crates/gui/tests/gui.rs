@@ -1123,3 +1123,56 @@ fn the_row_menu_compares_two_files_and_excludes_by_extension() {
     // Only the folders are left.
     assert_eq!(rels(h.state()), ["", "sub", "sub/deep"]);
 }
+
+/// A job saved from the window is a file `fcs sync --config` reads: folders, mode, compare
+/// options, excludes. Opened again (through the built-in chooser), it comes back as it was.
+#[test]
+fn a_saved_job_comes_back_and_is_the_file_fcs_sync_reads() {
+    let f = fixture();
+    let mut h = harness(&f);
+    h.state_mut().set_system_dialogs(false);
+    {
+        let p = &mut h.state_mut().prefs;
+        p.rule.mode = fcs_gui::sync::Mode::Mirror;
+        p.exclude = "*.tmp; cache".into();
+        p.by_content = true;
+    }
+    let file = f.left.parent().unwrap().join("photos.toml");
+    h.state_mut().save_job_to(&file);
+    let job = engine::tree::SavedJob::read(&file)
+        .unwrap()
+        .expect("a [job] table");
+    assert_eq!(
+        (job.left.clone(), job.right.clone()),
+        (f.left.clone(), f.right.clone())
+    );
+    assert_eq!(job.mode, engine::tree::SavedMode::Mirror);
+    assert_eq!(job.exclude, ["*.tmp", "cache"]);
+    assert_eq!(job.by.as_deref(), Some("existence,size,content"));
+    let mut s = Settings::default();
+    s.apply_file(&file).expect("the rest is settings");
+
+    {
+        let p = &mut h.state_mut().prefs;
+        p.rule.mode = fcs_gui::sync::Mode::Update;
+        p.exclude.clear();
+        p.left = f.left.parent().unwrap().display().to_string();
+    }
+    h.run();
+    h.get_by_label("Job").click();
+    h.run();
+    h.get_by_label("Open job…").click();
+    h.run();
+    h.get_by_label("Open a saved job");
+    h.get_by_label("photos.toml").click();
+    h.run();
+    assert!(
+        h.state().last_error().is_none(),
+        "{:?}",
+        h.state().last_error()
+    );
+    let p = &h.state().prefs;
+    assert_eq!(p.rule.mode, fcs_gui::sync::Mode::Mirror);
+    assert_eq!(p.exclude, "*.tmp; cache");
+    assert_eq!(Path::new(&p.left), f.left);
+}

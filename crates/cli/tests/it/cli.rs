@@ -764,3 +764,47 @@ fn a_replaced_file_goes_to_the_trash_under_its_own_name() {
         1
     );
 }
+
+/// A saved job (`[job]` in the settings file) names the folders, the mode and the excludes:
+/// `fcs sync --config job.toml` mirrors without any folder on the command line, leaving the
+/// excluded names alone; a job file missing a folder is an error that names the key.
+#[test]
+fn a_saved_job_runs_with_no_folders_on_the_command_line() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    let put = |p: &Path, body: &[u8]| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    };
+    put(&l.join("keep.txt"), b"new");
+    put(&l.join("skip.tmp"), b"excluded");
+    put(&r.join("stale.txt"), b"gone after the mirror");
+    put(&r.join("local.tmp"), b"excluded: never deleted");
+    let job = d.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "verify_policy = \"all\"\n\n[job]\nleft = {:?}\nright = {:?}\nmode = \"mirror\"\nexclude = [\"*.tmp\"]\n",
+            p(&l),
+            p(&r)
+        ),
+    )
+    .unwrap();
+    let o = run(&["sync", "--config", p(&job)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_content(&r.join("keep.txt"), b"new");
+    assert!(!r.join("stale.txt").exists(), "mirror deletes");
+    assert!(!r.join("skip.tmp").exists(), "excluded, not copied");
+    assert!(r.join("local.tmp").exists(), "excluded, not deleted");
+    std::fs::write(&job, format!("[job]\nleft = {:?}\n", p(&l))).unwrap();
+    let o = run(&["sync", "--config", p(&job)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("[job] needs right"), "{}", stderr(&o));
+    let o = run(&["sync"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs LEFT and RIGHT"),
+        "{}",
+        stderr(&o)
+    );
+}

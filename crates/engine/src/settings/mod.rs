@@ -597,6 +597,10 @@ impl Settings {
             )
         })?;
         for (k, v) in &table {
+            if k == "job" && v.is_table() {
+                // A saved job's folders, mode and filters: read by `tree::SavedJob`.
+                continue;
+            }
             let s = match v {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Integer(i) => i.to_string(),

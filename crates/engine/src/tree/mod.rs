@@ -12,6 +12,7 @@ mod probe;
 mod resume;
 mod roots;
 mod run;
+mod saved;
 pub(crate) mod scan;
 pub mod verify;
 
@@ -28,6 +29,7 @@ pub use probe::Capabilities;
 pub use resume::Resumed;
 pub use roots::check_roots;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
+pub use saved::{SavedJob, SavedMode};
 pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind};
 pub(crate) use scan::{path_order, scan};
 

@@ -13,24 +13,36 @@ use crate::model::Pane;
 /// Pairs kept in the Recent menu.
 const RECENT: usize = 10;
 
+/// What the built-in chooser picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Want {
+    /// A folder for one side.
+    Folder(Pane),
+    /// A saved job (`*.toml`) to open.
+    JobFile,
+}
+
 /// The built-in folder chooser's state.
 #[derive(Debug)]
 pub(super) struct Chooser {
-    pane: Pane,
+    want: Want,
     dir: PathBuf,
     /// The path field (typed or the current folder).
     typed: String,
     subdirs: Vec<String>,
+    /// Job files here (when a job file is wanted).
+    files: Vec<String>,
     error: Option<String>,
 }
 
 impl Chooser {
-    fn at(pane: Pane, dir: PathBuf) -> Chooser {
+    pub(super) fn at(want: Want, dir: PathBuf) -> Chooser {
         let mut c = Chooser {
-            pane,
+            want,
             typed: dir.display().to_string(),
             dir,
             subdirs: Vec::new(),
+            files: Vec::new(),
             error: None,
         };
         c.list();
@@ -39,18 +51,24 @@ impl Chooser {
 
     fn list(&mut self) {
         self.subdirs.clear();
+        self.files.clear();
         self.error = None;
         match std::fs::read_dir(&self.dir) {
             Ok(rd) => {
                 for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
                     // A link to a folder is offered too: it is where the user would go.
-                    if std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
-                        self.subdirs
-                            .push(e.file_name().to_string_lossy().into_owned());
+                    match std::fs::metadata(e.path()) {
+                        Ok(m) if m.is_dir() => self.subdirs.push(name),
+                        Ok(_) if self.want == Want::JobFile && name.ends_with(".toml") => {
+                            self.files.push(name)
+                        }
+                        _ => {}
                     }
                 }
-                self.subdirs
-                    .sort_by_key(|n| (n.starts_with('.'), n.to_lowercase()));
+                let key = |n: &String| (n.starts_with('.'), n.to_lowercase());
+                self.subdirs.sort_by_key(key);
+                self.files.sort_by_key(key);
             }
             Err(e) => self.error = Some(format!("Cannot list '{}': {e}", self.dir.display())),
         }
@@ -77,7 +95,7 @@ fn start_dir(field: &str) -> PathBuf {
 
 /// Whether the system can show its own folder dialog. On Linux and the BSDs that is the desktop
 /// portal over the session bus: without a session bus there is none to ask.
-fn system_dialog_possible() -> bool {
+pub(super) fn system_dialog_possible() -> bool {
     cfg!(any(windows, target_os = "macos"))
         || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
 }
@@ -145,16 +163,20 @@ impl FcsApp {
     }
 
     pub(super) fn open_chooser(&mut self, pane: Pane, dir: PathBuf) {
-        self.dialog = Dialog::Chooser(Box::new(Chooser::at(pane, dir)));
+        self.dialog = Dialog::Chooser(Box::new(Chooser::at(Want::Folder(pane), dir)));
     }
 
     /// The built-in chooser; returns the dialog to keep showing.
     pub(super) fn chooser_ui(&mut self, ctx: &egui::Context, mut c: Box<Chooser>) -> Dialog {
         let mut done = None;
         let mut go = None;
+        let mut picked = None;
         egui::Modal::new(egui::Id::unique("choose-folder")).show(ctx, |ui| {
             ui.set_width(560.0);
-            ui.heading(format!("Choose the {} folder", c.pane.name()));
+            ui.heading(match c.want {
+                Want::Folder(pane) => format!("Choose the {} folder", pane.name()),
+                Want::JobFile => "Open a saved job".to_string(),
+            });
             ui.horizontal(|ui| {
                 if ui
                     .add_enabled(c.dir.parent().is_some(), egui::Button::new("⬆ Up"))
@@ -183,8 +205,8 @@ impl FcsApp {
                 .max_height(300.0)
                 .auto_shrink([false, true])
                 .show(ui, |ui| {
-                    if c.subdirs.is_empty() && c.error.is_none() {
-                        ui.label(RichText::new("(no folders inside)").weak());
+                    if c.subdirs.is_empty() && c.files.is_empty() && c.error.is_none() {
+                        ui.label(RichText::new("(nothing to choose inside)").weak());
                     }
                     for name in &c.subdirs {
                         if ui
@@ -194,15 +216,24 @@ impl FcsApp {
                             go = Some(c.dir.join(name));
                         }
                     }
+                    for name in &c.files {
+                        if ui
+                            .add(egui::Button::new(name.as_str()).frame(false))
+                            .clicked()
+                        {
+                            picked = Some(c.dir.join(name));
+                        }
+                    }
                 });
             ui.separator();
             ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(
-                        c.error.is_none(),
-                        egui::Button::new(RichText::new("Choose this folder").strong()),
-                    )
-                    .clicked()
+                if matches!(c.want, Want::Folder(_))
+                    && ui
+                        .add_enabled(
+                            c.error.is_none(),
+                            egui::Button::new(RichText::new("Choose this folder").strong()),
+                        )
+                        .clicked()
                 {
                     done = Some(true);
                 }
@@ -214,9 +245,16 @@ impl FcsApp {
         if let Some(d) = go {
             c.go(d);
         }
+        if let Some(file) = picked {
+            self.dialog = Dialog::None;
+            self.open_job(&file);
+            return std::mem::replace(&mut self.dialog, Dialog::None);
+        }
         match done {
             Some(true) => {
-                *self.field(c.pane) = c.dir.display().to_string();
+                if let Want::Folder(pane) = c.want {
+                    *self.field(pane) = c.dir.display().to_string();
+                }
                 Dialog::None
             }
             Some(false) => Dialog::None,
