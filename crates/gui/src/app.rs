@@ -539,7 +539,12 @@ impl FcsApp {
     }
 
     fn fail(&mut self, msg: String) {
-        self.set_status(format!("Error: {msg}"));
+        // The log keeps the engine's whole message; the status line says it in words.
+        self.log(format!("error: {msg}"));
+        self.status = match result_ui::plain(&msg) {
+            Some((_, reason, _)) => format!("Error: {reason}"),
+            None => format!("Error: {msg}"),
+        };
         self.last_error = Some(msg.clone());
         self.dialog = Dialog::Message(msg);
     }
@@ -1763,7 +1768,7 @@ impl FcsApp {
                 egui::Modal::new(egui::Id::unique("message")).show(ctx, |ui| {
                     ui.set_max_width(520.0);
                     ui.heading("FolderCompareSync");
-                    ui.label(&m);
+                    result_ui::message_ui(ui, &m);
                     close = ui.button("OK").clicked();
                 });
                 if close {

@@ -784,6 +784,14 @@ fn a_failed_compare_clears_the_trees_and_copy_asks_for_a_compare() {
             .last_error()
             .is_some_and(|e| e.contains("PLAN_E_ROOTS"))
     );
+    // Said in words, with what to do; the code once, in small print.
+    h.get_by_label_contains("What to do:");
+    h.get_by_label("PLAN_E_ROOTS");
+    assert!(
+        h.query_all_by_label_contains("PLAN_E_ROOTS:")
+            .next()
+            .is_none()
+    );
     assert!(h.state().tree().len() <= 1, "old trees still shown");
     h.state_mut().request_copy(Pane::Left);
     h.run();

@@ -49,6 +49,35 @@ impl Failure {
     }
 }
 
+/// An engine message (`CODE: what happened … advice`) split for people: the code, what
+/// happened, and what to do. `None` for a message that does not start with a code.
+pub(super) fn plain(message: &str) -> Option<(Code, String, &'static str)> {
+    let code = Code::ALL
+        .iter()
+        .copied()
+        .find(|c| message.starts_with(&format!("{}: ", c.as_str())))?;
+    let f = Failure::of(&FailedItem {
+        path: PathBuf::new(),
+        code,
+        message: message.to_string(),
+    });
+    Some((code, f.reason, f.todo))
+}
+
+/// A message for the message dialog: plain words, what to do, the code in small print.
+pub(super) fn message_ui(ui: &mut egui::Ui, message: &str) {
+    match plain(message) {
+        Some((code, reason, todo)) => {
+            ui.label(reason);
+            ui.label(RichText::new(format!("What to do: {todo}")).weak());
+            ui.label(RichText::new(code.as_str()).small().weak());
+        }
+        None => {
+            ui.label(message);
+        }
+    }
+}
+
 /// Draws the failures (at most `SHOWN`, the rest counted; all of them go to the clipboard).
 pub(super) fn failures_ui(ui: &mut egui::Ui, failures: &[Failure]) {
     const SHOWN: usize = 200;
@@ -121,5 +150,9 @@ mod tests {
         assert!(!f.reason.contains(f.todo), "{}", f.reason);
         assert_eq!(f.todo, Code::CopyNoSpace.hint());
         assert!(f.text().contains("/data/photos/a.jpg"));
+        let (code, reason, todo) = plain(&item.message).unwrap();
+        assert_eq!((code, todo), (Code::CopyNoSpace, Code::CopyNoSpace.hint()));
+        assert!(reason.starts_with("the target has"), "{reason}");
+        assert!(plain("cannot start a worker thread").is_none());
     }
 }
