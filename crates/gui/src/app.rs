@@ -969,6 +969,13 @@ impl FcsApp {
                 s.direct_small, s.direct_large, s.staged
             ));
         }
+        if s.cancelled {
+            lines.push(
+                "Cancelled: what was done before the cancel is complete (and verified where \
+                 verification is on); nothing else was changed."
+                    .into(),
+            );
+        }
         lines.push(format!("Errors: {}   Skipped: {}", s.failed, s.skipped));
         lines.push(format!("Time: {:.2} s", took.as_secs_f64()));
         let errors: Vec<Failure> = s.errors.iter().map(Failure::of).collect();

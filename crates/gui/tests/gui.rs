@@ -475,13 +475,18 @@ fn cancel_a_long_copy_leaves_no_temp_files() {
     assert!(s.copied < 10, "{s:?}");
     h.get_by_label("Copy CANCELLED");
     no_temps(&f.right);
-    // Every file that is there is complete (atomic commit): never a partial one.
+    // Every file that is there is complete (atomic commit): never a partial one; and the
+    // summary counts every file committed before the cancel.
+    let mut committed = 0;
     if let Ok(rd) = fs::read_dir(f.right.join("big")) {
         for e in rd {
             let e = e.unwrap();
             assert_eq!(e.metadata().unwrap().len(), 32 << 20);
+            committed += 1;
         }
     }
+    assert!(s.copied >= committed, "{committed} committed, {s:?}");
+    h.get_by_label_contains("before the cancel");
     // A new operation gets a fresh cancel token: comparing again works.
     h.get_by_label("OK").click();
     h.run();
