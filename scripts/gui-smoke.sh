@@ -3,9 +3,10 @@
 # generated folders with --compare, checks that the window opens and the app is still running
 # after the comparison, and optionally saves a screenshot:
 #
-#   scripts/gui-smoke.sh [SCREENSHOT.png [WIDTHxHEIGHT [system|light|dark]]]
+#   scripts/gui-smoke.sh [SCREENSHOT.png [WIDTHxHEIGHT [system|light|dark [SCALE]]]]
 #
-# (The screen and the window get that size, default 1600x950; docs/gui-*.png are made this way.)
+# (The screen and the window get that size in pixels, default 1600x950; SCALE, e.g. 1.5, is the
+# display scaling the window is drawn at. docs/gui-*.png are made this way.)
 #
 # The kittest tests (cargo test -p fcs-gui) drive the app without any window or GPU; this is the
 # check that the native window itself (winit + glow) starts. Needs Xvfb and xwininfo (x11-utils);
@@ -15,6 +16,9 @@ cd "$(dirname "$0")/.."
 shot=${1:-}
 size=${2:-1600x950}
 theme=${3:-system}
+scale=${4:-1}
+# The window's size in logical pixels fills the screen at that scaling.
+logical=$(awk -v s="$size" -v k="$scale" 'BEGIN { split(s, a, "x"); printf "%dx%d", a[1] / k, a[2] / k }')
 
 if ! command -v Xvfb >/dev/null 2>&1 || ! command -v xwininfo >/dev/null 2>&1; then
   echo "note: Xvfb or xwininfo not installed; the GUI window smoke test was skipped" >&2
@@ -66,7 +70,8 @@ done
 
 # Settings and window state go to the temp folder, never the user's.
 DISPLAY=$display XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config LIBGL_ALWAYS_SOFTWARE=1 \
-  WAYLAND_DISPLAY= "$bin" --size "$size" --theme "$theme" --compare "$work/L" "$work/R" >"$work/app.log" 2>&1 &
+  WINIT_X11_SCALE_FACTOR=$scale \
+  WAYLAND_DISPLAY= "$bin" --size "$logical" --theme "$theme" --compare "$work/L" "$work/R" >"$work/app.log" 2>&1 &
 app_pid=$!
 
 found=

@@ -683,17 +683,24 @@ impl FcsApp {
                     plan.target_root.join(&a.rel).display()
                 ));
             }
-            self.set_status(format!("DRY RUN: {n} items would be deleted; nothing was."));
+            self.set_status(format!(
+                "DRY RUN: {} would be deleted; nothing was.",
+                plural(n as u64, "item")
+            ));
             self.dialog = Dialog::Finished(Box::new(Finished {
                 title: "DRY RUN Delete Orphans".into(),
                 summary: Summary::default(),
-                lines: vec![format!("{n} items would be deleted; nothing was deleted.")],
+                lines: vec![format!(
+                    "{} would be deleted; nothing was deleted.",
+                    plural(n as u64, "item")
+                )],
                 errors: vec![],
             }));
             return;
         }
         self.set_status(format!(
-            "Deleting {n} items {} …",
+            "Deleting {} {} …",
+            plural(n as u64, "item"),
             match mode {
                 DeleteMode::Trash => trash_words(),
                 DeleteMode::Permanent => "permanently",
@@ -936,9 +943,10 @@ impl FcsApp {
         self.apply_view();
         let (d, ml, mr) = self.tree.counts();
         self.set_status(format!(
-            "Compared {} items in {:.2} s: {d} differences, {ml} missing on the left, {mr} missing on the right.",
-            self.tree.len().saturating_sub(1),
-            took.as_secs_f64()
+            "Compared {} in {:.2} s: {}, {ml} missing on the left, {mr} missing on the right.",
+            plural(self.tree.len().saturating_sub(1) as u64, "item"),
+            took.as_secs_f64(),
+            plural(d as u64, "difference"),
         ));
     }
 
@@ -1083,6 +1091,39 @@ impl FcsApp {
             let on = !self.tree.is_ticked(c, self.active);
             self.tree.set_ticked(c, self.active, on);
         }
+        // Delete (to the bin) and Shift+Delete (for good) on an item that exists only on the
+        // active side: Delete Orphans with that item ticked, asking first as always.
+        let shift = ctx.input_mut(|i| i.consume_key(Modifiers::SHIFT, Key::Delete));
+        if (shift || press(Key::Delete)) && c > 0 {
+            self.delete_key(c, shift);
+        }
+    }
+
+    /// The Delete key on row `c`: opens Delete Orphans for the active side with the row ticked.
+    fn delete_key(&mut self, c: usize, permanent: bool) {
+        let pane = self.active;
+        let r = &self.tree.rows[c];
+        if r.side(pane).is_none() || r.side(pane.other()).is_some() {
+            self.set_status(format!(
+                "Delete works on items that exist only on the {} side (Delete Orphans).",
+                pane.name()
+            ));
+            return;
+        }
+        self.open_orphans(pane);
+        let root = match pane {
+            Pane::Left => self.tree.left_root.clone(),
+            Pane::Right => self.tree.right_root.clone(),
+        };
+        if let Dialog::Orphans(o) = &mut self.dialog
+            && let Some(k) = o.rows.iter().position(|&i| i == c)
+        {
+            o.permanent = permanent;
+            if o.access(k, &self.tree, &root) == Access::Ok {
+                o.ticked[k] = true;
+                o.recount();
+            }
+        }
     }
 
     fn top_ui(&mut self, ui: &mut egui::Ui) {
@@ -1090,15 +1131,22 @@ impl FcsApp {
         self.folders_ui(ui);
         ui.horizontal_wrapped(|ui| {
             ui.label("Compare by:");
-            ui.add_enabled(false, egui::Checkbox::new(&mut true, "Existence"));
-            ui.checkbox(&mut self.prefs.by_size, "Size");
-            ui.checkbox(&mut self.prefs.by_created, "Date Created");
+            ui.add_enabled(false, egui::Checkbox::new(&mut true, "Existence"))
+                .on_disabled_hover_text("Always compared: an item on one side only differs");
+            ui.checkbox(&mut self.prefs.by_size, "Size")
+                .on_hover_text("Files of different sizes differ");
+            ui.checkbox(&mut self.prefs.by_created, "Date Created")
+                .on_hover_text("Items created at different times differ (and the column shows)");
             let tol = self.settings.timestamp_tolerance;
             ui.checkbox(
                 &mut self.prefs.by_modified,
                 format!("Date Modified (±{:?})", tol),
+            )
+            .on_hover_text(
+                "Items modified at different times differ; closer than the tolerance counts as the same",
             );
-            ui.checkbox(&mut self.prefs.by_content, "Content (BLAKE3)");
+            ui.checkbox(&mut self.prefs.by_content, "Content (BLAKE3)")
+                .on_hover_text("Read both files and compare their BLAKE3 hashes (slow, certain)");
             ui.separator();
             let dry_color = if self.prefs.dry_run {
                 Color32::from_rgb(220, 140, 0)
@@ -1108,7 +1156,8 @@ impl FcsApp {
             ui.checkbox(
                 &mut self.prefs.dry_run,
                 RichText::new("DRY RUN").color(dry_color),
-            );
+            )
+            .on_hover_text("Copies, syncs and deletes only say what they would do");
             ui.separator();
             if ui
                 .add_enabled(!busy, egui::Button::new(RichText::new("Compare").strong()))
@@ -1141,10 +1190,19 @@ impl FcsApp {
                 self.focus_filter = false;
             }
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Apply").clicked() || enter {
+            if ui
+                .button("Apply")
+                .on_hover_text("Show only files whose names match the wildcard (Enter)")
+                .clicked()
+                || enter
+            {
                 self.apply_view();
             }
-            if ui.button("Clear").clicked() {
+            if ui
+                .button("Clear")
+                .on_hover_text("Show every name again")
+                .clicked()
+            {
                 self.prefs.filter.clear();
                 self.apply_view();
             }
@@ -1161,10 +1219,18 @@ impl FcsApp {
                  right-click a row to add one)",
             );
             ui.separator();
-            if ui.button("Expand All").clicked() {
+            if ui
+                .button("Expand All")
+                .on_hover_text("Open every folder of both trees")
+                .clicked()
+            {
                 self.tree.expand_all(true);
             }
-            if ui.button("Collapse All").clicked() {
+            if ui
+                .button("Collapse All")
+                .on_hover_text("Close every folder of both trees")
+                .clicked()
+            {
                 self.tree.expand_all(false);
             }
             if ui
@@ -1186,7 +1252,8 @@ impl FcsApp {
             ui.separator();
             ui.label("Verify:");
             let before = self.prefs.verify;
-            ui.radio_value(&mut self.prefs.verify, VerifyChoice::None, "no files");
+            ui.radio_value(&mut self.prefs.verify, VerifyChoice::None, "no files")
+                .on_hover_text("Copies are not read back (fastest; the copy is still atomic)");
             ui.radio_value(
                 &mut self.prefs.verify,
                 VerifyChoice::BelowThreshold,
@@ -1195,7 +1262,8 @@ impl FcsApp {
                     format_bytes(self.settings.verify_threshold)
                 ),
             );
-            ui.radio_value(&mut self.prefs.verify, VerifyChoice::All, "every file");
+            ui.radio_value(&mut self.prefs.verify, VerifyChoice::All, "every file")
+                .on_hover_text("Every copy is read back from the disk and compared before it replaces anything");
             if before != self.prefs.verify {
                 self.sync_verify_setting();
             }
@@ -1260,8 +1328,10 @@ impl FcsApp {
     fn bottom_ui(&mut self, ui: &mut egui::Ui) {
         let (d, ml, mr) = self.tree.counts();
         let marked = self.tree.ticked_count(Pane::Left) + self.tree.ticked_count(Pane::Right);
-        let mut bar =
-            format!("{d} differences | {ml} missing left | {mr} missing right | {marked} marked");
+        let mut bar = format!(
+            "{} | {ml} missing left | {mr} missing right | {marked} marked",
+            plural(d as u64, "difference")
+        );
         if self.prefs.dry_run {
             bar.push_str(" | DRY RUN");
         }
@@ -1484,6 +1554,17 @@ impl FcsApp {
                                 ui.add_space(16.0);
                             }
                             let name = tree.display_name(i, pane);
+                            if let Some(s) = side {
+                                let icon = match s.kind {
+                                    EntryKind::Dir => "📁",
+                                    EntryKind::Symlink => "🔗",
+                                    EntryKind::Special => "⚙",
+                                    EntryKind::File => "",
+                                };
+                                if !icon.is_empty() {
+                                    ui.label(RichText::new(icon).weak());
+                                }
+                            }
                             if side.is_some() {
                                 let mut on = tree.is_ticked(i, pane);
                                 let mut cb = ui.checkbox(&mut on, name);
@@ -1525,6 +1606,13 @@ impl FcsApp {
                             }
                         });
                         let dir = side.is_some_and(|s| s.kind == EntryKind::Dir);
+                        // The cells that differ from the other side's.
+                        let both = r.left.is_some() && r.right.is_some();
+                        let size_differs = both && r.diffs.contains(engine::tree::Diffs::SIZE);
+                        let modified_differs =
+                            both && r.diffs.contains(engine::tree::Diffs::MODIFIED);
+                        let created_differs =
+                            both && r.diffs.contains(engine::tree::Diffs::CREATED);
                         row.col(|ui| {
                             match side {
                                 // A link has no size of its own worth showing: where it points
@@ -1542,7 +1630,18 @@ impl FcsApp {
                                     });
                                 }
                                 Some(s) if !dir => {
-                                    ui.label(format_bytes(s.size));
+                                    // Sizes right-aligned, in the kind's colour where they
+                                    // are the difference.
+                                    ui.with_layout(
+                                        egui::Layout::right_to_left(egui::Align::Center),
+                                        |ui| {
+                                            ui.label(differs_text(
+                                                format_bytes(s.size),
+                                                size_differs,
+                                                r.kind,
+                                            ))
+                                        },
+                                    );
                                 }
                                 _ => {}
                             }
@@ -1550,13 +1649,21 @@ impl FcsApp {
                         if show_created {
                             row.col(|ui| {
                                 if let Some(s) = side {
-                                    ui.label(fmt_time(s.created));
+                                    ui.label(differs_text(
+                                        fmt_time(s.created),
+                                        created_differs,
+                                        r.kind,
+                                    ));
                                 }
                             });
                         }
                         row.col(|ui| {
                             if let Some(s) = side {
-                                ui.label(fmt_time(s.modified));
+                                ui.label(differs_text(
+                                    fmt_time(s.modified),
+                                    modified_differs,
+                                    r.kind,
+                                ));
                             }
                         });
                         if show_hash {
@@ -2084,7 +2191,10 @@ impl FcsApp {
             ui.separator();
             ui.horizontal(|ui| {
                 if ui
-                    .add_enabled(n > 0, egui::Button::new(format!("Delete {n} items…")))
+                    .add_enabled(
+                        n > 0,
+                        egui::Button::new(format!("Delete {}…", plural(n as u64, "item"))),
+                    )
                     .clicked()
                 {
                     *action = Some(true);
@@ -2157,6 +2267,16 @@ impl eframe::App for FcsApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.prefs);
+    }
+}
+
+/// A cell's text, strong and in the row kind's colour when it is where the two sides differ.
+fn differs_text(text: String, differs: bool, kind: Kind) -> RichText {
+    let t = RichText::new(text);
+    if differs {
+        t.color(kind.color()).strong()
+    } else {
+        t
     }
 }
 

@@ -1189,3 +1189,27 @@ fn a_saved_job_comes_back_and_is_the_file_fcs_sync_reads() {
     assert_eq!(p.exclude, "*.tmp; cache");
     assert_eq!(Path::new(&p.left), f.left);
 }
+
+/// Shift+Delete on an item only the active side has opens Delete Orphans with it ticked and
+/// "permanently" chosen; nothing is deleted before the confirmation.
+#[test]
+fn shift_delete_on_an_orphan_asks_to_delete_it_permanently() {
+    let f = fixture();
+    let mut h = harness(&f);
+    compare(&mut h);
+    // Rows: the root, then only-right.txt.
+    h.key_press(egui::Key::Home);
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowRight);
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Delete);
+    h.run();
+    h.get_by_label("Delete Orphans — RIGHT-only items");
+    h.get_by_label("Delete 1 item…").click();
+    h.run();
+    h.get_by_label("Delete PERMANENTLY?");
+    assert!(f.right.join("only-right.txt").exists(), "asked first");
+    h.get_by_label("Yes, delete").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(!f.right.join("only-right.txt").exists());
+}
