@@ -62,7 +62,7 @@ pub struct Prefs {
     pub filter: String,
     /// The sync mode and its direction.
     pub rule: Rule,
-    /// The view filter bar: which kinds are shown (in [`Kind::ALL`]'s order), and the search.
+    /// The view filter bar: which kinds are shown (in [`crate::kinds::Kind::ALL`]'s order), and the search.
     pub kinds_shown: [bool; 8],
     pub search: String,
     /// Show the Date Created columns even when creation dates are not compared.
