@@ -450,6 +450,10 @@ impl FcsApp {
             self.set_status("Compare the folders first.");
             return;
         };
+        if from == Pane::Right && self.tree.remote_right {
+            self.set_status(format!("{}.", sync_ui::REMOTE_NOT_A_SOURCE));
+            return;
+        }
         let ticked = self.tree.ticked_rels(from);
         if ticked.is_empty() {
             self.set_status(format!(

@@ -188,6 +188,18 @@ impl Act {
         }
     }
 
+    /// [`Act::choices`] where the right side is a remote location, which is written to and
+    /// never read from as a source: nothing goes to the left — no [`Act::ToLeft`], and no
+    /// [`Act::DeleteLeft`] (a run that deletes on the left has the right as its source).
+    pub fn choices_to_remote(k: Kind) -> &'static [Act] {
+        match k {
+            Kind::LeftOnly => &[Act::ToRight, Act::Nothing],
+            Kind::RightOnly => &[Act::DeleteRight, Act::Nothing],
+            Kind::Equal => &[Act::Nothing],
+            _ => &[Act::ToRight, Act::Nothing],
+        }
+    }
+
     /// The next action of a click on a row of kind `k` (a skipped row starts the cycle).
     pub fn next(self, k: Kind) -> Act {
         let c = Act::choices(k);
@@ -258,6 +270,11 @@ mod tests {
                 assert!(!(k == Kind::LeftOnly && a == Act::ToLeft));
                 assert!(!(k == Kind::RightOnly && a == Act::ToRight));
                 assert!(!a.changes() || k != Kind::Equal);
+            }
+            // Towards a remote right side: a subset, and nothing that runs from the right.
+            for a in Act::choices_to_remote(k) {
+                assert!(Act::choices(k).contains(a), "{k:?} {a:?}");
+                assert!(!matches!(a, Act::ToLeft | Act::DeleteLeft), "{k:?} {a:?}");
             }
         }
         assert_eq!(

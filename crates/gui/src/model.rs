@@ -176,6 +176,9 @@ pub struct Tree {
     filtered: bool,
     /// Rows whose action was chosen by hand (see `Tree::by_hand_count`).
     pub(crate) by_hand: usize,
+    /// The right side is a remote location (`s3://`, `sftp://`): it can be written to, not
+    /// copied from, so no action sends one of its items to the left.
+    pub remote_right: bool,
 }
 
 impl Tree {
@@ -192,6 +195,7 @@ impl Tree {
                 modified: t,
             })
         };
+        let remote_right = engine::remote::is_remote(&cmp.right.root);
         let lm = std::fs::metadata(&cmp.left.root)
             .ok()
             .and_then(|m| m.modified().ok());
@@ -205,7 +209,8 @@ impl Tree {
             parent: None,
             end: 0,
             left: dir(lm),
-            right: if cmp.right.root.exists() {
+            // A remote location that was listed is there (a path test cannot tell).
+            right: if remote_right || cmp.right.root.exists() {
                 dir(rm)
             } else {
                 None
@@ -296,6 +301,7 @@ impl Tree {
             search: String::new(),
             filtered: false,
             by_hand: 0,
+            remote_right,
             rows,
         };
         t.counts = t.count_rows();
@@ -485,7 +491,14 @@ impl Tree {
     /// row's path (case-insensitive). Takes effect with the next [`Tree::set_view`].
     pub fn set_filter(&mut self, kinds_shown: [bool; 8], search: &str) {
         self.kinds_shown = kinds_shown;
-        self.search = search.trim().to_lowercase();
+        // `/` and `\` are one separator: a path typed either way finds the item on every
+        // system.
+        let search = search.trim().to_lowercase();
+        self.search = if cfg!(windows) {
+            search.replace('\\', "/")
+        } else {
+            search
+        };
     }
 
     /// Rows of each kind, in [`Kind::ALL`]'s order.
@@ -512,8 +525,14 @@ impl Tree {
         let mut keep = vec![false; n];
         for i in (0..n).rev() {
             let r = &self.rows[i];
-            let found =
-                search.is_empty() || r.rel.to_string_lossy().to_lowercase().contains(search);
+            let found = search.is_empty() || {
+                let rel = r.rel.to_string_lossy().to_lowercase();
+                if cfg!(windows) {
+                    rel.replace('\\', "/").contains(search)
+                } else {
+                    rel.contains(search)
+                }
+            };
             let kind = self.kinds_shown[r.kind.index()];
             let own = if r.is_dir() || i == 0 {
                 // A folder is shown through its contents when a filter is active; on its own

@@ -294,7 +294,12 @@ impl Tree {
         }
         let end = self.rows[i].end as usize;
         for (j, r) in self.rows[i..end].iter_mut().enumerate() {
-            if j == 0 || (r.kind.differs() && Act::choices(r.kind).contains(&act)) {
+            let fits = if self.remote_right {
+                Act::choices_to_remote(r.kind)
+            } else {
+                Act::choices(r.kind)
+            };
+            if j == 0 || (r.kind.differs() && fits.contains(&act)) {
                 r.act = act;
                 r.by_hand = true;
                 r.why = None;
@@ -307,10 +312,18 @@ impl Tree {
     /// anything beneath it differs.
     pub fn choices(&self, i: usize) -> &'static [Act] {
         let r = &self.rows[i];
-        if r.is_dir() && r.inner_differs && matches!(r.kind, Kind::Equal | Kind::MetadataOnly) {
-            Act::choices(Kind::Differs)
+        let kind = if r.is_dir()
+            && r.inner_differs
+            && matches!(r.kind, Kind::Equal | Kind::MetadataOnly)
+        {
+            Kind::Differs
         } else {
-            Act::choices(r.kind)
+            r.kind
+        };
+        if self.remote_right {
+            Act::choices_to_remote(kind)
+        } else {
+            Act::choices(kind)
         }
     }
 

@@ -183,6 +183,11 @@ pub fn start_sync(
             // A run plans from its own side of the comparison: the second leg's comparison is
             // the first one's, whose changes are on the other side (the two legs never touch
             // the same row).
+            // A remote location has no trash: the preview said its deletes are for good.
+            let mut settings = settings.clone();
+            if engine::remote::is_remote(dst) {
+                settings.delete_mode = DeleteMode::Permanent;
+            }
             let run = Run::new(RunKind::Sync, src, dst, &settings)
                 .criteria(criteria)
                 .comparison(comparison.clone())

@@ -612,7 +612,7 @@ fn orphans_open_in_another_program_cannot_be_ticked() {
     // deleting it would report the file's sharing violation).
     h.get_by_label("Select All").click();
     h.run();
-    h.get_by_label("Delete 1 items…");
+    h.get_by_label("Delete 1 item…");
     drop(held);
     h.get_by_label("Close").click();
     h.run();
@@ -1001,7 +1001,7 @@ fn a_failed_file_is_listed_in_plain_words_and_marked_in_the_grid() {
     let mut h = harness(&f);
     compare(&mut h);
     // Gone after the compare (another program deleted it): the run cannot copy it.
-    let src = f.left.join("sub/changed.txt");
+    let src = f.left.join("sub").join("changed.txt");
     fs::remove_file(&src).unwrap();
     h.get_by_label("Synchronize…").click();
     h.run();

@@ -780,11 +780,13 @@ fn a_saved_job_runs_with_no_folders_on_the_command_line() {
     put(&l.join("skip.tmp"), b"excluded");
     put(&r.join("stale.txt"), b"gone after the mirror");
     put(&r.join("local.tmp"), b"excluded: never deleted");
+    // Settings beside the job: the deletes go for good (the trash has tests of its own, and
+    // Wine has no Recycle Bin to take them).
     let job = d.path().join("job.toml");
     std::fs::write(
         &job,
         format!(
-            "verify_policy = \"all\"\n\n[job]\nleft = {:?}\nright = {:?}\nmode = \"mirror\"\nexclude = [\"*.tmp\"]\n",
+            "verify_policy = \"all\"\ndelete_mode = \"permanent\"\n\n[job]\nleft = {:?}\nright = {:?}\nmode = \"mirror\"\nexclude = [\"*.tmp\"]\n",
             p(&l),
             p(&r)
         ),

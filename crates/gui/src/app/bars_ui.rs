@@ -182,24 +182,38 @@ impl FcsApp {
                         Pane::Left => "Copy LEFT -> Right",
                         Pane::Right => "Copy RIGHT -> Left",
                     };
+                    let from_remote = pane == Pane::Right && self.tree.remote_right;
                     if ui
-                        .add_enabled(!busy, egui::Button::new(copy))
+                        .add_enabled(!busy && !from_remote, egui::Button::new(copy))
                         .on_hover_text(
                             "Copy the ticked items of this side to the other, after a confirmation",
                         )
+                        .on_disabled_hover_text(if from_remote {
+                            super::sync_ui::REMOTE_NOT_A_SOURCE
+                        } else {
+                            "Wait for the running job to finish"
+                        })
                         .clicked()
                     {
                         self.request_copy(pane);
                     }
+                    // Deleting the left's orphans is a run from the right: not from a remote
+                    // location yet.
+                    let left_of_remote = pane == Pane::Left && self.tree.remote_right;
                     if ui
                         .add_enabled(
-                            !busy,
+                            !busy && !left_of_remote,
                             egui::Button::new(
                                 RichText::new(format!("Delete Orphans {}-only", pane.name()))
                                     .color(Kind::TypeConflict.color()),
                             ),
                         )
                         .on_hover_text("Choose items that exist only on this side and delete them")
+                        .on_disabled_hover_text(if left_of_remote {
+                            super::sync_ui::REMOTE_NOT_A_SOURCE
+                        } else {
+                            "Wait for the running job to finish"
+                        })
                         .clicked()
                     {
                         self.open_orphans(pane);

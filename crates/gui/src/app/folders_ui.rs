@@ -124,15 +124,24 @@ impl FcsApp {
                     egui::Label::new(RichText::new(format!("{}:", pane.name())).strong()),
                 );
                 let width = ui.available_width() - 130.0;
-                ui.add(
-                    egui::TextEdit::singleline(self.field(pane))
-                        .desired_width(width)
-                        .hint_text(format!(
-                            "{} folder: type a path, Browse, or drop a folder on this half",
-                            pane.name()
-                        )),
-                )
-                .labelled_by(label.id);
+                let hint = match pane {
+                    Pane::Left => "LEFT folder: type a path, Browse, or drop a folder on this half",
+                    Pane::Right => {
+                        "RIGHT folder: a path, Browse, a dropped folder, or s3://bucket/prefix or sftp://user@host/path"
+                    }
+                };
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(self.field(pane))
+                            .desired_width(width)
+                            .hint_text(hint),
+                    )
+                    .labelled_by(label.id);
+                if pane == Pane::Right {
+                    field.on_hover_text(
+                        "A folder, or a remote location to copy to: s3://bucket/prefix (S3 and S3-compatible servers) or sftp://user@host/path",
+                    );
+                }
                 if ui
                     .add_enabled(!busy, egui::Button::new(format!("Browse {}…", pane.name())))
                     .on_hover_text("Choose the folder in a dialog")

@@ -31,7 +31,7 @@ impl FcsApp {
         if let Dialog::Orphans(o) = &mut self.dialog
             && let Some(k) = o.rows.iter().position(|&i| i == c)
         {
-            o.permanent = permanent;
+            o.permanent |= permanent;
             if o.access(k, &self.tree, &root) == Access::Ok {
                 o.ticked[k] = true;
                 o.recount();
@@ -48,6 +48,13 @@ impl FcsApp {
             self.set_status("Compare the folders first.");
             return;
         }
+        if pane == Pane::Left && self.tree.remote_right {
+            self.set_status(format!(
+                "{}: delete the LEFT-only items in the file manager.",
+                super::sync_ui::REMOTE_NOT_A_SOURCE
+            ));
+            return;
+        }
         let rows = self.tree.orphans(pane);
         if rows.is_empty() {
             self.set_status(format!("No {}-only items.", pane.name()));
@@ -61,7 +68,8 @@ impl FcsApp {
             ticked: vec![false; n],
             ticked_count: 0,
             dry_run: self.prefs.dry_run,
-            permanent: false,
+            // A remote location has no trash.
+            permanent: pane == Pane::Right && self.tree.remote_right,
             filter: String::new(),
             listed: Vec::new(),
             listed_for: None,
@@ -200,7 +208,11 @@ impl FcsApp {
             ui.label(format!("In {}", root.display()));
             ui.horizontal(|ui| {
                 ui.checkbox(&mut o.dry_run, "DRY RUN (delete nothing)");
-                ui.radio_value(&mut o.permanent, false, trash_name());
+                let remote = o.pane == Pane::Right && tree.remote_right;
+                ui.add_enabled_ui(!remote, |ui| {
+                    ui.radio_value(&mut o.permanent, false, trash_name())
+                        .on_disabled_hover_text("A remote location has no trash");
+                });
                 ui.radio_value(&mut o.permanent, true, "Delete permanently");
             });
             ui.horizontal(|ui| {
@@ -342,8 +354,14 @@ pub(super) struct Orphans {
 impl Orphans {
     /// The access of orphan `k`, checked on first use.
     fn access(&mut self, k: usize, tree: &Tree, root: &Path) -> Access {
-        *self.access[k]
-            .get_or_insert_with(|| check_access(&root.join(&tree.rows[self.rows[k]].rel)))
+        *self.access[k].get_or_insert_with(|| {
+            if tree.remote_right && self.pane == Pane::Right {
+                // The server answers for its own items: a refused delete fails that item.
+                Access::Ok
+            } else {
+                check_access(&root.join(&tree.rows[self.rows[k]].rel))
+            }
+        })
     }
 
     fn recount(&mut self) {

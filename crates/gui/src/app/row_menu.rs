@@ -63,17 +63,39 @@ pub(super) fn row_menu(
         Pane::Left => &app_tree.left_root,
         Pane::Right => &app_tree.right_root,
     };
-    let path = root.join(&r.rel);
+    let remote = pane == Pane::Right && app_tree.remote_right;
+    let path = if remote {
+        // A URL takes `/` on every system.
+        let rel = r.rel.to_string_lossy().replace('\\', "/");
+        let root = root.to_string_lossy();
+        PathBuf::from(if rel.is_empty() {
+            root.into_owned()
+        } else {
+            format!("{}/{rel}", root.trim_end_matches('/'))
+        })
+    } else {
+        root.join(&r.rel)
+    };
     let mut cmd = None;
     let exists = r.side(pane).is_some();
+    const ON_SERVER: &str = "A remote item is not opened from here";
     if ui
-        .add_enabled(exists, egui::Button::new("Open"))
+        .add_enabled(exists && !remote, egui::Button::new("Open"))
         .on_hover_text("Open with the program your system uses for it")
+        .on_disabled_hover_text(if remote {
+            ON_SERVER
+        } else {
+            "Not on this side"
+        })
         .clicked()
     {
         cmd = Some(RowCommand::Open(path.clone()));
     }
-    if ui.button("Open containing folder").clicked() {
+    if ui
+        .add_enabled(!remote, egui::Button::new("Open containing folder"))
+        .on_disabled_hover_text(ON_SERVER)
+        .clicked()
+    {
         cmd = Some(RowCommand::OpenFolder(
             path.parent().map_or(path.clone(), Path::to_path_buf),
         ));
@@ -113,7 +135,7 @@ pub(super) fn row_menu(
     let both_files = [&r.left, &r.right]
         .iter()
         .all(|s| s.as_ref().is_some_and(|s| s.kind == EntryKind::File));
-    if both_files {
+    if both_files && !app_tree.remote_right {
         ui.separator();
         if ui
             .button("Compare these two files")

@@ -27,12 +27,20 @@ pub(super) struct SyncPreview {
     guard_ok: bool,
 }
 
+/// Why nothing is copied from a remote RIGHT side (on the controls it disables).
+pub(super) const REMOTE_NOT_A_SOURCE: &str =
+    "The right side is a remote location: fcs copies to it, not from it yet";
+
 impl FcsApp {
     /// Fills the middle column from the chosen mode (rows chosen by hand stay).
     pub(super) fn apply_mode(&mut self) {
         let Some(cmp) = self.cmp.clone() else {
             return;
         };
+        if self.tree.remote_right && self.prefs.rule.from == Pane::Right {
+            // A remote side is a target only: the mode runs from the left.
+            self.prefs.rule.from = Pane::Left;
+        }
         match apply_mode(
             &mut self.tree,
             &cmp,
@@ -65,8 +73,12 @@ impl FcsApp {
                 ui.separator();
                 ui.selectable_value(&mut self.prefs.rule.from, Pane::Left, "LEFT ➡ RIGHT")
                     .on_hover_text("The left folder is the source");
-                ui.selectable_value(&mut self.prefs.rule.from, Pane::Right, "LEFT ⬅ RIGHT")
-                    .on_hover_text("The right folder is the source");
+                let remote = self.tree.remote_right;
+                ui.add_enabled_ui(!remote, |ui| {
+                    ui.selectable_value(&mut self.prefs.rule.from, Pane::Right, "LEFT ⬅ RIGHT")
+                        .on_hover_text("The right folder is the source")
+                        .on_disabled_hover_text(REMOTE_NOT_A_SOURCE);
+                });
             }
             if before != self.prefs.rule {
                 self.apply_mode();
@@ -205,6 +217,8 @@ impl FcsApp {
         let mut answer = None;
         let b = &p.batch;
         let delete_words = match self.settings.delete_mode {
+            // The run deletes for good there (see `worker::start_sync`).
+            _ if self.tree.remote_right => "permanently (a remote location has no trash)",
             DeleteMode::Trash => trash_words(),
             DeleteMode::Permanent => "permanently",
         };
