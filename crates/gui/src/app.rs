@@ -695,12 +695,14 @@ impl FcsApp {
                     Outcome::Cancelled { .. } => "cancelled; target untouched".into(),
                 };
                 self.log(format!("{} — {note}", src.display()));
-                if let Some(rel) = self
-                    .run_root
-                    .as_ref()
-                    .and_then(|r| src.strip_prefix(r).ok())
-                {
-                    self.file_notes.insert(rel.to_path_buf(), note);
+                let plain = |p: &Path| PathBuf::from(result_ui::plain_paths(&p.to_string_lossy()));
+                if let Some(rel) = self.run_root.as_ref().and_then(|r| {
+                    plain(&src)
+                        .strip_prefix(plain(r))
+                        .ok()
+                        .map(Path::to_path_buf)
+                }) {
+                    self.file_notes.insert(rel, note);
                 }
             }
             Event::Deleted { path, mode } => {
@@ -821,8 +823,10 @@ impl FcsApp {
         for (e, f) in s.errors.iter().zip(&errors) {
             self.log(format!("error: {}", e.message));
             // Marked in the grid by its row (after the compare that follows).
-            let roots = [&self.tree.left_root, &self.tree.right_root];
-            if let Some(rel) = roots.iter().find_map(|r| e.path.strip_prefix(r).ok()) {
+            // Both as a person writes them (the engine's may carry Windows' `\\?\`).
+            let roots = [&self.tree.left_root, &self.tree.right_root]
+                .map(|r| PathBuf::from(result_ui::plain_paths(&r.to_string_lossy())));
+            if let Some(rel) = roots.iter().find_map(|r| f.path.strip_prefix(r).ok()) {
                 self.failed.insert(rel.to_path_buf(), f.reason.clone());
             }
         }

@@ -30,9 +30,9 @@ impl Failure {
         let mut reason = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
         reason = reason.strip_suffix(todo).unwrap_or(reason).trim_end();
         Failure {
-            path: e.path.clone(),
+            path: PathBuf::from(plain_paths(&e.path.to_string_lossy())),
             code: e.code,
-            reason: reason.to_string(),
+            reason: plain_paths(reason),
             todo,
             full: e.message.clone(),
         }
@@ -46,6 +46,17 @@ impl Failure {
             self.reason,
             self.todo
         )
+    }
+}
+
+/// `s` with Windows' long-path prefixes taken out of the paths in it (`\\?\C:\x` → `C:\x`,
+/// `\\?\UNC\srv\x` → `\\srv\x`): the engine works with them, a person reads the path they
+/// know. Elsewhere `s` as it is (`\\?\` can be part of a name there).
+pub(super) fn plain_paths(s: &str) -> String {
+    if cfg!(windows) {
+        s.replace(r"\\?\UNC\", r"\\").replace(r"\\?\", "")
+    } else {
+        s.to_string()
     }
 }
 
@@ -154,5 +165,18 @@ mod tests {
         assert_eq!((code, todo), (Code::CopyNoSpace, Code::CopyNoSpace.hint()));
         assert!(reason.starts_with("the target has"), "{reason}");
         assert!(plain("cannot start a worker thread").is_none());
+    }
+
+    #[test]
+    fn long_path_prefixes_are_taken_out_on_windows() {
+        let s = r"cannot open '\\?\C:\a\b.txt' or '\\?\UNC\srv\share\c'";
+        if cfg!(windows) {
+            assert_eq!(
+                plain_paths(s),
+                r"cannot open 'C:\a\b.txt' or '\\srv\share\c'"
+            );
+        } else {
+            assert_eq!(plain_paths(s), s, "a name may hold these characters here");
+        }
     }
 }
