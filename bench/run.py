@@ -315,6 +315,10 @@ class Runner:
         shutil.rmtree(self.out, ignore_errors=True)
 
 
+# The durable copy plus a read of every byte from the disk (dataset b's target).
+READBACK_PEER = "cp -r && sync + O_DIRECT read-back"
+
+
 def peers_copy(tools, src, out, durable):
     """The peers' commands for copying the tree `src` to the new folder `out`."""
     s = " && sync" if durable else ""
@@ -382,6 +386,8 @@ def targets(results, extra):
     t.append(("c, fcs sync defaults (verified, durable) vs xcp -r", ratio(results, "plain", "c", fcs, "xcp -r"), 1.0))
     t.append(("c, same vs rsync -a", ratio(results, "plain", "c", fcs, "rsync -a"), 0.6))
     t.append(("b, fcs sync defaults vs cp -r && sync", ratio(results, "durable", "b", fcs, "cp -r && sync"), 1.2))
+    t.append(("b, fcs sync defaults vs cp -r && sync, then an O_DIRECT read of every byte",
+              ratio(results, "durable", "b", fcs, READBACK_PEER), 1.15))
     t.append(("re-sync c, nothing changed, vs rsync -a", ratio(results, "resync", "c", "fcs sync", "rsync -a"), 0.5))
     # Both sides from the cache, like rsync (the device read-back is reported beside it).
     t.append(("re-verify identical c (cache): fcs verify vs rsync -a --checksum",
@@ -629,6 +635,11 @@ def main():
             # The per-file fsync that was the default before durability=batch.
             "fcs --durability full": f"{fcs_sync} --durability full {src} {out}",
             **pick(peers_copy(tools, src, out, True)),
+            # What fcs's default does, done by the simplest tools: a durable copy, then every
+            # byte read back from the disk (O_DIRECT) — the physical floor of a verified copy.
+            READBACK_PEER: n == "b" and not a.quick and (
+                f"cp -r {src} {out} && sync && find {out} -type f "
+                f"-exec dd if={{}} of=/dev/null bs=8M iflag=direct status=none ';'"),
         }, ours=[fcs_default, "fcs --verify none", "fcs --durability full"], durable=True)
 
     def cold(n):

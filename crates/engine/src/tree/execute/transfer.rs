@@ -112,7 +112,18 @@ impl Transfer<'_, '_> {
             }
             let k = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(&(seq, a)) = self.work.get(k) else {
-                // Nothing new to start; finish whatever synced files are left.
+                // Nothing new to start: the last, partial batch is synced now, by the first
+                // worker out of work, while the others still copy (a big file's copy and
+                // read-back overlap the small files' sync and read-back instead of coming
+                // before them); a file another worker adds after this goes in a batch of its
+                // own, taken by that worker when it runs out of work in turn.
+                let rest =
+                    std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+                if !rest.files.is_empty() {
+                    self.sync_batch(rest.files);
+                    continue;
+                }
+                // Then whatever synced files are left.
                 match self.pop_ready() {
                     Some(r) => {
                         self.commit_ready(r);
@@ -266,7 +277,8 @@ impl Transfer<'_, '_> {
         self.record(p.seq, &p.rel, p.stamp, r.map(Some));
     }
 
-    /// After the workers: the last partial batch is synced and committed, or — the run halted
+    /// After the workers (which sync the last partial batch themselves as they run out of
+    /// work; this is the safety net): the batch is synced and committed, or — the run halted
     /// — every pending temp is deleted and its target stays untouched.
     fn drain(&self) {
         let rest = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
