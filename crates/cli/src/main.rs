@@ -13,11 +13,13 @@ macro_rules! out {
     }};
 }
 
-/// `eprintln!` that never panics (see `out!`).
+/// `eprintln!` that never panics (see `out!`), for people: paths as they know them (no
+/// Windows `\\?\`, see `engine::plain_paths`).
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", engine::plain_paths(&line));
     }};
 }
 

@@ -271,6 +271,19 @@ impl<T> IoResultExt<T> for io::Result<T> {
     }
 }
 
+/// `s` with Windows' long-path prefixes taken out of the paths in it (`\\?\C:\x` → `C:\x`,
+/// `\\?\UNC\srv\x` → `\\srv\x`), for what people read (messages, dialogs, the log): the
+/// engine works with the long form, a person knows the short one. Elsewhere `s` as it is
+/// (`\\?\` can be part of a name there). Machine output (`--json`, the journal) keeps the paths
+/// as they are.
+pub fn plain_paths(s: &str) -> std::borrow::Cow<'_, str> {
+    if cfg!(windows) && s.contains(r"\\?\") {
+        std::borrow::Cow::Owned(s.replace(r"\\?\UNC\", r"\\").replace(r"\\?\", ""))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)?;
@@ -302,6 +315,19 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_path_prefixes_are_taken_out_on_windows() {
+        let s = r"cannot open '\\?\C:\a\b.txt' or '\\?\UNC\srv\share\c'";
+        if cfg!(windows) {
+            assert_eq!(
+                plain_paths(s),
+                r"cannot open 'C:\a\b.txt' or '\\srv\share\c'"
+            );
+        } else {
+            assert_eq!(plain_paths(s), s, "a name may hold these characters here");
+        }
+    }
     use std::collections::HashSet;
 
     #[test]

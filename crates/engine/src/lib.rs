@@ -37,7 +37,7 @@ pub mod tree;
 // embedding program use. Everything else stays inside the crate.
 pub use crate::{
     copy::{Copier, FileReport},
-    error::{Code, Error, TempFate},
+    error::{Code, Error, TempFate, plain_paths},
     events::{
         CancelToken, Event, FnReporter, Notice, NoticeKind, NullReporter, Outcome, Perf, Phase,
         Reporter,

@@ -794,6 +794,15 @@ fn a_saved_job_runs_with_no_folders_on_the_command_line() {
     .unwrap();
     let o = run(&["sync", "--config", p(&job)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if cfg!(windows) {
+        // The summary names the folders as the user wrote them, not in the long `\\?\` form
+        // the engine works with.
+        assert!(
+            !stderr(&o).contains(r"\\?\") && stderr(&o).contains(p(&l)),
+            "{}",
+            stderr(&o)
+        );
+    }
     assert_content(&r.join("keep.txt"), b"new");
     assert!(!r.join("stale.txt").exists(), "mirror deletes");
     assert!(!r.join("skip.tmp").exists(), "excluded, not copied");

@@ -49,15 +49,9 @@ impl Failure {
     }
 }
 
-/// `s` with Windows' long-path prefixes taken out of the paths in it (`\\?\C:\x` → `C:\x`,
-/// `\\?\UNC\srv\x` → `\\srv\x`): the engine works with them, a person reads the path they
-/// know. Elsewhere `s` as it is (`\\?\` can be part of a name there).
+/// [`engine::plain_paths`], owned: what the result view and the status line show.
 pub(super) fn plain_paths(s: &str) -> String {
-    if cfg!(windows) {
-        s.replace(r"\\?\UNC\", r"\\").replace(r"\\?\", "")
-    } else {
-        s.to_string()
-    }
+    engine::plain_paths(s).into_owned()
 }
 
 /// An engine message (`CODE: what happened … advice`) split for people: the code, what
@@ -165,18 +159,5 @@ mod tests {
         assert_eq!((code, todo), (Code::CopyNoSpace, Code::CopyNoSpace.hint()));
         assert!(reason.starts_with("the target has"), "{reason}");
         assert!(plain("cannot start a worker thread").is_none());
-    }
-
-    #[test]
-    fn long_path_prefixes_are_taken_out_on_windows() {
-        let s = r"cannot open '\\?\C:\a\b.txt' or '\\?\UNC\srv\share\c'";
-        if cfg!(windows) {
-            assert_eq!(
-                plain_paths(s),
-                r"cannot open 'C:\a\b.txt' or '\\srv\share\c'"
-            );
-        } else {
-            assert_eq!(plain_paths(s), s, "a name may hold these characters here");
-        }
     }
 }
