@@ -315,6 +315,7 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn long_path_prefixes_are_taken_out_on_windows() {
@@ -328,7 +329,6 @@ mod tests {
             assert_eq!(plain_paths(s), s, "a name may hold these characters here");
         }
     }
-    use std::collections::HashSet;
 
     #[test]
     fn codes_are_unique() {

@@ -35,7 +35,7 @@ mod row_menu;
 mod sync_ui;
 pub use orphans_ui::Access;
 use orphans_ui::Orphans;
-use result_ui::{Failure, failures_ui};
+use result_ui::{Failure, failures_ui, rel_under};
 use sync_ui::SyncPreview;
 
 /// The verify radio buttons.
@@ -450,7 +450,7 @@ impl FcsApp {
             self.set_status("Compare the folders first.");
             return;
         };
-        if from == Pane::Right && self.tree.remote_right {
+        if self.tree.remote(from) {
             self.set_status(format!("{}.", sync_ui::REMOTE_NOT_A_SOURCE));
             return;
         }
@@ -695,13 +695,7 @@ impl FcsApp {
                     Outcome::Cancelled { .. } => "cancelled; target untouched".into(),
                 };
                 self.log(format!("{} — {note}", src.display()));
-                let plain = |p: &Path| PathBuf::from(result_ui::plain_paths(&p.to_string_lossy()));
-                if let Some(rel) = self.run_root.as_ref().and_then(|r| {
-                    plain(&src)
-                        .strip_prefix(plain(r))
-                        .ok()
-                        .map(Path::to_path_buf)
-                }) {
+                if let Some(rel) = self.run_root.as_ref().and_then(|r| rel_under(&src, r)) {
                     self.file_notes.insert(rel, note);
                 }
             }
@@ -823,11 +817,9 @@ impl FcsApp {
         for (e, f) in s.errors.iter().zip(&errors) {
             self.log(format!("error: {}", e.message));
             // Marked in the grid by its row (after the compare that follows).
-            // Both as a person writes them (the engine's may carry Windows' `\\?\`).
-            let roots = [&self.tree.left_root, &self.tree.right_root]
-                .map(|r| PathBuf::from(result_ui::plain_paths(&r.to_string_lossy())));
-            if let Some(rel) = roots.iter().find_map(|r| f.path.strip_prefix(r).ok()) {
-                self.failed.insert(rel.to_path_buf(), f.reason.clone());
+            let roots = [&self.tree.left_root, &self.tree.right_root];
+            if let Some(rel) = roots.iter().find_map(|r| rel_under(&e.path, r)) {
+                self.failed.insert(rel, f.reason.clone());
             }
         }
         self.set_status(format!("{title}: {}", lines.join("; ")));

@@ -182,6 +182,13 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// Whether `pane` is a remote location (only the right side can be).
+    pub fn remote(&self, pane: Pane) -> bool {
+        pane == Pane::Right && self.remote_right
+    }
+}
+
+impl Tree {
     /// Rows from a comparison: a root row, then every item in the comparison's order (which
     /// puts a folder right before its contents). Folders start expanded down to `open_depth`.
     pub fn from_comparison(cmp: &Comparison, open_depth: u16) -> Tree {

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui::accesskit::{Role, Toggled};
 use egui_kittest::Harness;
@@ -12,8 +12,12 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use engine::Settings;
 use fcs_gui::{FcsApp, Pane};
 
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "support/million.rs"]
 mod million;
+
+use harness::wait_idle;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -58,40 +62,7 @@ fn harness(f: &Fixture) -> Harness<'static, FcsApp> {
 }
 
 fn harness_with(f: &Fixture, settings: Settings) -> Harness<'static, FcsApp> {
-    // Journals and locks of these runs stay out of the user's data folder.
-    engine::journal::set_data_dir(
-        std::env::temp_dir().join(format!("fcs-gui-tests-{}", std::process::id())),
-    );
-    let (l, r) = (f.left.clone(), f.right.clone());
-    let mut h = Harness::builder()
-        .with_size([1500.0, 900.0])
-        .build_eframe(move |cc| {
-            let mut app = FcsApp::new(cc, settings, Some(l), Some(r));
-            // Folder times depend on when the fixture was written; compare what the tests
-            // control.
-            app.prefs.by_modified = false;
-            app
-        });
-    h.run();
-    h
-}
-
-/// Steps frames until no job runs (the worker wakes the UI through `request_repaint`).
-fn wait_idle(h: &mut Harness<'static, FcsApp>) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    h.step();
-    while h.state().is_busy() {
-        assert!(Instant::now() < deadline, "the job did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-        h.step();
-    }
-    // Settle the frames that follow (a re-compare starts here and is waited for too).
-    for _ in 0..3 {
-        h.step();
-    }
-    if h.state().is_busy() {
-        wait_idle(h);
-    }
+    harness::harness(f.left.clone(), f.right.clone(), settings)
 }
 
 fn compare(h: &mut Harness<'static, FcsApp>) {

@@ -5,9 +5,11 @@
 
 #![cfg(target_os = "linux")]
 
+#[path = "support/harness.rs"]
+mod harness;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -16,35 +18,18 @@ use fcs_gui::FcsApp;
 use fcs_gui::kinds::Act;
 use testkit::mounts::Sshd;
 
-fn harness(left: PathBuf, right: PathBuf, settings: Settings) -> Harness<'static, FcsApp> {
-    engine::journal::set_data_dir(
-        std::env::temp_dir().join(format!("fcs-gui-remote-tests-{}", std::process::id())),
-    );
-    let mut h = Harness::builder()
-        .with_size([1500.0, 900.0])
-        .build_eframe(move |cc| {
-            let mut app = FcsApp::new(cc, settings, Some(left), Some(right));
-            app.prefs.by_modified = false;
-            app
-        });
-    h.run();
-    h
-}
+use harness::{harness, wait_idle};
 
-fn wait_idle(h: &mut Harness<'static, FcsApp>) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+/// Synchronize…, check the preview shows `preview` (part of a label), Start, and wait: the
+/// run's summary.
+fn synchronize(h: &mut Harness<'static, FcsApp>, preview: &str) -> engine::tree::Summary {
+    h.get_by_label("Synchronize…").click();
+    h.run();
+    h.get_by_label_contains(preview);
+    h.get_by_label("Start").click();
     h.step();
-    while h.state().is_busy() {
-        assert!(Instant::now() < deadline, "the job did not finish");
-        std::thread::sleep(Duration::from_millis(5));
-        h.step();
-    }
-    for _ in 0..3 {
-        h.step();
-    }
-    if h.state().is_busy() {
-        wait_idle(h);
-    }
+    wait_idle(h);
+    h.state().finished_summary().expect("the result").clone()
 }
 
 /// A click on the row's middle-column button, as the grid does it.
@@ -135,13 +120,7 @@ fn an_sftp_folder_as_the_right_side_compares_and_synchronizes() {
             .is_disabled()
     );
 
-    h.get_by_label("Synchronize…").click();
-    h.run();
-    h.get_by_label("Synchronize?");
-    h.get_by_label("Start").click();
-    h.step();
-    wait_idle(&mut h);
-    let s = h.state().finished_summary().expect("the result").clone();
+    let s = synchronize(&mut h, "Synchronize?");
     assert_eq!((s.copied, s.failed, s.cancelled), (2, 0, false), "{s:?}");
     assert_eq!(
         fs::read_to_string(served.join("changed.txt")).unwrap(),
@@ -173,13 +152,7 @@ fn an_sftp_folder_as_the_right_side_compares_and_synchronizes() {
     while act(&h, "only-remote.txt") != Act::DeleteRight {
         click_act(&mut h, "only-remote.txt");
     }
-    h.get_by_label("Synchronize…").click();
-    h.run();
-    h.get_by_label_contains("a remote location has no trash");
-    h.get_by_label("Start").click();
-    h.step();
-    wait_idle(&mut h);
-    let s = h.state().finished_summary().expect("the result").clone();
+    let s = synchronize(&mut h, "a remote location has no trash");
     assert_eq!((s.deleted, s.failed), (1, 0), "{s:?}");
     assert!(!served.join("only-remote.txt").exists());
     assert!(h.state().tree().rows.iter().all(|r| !r.differs()));

@@ -182,7 +182,7 @@ impl FcsApp {
                         Pane::Left => "Copy LEFT -> Right",
                         Pane::Right => "Copy RIGHT -> Left",
                     };
-                    let from_remote = pane == Pane::Right && self.tree.remote_right;
+                    let from_remote = self.tree.remote(pane);
                     if ui
                         .add_enabled(!busy && !from_remote, egui::Button::new(copy))
                         .on_hover_text(
@@ -199,7 +199,7 @@ impl FcsApp {
                     }
                     // Deleting the left's orphans is a run from the right: not from a remote
                     // location yet.
-                    let left_of_remote = pane == Pane::Left && self.tree.remote_right;
+                    let left_of_remote = self.tree.remote(pane.other());
                     if ui
                         .add_enabled(
                             !busy && !left_of_remote,

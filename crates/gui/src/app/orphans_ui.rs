@@ -48,7 +48,7 @@ impl FcsApp {
             self.set_status("Compare the folders first.");
             return;
         }
-        if pane == Pane::Left && self.tree.remote_right {
+        if self.tree.remote(pane.other()) {
             self.set_status(format!(
                 "{}: delete the LEFT-only items in the file manager.",
                 super::sync_ui::REMOTE_NOT_A_SOURCE
@@ -69,7 +69,7 @@ impl FcsApp {
             ticked_count: 0,
             dry_run: self.prefs.dry_run,
             // A remote location has no trash.
-            permanent: pane == Pane::Right && self.tree.remote_right,
+            permanent: self.tree.remote(pane),
             filter: String::new(),
             listed: Vec::new(),
             listed_for: None,
@@ -208,7 +208,7 @@ impl FcsApp {
             ui.label(format!("In {}", root.display()));
             ui.horizontal(|ui| {
                 ui.checkbox(&mut o.dry_run, "DRY RUN (delete nothing)");
-                let remote = o.pane == Pane::Right && tree.remote_right;
+                let remote = tree.remote(o.pane);
                 ui.add_enabled_ui(!remote, |ui| {
                     ui.radio_value(&mut o.permanent, false, trash_name())
                         .on_disabled_hover_text("A remote location has no trash");
@@ -355,7 +355,7 @@ impl Orphans {
     /// The access of orphan `k`, checked on first use.
     fn access(&mut self, k: usize, tree: &Tree, root: &Path) -> Access {
         *self.access[k].get_or_insert_with(|| {
-            if tree.remote_right && self.pane == Pane::Right {
+            if tree.remote(self.pane) {
                 // The server answers for its own items: a refused delete fails that item.
                 Access::Ok
             } else {

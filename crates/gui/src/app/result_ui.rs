@@ -2,7 +2,7 @@
 //! failed item by its real path with the reason in plain words and what to do about it (the
 //! stable code in small print, the engine's whole message on expand and in the clipboard).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use egui::RichText;
 use engine::Code;
@@ -30,9 +30,9 @@ impl Failure {
         let mut reason = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
         reason = reason.strip_suffix(todo).unwrap_or(reason).trim_end();
         Failure {
-            path: PathBuf::from(plain_paths(&e.path.to_string_lossy())),
+            path: PathBuf::from(engine::plain_paths(&e.path.to_string_lossy()).into_owned()),
             code: e.code,
-            reason: plain_paths(reason),
+            reason: engine::plain_paths(reason).into_owned(),
             todo,
             full: e.message.clone(),
         }
@@ -49,9 +49,17 @@ impl Failure {
     }
 }
 
-/// [`engine::plain_paths`], owned: what the result view and the status line show.
-pub(super) fn plain_paths(s: &str) -> String {
-    engine::plain_paths(s).into_owned()
+/// `path` relative to `root`, also where one of them carries Windows' `\\?\` form and the
+/// other not (the engine's paths against the folders the user typed).
+pub(super) fn rel_under(path: &Path, root: &Path) -> Option<PathBuf> {
+    if let Ok(rel) = path.strip_prefix(root) {
+        return Some(rel.to_path_buf());
+    }
+    let plain = |p: &Path| PathBuf::from(engine::plain_paths(&p.to_string_lossy()).into_owned());
+    plain(path)
+        .strip_prefix(plain(root))
+        .ok()
+        .map(Path::to_path_buf)
 }
 
 /// An engine message (`CODE: what happened … advice`) split for people: the code, what

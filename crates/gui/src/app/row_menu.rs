@@ -63,7 +63,7 @@ pub(super) fn row_menu(
         Pane::Left => &app_tree.left_root,
         Pane::Right => &app_tree.right_root,
     };
-    let remote = pane == Pane::Right && app_tree.remote_right;
+    let remote = app_tree.remote(pane);
     let path = if remote {
         // A URL takes `/` on every system.
         let rel = r.rel.to_string_lossy().replace('\\', "/");
