@@ -321,11 +321,12 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
         }
         Command::Compare(args) => tree::compare(&cli.common, &args),
         Command::Sync(args) => tree::sync(&cli.common, &args),
-        Command::Copy(args) if args.src.is_dir() => {
+        // A remote source is a location (a prefix, a folder on a server): a tree run.
+        Command::Copy(args) if args.src.is_dir() || engine::remote::is_remote(&args.src) => {
             tree::copy_tree(&cli.common, &args, engine::journal::RunKind::Copy)
         }
         Command::Copy(args) => copy_one(&cli.common, &args, false),
-        Command::Move(args) if args.src.is_dir() => {
+        Command::Move(args) if args.src.is_dir() || engine::remote::is_remote(&args.src) => {
             tree::copy_tree(&cli.common, &args, engine::journal::RunKind::Move)
         }
         Command::Move(args) => match engine::tree::interrupted_move_of(&args.src) {

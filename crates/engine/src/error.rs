@@ -163,6 +163,8 @@ codes! {
         "The bucket (s3://) or the folder above the path (sftp://) does not exist on this server; create it, or check the name and s3_endpoint.";
     RemoteUpload => "REMOTE_E_UPLOAD", Deleted,
         "The upload failed (connection dropped, server error, checksum refused); nothing was stored under the file's name. Run again.";
+    RemoteDownload => "REMOTE_E_DOWNLOAD", Deleted,
+        "The download failed (connection dropped, server error, the object changed or does not match the hash stored with it); the local file is as it was. Run again.";
     RemoteDelete => "REMOTE_E_DELETE", NotCreated,
         "The object could not be deleted; check the credentials' delete permission, then run again.";
     RemoteUnsupported => "REMOTE_E_UNSUPPORTED", NotCreated,

@@ -4,6 +4,8 @@
 mod bench;
 mod cli;
 #[cfg(target_os = "linux")]
+mod download;
+#[cfg(target_os = "linux")]
 mod hardlinks;
 #[cfg(target_os = "linux")]
 mod harness;

@@ -13,7 +13,7 @@ use testkit::write_file;
 use crate::harness::{Env, MIB, assert_exit, events, failures, p, stderr, summary};
 
 /// `fcs` with this server's credentials and a one-retry policy (a dead server fails fast).
-fn fcs(env: &Env, s3: &S3Server) -> Command {
+pub(crate) fn fcs(env: &Env, s3: &S3Server) -> Command {
     let mut c = env.fcs();
     for (k, v) in s3.env() {
         c.env(k, v);
@@ -22,16 +22,16 @@ fn fcs(env: &Env, s3: &S3Server) -> Command {
     c
 }
 
-fn run(env: &Env, s3: &S3Server, args: &[&str]) -> Output {
+pub(crate) fn run(env: &Env, s3: &S3Server, args: &[&str]) -> Output {
     fcs(env, s3).args(args).output().expect("fcs runs")
 }
 
-fn url(prefix: &str) -> String {
+pub(crate) fn url(prefix: &str) -> String {
     format!("s3://{BUCKET}/{prefix}")
 }
 
 /// `rclone lsjson -R --files-only` of the prefix: (path, size, mtime as rclone reads it).
-fn rclone_files(s3: &S3Server, prefix: &str) -> Vec<(String, u64, String)> {
+pub(crate) fn rclone_files(s3: &S3Server, prefix: &str) -> Vec<(String, u64, String)> {
     let o = s3.rclone(&[
         "lsjson",
         "-R",
@@ -56,7 +56,7 @@ fn rclone_files(s3: &S3Server, prefix: &str) -> Vec<(String, u64, String)> {
 
 /// The local files below `root` as rclone lists them: (path, size, mtime in RFC 3339 with
 /// nanoseconds, as rclone prints it).
-fn local_files(s3: &S3Server, root: &Path) -> Vec<(String, u64, String)> {
+pub(crate) fn local_files(s3: &S3Server, root: &Path) -> Vec<(String, u64, String)> {
     let o = s3.rclone(&["lsjson", "-R", "--files-only", p(root)]);
     assert!(o.status.success(), "rclone lsjson: {}", stderr(&o));
     let v: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
@@ -74,7 +74,7 @@ fn local_files(s3: &S3Server, root: &Path) -> Vec<(String, u64, String)> {
     out
 }
 
-fn tree(root: &Path) {
+pub(crate) fn tree(root: &Path) {
     write_file(&root.join("a.txt"), 1000, 1);
     write_file(&root.join("empty.bin"), 0, 2);
     write_file(&root.join("docs/b.bin"), 300_000, 3);
@@ -385,8 +385,17 @@ fn remote_failures_have_their_codes() {
     expect(&o, "REMOTE_E_CONNECT");
     let o = run(&env, &s3, &["sync", p(&l), "s3://"]);
     expect(&o, "REMOTE_E_URL");
-    let o = run(&env, &s3, &["sync", &url("x"), p(&env.path("R"))]);
+    // The other way: a move from a bucket is not offered; a missing bucket as the source is
+    // said as such, and the local folder is not created.
+    let o = run(&env, &s3, &["move", &url("x"), p(&env.path("R"))]);
     expect(&o, "REMOTE_E_UNSUPPORTED");
+    let o = run(
+        &env,
+        &s3,
+        &["sync", "s3://no-such-bucket/x", p(&env.path("R"))],
+    );
+    expect(&o, "REMOTE_E_NOT_FOUND");
+    assert!(!env.path("R").exists());
     assert!(l.join("a.txt").exists());
     assert!(rclone_files(&s3, "x").is_empty());
 }

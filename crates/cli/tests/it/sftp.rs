@@ -17,7 +17,7 @@ use crate::harness::{
 };
 
 /// `fcs` logging in to `sshd` with its key and checking its host key against `known_hosts`.
-fn fcs(env: &Env, sshd: &Sshd, known_hosts: &Path) -> Command {
+pub(crate) fn fcs(env: &Env, sshd: &Sshd, known_hosts: &Path) -> Command {
     let mut c = env.fcs();
     c.args(["--set", &format!("ssh_key={}", sshd.identity().display())])
         .args([
@@ -28,14 +28,14 @@ fn fcs(env: &Env, sshd: &Sshd, known_hosts: &Path) -> Command {
     c
 }
 
-fn run(env: &Env, sshd: &Sshd, args: &[&str]) -> Output {
+pub(crate) fn run(env: &Env, sshd: &Sshd, args: &[&str]) -> Output {
     fcs(env, sshd, &sshd.known_hosts())
         .args(args)
         .output()
         .expect("fcs runs")
 }
 
-fn url(sshd: &Sshd, dir: &Path) -> String {
+pub(crate) fn url(sshd: &Sshd, dir: &Path) -> String {
     format!("sftp://root@127.0.0.1:{}{}", sshd.port(), dir.display())
 }
 
@@ -69,7 +69,7 @@ fn rclone_files(sshd: &Sshd, dir: &Path) -> Vec<(String, u64, String)> {
 }
 
 /// Files below `root`: (path, bytes, modified second).
-fn files_on_disk(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>, i64)> {
+pub(crate) fn files_on_disk(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>, i64)> {
     testkit::tree_files(root)
         .into_iter()
         .map(|(rel, bytes)| {

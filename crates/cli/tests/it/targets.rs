@@ -60,14 +60,14 @@ fn need_strace() {
 }
 
 /// A child `fcs --json` whose stdout lines arrive on a channel, and whose stderr is collected.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: Receiver<String>,
     stderr: std::thread::JoinHandle<String>,
 }
 
 impl Running {
-    fn spawn(mut cmd: Command) -> Running {
+    pub(crate) fn spawn(mut cmd: Command) -> Running {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -99,7 +99,7 @@ impl Running {
 
     /// Waits (up to `limit`) for a stdout line containing `needle`.
     #[track_caller]
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
+    pub(crate) fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -118,7 +118,7 @@ impl Running {
         }
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
             .status()
@@ -129,7 +129,7 @@ impl Running {
 
     /// Waits up to `limit` for the exit; kills the process and panics when it does not come.
     #[track_caller]
-    fn wait_exit(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
+    pub(crate) fn wait_exit(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {

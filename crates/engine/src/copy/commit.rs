@@ -212,11 +212,11 @@ impl Copier {
         }
         // File flags go on after the rename (an immutable temp cannot be renamed).
         if s.keeps_flags() {
-            job.flags = fsops::file_flags(&job.src_file).unwrap_or(0);
+            job.flags = fsops::file_flags(job.src_file()).unwrap_or(0);
         }
         // Owner, mode, extended attributes and ACLs (see `meta`): only the mode is an error
         // here; what the target refuses of the rest is counted and said once per run.
-        let cleared = crate::meta::apply(src_meta, &job.src_file, tmp, s, &self.lost).or_code(
+        let cleared = crate::meta::apply(src_meta, job.src_file(), tmp, s, &self.lost).or_code(
             Code::FinalizeMetadata,
             &job.tmp,
             "cannot set the copy's permissions",

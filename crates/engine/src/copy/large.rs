@@ -81,7 +81,7 @@ impl Copier {
                 let len = window.min(job.size - off);
                 let mut done = false;
                 if kernel_ok {
-                    match fsops::copy_range(&job.src_file, tmp, off, len) {
+                    match fsops::copy_range(job.src_file(), tmp, off, len) {
                         Ok(Some(n)) if n == len => done = true,
                         Ok(Some(n)) => return Err(source_shrank(&job.src, off + n, job.size)),
                         Ok(None) => kernel_ok = false,
@@ -95,7 +95,7 @@ impl Copier {
                     while pos < off + len {
                         let n = (slice as u64).min(off + len - pos) as usize;
                         let mut buf = feed.buf();
-                        read_source(&job.src_file, &job.src, job.size, &mut buf[..n], pos)?;
+                        read_source(job.src_file(), &job.src, job.size, &mut buf[..n], pos)?;
                         if !done {
                             fsops::write_all_at(tmp, &buf[..n], pos)
                                 .map_err(|e| window_error(&job.tmp, windows, off, len, e))?;

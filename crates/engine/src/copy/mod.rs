@@ -14,10 +14,11 @@
 //!
 //! The steps live in their modules: `preflight` (checks, strategy, temp name), one module per
 //! strategy (`small`, `large`, `staged`), `readback` (verify) and `commit` (metadata, fsync,
-//! rename, the replaced file's way to the trash). This module holds the public API and the
-//! order of the steps.
+//! rename, the replaced file's way to the trash); `download` fills the temp from remote storage.
+//! This module holds the public API and the order of the steps.
 
 mod commit;
+mod download;
 mod large;
 mod preflight;
 mod readback;
@@ -40,6 +41,7 @@ use crate::events::{CancelToken, Event, Notice, Outcome, Perf, Phase, Reporter};
 use crate::settings::Settings;
 use crate::strategy::{Decision, Strategy};
 use crate::temp;
+pub(crate) use download::RemoteFile;
 use preflight::Preflight;
 pub(crate) use preflight::name_error;
 
@@ -270,7 +272,9 @@ struct Job {
     /// The target's folder and name: where every write goes.
     dir: Arc<fsops::Dir>,
     name: OsString,
-    src_file: File,
+    /// The source, open; none for a download (the bytes come from remote storage, see
+    /// `download`), which only the code made for it reads.
+    src_file: Option<File>,
     /// The source's volume (device number; 0 where the OS does not say), for the clone cache.
     src_volume: u64,
     size: u64,
@@ -288,6 +292,16 @@ struct Job {
     flags: u32,
     decision: Decision,
     notices: Vec<Notice>,
+}
+
+impl Job {
+    /// The open source file. Only a copy from a local file reaches the strategies that read it:
+    /// a download writes its temp itself (`download`) and is verified by its digest.
+    fn src_file(&self) -> &File {
+        self.src_file
+            .as_ref()
+            .expect("a download never takes a strategy that reads a local source")
+    }
 }
 
 impl Copier {

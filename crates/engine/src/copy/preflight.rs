@@ -162,7 +162,7 @@ impl Copier {
             dst: dst.to_path_buf(),
             dir: target.dir.clone(),
             name: target.name.clone(),
-            src_file,
+            src_file: Some(src_file),
             src_volume: volume_of(&src_meta),
             size,
             tmp: dst_dir.join(&tmp_name),
@@ -195,9 +195,9 @@ impl Copier {
         job.extents = match s.sparse {
             Sparse::Never => None,
             Sparse::Auto if !sparse => None,
-            Sparse::Auto => fsops::data_extents(&job.src_file, size).ok().flatten(),
+            Sparse::Auto => fsops::data_extents(job.src_file(), size).ok().flatten(),
             Sparse::Always => Some(
-                fsops::data_extents(&job.src_file, size)
+                fsops::data_extents(job.src_file(), size)
                     .ok()
                     .flatten()
                     .unwrap_or_else(|| vec![(0, size)]),
@@ -252,7 +252,7 @@ impl Copier {
     /// file does not fit: a tree run of thousands of files asks a few times, not once per file.
     /// (Another program filling the disk meanwhile is caught by the write itself:
     /// `COPY_E_WRITE`, the temp deleted, the target untouched.)
-    fn reserve_space(&self, dir: &Path, need: u64, takes: u64) -> std::io::Result<u64> {
+    pub(super) fn reserve_space(&self, dir: &Path, need: u64, takes: u64) -> std::io::Result<u64> {
         let mut book = self.space.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(free) = book.get_mut(dir)
             && *free >= need
@@ -273,7 +273,11 @@ impl Copier {
     /// same few directories thousands of times, and each uncached answer reads
     /// `/proc/self/mountinfo` and resolves every path component. A symlink is judged by its
     /// target (seed A.9), so it is never answered from its directory's entry.
-    fn drive_info_cached(&self, p: &Path, is_dir: bool) -> std::io::Result<(DriveKind, bool)> {
+    pub(super) fn drive_info_cached(
+        &self,
+        p: &Path,
+        is_dir: bool,
+    ) -> std::io::Result<(DriveKind, bool)> {
         let is_link = !is_dir
             && !self.sources_are_files
             && std::fs::symlink_metadata(p)
@@ -350,7 +354,7 @@ impl Copier {
         };
         let after = match &by_path {
             Some(m) => m.clone(),
-            None => job.src_file.metadata().or_code(
+            None => job.src_file().metadata().or_code(
                 Code::CopyRead,
                 &job.src,
                 "cannot re-read the source's metadata",

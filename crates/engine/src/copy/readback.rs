@@ -121,7 +121,13 @@ impl Copier {
                     return Err(cancelled_verify(&job.dst));
                 }
                 let want = (slice as u64).min(job.size - off) as usize;
-                read_source(&job.src_file, &job.src, job.size, &mut src_buf[..want], off)?;
+                read_source(
+                    job.src_file(),
+                    &job.src,
+                    job.size,
+                    &mut src_buf[..want],
+                    off,
+                )?;
                 let mismatch = if got < want {
                     Some(got)
                 } else {
@@ -157,7 +163,7 @@ impl Copier {
                 return Err(cancelled_verify(&job.dst));
             }
             let len = (window as u64).min(job.size - off) as usize;
-            read_source(&job.src_file, &job.src, job.size, &mut src_buf[..len], off)?;
+            read_source(job.src_file(), &job.src, job.size, &mut src_buf[..len], off)?;
             let src = &src_buf[..len];
             // Files below MMAP_MIN are compared through a buffer from the start: mapping and
             // unmapping one or two pages costs more than reading them (and every munmap in a

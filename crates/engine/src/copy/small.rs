@@ -32,7 +32,7 @@ impl Copier {
             .unwrap_or_else(|e| e.into_inner())
             .contains(&pair);
         let out = fsops::kernel_copy(
-            &job.src_file,
+            job.src_file(),
             &job.src,
             &job.dir,
             &job.tmp_name,

@@ -60,7 +60,7 @@ impl Copier {
             }
             let mut copied = false;
             if in_kernel {
-                match fsops::copy_range(&job.src_file, &tmp, at, n as u64) {
+                match fsops::copy_range(job.src_file(), &tmp, at, n as u64) {
                     Ok(Some(k)) if k == n as u64 => copied = true,
                     Ok(Some(k)) => return Err(super::source_shrank(&job.src, at + k, size)),
                     // Not in-kernel here: the buffer from this chunk on.
@@ -76,7 +76,7 @@ impl Copier {
                 }
             }
             if !copied {
-                read_source(&job.src_file, &job.src, size, &mut buf[..n], at)?;
+                read_source(job.src_file(), &job.src, size, &mut buf[..n], at)?;
                 if let Some(h) = hasher.as_mut() {
                     hash_zeros(h, at - hashed);
                     h.update(&buf[..n]);
@@ -109,7 +109,7 @@ impl Copier {
     /// content but not the sparseness: counted, and said once per run. "Filled" is more than
     /// half of the source's holes taking space in the copy (filesystems round allocations up).
     fn note_filled_holes(&self, job: &Job, tmp: &File) {
-        let (Ok(src), Ok(dst)) = (job.src_file.metadata(), tmp.metadata()) else {
+        let (Ok(src), Ok(dst)) = (job.src_file().metadata(), tmp.metadata()) else {
             return;
         };
         let (src, dst) = (fsops::allocated_size(&src), fsops::allocated_size(&dst));
@@ -207,7 +207,7 @@ impl Copier {
                     if self.cancel.is_cancelled() {
                         return Err(super::readback::cancelled_verify(&job.dst));
                     }
-                    read_source(&job.src_file, &job.src, size, &mut src_buf[..n], at)?;
+                    read_source(job.src_file(), &job.src, size, &mut src_buf[..n], at)?;
                     read(&mut dst_buf[..n], at)?;
                     if let Some(i) = super::readback::first_difference(&src_buf[..n], &dst_buf[..n])
                     {

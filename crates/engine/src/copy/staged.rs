@@ -31,7 +31,7 @@ impl Copier {
                 }
                 let len = (chunk as u64).min(job.size - off) as usize;
                 let mut buf = feed.buf();
-                read_source(&job.src_file, &job.src, job.size, &mut buf[..len], off)?;
+                read_source(job.src_file(), &job.src, job.size, &mut buf[..len], off)?;
                 fsops::write_all_at(tmp, &buf[..len], off).or_code_with(
                     Code::CopyWrite,
                     &job.tmp,

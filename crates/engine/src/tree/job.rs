@@ -2,19 +2,25 @@
 //! resume of an interrupted run, and the run of a new plan — both through one execution tail
 //! (execute with the journal, close the journal, finish the manifest).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::copy::Copier;
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Notice, Reporter};
 use crate::manifest::{Manifest, algo_for};
+use crate::remote::Store;
 use crate::settings::{DeleteMode, Settings};
 use crate::summary::Summary;
-use crate::tree::execute::{ExecOptions, Prior, execute};
+use crate::tree::execute::{ExecOptions, Prior, RemoteSource, execute};
 use crate::tree::journal::{Journal, RunKind, StoredRun, TargetLock};
 use crate::tree::plan::Plan;
 use crate::tree::resume::{Resumed, priors, sweep_run_temps, sweep_temps};
+
+/// The modified times a remote listing gave its files, by path.
+pub(crate) type ListedTimes = HashMap<PathBuf, SystemTime>;
 
 /// One job holding its target's lock and its journal.
 #[derive(Debug)]
@@ -22,6 +28,8 @@ pub(crate) struct Job {
     kind: RunKind,
     journal: Journal,
     lock: TargetLock,
+    /// A download: the store the files come from and the times its listing gave them.
+    remote_source: Option<(Arc<dyn Store>, Arc<ListedTimes>)>,
     /// Test hook: see [`crate::tree::Run::others_dirty`].
     #[cfg(feature = "test-hooks")]
     others_dirty: Option<u64>,
@@ -44,6 +52,7 @@ impl Job {
             kind,
             journal,
             lock,
+            remote_source: None,
             #[cfg(feature = "test-hooks")]
             others_dirty: None,
         })
@@ -110,6 +119,7 @@ impl Job {
                 kind: run.kind,
                 journal,
                 lock,
+                remote_source: None,
                 #[cfg(feature = "test-hooks")]
                 others_dirty: None,
             },
@@ -231,9 +241,7 @@ impl Job {
         reporter: &dyn Reporter,
         cancel: &CancelToken,
     ) -> Result<Summary, Error> {
-        if let Some(old) = self.journal.unfinished()? {
-            self.journal.close_run(old.id, "failed")?;
-        }
+        self.close_interrupted()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -251,6 +259,22 @@ impl Job {
         Ok(summary)
     }
 
+    /// A run with remote storage at either end is finished by a fresh comparison (what the
+    /// interrupted run committed compares equal and is skipped), not by replaying its plan:
+    /// the interrupted run is closed in the journal, so its temps are swept as any dead run's.
+    pub fn close_interrupted(&mut self) -> Result<(), Error> {
+        if let Some(old) = self.journal.unfinished()? {
+            self.journal.close_run(old.id, "failed")?;
+        }
+        Ok(())
+    }
+
+    /// A download: its files are read from `store`; `times` are the modified times its
+    /// listing gave them.
+    pub fn set_remote_source(&mut self, store: Arc<dyn Store>, times: Arc<ListedTimes>) {
+        self.remote_source = Some((store, times));
+    }
+
     /// The tail every journaled execution shares: execute, close the journal, finish the
     /// manifest. A failure to close either is one more failed item.
     fn execute(
@@ -266,6 +290,13 @@ impl Job {
             move_sources: self.kind == RunKind::Move,
             manifest,
             prior,
+            remote_source: self
+                .remote_source
+                .as_ref()
+                .map(|(store, times)| RemoteSource {
+                    store: &**store,
+                    times,
+                }),
             ..ExecOptions::new(workers, copier.settings().delete_mode)
         };
         let mut summary = execute(plan, copier, &opts);

@@ -28,6 +28,7 @@ pub use plan::{Action, ActionKind, Direction, Plan, PlanOptions, Skip};
 pub use probe::Capabilities;
 pub use resume::Resumed;
 pub use roots::check_roots;
+pub(crate) use roots::resolve_target;
 pub use run::{Prepared, Run, copy_target, interrupted_move_of};
 pub use saved::{SavedJob, SavedMode};
 pub use scan::{Entry, EntryKind, Scan, ScanIssue, ScanIssueKind};
@@ -163,7 +164,8 @@ pub(crate) fn remote_criteria(mut criteria: Criteria) -> Criteria {
 }
 
 /// The local folder `src` scanned, `store` listed (with the metadata of the objects whose size
-/// agrees), and the two compared.
+/// agrees), and the two compared: the folder is the left side, the store the right, whichever
+/// way a run then copies.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn compare_remote(
     src: &Path,
@@ -175,15 +177,23 @@ pub(crate) fn compare_remote(
     reporter: &dyn Reporter,
     cancel: &CancelToken,
 ) -> Result<Comparison, Error> {
-    let src_scan = scan::scan_with(
-        src,
-        Side::Left,
-        filter,
-        threads.min(8),
-        scan::Extras::default(),
-        reporter,
-        cancel,
-    );
+    // A download's local folder may not exist yet: nothing there.
+    let src_scan = if src.exists() {
+        scan::scan_with(
+            src,
+            Side::Left,
+            filter,
+            threads.min(8),
+            scan::Extras::default(),
+            reporter,
+            cancel,
+        )
+    } else {
+        Scan {
+            root: src.to_path_buf(),
+            ..Scan::default()
+        }
+    };
     let (dst_scan, hashes) = if src_scan.cancelled {
         Default::default()
     } else {

@@ -32,20 +32,7 @@ pub fn check_roots(
     };
     let l = canon_dir(left)?;
     let (r, r_exists) = if create_right && !right.exists() {
-        // The target does not exist yet: resolve its nearest existing ancestor (symlinks too)
-        // and put the missing tail back on.
-        let anc = right
-            .ancestors()
-            .skip(1)
-            .find(|a| !a.as_os_str().is_empty() && a.exists())
-            .unwrap_or(Path::new("."));
-        let base = std::fs::canonicalize(anc).or_code(
-            Code::PlanRoots,
-            right,
-            "cannot resolve the target",
-        )?;
-        let tail = right.strip_prefix(anc).unwrap_or(right);
-        (base.join(tail), false)
+        (resolve_target(right)?, false)
     } else {
         (canon_dir(right)?, true)
     };
@@ -85,6 +72,31 @@ pub fn check_roots(
         }
     }
     Ok((l, r))
+}
+
+/// A target that may not exist yet, canonical: its nearest existing ancestor resolved (symbolic
+/// links too) with the missing tail put back on; an existing target must be a folder.
+pub(crate) fn resolve_target(right: &Path) -> Result<PathBuf, Error> {
+    if right.exists() {
+        let c = std::fs::canonicalize(right).or_code(
+            Code::PlanRoots,
+            right,
+            "the folder cannot be reached",
+        )?;
+        if !c.is_dir() {
+            return Err(Error::new(Code::PlanRoots, right, "not a folder"));
+        }
+        return Ok(c);
+    }
+    let anc = right
+        .ancestors()
+        .skip(1)
+        .find(|a| !a.as_os_str().is_empty() && a.exists())
+        .unwrap_or(Path::new("."));
+    let base =
+        std::fs::canonicalize(anc).or_code(Code::PlanRoots, right, "cannot resolve the target")?;
+    let tail = right.strip_prefix(anc).unwrap_or(right);
+    Ok(base.join(tail))
 }
 
 fn identity(p: &Path) -> Result<FileIdentity, Error> {

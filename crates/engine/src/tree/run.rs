@@ -30,6 +30,7 @@
 //! # Ok::<(), engine::Error>(())
 //! ```
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -48,7 +49,9 @@ use crate::tree::names::Twins;
 use crate::tree::plan::{Direction, Plan, PlanOptions};
 use crate::tree::resume::Resumed;
 use crate::tree::scan::ScanIssue;
-use crate::tree::{check_roots, compare_remote, compare_trees, probe, remote_criteria, threads};
+use crate::tree::{
+    check_roots, compare_remote, compare_trees, probe, remote_criteria, resolve_target, threads,
+};
 
 /// Where a run starts from.
 #[derive(Debug)]
@@ -220,17 +223,21 @@ impl Run {
                 target,
             } => {
                 let (kind, source, target) = (*kind, source.clone(), target.clone());
-                if let Some(url) = Url::parse(&source) {
-                    url?;
-                    return Err(Error::new(
-                        Code::RemoteUnsupported,
-                        &source,
-                        "a remote location as the source is not supported yet: copy from a local folder to s3://…",
-                    ));
-                }
-                match Url::parse(&target) {
-                    Some(url) => self.prepare_remote(kind, &source, url?, reporter, cancel),
-                    None => self.prepare_roots(kind, &source, &target, reporter, cancel),
+                match (Url::parse(&source), Url::parse(&target)) {
+                    (Some(from), Some(to)) => {
+                        from?;
+                        to?;
+                        Err(Error::new(
+                            Code::RemoteUnsupported,
+                            &source,
+                            "one end must be a local folder: fcs copies between a folder and s3:// or sftp://, not from one remote location to another",
+                        ))
+                    }
+                    (Some(url), None) => {
+                        self.prepare_download(kind, url?, &target, reporter, cancel)
+                    }
+                    (None, Some(url)) => self.prepare_remote(kind, &source, url?, reporter, cancel),
+                    (None, None) => self.prepare_roots(kind, &source, &target, reporter, cancel),
                 }
             }
         }
@@ -270,6 +277,7 @@ impl Run {
             cancelled: false,
             remote: None,
             remote_target: Vec::new(),
+            from_remote: false,
         };
         // A real run: the target is ours alone (lock), and an interrupted run of the same job
         // is finished before anything new is compared.
@@ -391,6 +399,26 @@ impl Run {
         cancel: CancelToken,
     ) -> Result<Prepared, Error> {
         let (job, run) = Job::open_interrupted(journal)?;
+        if let Some(url) = Url::parse(&run.source) {
+            // A download resumes the same way: a fresh comparison narrowed to its plan.
+            let url = url?;
+            drop(job);
+            let planned: std::collections::HashSet<PathBuf> =
+                run.items.iter().map(|i| i.rel.clone()).collect();
+            let fresh = Run {
+                delete: run
+                    .items
+                    .iter()
+                    .any(|i| i.kind == crate::tree::ActionKind::Delete),
+                dry_run: self.dry_run,
+                ..Run::new(run.kind, &run.source, &run.target, &run.settings)
+            };
+            let mut prepared =
+                fresh.prepare_download(run.kind, url, &run.target, reporter, cancel)?;
+            prepared.plan.actions.retain(|a| planned.contains(&a.rel));
+            prepared.plan.skipped.retain(|s| planned.contains(&s.rel));
+            return Ok(prepared);
+        }
         if let Some(url) = Url::parse(&run.target) {
             // A remote run resumes by a fresh comparison narrowed to what it had planned.
             let url = url?;
@@ -433,6 +461,7 @@ impl Run {
             cancelled: false,
             remote: None,
             remote_target: Vec::new(),
+            from_remote: false,
         })
     }
 
@@ -525,6 +554,7 @@ impl Run {
             cancelled: false,
             remote: Some(store.clone()),
             remote_target: Vec::new(),
+            from_remote: false,
         };
         let cmp = compare_remote(
             &src,
@@ -567,6 +597,162 @@ impl Run {
     }
 }
 
+impl Run {
+    /// A download: remote storage as the source, a local folder as the target. The folder is
+    /// scanned and the location listed and compared as a run onto that store compares them
+    /// (the folder on the left), then planned right to left; each copy is a download with the
+    /// guarantees of a local copy (`copy::download`): a temp beside the file, the stored hash
+    /// checked, read back from the medium, renamed. The target's own rules (probed) apply as in
+    /// any local run: names a case-insensitive folder would merge, links in the way.
+    fn prepare_download(
+        mut self,
+        kind: RunKind,
+        url: Url,
+        target: &Path,
+        reporter: Arc<dyn Reporter>,
+        cancel: CancelToken,
+    ) -> Result<Prepared, Error> {
+        let source = PathBuf::from(url.to_string());
+        let unsupported = |what: &str| Err(Error::new(Code::RemoteUnsupported, &source, what));
+        if kind == RunKind::Move {
+            return unsupported(
+                "a move from remote storage is not supported yet: sync it, check it with fcs verify, then delete it on the server",
+            );
+        }
+        if self.manifest.is_some() {
+            return unsupported("--manifest is not written for remote sources yet");
+        }
+        let dst = resolve_target(target)?;
+        let store: Arc<dyn Store> = Arc::from(remote::open(&url, &self.settings)?);
+        let threads = match self.settings.workers {
+            0 => 16,
+            n => n as usize,
+        };
+        // A real run: the folder is ours alone (lock), and the job is journaled. An interrupted
+        // download of it is finished by this one: a fresh comparison, where what it committed
+        // compares equal and is skipped; its temps are swept.
+        let job = if self.dry_run {
+            None
+        } else {
+            let mut job = Job::open(kind, &source, &dst)?;
+            if let Some(run) = job.interrupted()? {
+                reporter.report(&Event::Notice {
+                    id: 0,
+                    path: dst.clone(),
+                    notice: Notice {
+                        kind: crate::events::NoticeKind::Resume,
+                        message: format!(
+                            "an interrupted download to this folder (started {}) is finished by this one: what it committed compares equal and is skipped, the rest is read again",
+                            run.started
+                        ),
+                    },
+                });
+                job.close_interrupted()?;
+            }
+            Some(job)
+        };
+        let caps = probe::probe(
+            &existing_folder(&dst),
+            &format!("p{:x}", std::process::id()),
+            !self.dry_run,
+        );
+        reporter.report(&Event::TargetProbed {
+            path: dst.clone(),
+            capabilities: caps,
+        });
+        self.criteria = remote_criteria(self.criteria);
+        for notice in probe::fit(&caps, &mut self.settings, &mut self.criteria) {
+            reporter.report(&Event::Notice {
+                id: 0,
+                path: dst.clone(),
+                notice,
+            });
+        }
+        let filter = self
+            .filter
+            .clone()
+            .with_follow_symlinks(self.settings.follow_symlinks);
+        let mut prepared = Prepared {
+            kind,
+            settings: self.settings.clone(),
+            threads,
+            reporter: reporter.clone(),
+            cancel: cancel.clone(),
+            job,
+            journaled: true,
+            dry_run: self.dry_run,
+            resumed: None,
+            to_resume: None,
+            plan: Plan::empty(&source, &dst),
+            scan_issues: Vec::new(),
+            compare_issues: Vec::new(),
+            twins: Vec::new(),
+            target_temps: Vec::new(),
+            manifest: None,
+            finished: false,
+            cancelled: false,
+            remote: None,
+            remote_target: Vec::new(),
+            from_remote: true,
+        };
+        let cmp = compare_remote(
+            &dst,
+            &*store,
+            &filter,
+            self.criteria,
+            self.settings.timestamp_tolerance,
+            threads,
+            &*reporter,
+            &cancel,
+        )?;
+        if cmp.cancelled {
+            prepared.finished = true;
+            prepared.cancelled = true;
+            return Ok(prepared);
+        }
+        let opts = PlanOptions {
+            direction: Direction::RightToLeft,
+            delete: self.delete,
+            force: self.force,
+            max_delete: self.settings.max_delete,
+            target_folds_names: caps.case_insensitive || caps.normalization_insensitive,
+            update: self.update,
+            hard_links: false,
+            target_hard_links: false,
+        };
+        let mut plan = Plan::build(&cmp, &opts)?;
+        plan.capabilities = caps;
+        plan.source_root = source;
+        plan.target_root = dst;
+        // A link on the server (SFTP) is not followed: nothing is written where it points.
+        let (links, actions): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.actions)
+            .into_iter()
+            .partition(|a| a.kind == crate::tree::ActionKind::Symlink);
+        plan.actions = actions;
+        plan.skipped.extend(links.into_iter().map(|a| crate::tree::Skip {
+            rel: a.rel,
+            reason: "a symbolic link on the server is not downloaded (fcs reads files and folders from remote storage)".into(),
+            code: None,
+        }));
+        let times: HashMap<PathBuf, std::time::SystemTime> = cmp
+            .right
+            .entries
+            .iter()
+            .filter(|e| e.kind == crate::tree::EntryKind::File)
+            .filter_map(|e| Some((e.rel.to_path_buf(), e.modified?)))
+            .collect();
+        if let Some(job) = prepared.job.as_mut() {
+            job.set_remote_source(store, Arc::new(times));
+        }
+        prepared.target_temps = cmp.left.temps.clone();
+        prepared.scan_issues = cmp.left.issues.clone();
+        prepared.compare_issues = cmp.issues.clone();
+        prepared.twins = cmp.twins.clone();
+        prepared.plan = plan;
+        Ok(prepared)
+    }
+}
+
 /// A run compared and planned, holding its target's lock: inspect or narrow the plan, then
 /// [`Prepared::execute`] it.
 pub struct Prepared {
@@ -597,6 +783,8 @@ pub struct Prepared {
     remote: Option<Arc<dyn Store>>,
     /// What its listing found (to delete a folder whole, and folders as folders).
     remote_target: Vec<(PathBuf, crate::tree::EntryKind)>,
+    /// A download: the source is remote storage.
+    from_remote: bool,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -651,7 +839,7 @@ impl Prepared {
     /// ask for, less what this platform cannot carry and the permissions the probed target
     /// cannot hold. What the target refuses beyond that is said at the end (`metadata_not_kept`).
     pub fn metadata_kept(&self) -> Vec<&'static str> {
-        if self.remote.is_some() {
+        if self.remote.is_some() || self.from_remote {
             // An object keeps its bytes, the modified time (rclone's metadata) and our hash.
             return if self.settings.preserve_times {
                 vec!["times"]

@@ -71,6 +71,17 @@ pub(crate) struct ExecOptions<'a> {
     pub manifest: Option<&'a Manifest>,
     /// One per action of the plan (a resume), or empty (a fresh run).
     pub prior: &'a [Prior],
+    /// A download: the source is remote storage (see [`RemoteSource`]).
+    pub remote_source: Option<RemoteSource<'a>>,
+}
+
+/// The source of a download: the store its files are read from, and the modified times its
+/// listing gave them (for objects whose own metadata keeps none). A download copies files and
+/// makes folders; links on the server are not followed, and folders take the time of the run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RemoteSource<'a> {
+    pub store: &'a dyn crate::remote::Store,
+    pub times: &'a HashMap<PathBuf, std::time::SystemTime>,
 }
 
 impl<'a> ExecOptions<'a> {
@@ -83,6 +94,7 @@ impl<'a> ExecOptions<'a> {
             move_sources: false,
             manifest: None,
             prior: &[],
+            remote_source: None,
         }
     }
 
@@ -99,8 +111,12 @@ pub(crate) fn execute(plan: &Plan, copier: &Copier, opts: &ExecOptions) -> Summa
     };
     // Every write goes through folders opened beneath the roots (DESIGN.md §9). Roots that
     // cannot be opened leave nothing to do but say why.
-    let (dst, src) = match (Dirs::open(&plan.target_root), Dirs::open(&plan.source_root)) {
-        (Ok(d), Ok(s)) => (d, Some(s)),
+    let src = match opts.remote_source {
+        Some(_) => Ok(None),
+        None => Dirs::open(&plan.source_root).map(Some),
+    };
+    let (dst, src) = match (Dirs::open(&plan.target_root), src) {
+        (Ok(d), Ok(s)) => (d, s),
         // A move resumed after its source was emptied and removed has no source left.
         (Ok(d), Err(_)) if opts.move_sources => (d, None),
         (Err(e), _) | (_, Err(e)) => {
@@ -433,6 +449,10 @@ impl<'a> Executor<'a> {
     /// Phase 5: the source's owner, attributes and permissions onto target files whose content is
     /// the same: no copy.
     fn update_metadata(&self) {
+        if self.opts.remote_source.is_some() {
+            // Remote storage keeps no permissions to compare or apply.
+            return;
+        }
         for (_, a) in self.actions(ActionKind::UpdateMeta) {
             if self.cancelled() {
                 break;
@@ -491,6 +511,10 @@ impl<'a> Executor<'a> {
 
     /// Phase 8: folder times and permissions, bottom-up, last.
     fn apply_dir_metadata(&self) {
+        if self.opts.remote_source.is_some() {
+            // A download's folders take the time of the run (an object store has none).
+            return;
+        }
         for (_, a) in self.actions(ActionKind::SetDirTimes) {
             if self.cancelled() {
                 break;

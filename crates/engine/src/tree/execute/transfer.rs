@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::copy::{FileReport, PendingFile};
+use crate::copy::{FileReport, PendingFile, RemoteFile};
 use crate::error::{Code, Error};
 use crate::hash::{hash_file, hash_path};
 use crate::settings::Durability;
@@ -172,6 +172,24 @@ impl Transfer<'_, '_> {
             Ok(t) => t,
             Err(e) => return self.record(seq, &a.rel, stamp, Err(e)),
         };
+        if let Some(remote) = ex.opts.remote_source {
+            // A download: no links, no hard links, no moves; each file committed on its own
+            // (a STAGED file never waits for a batch).
+            let file = RemoteFile {
+                rel: &a.rel,
+                size: a.size,
+                listed: remote.times.get(&a.rel).copied(),
+            };
+            let r = ex
+                .copier
+                .prepare_download_at(remote.store, file, &target, Some(seq))
+                .and_then(|f| {
+                    let synced = ex.copier.settings().durability == Durability::None;
+                    ex.copier.commit_file(f, synced)
+                });
+            self.record(seq, &a.rel, stamp, r.map(Some));
+            return;
+        }
         if a.kind == ActionKind::Symlink {
             let r = ops::copy_symlink(ex.copier, &src, &target).map(|()| None);
             self.record(seq, &a.rel, stamp, r);
