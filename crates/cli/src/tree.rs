@@ -525,15 +525,32 @@ pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
                 &cancel,
             )
         }
-        (None, [left, right]) if engine::remote::is_remote(right) => {
-            let url = engine::remote::Url::parse(right).unwrap_or_else(|| unreachable!())?;
+        (None, [left, right])
+            if engine::remote::is_remote(left) || engine::remote::is_remote(right) =>
+        {
+            // The folder and the location, whichever side each is on (`fcs verify s3://… DIR`
+            // after a download); the report speaks of the sides as written.
+            let remote_left = engine::remote::is_remote(left);
+            let (local, remote) = if remote_left {
+                (right, left)
+            } else {
+                (left, right)
+            };
+            if engine::remote::is_remote(local) {
+                return Err(Error::new(
+                    Code::RemoteUnsupported,
+                    left,
+                    "one side must be a local folder: fcs verifies a folder against s3:// or sftp://",
+                ));
+            }
+            let url = engine::remote::Url::parse(remote).unwrap_or_else(|| unreachable!())?;
             let store = engine::remote::open(&url, &settings)?;
             let filter = args
                 .filters
                 .build()?
                 .with_follow_symlinks(settings.follow_symlinks);
-            engine::remote::verify_remote(
-                left,
+            let mut report = engine::remote::verify_remote(
+                local,
                 &*store,
                 &filter,
                 &settings,
@@ -543,7 +560,11 @@ pub(crate) fn verify(common: &Common, args: &VerifyArgs) -> Result<u8, Error> {
                 },
                 &*rep,
                 &cancel,
-            )?
+            )?;
+            if remote_left {
+                report.swap_sides();
+            }
+            report
         }
         (None, [left, right]) => {
             tree::check_roots(left, right, false)?;

@@ -109,6 +109,18 @@ pub fn start_compare(
 ) -> Job {
     spawn(JobKind::Compare, wake, move |rep, cancel| {
         let started = Instant::now();
+        // The window's remote actions (no trash, nothing read from the server as a source) are
+        // made for the RIGHT side; `fcs compare` takes a remote location on either.
+        if engine::remote::is_remote(&left) && !engine::remote::is_remote(&right) {
+            return Msg::Failed(
+                engine::Error::new(
+                    engine::Code::RemoteUnsupported,
+                    &left,
+                    "the window takes a remote location in the RIGHT field: use ⬌ Swap sides",
+                )
+                .to_string(),
+            );
+        }
         match tree::compare_roots(&left, &right, &settings, filter, criteria, rep, cancel) {
             Ok(cmp) => Msg::Compared(Box::new(cmp), started.elapsed()),
             Err(e) => Msg::Failed(e.to_string()),

@@ -763,6 +763,30 @@ fn a_failed_compare_clears_the_trees_and_copy_asks_for_a_compare() {
     // Said in words, with what to do; the code once, in small print.
     h.get_by_label_contains("What to do:");
     h.get_by_label("PLAN_E_ROOTS");
+
+    // A remote location typed on the LEFT: the window says where it goes (nothing is
+    // connected to).
+    h.get_by_label("OK").click();
+    h.run();
+    h.state_mut().prefs.left = "s3://bucket/photos".into();
+    h.state_mut().prefs.right = f.right.to_string_lossy().into_owned();
+    h.get_by_label("Compare").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(
+        h.state()
+            .last_error()
+            .is_some_and(|e| e.contains("REMOTE_E_UNSUPPORTED") && e.contains("Swap sides")),
+        "{:?}",
+        h.state().last_error()
+    );
+    h.get_by_label("OK").click();
+    h.run();
+    h.state_mut().prefs.left = f.left.to_string_lossy().into_owned();
+    h.state_mut().prefs.right = f.left.join("sub").to_string_lossy().into_owned();
+    h.get_by_label("Compare").click();
+    h.step();
+    wait_idle(&mut h);
     assert!(
         h.query_all_by_label_contains("PLAN_E_ROOTS:")
             .next()

@@ -69,10 +69,52 @@ fn a_bucket_syncs_back_into_a_folder() {
         String::from_utf8_lossy(&o.stdout)
     );
 
-    // A local file changed and one added: the next sync puts the first back and, with
-    // --delete, removes the second.
+    // Compared and verified with the location on the left, as it was written for the download.
+    let o = remote::run(&env, &s3, &["compare", &remote::url("b"), p(&r)]);
+    assert_exit(&o, 0);
+    let o = remote::run(&env, &s3, &["verify", &remote::url("b"), p(&r), "--json"]);
+    assert_exit(&o, 0);
+
+    // A local file changed and one added: compare and verify see them on the right…
     write_file(&r.join("a.txt"), 1000, 77);
     write_file(&r.join("docs/extra.txt"), 10, 8);
+    let o = remote::run(&env, &s3, &["compare", &remote::url("b"), p(&r), "--json"]);
+    assert_exit(&o, 1);
+    let cats: Vec<(String, String)> = events(&o)
+        .iter()
+        .filter(|e| e["event"] == "item")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or_default().to_string(),
+                e["category"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        cats.contains(&("docs/extra.txt".into(), "right_only".into())),
+        "{cats:?}"
+    );
+    let o = remote::run(&env, &s3, &["verify", &remote::url("b"), p(&r), "--json"]);
+    assert_exit(&o, 1);
+    let problems: Vec<(String, String)> = events(&o)
+        .iter()
+        .filter(|e| e["event"] == "verify_problem")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("a.txt".to_string(), "mismatch".to_string()),
+            ("docs/extra.txt".to_string(), "missing_left".to_string())
+        ]
+    );
+
+    // …and the next sync puts the first back and, with --delete, removes the second.
     let o = remote::run(
         &env,
         &s3,

@@ -195,6 +195,7 @@ fn object_hash(
 /// none is stored (another tool uploaded it; SFTP), against the object read back and hashed.
 pub(crate) fn compare_content(
     cmp: &Comparison,
+    local: &Path,
     store: &dyn Store,
     stored: &HashMap<PathBuf, String>,
     threads: usize,
@@ -233,19 +234,14 @@ pub(crate) fn compare_content(
                         break;
                     };
                     let rel = cmp.rel(&cmp.items[k]);
-                    let here = hash_path(
-                        &cmp.left.root.join(rel),
-                        HashAlgo::Blake3,
-                        false,
-                        cancel,
-                        &progress,
-                    )
-                    .map_err(|e| {
-                        format!(
-                            "SCAN_E_READ: cannot read '{}' to compare it: {e}",
-                            cmp.left.root.join(rel).display()
-                        )
-                    });
+                    let here =
+                        hash_path(&local.join(rel), HashAlgo::Blake3, false, cancel, &progress)
+                            .map_err(|e| {
+                                format!(
+                                    "SCAN_E_READ: cannot read '{}' to compare it: {e}",
+                                    local.join(rel).display()
+                                )
+                            });
                     let there = match stored.get(rel) {
                         Some(h) => Ok(h.clone()),
                         None => {

@@ -88,24 +88,35 @@ pub fn compare_roots(
     cancel: &CancelToken,
 ) -> Result<Comparison, Error> {
     let filter = filter.with_follow_symlinks(settings.follow_symlinks);
-    if let Some(url) = Url::parse(left) {
-        url?;
-        return Err(Error::new(
-            Code::RemoteUnsupported,
-            left,
-            "a remote location is compared as the right side: fcs compare FOLDER s3://…",
-        ));
-    }
-    if let Some(url) = Url::parse(right) {
-        let url = url?;
-        let src = std::fs::canonicalize(left)
+    let remote_left = match (Url::parse(left), Url::parse(right)) {
+        (Some(l), Some(r)) => {
+            l?;
+            r?;
+            return Err(Error::new(
+                Code::RemoteUnsupported,
+                left,
+                "one side must be a local folder: fcs compares a folder with s3:// or sftp://, not two remote locations",
+            ));
+        }
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        (None, None) => None,
+    };
+    if let Some(remote_left) = remote_left {
+        let (local, remote) = if remote_left {
+            (right, left)
+        } else {
+            (left, right)
+        };
+        let url = Url::parse(remote).unwrap_or_else(|| unreachable!())?;
+        let src = std::fs::canonicalize(local)
             .ok()
             .filter(|p| p.is_dir())
             .ok_or_else(|| {
                 Error::new(
                     Code::PlanRoots,
-                    left,
-                    format!("'{}' is not an existing folder", left.display()),
+                    local,
+                    format!("'{}' is not an existing folder", local.display()),
                 )
             })?;
         let criteria = remote_criteria(criteria);
@@ -117,6 +128,7 @@ pub fn compare_roots(
         return compare_remote(
             &src,
             &*store,
+            remote_left,
             &filter,
             criteria,
             settings.timestamp_tolerance,
@@ -164,12 +176,13 @@ pub(crate) fn remote_criteria(mut criteria: Criteria) -> Criteria {
 }
 
 /// The local folder `src` scanned, `store` listed (with the metadata of the objects whose size
-/// agrees), and the two compared: the folder is the left side, the store the right, whichever
-/// way a run then copies.
+/// agrees), and the two compared: the folder is the left side and the store the right, or —
+/// `remote_left` — the other way round (`fcs compare s3://… FOLDER`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn compare_remote(
     src: &Path,
     store: &dyn Store,
+    remote_left: bool,
     filter: &Filter,
     criteria: Criteria,
     tolerance: std::time::Duration,
@@ -223,9 +236,13 @@ pub(crate) fn compare_remote(
         content: false,
         ..criteria
     };
-    let mut cmp = compare(src_scan, dst_scan, criteria, tolerance, reporter, cancel);
+    let mut cmp = if remote_left {
+        compare(dst_scan, src_scan, criteria, tolerance, reporter, cancel)
+    } else {
+        compare(src_scan, dst_scan, criteria, tolerance, reporter, cancel)
+    };
     if by_content && !cmp.cancelled {
-        let results = remote::compare_content(&cmp, store, &hashes, threads, reporter, cancel);
+        let results = remote::compare_content(&cmp, src, store, &hashes, threads, reporter, cancel);
         cmp.settle_content(results);
     }
     Ok(cmp)

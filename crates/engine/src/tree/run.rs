@@ -559,6 +559,7 @@ impl Run {
         let cmp = compare_remote(
             &src,
             &*store,
+            false,
             &filter,
             self.criteria,
             self.settings.timestamp_tolerance,
@@ -698,6 +699,7 @@ impl Run {
         let cmp = compare_remote(
             &dst,
             &*store,
+            false,
             &filter,
             self.criteria,
             self.settings.timestamp_tolerance,

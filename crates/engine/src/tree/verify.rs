@@ -62,6 +62,18 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// The same findings seen from the other side: an item missing on the left is missing on
+    /// the right (a report made with the roots in the other order).
+    pub fn swap_sides(&mut self) {
+        for p in &mut self.problems {
+            p.problem = match p.problem {
+                Problem::MissingLeft => Problem::MissingRight,
+                Problem::MissingRight => Problem::MissingLeft,
+                other => other,
+            };
+        }
+    }
+
     /// Whether any item could not be read (exit 2, not 1).
     pub fn has_errors(&self) -> bool {
         self.problems
