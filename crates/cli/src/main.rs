@@ -346,6 +346,13 @@ fn run(cli: Cli) -> Result<u8, engine::Error> {
 }
 
 fn copy_one(common: &Common, args: &CopyArgs, is_move: bool) -> Result<u8, engine::Error> {
+    if engine::remote::is_remote(&args.dst) {
+        return Err(engine::Error::new(
+            engine::Code::RemoteUnsupported,
+            &args.dst,
+            "a single file goes to remote storage with its folder: fcs sync FOLDER s3://…/FOLDER --include NAME",
+        ));
+    }
     let mut settings = build_settings(common, &args.flags.pairs())?;
     if is_move {
         settings = settings.for_move()?;

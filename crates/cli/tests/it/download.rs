@@ -153,6 +153,30 @@ fn a_bucket_syncs_back_into_a_folder() {
     );
     assert_eq!(remote::rclone_files(&s3, "b").len(), 6);
 
+    // A prefix with nothing under it (mistyped) and one object named as a folder are said as
+    // such, and nothing local is created; a single file is not sent on its own either.
+    let x = env.path("X");
+    for (from, code) in [
+        (remote::url("no-such-prefix"), "REMOTE_E_NOT_FOUND"),
+        (remote::url("b/a.txt"), "REMOTE_E_UNSUPPORTED"),
+    ] {
+        let o = remote::run(&env, &s3, &["sync", &from, p(&x), "--delete"]);
+        assert_exit(&o, 2);
+        assert!(stderr(&o).contains(code), "{from}: {}", stderr(&o));
+        assert!(!x.exists());
+    }
+    let o = remote::run(
+        &env,
+        &s3,
+        &["copy", p(&l.join("a.txt")), &remote::url("b/one.txt")],
+    );
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("REMOTE_E_UNSUPPORTED"),
+        "{}",
+        stderr(&o)
+    );
+
     // A dry run lists and writes nothing.
     write_file(&r.join("a.txt"), 1000, 78);
     let before = std::fs::read(r.join("a.txt")).unwrap();

@@ -712,6 +712,25 @@ impl Run {
             prepared.cancelled = true;
             return Ok(prepared);
         }
+        if cmp.right.entries.is_empty() {
+            // Nothing there: a mistyped prefix (an object store has no folders to be missing),
+            // or one object named as a folder. Said, never run (with --delete it would empty
+            // the local folder).
+            let object = matches!(store.meta(""), Ok(Some(_)));
+            return Err(if object {
+                Error::new(
+                    Code::RemoteUnsupported,
+                    &source,
+                    "this is one object, not a folder of them: download its folder (fcs sync s3://…/FOLDER DIR --include NAME)",
+                )
+            } else {
+                Error::new(
+                    Code::RemoteNotFound,
+                    &source,
+                    "nothing is stored under this location: check the bucket (or server folder) and the path",
+                )
+            });
+        }
         let opts = PlanOptions {
             direction: Direction::RightToLeft,
             delete: self.delete,
