@@ -120,7 +120,7 @@ if [ "$check" = 1 ]; then
     echo "error: the uninstall left the folder on PATH: $(system_path)" >&2
     exit 1
   fi
-  if [ -e "$installed" ] || find "$WINEPREFIX/drive_c" -iname '*FolderCompareSync*' | grep -q .; then
+  if [ -e "$installed" ] || [ -n "$(find "$WINEPREFIX/drive_c" -iname '*FolderCompareSync*')" ]; then
     echo "error: the MSI's uninstall left files behind:" >&2
     find "$WINEPREFIX/drive_c" -iname '*FolderCompareSync*' >&2
     exit 1

@@ -76,7 +76,9 @@ app_pid=$!
 
 found=
 for _ in $(seq 1 100); do
-  if xwininfo -display "$display" -root -tree 2>/dev/null | grep -q '"FolderCompareSync"'; then
+  # Read whole, then searched: `grep -q` in a pipe would break it under xwininfo (pipefail).
+  windows=$(xwininfo -display "$display" -root -tree 2>/dev/null || true)
+  if grep -q '"FolderCompareSync"' <<<"$windows"; then
     found=1
     break
   fi

@@ -95,8 +95,11 @@ elif [ "$(id -u)" = 0 ] || { [ -x /usr/lib/wine/wine64 ] && [ -x /usr/bin/rustc 
   ./scripts/test-windows.sh 2>&1 | tee "$windows" || status=1
   # The Windows wheel, cross-built from the same build folder (no Windows Python here to test it
   # with: crates/py/README.md); it must hold the extension module.
+  # The listing is read whole before it is searched: `grep -q` stopping at the first match
+  # would break the pipe under the listing's writer (a failure, with pipefail).
   if wheel=$(./scripts/py-wheel.sh --windows 2>/dev/null | tail -n 1) &&
-    python3 -m zipfile -l "$wheel" | grep -q 'foldercomparesync/_native.pyd'; then
+    listing=$(python3 -m zipfile -l "$wheel") &&
+    grep -q 'foldercomparesync/_native.pyd' <<<"$listing"; then
     echo "windows wheel: $(basename "$wheel") (ok)"
   else
     echo "error: the Windows wheel did not build" >&2

@@ -172,39 +172,35 @@ impl Transfer<'_, '_> {
             Ok(t) => t,
             Err(e) => return self.record(seq, &a.rel, stamp, Err(e)),
         };
-        if let Some(remote) = ex.opts.remote_source {
-            // A download: no links, no hard links, no moves; each file committed on its own
-            // (a STAGED file never waits for a batch).
+        let prepared = if let Some(remote) = ex.opts.remote_source {
+            // A download: no links, no hard links, no moves (the plan has none).
             let file = RemoteFile {
                 rel: &a.rel,
                 size: a.size,
                 listed: remote.times.get(&a.rel).copied(),
             };
-            let r = ex
-                .copier
+            ex.copier
                 .prepare_download_at(remote.store, file, &target, Some(seq))
-                .and_then(|f| {
-                    let synced = ex.copier.settings().durability == Durability::None;
-                    ex.copier.commit_file(f, synced)
-                });
-            self.record(seq, &a.rel, stamp, r.map(Some));
-            return;
-        }
-        if a.kind == ActionKind::Symlink {
-            let r = ops::copy_symlink(ex.copier, &src, &target).map(|()| None);
-            self.record(seq, &a.rel, stamp, r);
-            return;
-        }
-        let check = a.kind == ActionKind::Check || prior != Prior::Fresh;
-        if check && self.present(seq, &a.rel, &target, stamp) {
-            return;
-        }
-        match ex.copier.prepare_file_at(&src, &target, Some(seq)) {
-            // Small local files wait for a batch sync (durability=batch); big ones (and network
-            // copies) are committed on their own so they never hold a batch up.
+        } else {
+            if a.kind == ActionKind::Symlink {
+                let r = ops::copy_symlink(ex.copier, &src, &target).map(|()| None);
+                self.record(seq, &a.rel, stamp, r);
+                return;
+            }
+            let check = a.kind == ActionKind::Check || prior != Prior::Fresh;
+            if check && self.present(seq, &a.rel, &target, stamp) {
+                return;
+            }
+            ex.copier.prepare_file_at(&src, &target, Some(seq))
+        };
+        match prepared {
+            // Small files wait for a batch sync (durability=batch): local copies, and downloads
+            // (their temps are on this machine's disk too). Big ones, and copies to a network
+            // target, are committed on their own so they never hold a batch up.
             Ok(file)
                 if ex.copier.settings().durability == Durability::Batch
-                    && file.strategy() == Strategy::DirectSmall
+                    && (file.strategy() == Strategy::DirectSmall
+                        || ex.opts.remote_source.is_some())
                     && file.size() <= BATCH_MAX_FILE =>
             {
                 let full = {
