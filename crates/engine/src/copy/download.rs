@@ -93,14 +93,6 @@ impl Copier {
         }
         let replaces = there.is_ok_and(|st| st.kind == fsops::EntryType::File);
 
-        // --- what the store keeps beside the bytes ----------------------------------------------
-        // (S3: one HEAD request; SFTP keeps nothing beyond the listing's time.)
-        let meta = store
-            .meta(&key)
-            .map_err(|e| failed(format!("cannot read the object's metadata: {}", e.message)))?
-            .unwrap_or_default();
-        let modified = meta.modified.or(file.listed);
-
         // --- decision, free space, temp ---------------------------------------------------------
         let caps = store.capabilities();
         let dst_dir = target.dir.path();
@@ -159,6 +151,10 @@ impl Copier {
 
         // --- the bytes --------------------------------------------------------------------------
         let t_copy = Instant::now();
+        // What the store keeps beside the bytes (the modified time, the hash fcs stored): from
+        // the first read's answer where it says it (S3), else asked (SFTP keeps nothing beyond
+        // the listing's time, and answers at once).
+        let mut meta = None;
         let hashing = job.decision.verify == VerifyMode::Hash;
         let mut hasher = select_hasher(s.hash, hashing, s.hash_threads);
         let mut chunks = 0u64;
@@ -169,9 +165,15 @@ impl Copier {
                     return Err(cancelled_copy(&dst));
                 }
                 let end = (off + chunk).min(size);
-                let data = store.read(&key, off..end).map_err(|e| {
-                    failed(format!("the read at offset {off} failed: {}", e.message))
-                })?;
+                let read =
+                    |e: Error| failed(format!("the read at offset {off} failed: {}", e.message));
+                let data = if off == 0 {
+                    let (data, m) = store.read_with_meta(&key, off..end).map_err(read)?;
+                    meta = m;
+                    data
+                } else {
+                    store.read(&key, off..end).map_err(read)?
+                };
                 if data.len() as u64 != end - off {
                     return Err(failed(format!(
                         "the object changed on the server while it was read: it ended at {} bytes, the listing said {size}",
@@ -198,6 +200,20 @@ impl Copier {
             drop(tmp_file);
             return Err(guard.discard(e));
         }
+        let meta = match meta {
+            Some(m) => m,
+            None => match store.meta(&key) {
+                Ok(m) => m.unwrap_or_default(),
+                Err(e) => {
+                    drop(tmp_file);
+                    return Err(guard.discard(failed(format!(
+                        "cannot read the object's metadata: {}",
+                        e.message
+                    ))));
+                }
+            },
+        };
+        let modified = meta.modified.or(file.listed);
         let digest = hasher.map(|h| h.finalize_hex());
         // The hash fcs stored when it uploaded the object: what was sent then must be what
         // arrived now (BLAKE3 only; with hash=sha256 the read-back still checks the local copy).

@@ -304,6 +304,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn meta(&self, rel: &str) -> Result<Option<Meta>, Error>;
     /// The bytes `range` of the object `rel`.
     fn read(&self, rel: &str, range: Range<u64>) -> Result<Vec<u8>, Error>;
+    /// [`Store::read`], with what is kept beside the object where the same request says it
+    /// (S3: a GET's headers carry the metadata, which saves a download a request per file);
+    /// `None` where it does not (ask [`Store::meta`]).
+    fn read_with_meta(
+        &self,
+        rel: &str,
+        range: Range<u64>,
+    ) -> Result<(Vec<u8>, Option<Meta>), Error> {
+        Ok((self.read(rel, range)?, None))
+    }
     /// Starts the upload of `size` bytes to `rel`, with `meta` kept beside them.
     fn upload(&self, rel: &str, size: u64, meta: &Meta) -> Result<Box<dyn Upload>, Error>;
     /// Deletes the object `rel` (no error when it is already gone), or — `folder` — the

@@ -210,16 +210,29 @@ impl Store for S3Store {
             ..GetOptions::default()
         };
         match self.rt.block_on(self.s3.get_opts(&key, opts)) {
-            Ok(r) => {
-                let get = |k: &'static str| r.attributes.get(&Attribute::Metadata(k.into()));
-                Ok(Some(Meta {
-                    modified: get(MTIME).and_then(|v| super::parse_mtime(v.as_ref())),
-                    blake3: get(BLAKE3).map(|v| v.to_string()),
-                }))
-            }
+            Ok(r) => Ok(Some(meta_of(&r.attributes))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.err(rel, "cannot read the metadata of", Code::RemoteConnect, e)),
         }
+    }
+
+    fn read_with_meta(
+        &self,
+        rel: &str,
+        range: Range<u64>,
+    ) -> Result<(Vec<u8>, Option<Meta>), Error> {
+        let key = self.key(rel)?;
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(range)),
+            ..GetOptions::default()
+        };
+        self.rt
+            .block_on(async {
+                let r = self.s3.get_opts(&key, opts).await?;
+                let meta = meta_of(&r.attributes);
+                Ok::<_, object_store::Error>((Vec::from(r.bytes().await?), Some(meta)))
+            })
+            .map_err(|e| self.err(rel, "cannot read", Code::VerifyRead, e))
     }
 
     fn read(&self, rel: &str, range: Range<u64>) -> Result<Vec<u8>, Error> {
@@ -571,4 +584,13 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// What fcs keeps beside an object, from its response headers (`X-Amz-Meta-*`).
+fn meta_of(attributes: &Attributes) -> Meta {
+    let get = |k: &'static str| attributes.get(&Attribute::Metadata(k.into()));
+    Meta {
+        modified: get(MTIME).and_then(|v| super::parse_mtime(v.as_ref())),
+        blake3: get(BLAKE3).map(|v| v.to_string()),
+    }
 }
