@@ -5,8 +5,11 @@
 //! time goes on the temp. From there it is any copy's tail (`commit`): the temp made durable, read
 //! back from the medium and held to the digest, then renamed over the target.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Instant, SystemTime};
 
 use fsops::DriveKind;
@@ -158,22 +161,16 @@ impl Copier {
         let hashing = job.decision.verify == VerifyMode::Hash;
         let mut hasher = select_hasher(s.hash, hashing, s.hash_threads);
         let mut chunks = 0u64;
-        let mut off = 0u64;
         let copied = (|| {
-            while off < size {
+            // Each chunk, in order: checked, written, hashed, reported.
+            let mut take = |off: u64, data: Result<Vec<u8>, Error>| -> Result<(), Error> {
                 if self.cancel.is_cancelled() {
                     return Err(cancelled_copy(&dst));
                 }
                 let end = (off + chunk).min(size);
-                let read =
-                    |e: Error| failed(format!("the read at offset {off} failed: {}", e.message));
-                let data = if off == 0 {
-                    let (data, m) = store.read_with_meta(&key, off..end).map_err(read)?;
-                    meta = m;
-                    data
-                } else {
-                    store.read(&key, off..end).map_err(read)?
-                };
+                let data = data.map_err(|e| {
+                    failed(format!("the read at offset {off} failed: {}", e.message))
+                })?;
                 if data.len() as u64 != end - off {
                     return Err(failed(format!(
                         "the object changed on the server while it was read: it ended at {} bytes, the listing said {size}",
@@ -188,13 +185,33 @@ impl Copier {
                 if let Some(h) = hasher.as_mut() {
                     h.update(&data);
                 }
-                off = end;
                 chunks += 1;
-                if self.progress(id, Phase::Copy, off, size).is_break() {
+                if self.progress(id, Phase::Copy, end, size).is_break() {
                     return Err(cancelled_copy(&dst));
                 }
+                Ok(())
+            };
+            if size == 0 {
+                return Ok(());
             }
-            Ok(())
+            // The first chunk alone: its answer carries the object's metadata (S3).
+            let first = store
+                .read_with_meta(&key, 0..chunk.min(size))
+                .map(|(data, m)| {
+                    meta = m;
+                    data
+                });
+            take(0, first)?;
+            // The rest with `remote_streams` requests in flight: one request at a time would
+            // leave a big object waiting on the round trip of every chunk.
+            read_in_order(
+                store,
+                &key,
+                chunk.min(size)..size,
+                chunk,
+                (s.remote_streams as usize).max(1),
+                take,
+            )
         })();
         if let Err(e) = copied {
             drop(tmp_file);
@@ -260,4 +277,88 @@ impl Copier {
             started,
         })
     }
+}
+
+/// Reads `range` of the object `key` in `chunk`-sized requests, `streams` of them in flight, and
+/// hands each answer to `take` in order of offset. At most twice `streams` chunks are held at
+/// once; the first error `take` returns stops the reads.
+fn read_in_order(
+    store: &dyn Store,
+    key: &str,
+    range: Range<u64>,
+    chunk: u64,
+    streams: usize,
+    mut take: impl FnMut(u64, Result<Vec<u8>, Error>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let n = (range.end - range.start).div_ceil(chunk);
+    let at = |i: u64| range.start + i * chunk;
+    if streams <= 1 || n <= 1 {
+        for i in 0..n {
+            let off = at(i);
+            take(off, store.read(key, off..(off + chunk).min(range.end)))?;
+        }
+        return Ok(());
+    }
+    /// Answers waiting for their turn, and how many were taken.
+    struct Shelf {
+        ready: BTreeMap<u64, Result<Vec<u8>, Error>>,
+        taken: u64,
+        stop: bool,
+    }
+    let shelf = Mutex::new(Shelf {
+        ready: BTreeMap::new(),
+        taken: 0,
+        stop: false,
+    });
+    let changed = Condvar::new();
+    let next = AtomicU64::new(0);
+    let ahead = 2 * streams as u64;
+    let lock = || shelf.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::scope(|s| {
+        for _ in 0..streams.min(n as usize) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    {
+                        let mut g = lock();
+                        while !g.stop && i >= g.taken + ahead {
+                            g = changed.wait(g).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if g.stop {
+                            break;
+                        }
+                    }
+                    let off = at(i);
+                    let r = store.read(key, off..(off + chunk).min(range.end));
+                    lock().ready.insert(i, r);
+                    changed.notify_all();
+                }
+            });
+        }
+        let result = (|| {
+            for i in 0..n {
+                let r = {
+                    let mut g = lock();
+                    loop {
+                        if let Some(r) = g.ready.remove(&i) {
+                            break r;
+                        }
+                        g = changed.wait(g).unwrap_or_else(|e| e.into_inner());
+                    }
+                };
+                take(at(i), r)?;
+                lock().taken = i + 1;
+                changed.notify_all();
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            lock().stop = true;
+            changed.notify_all();
+        }
+        result
+    })
 }
