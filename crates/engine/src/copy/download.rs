@@ -23,8 +23,9 @@ use crate::settings::HashAlgo;
 use crate::strategy::{Decision, ReadBackMode, Strategy, VerifyMode};
 use crate::temp;
 
-/// One request of a download at most this long: a worker holds one such buffer, and many
-/// workers run at once (latency is hidden by files in flight, not by huge requests).
+/// One request of a download at most this long: many files are in flight at once, and a big
+/// one holds up to twice `remote_streams` such buffers (latency is hidden by requests in
+/// flight, not by huge requests).
 const REQUEST: u64 = 8 << 20;
 
 /// The object a download reads.
