@@ -36,9 +36,21 @@ fn a_bucket_syncs_back_into_a_folder() {
     let o = remote::run(&env, &s3, &["sync", p(&l), &remote::url("b"), "--json"]);
     assert_exit(&o, 0);
 
-    // Into a folder that does not exist yet.
+    // Into a folder that does not exist yet, with a manifest of what arrived.
     let r = env.path("restore/R");
-    let o = remote::run(&env, &s3, &["sync", &remote::url("b"), p(&r), "--json"]);
+    let manifest = env.path("restore.b3");
+    let o = remote::run(
+        &env,
+        &s3,
+        &[
+            "sync",
+            &remote::url("b"),
+            p(&r),
+            "--manifest",
+            p(&manifest),
+            "--json",
+        ],
+    );
     assert_exit(&o, 0);
     let s = summary(&o);
     assert_eq!(
@@ -58,6 +70,12 @@ fn a_bucket_syncs_back_into_a_folder() {
     assert_eq!(testkit::tree_files(&r), testkit::tree_files(&l));
     assert_eq!(remote::local_files(&s3, &r), remote::local_files(&s3, &l));
     assert_no_temps_below(&r);
+    let o = env.run(&["verify", "--manifest", p(&manifest), p(&r)]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap().lines().count(),
+        6
+    );
 
     // Nothing changed: nothing is read again.
     let o = remote::run(&env, &s3, &["sync", &remote::url("b"), p(&r), "--json"]);

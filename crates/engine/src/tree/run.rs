@@ -620,9 +620,6 @@ impl Run {
                 "a move from remote storage is not supported yet: sync it, check it with fcs verify, then delete it on the server",
             );
         }
-        if self.manifest.is_some() {
-            return unsupported("--manifest is not written for remote sources yet");
-        }
         let dst = resolve_target(target)?;
         let store: Arc<dyn Store> = Arc::from(remote::open(&url, &self.settings)?);
         let threads = match self.settings.workers {
@@ -689,7 +686,7 @@ impl Run {
             compare_issues: Vec::new(),
             twins: Vec::new(),
             target_temps: Vec::new(),
-            manifest: None,
+            manifest: self.manifest.clone(),
             finished: false,
             cancelled: false,
             remote: None,
