@@ -4,6 +4,7 @@
 //! object's modified time on the file.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,7 +15,8 @@ use testkit::servers::{BUCKET, S3Server};
 use testkit::{tempdir, write_file};
 
 use crate::harness::{
-    Env, assert_exit, assert_no_temps_below, events, failures, p, stderr, summary,
+    Env, assert_exit, assert_no_temps_below, events, failures, fine_time, p, set_mtime, stderr,
+    summary,
 };
 use crate::{remote, sftp};
 
@@ -306,6 +308,10 @@ fn an_sftp_folder_syncs_back_into_a_folder() {
     std::fs::create_dir_all(there.join("empty/inner")).unwrap();
     // A link on the server is not followed (it could point anywhere on the server).
     std::os::unix::fs::symlink("/etc", there.join("etc-link")).unwrap();
+    // Folder times of their own, far from the time of the run.
+    for (k, dir) in ["docs", "empty/inner", "empty", "big"].iter().enumerate() {
+        set_mtime(&there.join(dir), fine_time(k as u64 * 1000, 0));
+    }
 
     let r = env.path("R");
     let o = sftp::run(
@@ -325,11 +331,15 @@ fn an_sftp_folder_syncs_back_into_a_folder() {
         "{:?}",
         decisions(&o)
     );
-    // Bytes and (to the second, what SFTP keeps) times; folders; no link.
+    // Bytes and (to the second, what SFTP keeps) times; folders with their times; no link.
     let mut files = sftp::files_on_disk(&there);
     files.retain(|(rel, _, _)| rel != Path::new("etc-link"));
     assert_eq!(sftp::files_on_disk(&r), files);
     assert!(r.join("empty/inner").is_dir());
+    for dir in ["docs", "empty", "empty/inner", "big"] {
+        let second = |root: &Path| std::fs::metadata(root.join(dir)).unwrap().mtime();
+        assert_eq!(second(&r), second(&there), "{dir}");
+    }
     assert!(std::fs::symlink_metadata(r.join("etc-link")).is_err());
     assert_no_temps_below(&r);
 

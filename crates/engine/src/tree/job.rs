@@ -19,7 +19,7 @@ use crate::tree::journal::{Journal, RunKind, StoredRun, TargetLock};
 use crate::tree::plan::Plan;
 use crate::tree::resume::{Resumed, priors, sweep_run_temps, sweep_temps};
 
-/// The modified times a remote listing gave its files, by path.
+/// The modified times a remote listing gave its files and folders, by path.
 pub(crate) type ListedTimes = HashMap<PathBuf, SystemTime>;
 
 /// One job holding its target's lock and its journal.

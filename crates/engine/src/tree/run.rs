@@ -756,7 +756,12 @@ impl Run {
             .right
             .entries
             .iter()
-            .filter(|e| e.kind == crate::tree::EntryKind::File)
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    crate::tree::EntryKind::File | crate::tree::EntryKind::Dir
+                )
+            })
             .filter_map(|e| Some((e.rel.to_path_buf(), e.modified?)))
             .collect();
         if let Some(job) = prepared.job.as_mut() {

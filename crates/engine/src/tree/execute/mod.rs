@@ -76,8 +76,8 @@ pub(crate) struct ExecOptions<'a> {
 }
 
 /// The source of a download: the store its files are read from, and the modified times its
-/// listing gave them (for objects whose own metadata keeps none). A download copies files and
-/// makes folders; links on the server are not followed, and folders take the time of the run.
+/// listing gave its files (for objects whose own metadata keeps none) and folders (SFTP). A
+/// download copies files and makes folders; links on the server are not followed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RemoteSource<'a> {
     pub store: &'a dyn crate::remote::Store,
@@ -511,8 +511,19 @@ impl<'a> Executor<'a> {
 
     /// Phase 8: folder times and permissions, bottom-up, last.
     fn apply_dir_metadata(&self) {
-        if self.opts.remote_source.is_some() {
-            // A download's folders take the time of the run (an object store has none).
+        if let Some(remote) = self.opts.remote_source {
+            // A download's folders: the listing's times where the server keeps them (SFTP).
+            if !self.copier.settings().preserve_times {
+                return;
+            }
+            for (_, a) in self.actions(ActionKind::SetDirTimes) {
+                let Some(&t) = remote.times.get(&a.rel) else {
+                    continue;
+                };
+                if let Err(e) = ops::set_dir_time(&self.dst, &a.rel, t) {
+                    self.fail(&e);
+                }
+            }
             return;
         }
         for (_, a) in self.actions(ActionKind::SetDirTimes) {

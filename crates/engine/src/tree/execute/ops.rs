@@ -409,3 +409,24 @@ pub(super) fn copy_dir_metadata(
     }
     Ok(())
 }
+
+/// A download's folder gets the time the server's listing gave it (SFTP keeps folder times; an
+/// object store has none, and its folders keep the time of the run).
+pub(super) fn set_dir_time(dirs: &Dirs, rel: &Path, t: std::time::SystemTime) -> Result<(), Error> {
+    let dst = dirs.path(rel);
+    let dir = dirs.get(rel)?;
+    let cur = dir
+        .metadata()
+        .or_code(Code::TreeDirTimes, &dst, "cannot read the directory")?;
+    if cur.modified().ok() == Some(t) {
+        return Ok(());
+    }
+    let times = fsops::Times {
+        accessed: Some(t),
+        modified: Some(t),
+        created: None,
+    };
+    dir.set_own_times(&times)
+        .or_code(Code::TreeDirTimes, &dst, "cannot set the directory's times")
+        .map(|_| ())
+}
