@@ -3,11 +3,9 @@
 //! hash fcs stored with the object checked, the copy read back, renamed into place — and the
 //! object's modified time on the file.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use testkit::mounts::Sshd;
@@ -379,34 +377,16 @@ fn a_killed_download_is_resumed() {
     assert_exit(&o, 0);
 
     let r = env.path("R");
-    let mut child = remote::fcs(&env, &s3)
-        .args([
-            "sync",
-            &remote::url("b"),
-            p(&r),
-            "--json",
-            "--set",
-            "workers=2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut committed = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for line in BufReader::new(stdout).lines() {
-        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if e["event"] == "file_finished" && e["outcome"]["status"] == "committed" {
-            committed += 1;
-            if committed == n / 4 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "no downloads finished");
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut sync = remote::fcs(&env, &s3);
+    sync.args([
+        "sync",
+        &remote::url("b"),
+        p(&r),
+        "--json",
+        "--set",
+        "workers=2",
+    ]);
+    remote::kill_after_committed(sync, n / 4);
     // Whole or absent: every file under its own name is the source's.
     let here = testkit::tree_files(&r);
     let there = testkit::tree_files(&l);

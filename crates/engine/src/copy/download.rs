@@ -21,7 +21,6 @@ use crate::hash::select_hasher;
 use crate::remote::Store;
 use crate::settings::HashAlgo;
 use crate::strategy::{Decision, ReadBackMode, Strategy, VerifyMode};
-use crate::temp;
 
 /// One request of a download at most this long: many files are in flight at once, and a big
 /// one holds up to twice `remote_streams` such buffers (latency is hidden by requests in
@@ -123,10 +122,7 @@ impl Copier {
                 format!("needs {need} bytes (size + free_space_margin) but {free} are free"),
             ));
         }
-        let tmp_name = match seq {
-            Some(seq) => temp::seq_temp_name(&target.name, &self.run_id, seq),
-            None => self.temp_for(&target.name),
-        };
+        let tmp_name = self.temp_name(target, seq);
         let mut job = Job {
             id,
             src: src.to_path_buf(),

@@ -379,6 +379,15 @@ impl Copier {
         &self.lost
     }
 
+    /// The temp of `target`: named after the run's tag and action `seq` in a journaled run (the
+    /// journal then knows every temp the run can leave), else after this copy alone.
+    fn temp_name(&self, target: &Target, seq: Option<usize>) -> OsString {
+        match seq {
+            Some(seq) => temp::seq_temp_name(&target.name, &self.run_id, seq),
+            None => self.temp_for(&target.name),
+        }
+    }
+
     /// A fresh temp name next to the target named `dst` (this run's naming:
     /// `.<name>.<run>-<n>.fcs.tmp`).
     pub(crate) fn temp_for(&self, dst: &OsStr) -> OsString {

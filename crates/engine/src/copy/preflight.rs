@@ -16,7 +16,6 @@ use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice};
 use crate::settings::{Sparse, UncPolicy};
 use crate::strategy::{Decision, ReadBackMode, Strategy, select};
-use crate::temp;
 
 /// What preflight settled for one file: the job for the copy, and what the source looked like
 /// when it was opened.
@@ -152,10 +151,7 @@ impl Copier {
 
         let strategy = select(s, src_kind, dst_kind, size);
         let mut decision = Decision::new(s, strategy, src_kind, dst_kind, size);
-        let tmp_name = match seq {
-            Some(seq) => temp::seq_temp_name(&target.name, &self.run_id, seq),
-            None => self.temp_for(&target.name),
-        };
+        let tmp_name = self.temp_name(target, seq);
         let mut job = Job {
             id,
             src: src.to_path_buf(),

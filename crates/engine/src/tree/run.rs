@@ -399,9 +399,10 @@ impl Run {
         cancel: CancelToken,
     ) -> Result<Prepared, Error> {
         let (job, run) = Job::open_interrupted(journal)?;
-        if let Some(url) = Url::parse(&run.source) {
-            // A download resumes the same way: a fresh comparison narrowed to its plan.
-            let url = url?;
+        let (from, to) = (Url::parse(&run.source), Url::parse(&run.target));
+        if from.is_some() || to.is_some() {
+            // A run with remote storage at either end resumes by a fresh comparison narrowed
+            // to what it had planned.
             drop(job);
             let planned: std::collections::HashSet<PathBuf> =
                 run.items.iter().map(|i| i.rel.clone()).collect();
@@ -413,28 +414,15 @@ impl Run {
                 dry_run: self.dry_run,
                 ..Run::new(run.kind, &run.source, &run.target, &run.settings)
             };
-            let mut prepared =
-                fresh.prepare_download(run.kind, url, &run.target, reporter, cancel)?;
-            prepared.plan.actions.retain(|a| planned.contains(&a.rel));
-            prepared.plan.skipped.retain(|s| planned.contains(&s.rel));
-            return Ok(prepared);
-        }
-        if let Some(url) = Url::parse(&run.target) {
-            // A remote run resumes by a fresh comparison narrowed to what it had planned.
-            let url = url?;
-            drop(job);
-            let planned: std::collections::HashSet<PathBuf> =
-                run.items.iter().map(|i| i.rel.clone()).collect();
-            let fresh = Run {
-                delete: run
-                    .items
-                    .iter()
-                    .any(|i| i.kind == crate::tree::ActionKind::Delete),
-                dry_run: self.dry_run,
-                ..Run::new(run.kind, &run.source, &run.target, &run.settings)
+            let mut prepared = match (from, to) {
+                (Some(url), _) => {
+                    fresh.prepare_download(run.kind, url?, &run.target, reporter, cancel)?
+                }
+                (None, Some(url)) => {
+                    fresh.prepare_remote(run.kind, &run.source, url?, reporter, cancel)?
+                }
+                (None, None) => unreachable!("one end is remote"),
             };
-            let mut prepared =
-                fresh.prepare_remote(run.kind, &run.source, url, reporter, cancel)?;
             prepared.plan.actions.retain(|a| planned.contains(&a.rel));
             prepared.plan.skipped.retain(|s| planned.contains(&s.rel));
             return Ok(prepared);
