@@ -17,8 +17,8 @@
 //! * [`open_source`] / [`open_readback`] / [`open_direct`] — open a source without blocking on a
 //!   FIFO, a temp for its verify, or a file for reads that bypass the page cache, all without
 //!   touching the access time where the OS lets us.
-//! * [`sync_dir`] / [`sync_filesystem`] / [`start_writeback`] — make a rename durable, flush a
-//!   whole filesystem at once, start write-back early.
+//! * [`sync_dir`] / [`sync_filesystem`] / [`start_writeback`] / [`wait_writeback`] — make a
+//!   rename durable, flush a whole filesystem at once, start write-back early, wait for a range.
 //! * [`drop_cache`] — evict a file's pages so the next read comes from the medium.
 //! * [`free_space`] — bytes available to this user on the volume holding a path.
 //! * [`file_identity`] / [`path_identity`] / [`path_identity_nofollow`] /
@@ -119,7 +119,8 @@ pub use backend::{
     link_count, mode_bits, open_direct, open_readback, open_source, owner_of, path_from_bytes,
     path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp,
     remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
-    start_writeback, sync_dir, sync_filesystem, xattrs, xattrs_at, xattrs_supported,
+    start_writeback, sync_dir, sync_filesystem, wait_writeback, xattrs, xattrs_at,
+    xattrs_supported,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,

@@ -571,6 +571,28 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `len` bytes at `offset` to the device and waits until they are there
+/// (`sync_file_range(2)` with `WAIT_BEFORE | WRITE | WAIT_AFTER`): `Ok(true)`. A write error
+/// of the range is reported here, as the fsync would. Only data: the file's metadata (its size,
+/// its extents) still needs the fsync.
+pub fn wait_writeback(file: &File, offset: u64, len: u64) -> io::Result<bool> {
+    // SAFETY: valid fd; the kernel validates the range.
+    let rc = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                | libc::SYNC_FILE_RANGE_WRITE
+                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(true)
+}
+
 /// Opens the directory `rel` beneath `dir` in one `openat2(2)` that refuses every symbolic link
 /// on the way (`RESOLVE_NO_SYMLINKS`, answered `ELOOP`) and any escape from `dir`
 /// (`RESOLVE_BENEATH`). `Ok(None)` where the kernel has no `openat2` (before 5.6, or a seccomp

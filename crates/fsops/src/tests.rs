@@ -28,6 +28,7 @@ fn every_backend_function_has_the_fixed_signature() {
     let _: fn(&Path) -> io::Result<()> = sync_dir;
     let _: fn(&Path) -> io::Result<bool> = sync_filesystem;
     let _: fn(&File, u64, u64) -> io::Result<()> = start_writeback;
+    let _: fn(&File, u64, u64) -> io::Result<bool> = wait_writeback;
     let _: fn(&File, u64) -> io::Result<ReadBack> = drop_cache;
     let _: fn() -> Option<u64> = dirty_bytes;
     let _: fn(&Path) -> io::Result<u64> = free_space;

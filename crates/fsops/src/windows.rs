@@ -883,6 +883,13 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     file.sync_data()
 }
 
+/// Waits for the write-back of a range: no range call here, so `Ok(false)` without waiting
+/// (the caller reads the range after the final fsync instead).
+pub fn wait_writeback(file: &File, offset: u64, len: u64) -> io::Result<bool> {
+    let _ = (file, offset, len);
+    Ok(false)
+}
+
 /// (volume, file) identity from metadata in hand: std's Windows metadata exposes no file index on
 /// stable Rust, so `None` (use [`file_identity`]).
 pub fn identity_from_metadata(m: &std::fs::Metadata) -> Option<FileIdentity> {

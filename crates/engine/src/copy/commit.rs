@@ -36,6 +36,7 @@ impl Copier {
             bytes,
             method,
             src_digest,
+            dst_digest,
             windows,
             flushes,
             copy_ms,
@@ -56,14 +57,23 @@ impl Copier {
         }
 
         #[cfg(feature = "test-hooks")]
-        if let Some(off) = self.hooks.flip_byte_before_verify {
+        if let Some(off) = self.hooks.flip_byte_before_verify
+            && dst_digest.is_none()
+        {
             flip_byte(&tmp_file, off);
         }
 
         // --- verify -----------------------------------------------------------------------------
         let t_verify = Instant::now();
         let verified = job.decision.verify != VerifyMode::None;
-        if verified && let Err(e) = self.verify_copy(&mut job, &tmp_file, src_digest.as_deref()) {
+        if verified
+            && let Err(e) = self.verify_copy(
+                &mut job,
+                &tmp_file,
+                src_digest.as_deref(),
+                dst_digest.as_deref(),
+            )
+        {
             drop(tmp_file);
             return Err(guard.discard(e));
         }
@@ -310,7 +320,7 @@ fn unlock(job: &Job) {
 }
 
 #[cfg(feature = "test-hooks")]
-fn flip_byte(f: &File, off: u64) {
+pub(super) fn flip_byte(f: &File, off: u64) {
     let mut b = [0u8; 1];
     if fsops::read_at(f, &mut b, off).unwrap_or(0) == 1 {
         b[0] ^= 0xFF;

@@ -268,6 +268,7 @@ impl Copier {
             bytes: size,
             method: fsops::CopyMethod::ReadWrite,
             src_digest: digest,
+            dst_digest: None,
             windows: chunks,
             flushes: 1,
             copy_ms,

@@ -220,6 +220,9 @@ struct Copied {
     bytes: u64,
     method: fsops::CopyMethod,
     src_digest: Option<String>,
+    /// The copy's digest where it was read back during the copy (a hash verify from the page
+    /// cache, see `direct_large`); `None`: the verify reads it after the fsync.
+    dst_digest: Option<String>,
     windows: u64,
     flushes: u64,
 }
@@ -233,6 +236,7 @@ struct Prepared {
     bytes: u64,
     method: fsops::CopyMethod,
     src_digest: Option<String>,
+    dst_digest: Option<String>,
     windows: u64,
     flushes: u64,
     copy_ms: u64,
@@ -663,6 +667,7 @@ impl Copier {
             bytes,
             method,
             src_digest,
+            dst_digest,
             windows,
             flushes,
         } = copied;
@@ -684,6 +689,7 @@ impl Copier {
             bytes,
             method,
             src_digest,
+            dst_digest,
             windows,
             flushes,
             copy_ms,

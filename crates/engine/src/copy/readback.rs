@@ -30,13 +30,24 @@ const DIRECT_SLICE: usize = 8 << 20;
 impl Copier {
     /// Reads the durable temp back as the decision says (compare or hash, from the device or the
     /// page cache) and fails on the first difference. `src_digest`: the source's digest taken
-    /// during the copy (hash verify).
+    /// during the copy (hash verify); `dst_digest`: the copy's, where it was already read back
+    /// window by window during the copy (see `direct_large`).
     pub(super) fn verify_copy(
         &self,
         job: &mut Job,
         tmp: &File,
         src_digest: Option<&str>,
+        dst_digest: Option<&str>,
     ) -> Result<(), Error> {
+        if let Some(actual) = dst_digest {
+            if self
+                .progress(job.id, Phase::Verify, job.size, job.size)
+                .is_break()
+            {
+                return Err(cancelled_verify(&job.dst));
+            }
+            return self.check_digest(job, src_digest.unwrap_or_default(), actual);
+        }
         // Read through the temp's own handle where that leaves the access time we just applied
         // alone (Linux: opened O_NOATIME); elsewhere through a fresh read-only handle that does.
         let reopened;
@@ -347,13 +358,17 @@ impl Copier {
             })?;
             actual.unwrap_or_default()
         };
+        self.check_digest(job, expected, &actual)
+    }
+
+    fn check_digest(&self, job: &Job, expected: &str, actual: &str) -> Result<(), Error> {
         if actual != expected {
             return Err(Error::new(
                 Code::VerifyHashMismatch,
                 &job.dst,
                 format!(
                     "{} of the source {expected} differs from the copy's {actual}",
-                    s.hash.as_str()
+                    self.settings.hash.as_str()
                 ),
             ));
         }

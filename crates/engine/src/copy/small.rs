@@ -68,6 +68,7 @@ impl Copier {
                     bytes,
                     method,
                     src_digest: None,
+                    dst_digest: None,
                     windows: 0,
                     flushes: 0,
                 })

@@ -100,6 +100,7 @@ impl Copier {
             bytes: size,
             method: fsops::CopyMethod::Extents,
             src_digest: hasher.map(Hasher::finalize_hex),
+            dst_digest: None,
             windows: extents.len() as u64,
             flushes: 1,
         })

@@ -55,6 +55,7 @@ impl Copier {
             bytes: job.size,
             method: fsops::CopyMethod::ReadWrite,
             src_digest: digest,
+            dst_digest: None,
             windows: chunks,
             flushes: 1,
         })

@@ -177,7 +177,12 @@ fn a_failed_window_aborts_the_copy_without_fallback() {
 
 #[test]
 fn cancel_mid_copy_and_mid_verify_leaves_the_target_intact() {
-    for strategy in ["direct-small", "direct-large", "staged"] {
+    for (strategy, read) in [
+        ("direct-small", "device"),
+        ("direct-large", "device"),
+        ("direct-large", "cache"),
+        ("staged", "device"),
+    ] {
         for (phase, code) in [
             (Phase::Copy, Code::CopyCancelled),
             (Phase::Verify, Code::VerifyCancelled),
@@ -185,11 +190,12 @@ fn cancel_mid_copy_and_mid_verify_leaves_the_target_intact() {
             let c = case(3 * MIB);
             let mut s = small_settings();
             s.set("strategy", strategy).unwrap();
+            s.set("verify_read", read).unwrap();
             let token = CancelToken::new();
             let rec = Arc::new(Recorder::cancelling_at(phase, token.clone()));
             let cp = Copier::new(s, rec.clone(), token);
             let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
-            assert_eq!(e.code, code, "{strategy} {phase:?}");
+            assert_eq!(e.code, code, "{strategy} {read} {phase:?}");
             assert!(e.is_cancelled());
             assert_eq!(rec.outcome(), Outcome::Cancelled { code });
             assert_content(&c.dst, &c.old);
@@ -205,19 +211,62 @@ fn a_flipped_byte_before_verify_is_caught_and_nothing_is_committed() {
         ("direct-large", Code::VerifyHashMismatch),
         ("staged", Code::VerifyHashMismatch),
     ] {
-        let c = case(3 * MIB);
-        let mut s = small_settings();
-        s.set("strategy", strategy).unwrap();
-        let (mut cp, _) = copier(s);
-        cp.hooks.flip_byte_before_verify = Some(1_500_000);
-        let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
-        assert_eq!(e.code, code, "{strategy}");
-        if code == Code::VerifyCompareMismatch {
-            assert!(e.message.contains("offset 1500000"), "{}", e.message);
+        for read in ["device", "cache"] {
+            let c = case(3 * MIB);
+            let mut s = small_settings();
+            s.set("strategy", strategy).unwrap();
+            s.set("verify_read", read).unwrap();
+            let (mut cp, _) = copier(s);
+            cp.hooks.flip_byte_before_verify = Some(1_500_000);
+            let e = cp.copy_file(&c.src, &c.dst).unwrap_err();
+            assert_eq!(e.code, code, "{strategy} {read}");
+            if code == Code::VerifyCompareMismatch {
+                assert!(e.message.contains("offset 1500000"), "{}", e.message);
+            }
+            assert_content(&c.dst, &c.old);
+            assert_no_temps(dst_dir(&c));
         }
-        assert_content(&c.dst, &c.old);
-        assert_no_temps(dst_dir(&c));
     }
+}
+
+/// A hash verify from the page cache reads each window back once the device has it, during the
+/// copy: the verify phase after the fsync has nothing left to read (one progress event, at the
+/// end), and the copy is still checked (the flipped byte above) and committed intact.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cache_read_back_of_a_large_file_overlaps_the_copy() {
+    let c = case(17 * MIB + 4321);
+    let mut s = small_settings();
+    s.set("strategy", "direct-large").unwrap();
+    s.set("verify_read", "cache").unwrap();
+    let (cp, rec) = copier(s.clone());
+    cp.copy_file(&c.src, &c.dst).unwrap();
+    assert_content(&c.dst, &c.data);
+    let verify_events = |rec: &Recorder| {
+        rec.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Progress {
+                        phase: Phase::Verify,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(verify_events(&rec), 1);
+    assert_eq!(rec.phases(), vec![Phase::Copy, Phase::Verify]);
+
+    // From the device the verify reads the copy after the fsync, slice by slice.
+    let c = case(17 * MIB + 4321);
+    s.set("verify_read", "device").unwrap();
+    let (cp, rec) = copier(s);
+    cp.copy_file(&c.src, &c.dst).unwrap();
+    assert!(verify_events(&rec) > 1);
 }
 
 #[test]
