@@ -228,7 +228,7 @@ impl Copier {
     ) -> Result<Option<String>, Error> {
         let s = &self.settings;
         let mut hasher = select_hasher(s.hash, true, s.hash_threads);
-        let mut buf = vec![0u8; IO_SLICE.min(job.size.max(1) as usize)];
+        let mut buf = Vec::new();
         for (off, len) in windows {
             if stop.load(Ordering::Relaxed) || self.cancel.is_cancelled() {
                 return Err(cancelled_verify(&job.dst));
@@ -247,6 +247,16 @@ impl Copier {
             {
                 super::commit::flip_byte(tmp, at);
             }
+            // The temp is ours and nobody truncates it: hash its pages where they lie, through
+            // a map, rather than copy them out of the cache first (that copy was a quarter of
+            // the CPU time of a verified 2 GiB copy, `perf`). A refused map reads it instead.
+            if let Ok(map) = fsops::MappedWindow::map(tmp, off, len as usize) {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&map);
+                }
+                continue;
+            }
+            buf.resize(IO_SLICE.min(job.size.max(1) as usize), 0);
             let mut pos = off;
             while pos < off + len {
                 let want = (buf.len() as u64).min(off + len - pos) as usize;
