@@ -151,6 +151,9 @@ impl S3Server {
             .arg("--config")
             .arg(&conf)
             .args(args)
+            // A CA bundle in the environment makes rclone 1.60 (Debian 12's) refuse every S3 remote
+            // ("unable to load custom CA bundle"); the server here is plain HTTP on loopback.
+            .env_remove("AWS_CA_BUNDLE")
             .stdin(Stdio::null())
             .output()
             .expect("run rclone")

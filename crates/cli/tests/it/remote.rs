@@ -126,6 +126,7 @@ fn sync_verify_and_resync_writes_nothing() {
             "head -c 1000 /dev/zero | rclone --config '{}' rcat w:{BUCKET}/backup/a.txt",
             s3.rclone_config().display()
         ))
+        .env_remove("AWS_CA_BUNDLE") // as in `S3Server::rclone`
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
