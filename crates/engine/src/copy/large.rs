@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use super::readback::cancelled_verify;
+use super::readback::{cancelled_verify, copy_ends};
 use super::{Copied, Copier, IO_SLICE, Job, cancelled_copy, read_source, source_shrank};
 use crate::error::{Code, Error, IoResultExt};
 use crate::events::Phase;
@@ -266,15 +266,7 @@ impl Copier {
                     || format!("read-back failed at offset {pos}"),
                 )?;
                 if got < want {
-                    return Err(Error::new(
-                        Code::VerifyRead,
-                        &job.tmp,
-                        format!(
-                            "the copy ends at {} bytes, expected {}",
-                            pos + got as u64,
-                            job.size
-                        ),
-                    ));
+                    return Err(copy_ends(job, pos + got as u64));
                 }
                 if let Some(h) = hasher.as_mut() {
                     h.update(&buf[..want]);

@@ -290,15 +290,7 @@ impl Copier {
                     }
                     let want = (slice as u64).min(job.size - off) as usize;
                     if got < want {
-                        return Err(Error::new(
-                            Code::VerifyRead,
-                            &job.tmp,
-                            format!(
-                                "the copy ends at {} bytes, expected {}",
-                                off + got as u64,
-                                job.size
-                            ),
-                        ));
+                        return Err(copy_ends(job, off + got as u64));
                     }
                     if let Some(h) = hasher.as_mut() {
                         h.update(&buf[..want]);
@@ -335,15 +327,7 @@ impl Copier {
                         format!("read-back failed at offset {off}")
                     })?;
                     if got < want {
-                        return Err(Error::new(
-                            Code::VerifyRead,
-                            &job.tmp,
-                            format!(
-                                "the copy ends at {} bytes, expected {}",
-                                off + got as u64,
-                                job.size
-                            ),
-                        ));
+                        return Err(copy_ends(job, off + got as u64));
                     }
                     feed.submit(buf, want);
                     off += want as u64;
@@ -393,6 +377,15 @@ pub(super) fn compare_mismatch(dst: &Path, at: u64) -> Error {
         Code::VerifyCompareMismatch,
         dst,
         format!("the copy differs from the source at offset {at}"),
+    )
+}
+
+/// The read-back found the copy shorter than the source.
+pub(super) fn copy_ends(job: &Job, at: u64) -> Error {
+    Error::new(
+        Code::VerifyRead,
+        &job.tmp,
+        format!("the copy ends at {at} bytes, expected {}", job.size),
     )
 }
 
