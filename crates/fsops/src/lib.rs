@@ -20,6 +20,7 @@
 //! * [`sync_dir`] / [`sync_filesystem`] / [`start_writeback`] / [`wait_writeback`] — make a
 //!   rename durable, flush a whole filesystem at once, start write-back early, wait for a range.
 //! * [`drop_cache`] — evict a file's pages so the next read comes from the medium.
+//! * [`read_files_direct`] — many small files read whole from the medium at once (io_uring).
 //! * [`free_space`] — bytes available to this user on the volume holding a path.
 //! * [`file_identity`] / [`path_identity`] / [`path_identity_nofollow`] /
 //!   [`identity_from_metadata`] — (volume, file) identity.
@@ -117,15 +118,20 @@ pub use backend::{
     create_temp, data_extents, describe_os_error, dirty_bytes, drive_info, drop_cache,
     file_identity, free_space, identity_from_metadata, in_use, is_root, is_sparse, kernel_copy,
     link_count, mode_bits, open_direct, open_readback, open_source, owner_of, path_from_bytes,
-    path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive, remove_temp,
-    remove_xattr, set_dir_times, set_file_mode, set_owner, set_symlink_times, set_times, set_xattr,
-    start_writeback, sync_dir, sync_filesystem, wait_writeback, xattrs, xattrs_at,
-    xattrs_supported,
+    path_identity, path_identity_nofollow, path_to_bytes, preallocate, process_alive,
+    read_files_direct, remove_temp, remove_xattr, set_dir_times, set_file_mode, set_owner,
+    set_symlink_times, set_times, set_xattr, start_writeback, sync_dir, sync_filesystem,
+    wait_writeback, xattrs, xattrs_at, xattrs_supported,
 };
 pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,
     write_all_at,
 };
+
+/// Files up to this length are for [`read_files_direct`]; larger ones it hands back unread. It
+/// bounds the read buffers of all the files in flight (128 of them: 16 MiB), and a larger file is
+/// no longer bound by the cost of its requests.
+pub const DIRECT_BATCH_MAX: u64 = 128 << 10;
 
 /// The kind of volume a path lives on, as the seed defines them (seed 000 A.9).
 ///

@@ -9,10 +9,13 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::unix::{errno, open_read};
+
+mod batch;
 pub use crate::unix_dir::{Dir, is_link_in_path, name_problem};
 use crate::{
     CopyMethod, DriveInfo, DriveKind, KernelCopy, Progress, ReadBack, Times, TimesApplied,
 };
+pub use batch::read_files_direct;
 
 pub use crate::unix::{
     MODE_BITS, allocated_size, copy_acl, copy_streams, create_symlink, create_temp, data_extents,

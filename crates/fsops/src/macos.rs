@@ -339,6 +339,17 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     file.sync_data()
 }
 
+/// Many small files read from the medium at once: no batched unbuffered reads here, so `false`
+/// without reading anything (the caller reads each file itself).
+pub fn read_files_direct(
+    files: &[(&Path, u64)],
+    stop: &dyn Fn() -> bool,
+    each: &mut dyn FnMut(usize, Option<&[u8]>),
+) -> bool {
+    let _ = (files, stop, each);
+    false
+}
+
 /// Waits for the write-back of a range: no range call here, so `Ok(false)` without waiting
 /// (the caller reads the range after the final fsync instead).
 pub fn wait_writeback(file: &File, offset: u64, len: u64) -> io::Result<bool> {

@@ -73,6 +73,8 @@ pub enum Fs {
     Sshfs,
     /// `mount --bind`.
     Bind,
+    /// The kernel's ext4 on a loop device (its image can be changed beneath the page cache).
+    Ext4,
 }
 
 impl Fs {
@@ -87,7 +89,7 @@ impl Fs {
             Fs::Exfat | Fs::Sshfs => Duration::from_secs(1),
             Fs::Fat => Duration::from_secs(2),
             Fs::Ntfs | Fs::NtfsIgnoreCase => Duration::from_nanos(100),
-            Fs::Bind => Duration::from_nanos(1),
+            Fs::Bind | Fs::Ext4 => Duration::from_nanos(1),
         }
     }
 
@@ -97,7 +99,7 @@ impl Fs {
     }
 
     fn is_fuse(self) -> bool {
-        self != Fs::Bind
+        !matches!(self, Fs::Bind | Fs::Ext4)
     }
 }
 
@@ -130,6 +132,23 @@ impl Mount {
         let loop_dev = attach_loop(&image);
         let mut m = Mount::new(Fs::Exfat, dir, mnt, Some(image));
         m.loop_dev = Some(loop_dev.clone());
+        m.mount_image();
+        m
+    }
+
+    /// A fresh ext4 filesystem of `size` bytes, mounted by the kernel from a loop device whose
+    /// backing image is read through the image's page cache: bytes written into [`Mount::image`]
+    /// reach what the filesystem reads from its "disk", while the filesystem's own page cache
+    /// still holds the old content — bit rot beneath the cache, for tests of reads from the
+    /// medium.
+    pub fn ext4(size: u64) -> Mount {
+        require_root("an ext4 loop mount");
+        need_tool("mkfs.ext4", "e2fsprogs");
+        let (dir, image, mnt) = image_and_mountpoint(size);
+        run_ok(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+        let loop_dev = attach_loop(&image);
+        let mut m = Mount::new(Fs::Ext4, dir, mnt, Some(image));
+        m.loop_dev = Some(loop_dev);
         m.mount_image();
         m
     }
@@ -255,6 +274,11 @@ impl Mount {
         self.fs
     }
 
+    /// The image file of an image filesystem (exFAT, FAT, NTFS, ext4).
+    pub fn image(&self) -> Option<&Path> {
+        self.image.as_deref()
+    }
+
     /// The folder on the server side of an sshfs mount.
     pub fn remote_dir(&self) -> Option<&Path> {
         self.remote.as_deref()
@@ -323,6 +347,11 @@ impl Mount {
             Fs::NtfsIgnoreCase => {
                 let mut c = Command::new("lowntfs-3g");
                 c.args(["-o", "ignore_case,windows_names"]).arg(&image);
+                c
+            }
+            Fs::Ext4 => {
+                let mut c = Command::new("mount");
+                c.arg(self.loop_dev.as_ref().expect("a loop device"));
                 c
             }
             Fs::Sshfs | Fs::Bind => unreachable!("not an image filesystem"),

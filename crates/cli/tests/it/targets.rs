@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use testkit::mounts::{Fs, Mount};
-use testkit::{assert_content, tempdir, write_file};
+use testkit::{assert_content, stdout, tempdir, write_file};
 
 use crate::harness::*;
 
@@ -1320,4 +1320,63 @@ fn a_sync_with_a_closed_stderr_or_stdout_completes() {
         let o = env.run(&["compare", p(&l), p(&r)]);
         assert_exit(&o, 0);
     }
+}
+
+/// `fcs verify` reads from the medium by default: bytes changed on the disk beneath the page
+/// cache (written into the image of a loop-mounted ext4 while the filesystem still caches the old
+/// content) are found — in small files, read many at once, and in a large one read on its own —
+/// and `--verify-read cache`, which reads what the cache holds, does not see them.
+#[test]
+#[ignore = "needs root: the kernel's ext4 on a loop device (scripts/test.sh runs ignored tests as root)"]
+fn verify_from_the_device_finds_rot_beneath_the_page_cache() {
+    use std::os::unix::fs::FileExt;
+    let env = Env::new();
+    let m = Mount::ext4(64 << 20);
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), m.path().join("R"));
+    // Each file's bytes repeat a tag of its own, so its blocks can be found in the image.
+    let tag = |i: usize| format!("<fcs-rot-{i:04}>");
+    let content = |i: usize, len: usize| -> Vec<u8> { tag(i).bytes().cycle().take(len).collect() };
+    let mut rels = Vec::new();
+    for i in 0..300 {
+        rels.push((format!("d{}/f{i}.txt", i % 10), content(i, 3000 + i)));
+    }
+    rels.push(("big.bin".into(), content(999, 1 << 20)));
+    for (rel, bytes) in &rels {
+        for root in [&l, &r] {
+            std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(root.join(rel), bytes).unwrap();
+        }
+    }
+    assert!(Command::new("sync").status().unwrap().success());
+    for (rel, _) in &rels {
+        std::fs::read(r.join(rel)).unwrap();
+    }
+    let o = env.run(&["verify", p(&l), p(&r)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+
+    // One byte of f123's and of big.bin's first block changed on the "disk".
+    let image = m.image().unwrap();
+    let bytes = std::fs::read(image).unwrap();
+    let disk = std::fs::File::options().write(true).open(image).unwrap();
+    for i in [123, 999] {
+        let t = tag(i);
+        let at = bytes
+            .windows(t.len())
+            .position(|w| w == t.as_bytes())
+            .unwrap_or_else(|| panic!("{t} not in the image"));
+        disk.write_at(b"#", at as u64 + 1).unwrap();
+    }
+    disk.sync_all().unwrap();
+    // The filesystem still answers from its cache.
+    assert_eq!(std::fs::read(r.join(&rels[123].0)).unwrap(), rels[123].1);
+
+    let o = env.run(&["verify", p(&l), p(&r), "--verify-read", "cache"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = env.run(&["verify", p(&l), p(&r)]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let mismatches: Vec<&str> = out.lines().filter(|l| l.contains("MISMATCH")).collect();
+    assert_eq!(mismatches.len(), 2, "{out}");
+    assert!(out.contains("f123.txt") && out.contains("big.bin"), "{out}");
 }
