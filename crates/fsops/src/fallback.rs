@@ -193,7 +193,7 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
 /// Many small files read from the medium at once: no batched unbuffered reads here, so `false`
 /// without reading anything (the caller reads each file itself).
 pub fn read_files_direct(
-    files: &[(&Path, u64)],
+    files: &[(Option<&crate::Dir>, &Path, u64)],
     stop: &dyn Fn() -> bool,
     each: &mut dyn FnMut(usize, Option<&[u8]>),
 ) -> bool {

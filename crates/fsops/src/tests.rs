@@ -30,8 +30,11 @@ fn every_backend_function_has_the_fixed_signature() {
     let _: fn(&File, u64, u64) -> io::Result<()> = start_writeback;
     let _: fn(&File, u64, u64) -> io::Result<bool> = wait_writeback;
     let _: fn(&File, u64) -> io::Result<ReadBack> = drop_cache;
-    type BatchFn =
-        fn(&[(&Path, u64)], &dyn Fn() -> bool, &mut dyn FnMut(usize, Option<&[u8]>)) -> bool;
+    type BatchFn = fn(
+        &[(Option<&Dir>, &Path, u64)],
+        &dyn Fn() -> bool,
+        &mut dyn FnMut(usize, Option<&[u8]>),
+    ) -> bool;
     let _: BatchFn = read_files_direct;
     let _: fn() -> Option<u64> = dirty_bytes;
     let _: fn(&Path) -> io::Result<u64> = free_space;

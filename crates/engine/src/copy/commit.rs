@@ -13,13 +13,31 @@ use std::fs::{File, Metadata};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::{Copier, FileReport, Job, Prepared};
+use super::{Copier, FileReport, Job, PendingFile, Prepared};
 use crate::error::{Code, Error, IoResultExt};
 use crate::events::{Event, Notice, Perf};
 use crate::strategy::VerifyMode;
 use crate::temp;
 
 impl Copier {
+    /// Hands a pending copy its bytes as a batch read them back from the medium after making
+    /// them durable (see [`PendingFile::batch_read_back`]): its commit compares these with the
+    /// source instead of reading the copy again.
+    pub fn set_read_back(&self, file: &mut PendingFile, bytes: Box<[u8]>) {
+        #[cfg(feature = "test-hooks")]
+        let mut bytes = bytes;
+        // The byte flip of `flip_byte_before_verify`, as the medium would have returned it.
+        #[cfg(feature = "test-hooks")]
+        if let Some(b) = self
+            .hooks
+            .flip_byte_before_verify
+            .and_then(|off| bytes.get_mut(off as usize))
+        {
+            *b ^= 0xFF;
+        }
+        file.0.read_back = Some(bytes);
+    }
+
     /// Makes the temp durable (unless the caller already synced the whole filesystem), verifies
     /// it, renames it over the target and (unless deferred) fsyncs the directory.
     pub(super) fn finish(
@@ -37,6 +55,7 @@ impl Copier {
             method,
             src_digest,
             dst_digest,
+            read_back,
             windows,
             flushes,
             copy_ms,
@@ -59,6 +78,7 @@ impl Copier {
         #[cfg(feature = "test-hooks")]
         if let Some(off) = self.hooks.flip_byte_before_verify
             && dst_digest.is_none()
+            && read_back.is_none()
         {
             flip_byte(&tmp_file, off);
         }
@@ -67,12 +87,15 @@ impl Copier {
         let t_verify = Instant::now();
         let verified = job.decision.verify != VerifyMode::None;
         if verified
-            && let Err(e) = self.verify_copy(
-                &mut job,
-                &tmp_file,
-                src_digest.as_deref(),
-                dst_digest.as_deref(),
-            )
+            && let Err(e) = match &read_back {
+                Some(copy) => self.verify_compare_bytes(&job, copy),
+                None => self.verify_copy(
+                    &mut job,
+                    &tmp_file,
+                    src_digest.as_deref(),
+                    dst_digest.as_deref(),
+                ),
+            }
         {
             drop(tmp_file);
             return Err(guard.discard(e));

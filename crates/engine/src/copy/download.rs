@@ -269,6 +269,7 @@ impl Copier {
             method: fsops::CopyMethod::ReadWrite,
             src_digest: digest,
             dst_digest: None,
+            read_back: None,
             windows: chunks,
             flushes: 1,
             copy_ms,

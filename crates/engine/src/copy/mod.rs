@@ -237,6 +237,8 @@ struct Prepared {
     method: fsops::CopyMethod,
     src_digest: Option<String>,
     dst_digest: Option<String>,
+    /// The copy as a batch read it back from the medium (see [`PendingFile::set_read_back`]).
+    read_back: Option<Box<[u8]>>,
     windows: u64,
     flushes: u64,
     copy_ms: u64,
@@ -264,6 +266,20 @@ impl PendingFile {
     }
     pub fn target(&self) -> &Path {
         &self.0.job.dst
+    }
+
+    /// Where a batch may read this file back from the medium itself, many files at once (see
+    /// [`fsops::read_files_direct`]): its folder, temp name and length — for a DIRECT-SMALL copy
+    /// that is compared with its source from the medium and is small enough. `None`: the
+    /// commit reads it back.
+    pub fn batch_read_back(&self) -> Option<(&fsops::Dir, &Path, u64)> {
+        let (p, d) = (&self.0, &self.0.job.decision);
+        (p.strategy == Strategy::DirectSmall
+            && d.verify == crate::strategy::VerifyMode::Mmap
+            && d.read_back == crate::strategy::ReadBackMode::Device
+            && p.job.extents.is_none()
+            && p.job.size <= fsops::DIRECT_BATCH_MAX)
+            .then(|| (&*p.job.dir, Path::new(&p.job.tmp_name), p.job.size))
     }
 }
 
@@ -690,6 +706,7 @@ impl Copier {
             method,
             src_digest,
             dst_digest,
+            read_back: None,
             windows,
             flushes,
             copy_ms,

@@ -105,6 +105,28 @@ impl Copier {
         Ok(())
     }
 
+    /// DIRECT-SMALL verify of a copy that a batch already read back from the medium (see
+    /// [`Copier::set_read_back`]): its bytes compared with the source's.
+    pub(super) fn verify_compare_bytes(&self, job: &Job, copy: &[u8]) -> Result<(), Error> {
+        let mut src = vec![0u8; job.size as usize];
+        read_source(job.src_file(), &job.src, job.size, &mut src, 0)?;
+        let mismatch = if copy.len() == src.len() {
+            first_difference(&src, copy)
+        } else {
+            Some(copy.len().min(src.len()))
+        };
+        if let Some(i) = mismatch {
+            return Err(compare_mismatch(&job.dst, i as u64));
+        }
+        if self
+            .progress(job.id, Phase::Verify, job.size, job.size)
+            .is_break()
+        {
+            return Err(cancelled_verify(&job.dst));
+        }
+        Ok(())
+    }
+
     /// DIRECT-SMALL verify from the medium for larger files: the same window-by-window compare
     /// that stops at the first difference, but the copy is read unbuffered in large aligned
     /// requests. Page faults on a mapping whose cache was just dropped read the device in small

@@ -33,6 +33,9 @@ pub(crate) struct Job {
     /// Test hook: see [`crate::tree::Run::others_dirty`].
     #[cfg(feature = "test-hooks")]
     others_dirty: Option<u64>,
+    /// Test hook: see [`crate::tree::Run::flip_byte_before_verify`].
+    #[cfg(feature = "test-hooks")]
+    flip_byte: Option<u64>,
 }
 
 impl Job {
@@ -55,6 +58,8 @@ impl Job {
             remote_source: None,
             #[cfg(feature = "test-hooks")]
             others_dirty: None,
+            #[cfg(feature = "test-hooks")]
+            flip_byte: None,
         })
     }
 
@@ -122,6 +127,8 @@ impl Job {
                 remote_source: None,
                 #[cfg(feature = "test-hooks")]
                 others_dirty: None,
+                #[cfg(feature = "test-hooks")]
+                flip_byte: None,
             },
             run,
         ))
@@ -131,6 +138,12 @@ impl Job {
     #[cfg(feature = "test-hooks")]
     pub fn set_others_dirty(&mut self, n: Option<u64>) {
         self.others_dirty = n;
+    }
+
+    /// Test hook: see [`crate::tree::Run::flip_byte_before_verify`].
+    #[cfg(feature = "test-hooks")]
+    pub fn set_flip_byte(&mut self, off: Option<u64>) {
+        self.flip_byte = off;
     }
 
     /// Test hook: see [`crate::tree::Run::journal_fails_from`].
@@ -215,6 +228,7 @@ impl Job {
         #[cfg(feature = "test-hooks")]
         {
             copier.hooks.others_dirty = self.others_dirty;
+            copier.hooks.flip_byte_before_verify = self.flip_byte;
         }
         self.journal
             .begin(self.kind, &settings, copier.run_tag(), plan)?;

@@ -86,6 +86,9 @@ pub struct Run {
     /// Test hook: other programs' unwritten bytes as each batch sync sees them.
     #[cfg(feature = "test-hooks")]
     others_dirty: Option<u64>,
+    /// Test hook: each copy's byte at this offset is flipped before its verify.
+    #[cfg(feature = "test-hooks")]
+    flip_byte: Option<u64>,
 }
 
 impl Run {
@@ -118,6 +121,8 @@ impl Run {
             journal_fails_from: None,
             #[cfg(feature = "test-hooks")]
             others_dirty: None,
+            #[cfg(feature = "test-hooks")]
+            flip_byte: None,
         }
     }
 
@@ -201,6 +206,14 @@ impl Run {
     #[cfg(feature = "test-hooks")]
     pub fn others_dirty(mut self, n: u64) -> Run {
         self.others_dirty = Some(n);
+        self
+    }
+
+    /// Test hook: the byte at `off` of every copy (that long) is flipped after the copy is
+    /// durable and before its verify reads it back.
+    #[cfg(feature = "test-hooks")]
+    pub fn flip_byte_before_verify(mut self, off: u64) -> Run {
+        self.flip_byte = Some(off);
         self
     }
 
@@ -297,6 +310,8 @@ impl Run {
             job.fail_journal_from(self.journal_fails_from);
             #[cfg(feature = "test-hooks")]
             job.set_others_dirty(self.others_dirty);
+            #[cfg(feature = "test-hooks")]
+            job.set_flip_byte(self.flip_byte);
             prepared.job = Some(job);
             if prepared.finished {
                 return Ok(prepared);

@@ -181,9 +181,9 @@ fn hash_all(
     let small: Vec<usize> = (small_from..jobs.len()).collect();
     let handed_back = std::thread::scope(|s| {
         let batch = s.spawn(|| {
-            let files: Vec<(&Path, u64)> = small
+            let files: Vec<(Option<&fsops::Dir>, &Path, u64)> = small
                 .iter()
-                .map(|&k| (jobs[k].path.as_path(), jobs[k].size))
+                .map(|&k| (None, jobs[k].path.as_path(), jobs[k].size))
                 .collect();
             let mut back = Vec::new();
             let ran =

@@ -712,6 +712,47 @@ fn a_case_only_rename_mirrored_with_deletes_loses_nothing() {
     assert!(compare(&l, &r).identical());
 }
 
+/// The batch's read-back from the medium (many small copies at once, after their sync) is a real
+/// verify: a byte that differs in each copy fails every file with `VERIFY_E_COMPARE_MISMATCH`,
+/// before any rename — no target is written, no temp is left — and the next sync copies them
+/// all, verified. Files of several sizes, up to and beyond the batch read's limit.
+#[test]
+fn a_batch_read_back_that_differs_fails_every_file_and_writes_no_target() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    let lens = [100, 4096, 5000, 128 << 10, (128 << 10) + 1, 300_000];
+    for i in 0..200u64 {
+        write_file(
+            &l.join(format!("d{}/f{i}", i % 4)),
+            lens[i as usize % lens.len()],
+            i,
+        );
+    }
+    let s = settings();
+    let rec = Arc::new(crate::util::Recorder::default());
+    let sum = run(&l, &r, &s)
+        .flip_byte_before_verify(50)
+        .prepare(rec.clone(), CancelToken::new())
+        .unwrap()
+        .execute()
+        .unwrap();
+    assert_eq!((sum.copied, sum.failed), (0, 200), "{:?}", sum.errors);
+    assert!(
+        sum.errors
+            .iter()
+            .all(|e| e.code == engine::Code::VerifyCompareMismatch),
+        "{:?}",
+        sum.errors
+    );
+    for i in 0..200u64 {
+        assert!(!r.join(format!("d{}/f{i}", i % 4)).exists());
+    }
+    testkit::assert_no_temps(&r);
+    let sum = sync(&l, &r, false);
+    assert_eq!((sum.copied, sum.verified, sum.failed), (200, 200, 0));
+    assert!(compare(&l, &r).identical());
+}
+
 /// A batch's one filesystem sync would also wait for every other program's unwritten data: with
 /// much of it waiting (here as the test hook reports it), each batch goes file by file — said
 /// once, every file still durable, verified and in place.

@@ -256,11 +256,16 @@ impl Transfer<'_, '_> {
             return;
         }
         match fsops::sync_filesystem(&self.ex.plan.target_root) {
-            Ok(synced) => self
-                .ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(files.into_iter().map(|p| (p, synced))),
+            Ok(synced) => {
+                let mut files = files;
+                if synced {
+                    self.read_back(&mut files);
+                }
+                self.ready
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(files.into_iter().map(|p| (p, synced)));
+            }
             Err(e) => {
                 for p in files {
                     let err = Error::new(
@@ -271,6 +276,36 @@ impl Transfer<'_, '_> {
                     let err = self.ex.copier.abandon_file(p.file, err);
                     self.record(p.seq, &p.rel, p.stamp, Err(err));
                 }
+            }
+        }
+    }
+
+    /// Reads the batch's small copies back from the medium all at once, many requests in flight
+    /// from this one thread (`fsops::read_files_direct`), for their commits to compare with
+    /// their sources; a file it does not read is read back by its own commit.
+    fn read_back(&self, files: &mut [Pending]) {
+        let wanted: Vec<usize> = (0..files.len())
+            .filter(|&i| files[i].file.batch_read_back().is_some())
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let mut got: Vec<Option<Box<[u8]>>> = vec![None; wanted.len()];
+        {
+            let list: Vec<(Option<&fsops::Dir>, &Path, u64)> = wanted
+                .iter()
+                .filter_map(|&i| files[i].file.batch_read_back())
+                .map(|(dir, name, len)| (Some(dir), name, len))
+                .collect();
+            fsops::read_files_direct(&list, &|| self.halted(), &mut |k, bytes| {
+                got[k] = bytes.map(Into::into);
+            });
+        }
+        for (k, bytes) in got.into_iter().enumerate() {
+            if let Some(bytes) = bytes {
+                self.ex
+                    .copier
+                    .set_read_back(&mut files[wanted[k]].file, bytes);
             }
         }
     }
