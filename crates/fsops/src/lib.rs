@@ -129,8 +129,8 @@ pub use common::{
 };
 
 /// Files up to this length are for [`read_files_direct`]; larger ones it hands back unread. It
-/// bounds the read buffers of all the files in flight (128 of them: 16 MiB), and a larger file is
-/// no longer bound by the cost of its requests.
+/// bounds the read buffers of all the files in flight (up to 256 of them: 33 MiB, allocated as
+/// the files need them), and a larger file is no longer bound by the cost of its requests.
 pub const DIRECT_BATCH_MAX: u64 = 128 << 10;
 
 /// The kind of volume a path lives on, as the seed defines them (seed 000 A.9).

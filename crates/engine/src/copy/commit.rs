@@ -21,7 +21,7 @@ use crate::temp;
 
 impl Copier {
     /// Hands a pending copy its bytes as a batch read them back from the medium after making
-    /// them durable (see [`PendingFile::batch_read_back`]): its commit compares these with the
+    /// them durable (see `PendingFile::batch_read_back`): its commit compares these with the
     /// source instead of reading the copy again.
     pub fn set_read_back(&self, file: &mut PendingFile, bytes: Box<[u8]>) {
         #[cfg(feature = "test-hooks")]

@@ -21,8 +21,9 @@ use io_uring::{IoUring, opcode, squeue, types};
 
 use crate::{AlignedBuf, DIRECT_ALIGN, DIRECT_BATCH_MAX, Dir};
 
-/// Chains in flight. Measured (fio, 4 KiB O_DIRECT reads on virtio): 64 in flight 55.5 k IOPS,
-/// 128 in flight 74.9 k.
+/// Chains in flight. Measured on virtio (its queue has 128 tags): fio's 4 KiB O_DIRECT reads
+/// reach 55.5 k IOPS at 64 in flight, 75–80 k at 128 and 256; `fcs verify` of 40,000 small files
+/// took 0.58 s with 128 chains in flight, 0.44 s with 256, 0.44 s with 512.
 const IN_FLIGHT: usize = 256;
 
 /// The three requests of a chain, in the low bits of each request's `user_data`.
