@@ -56,7 +56,7 @@ use std::time::SystemTime;
 
 mod common;
 #[cfg(not(target_os = "linux"))]
-mod no_flags;
+mod linux_only;
 #[cfg(test)]
 mod tests;
 

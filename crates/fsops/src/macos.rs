@@ -15,7 +15,9 @@ use crate::{
 
 pub(crate) use crate::unix::{advise_sequential, read_at_once, write_at_once};
 
-pub use crate::no_flags::{FILE_FLAGS, LOCKING_FLAGS, file_flags, set_file_flags};
+pub use crate::linux_only::{
+    FILE_FLAGS, LOCKING_FLAGS, file_flags, read_files_direct, set_file_flags,
+};
 
 /// Owners, extended attributes and holes (`SEEK_DATA`); macOS ACLs are not attributes.
 pub const KEEPS: crate::Keeps = crate::Keeps {
@@ -337,17 +339,6 @@ pub fn sync_filesystem(path: &Path) -> io::Result<bool> {
 pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     let _ = (offset, len);
     file.sync_data()
-}
-
-/// Many small files read from the medium at once: no batched unbuffered reads here, so `false`
-/// without reading anything (the caller reads each file itself).
-pub fn read_files_direct(
-    files: &[(Option<&crate::Dir>, &Path, u64)],
-    stop: &dyn Fn() -> bool,
-    each: &mut dyn FnMut(usize, Option<&[u8]>),
-) -> bool {
-    let _ = (files, stop, each);
-    false
 }
 
 /// Waits for the write-back of a range: no range call here, so `Ok(false)` without waiting

@@ -883,17 +883,6 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) -> io::Result<()> {
     file.sync_data()
 }
 
-/// Many small files read from the medium at once: no batched unbuffered reads here, so `false`
-/// without reading anything (the caller reads each file itself).
-pub fn read_files_direct(
-    files: &[(Option<&crate::Dir>, &Path, u64)],
-    stop: &dyn Fn() -> bool,
-    each: &mut dyn FnMut(usize, Option<&[u8]>),
-) -> bool {
-    let _ = (files, stop, each);
-    false
-}
-
 /// Waits for the write-back of a range: no range call here, so `Ok(false)` without waiting
 /// (the caller reads the range after the final fsync instead).
 pub fn wait_writeback(file: &File, offset: u64, len: u64) -> io::Result<bool> {
@@ -1198,7 +1187,9 @@ pub fn remove_xattr(file: &File, name: &std::ffi::OsStr) -> io::Result<()> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-pub use crate::no_flags::{FILE_FLAGS, LOCKING_FLAGS, file_flags, set_file_flags};
+pub use crate::linux_only::{
+    FILE_FLAGS, LOCKING_FLAGS, file_flags, read_files_direct, set_file_flags,
+};
 
 /// ACLs: the explicit entries of a file's DACL ([`copy_acl`]); extended attributes: alternate
 /// data streams ([`copy_streams`]). Neither owners nor holes are carried over yet.

@@ -237,7 +237,7 @@ struct Prepared {
     method: fsops::CopyMethod,
     src_digest: Option<String>,
     dst_digest: Option<String>,
-    /// The copy as a batch read it back from the medium (see [`PendingFile::set_read_back`]).
+    /// The copy as a batch read it back from the medium (see [`Copier::set_read_back`]).
     read_back: Option<Box<[u8]>>,
     windows: u64,
     flushes: u64,

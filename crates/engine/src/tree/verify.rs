@@ -107,8 +107,8 @@ const DEVICE_READERS: usize = 32;
 ///
 /// From the cache, `threads` threads hash one file each, biggest first. From the medium, a
 /// read waits on the device, not the CPU, so many must be in flight: the small files go to
-/// [`fsops::read_files_direct`] (one thread keeping 128 whole-file reads in flight, where the OS
-/// can), the rest — and any small file it hands back — to `DEVICE_READERS` threads.
+/// [`fsops::read_files_direct`] (one thread keeping hundreds of whole-file reads in flight,
+/// where the OS can), the rest — and any small file it hands back — to `DEVICE_READERS` threads.
 fn hash_all(
     jobs: &mut [Job],
     algo: HashAlgo,

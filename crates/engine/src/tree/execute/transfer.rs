@@ -284,29 +284,27 @@ impl Transfer<'_, '_> {
     /// from this one thread (`fsops::read_files_direct`), for their commits to compare with
     /// their sources; a file it does not read is read back by its own commit.
     fn read_back(&self, files: &mut [Pending]) {
-        let wanted: Vec<usize> = (0..files.len())
-            .filter(|&i| files[i].file.batch_read_back().is_some())
-            .collect();
-        if wanted.is_empty() {
-            return;
-        }
-        let mut got: Vec<Option<Box<[u8]>>> = vec![None; wanted.len()];
+        let mut got: Vec<(usize, Box<[u8]>)> = Vec::new();
         {
-            let list: Vec<(Option<&fsops::Dir>, &Path, u64)> = wanted
+            let (wanted, list): (Vec<usize>, Vec<_>) = files
                 .iter()
-                .filter_map(|&i| files[i].file.batch_read_back())
-                .map(|(dir, name, len)| (Some(dir), name, len))
-                .collect();
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let (dir, name, len) = p.file.batch_read_back()?;
+                    Some((i, (Some(dir), name, len)))
+                })
+                .unzip();
+            if list.is_empty() {
+                return;
+            }
             fsops::read_files_direct(&list, &|| self.halted(), &mut |k, bytes| {
-                got[k] = bytes.map(Into::into);
+                if let Some(b) = bytes {
+                    got.push((wanted[k], b.into()));
+                }
             });
         }
-        for (k, bytes) in got.into_iter().enumerate() {
-            if let Some(bytes) = bytes {
-                self.ex
-                    .copier
-                    .set_read_back(&mut files[wanted[k]].file, bytes);
-            }
+        for (i, bytes) in got {
+            self.ex.copier.set_read_back(&mut files[i].file, bytes);
         }
     }
 
