@@ -136,8 +136,7 @@ impl<'e, 'a> Committer<'e, 'a> {
             .filter(|f| f.error.is_none())
             .map(dir_of)
             .collect();
-        let synced = !dirs.is_empty()
-            && matches!(fsops::sync_filesystem(&self.ex.plan.target_root), Ok(true));
+        let synced = !dirs.is_empty() && self.ex.sync_target_fs();
         for dir in dirs.iter().filter(|_| !synced) {
             if let Err(e) = fsops::sync_dir(dir) {
                 let err = Error::io(

@@ -36,6 +36,12 @@ use crate::summary::Summary;
 use crate::tree::journal::Journal;
 use crate::tree::plan::{Action, ActionKind, Plan};
 
+/// One filesystem sync flushes every program's unwritten data on that filesystem, not only
+/// ours: when more than this much (and more than four times our own) is waiting besides ours,
+/// the run fsyncs file by file and folder by folder instead, so it does not wait for someone
+/// else's gigabytes.
+const OTHERS_DIRTY_MAX: u64 = 256 << 20;
+
 /// What an earlier attempt of the same run already did for one action (a resume); a fresh run
 /// has none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -239,6 +245,27 @@ impl<'a> Executor<'a> {
         self.copier.settings().durability != Durability::None
     }
 
+    /// Other programs' unwritten bytes, when there are too many of them for one filesystem
+    /// sync on behalf of `ours` bytes to be cheap (see [`OTHERS_DIRTY_MAX`]).
+    fn others_dirty(&self, ours: u64) -> Option<u64> {
+        #[cfg(feature = "test-hooks")]
+        if let Some(others) = self.copier.hooks.others_dirty {
+            return Some(others);
+        }
+        let others = fsops::dirty_bytes()?.saturating_sub(ours);
+        (others > OTHERS_DIRTY_MAX && others > ours.saturating_mul(4)).then_some(others)
+    }
+
+    /// Makes every rename, unlink and new folder in the target durable with one filesystem
+    /// sync, where the OS has one and no one else's gigabytes would wait in it; `false` when
+    /// the caller is to fsync its folders one by one instead. On a filesystem without a
+    /// journal each folder fsync is a device flush of its own (the 200 folders of a 20,000-file
+    /// copy: 1.89 s → 1.75 s with one sync); with a journal the two cost the same.
+    fn sync_target_fs(&self) -> bool {
+        self.others_dirty(0).is_none()
+            && matches!(fsops::sync_filesystem(&self.plan.target_root), Ok(true))
+    }
+
     /// Records that the folder holding `rel` changed (a rename or an unlink in it).
     fn touch(&self, rel: &Path) {
         let dir = rel.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -337,6 +364,9 @@ impl<'a> Executor<'a> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
+            if touched.is_empty() || self.sync_target_fs() {
+                return;
+            }
             for rel in touched {
                 if let Ok(d) = self.dst.get(&rel) {
                     let _ = d.sync();
@@ -485,12 +515,16 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// Phase 7: every rename and unlink made durable: one fsync per touched folder.
+    /// Phase 7: every rename, unlink and new folder made durable: one filesystem sync
+    /// ([`Self::sync_target_fs`]), else one fsync per touched folder.
     fn sync_touched_dirs(&self) {
         if !self.durable() {
             return;
         }
         let dirs = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|e| e.into_inner()));
+        if dirs.is_empty() || self.sync_target_fs() {
+            return;
+        }
         for rel in dirs {
             let synced = match self.dst.get(&rel) {
                 Ok(d) => d.sync().map_err(|e| (rel.clone(), e)),

@@ -26,11 +26,6 @@ const BATCH_FILES: usize = 128;
 const BATCH_BYTES: u64 = 64 << 20;
 /// …and only files up to this size wait for a batch.
 const BATCH_MAX_FILE: u64 = 8 << 20;
-/// One filesystem sync flushes every program's unwritten data on that filesystem, not only
-/// ours: when more than this much (and more than four times the batch) is waiting besides the
-/// batch, the batch is fsynced file by file instead, so it does not wait for someone else's
-/// gigabytes.
-const OTHERS_DIRTY_MAX: u64 = 256 << 20;
 
 /// A file copied into its temp, with its action's sequence number, path and source stamp
 /// (moves).
@@ -233,7 +228,7 @@ impl Transfer<'_, '_> {
     /// batch is discarded.
     fn sync_batch(&self, files: Vec<Pending>) {
         let ours: u64 = files.iter().map(|p| p.file.size()).sum();
-        if let Some(others) = self.others_dirty(ours) {
+        if let Some(others) = self.ex.others_dirty(ours) {
             if !self.said_per_file.swap(true, Ordering::Relaxed) {
                 self.ex.copier.reporter().report(&crate::events::Event::Notice {
                     id: 0,
@@ -306,17 +301,6 @@ impl Transfer<'_, '_> {
         for (i, bytes) in got {
             self.ex.copier.set_read_back(&mut files[i].file, bytes);
         }
-    }
-
-    /// Other programs' unwritten bytes, when there are too many of them for one filesystem sync
-    /// of a batch of `ours` bytes to be cheap (see [`OTHERS_DIRTY_MAX`]).
-    fn others_dirty(&self, ours: u64) -> Option<u64> {
-        #[cfg(feature = "test-hooks")]
-        if let Some(others) = self.ex.copier.hooks.others_dirty {
-            return Some(others);
-        }
-        let others = fsops::dirty_bytes()?.saturating_sub(ours);
-        (others > OTHERS_DIRTY_MAX && others > ours.saturating_mul(4)).then_some(others)
     }
 
     fn commit_ready(&self, (p, synced): (Pending, bool)) {
