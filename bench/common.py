@@ -47,3 +47,13 @@ def timed(cmd, ok=(0,)):
 def fmt(xs):
     """Median with min–max."""
     return f"{statistics.median(xs):.3f} s ({min(xs):.3f}–{max(xs):.3f})"
+
+
+def build_floor(folder):
+    """bench/floor.c built into `folder`: the bare copier and stat walker whose times are the
+    floors of a copy and of a re-sync (what the kernel work alone costs). None without a C
+    compiler."""
+    exe = os.path.join(folder, "floor")
+    r = subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT, "bench", "floor.c"), "-lpthread"],
+                       capture_output=True, text=True)
+    return exe if r.returncode == 0 else None

@@ -39,6 +39,7 @@ bench/results/run-<UTC stamp>.md, .json (raw times) and .png (the ratio chart).
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -49,7 +50,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, sh, timed  # noqa: E402
+from common import ROOT, build_floor, sh, timed  # noqa: E402
 
 # The dataset generator (docs/benchmarks.md), kept beside this script.
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -265,19 +266,47 @@ class Runner:
         self.listings = {}
         self.settle = 0.3 if args.quick else 1.0
         self.results = []  # dicts: scenario, dataset, tools {name: [s]}, rss {name: [KiB]}, notes, ours, peers
+        self.no_journal = ext4_without_journal(data) is not None
+        self.aside = 0  # targets set aside in this scenario (see `discard_out`)
 
     def src_listing(self, src):
         if src not in self.listings:
             self.listings[src] = listing(src)
         return self.listings[src]
 
-    def prepare(self, src, cache):
+    def discard_out(self, src):
+        """The last run's target goes: deleted, or, where a delete would slow the next run down
+        (see `ext4_without_journal`) and it holds many files, set aside until the scenario ends."""
+        if not os.path.lexists(self.out):
+            return
+        if self.no_journal and src and len(self.src_listing(src)) > 1000:
+            self.aside += 1
+            os.rename(self.out, f"{self.out}-aside-{self.aside}")
+        else:
+            shutil.rmtree(self.out, ignore_errors=True)
+
+    def settle_deletes(self):
+        """Deletes the last target and those set aside; where that freed many inodes on an ext4
+        without a journal, waits until it reuses them again."""
+        many = self.aside > 0 or (self.no_journal and os.path.isdir(self.out)
+                                  and sum(len(f) for _, _, f in os.walk(self.out)) > 1000)
         shutil.rmtree(self.out, ignore_errors=True)
+        if not many:
+            return
+        for i in range(1, self.aside + 1):
+            shutil.rmtree(f"{self.out}-aside-{i}", ignore_errors=True)
+        self.aside = 0
+        sh("sync")
+        log("   (waiting 61 s: ext4 without a journal reuses freed inodes only after 60 s)")
+        time.sleep(61)
+
+    def prepare(self, src, cache):
+        self.discard_out(src)
         for x in os.listdir(self.data):  # leftovers of a pipeline (checksum files)
             if x.startswith("out-aux"):
                 os.remove(os.path.join(self.data, x))
         # Let the deletes' journal commits and discards settle, or whoever runs next pays for
-        # them (ext4 skips recently freed inodes).
+        # them.
         sh("sync")
         time.sleep(self.settle)
         if cache == "cold":
@@ -294,6 +323,7 @@ class Runner:
         rss = {t: [] for t in tools}
         order = list(tools)
         log(f"== {name} [{dataset}] {len(order)} tools × {self.a.reps}")
+        self.settle_deletes()  # a target left by an earlier step or run
         for rep in range(self.a.reps):
             k = rep % len(order)
             for tool in order[k:] + order[:k]:
@@ -312,8 +342,11 @@ class Runner:
             "verify": verify, "times": times, "rss": rss,
             "ours": [t for t in ours if t in tools], "notes": list(notes),
         })
-        shutil.rmtree(self.out, ignore_errors=True)
+        self.settle_deletes()
 
+
+# bench/floor.c: two threads that only open, read, create, write and rename (datasets c, d).
+FLOOR_PEER = "bare copy (floor.c)"
 
 # The durable copy plus a read of every byte from the disk (dataset b's target).
 READBACK_PEER = "cp -r && sync + O_DIRECT read-back"
@@ -427,7 +460,27 @@ def filesystem(path):
         if f[0] == line[0]:
             opts = f[3]
             break
-    return f"{line[1]} on {line[0]} ({opts})"
+    journal = "" if ext4_without_journal(path) is None else " — ext4 **without a journal**: targets of many files set aside and deleted after each scenario, which then waits out ext4's 60 s inode-reuse window"
+    return f"{line[1]} on {line[0]} ({opts}){journal}"
+
+
+def ext4_without_journal(path):
+    """The device name when `path` is on an ext4 that has no journal, else None.
+
+    Such an ext4 does not reuse an inode freed less than 60 s after its inode-table block was
+    written (`recently_deleted` in fs/ext4/ialloc.c; 360 s while the block is dirty), and every
+    create scans past all of those first: right after 20,000 files are deleted, creating 20,000
+    more costs 4–16 s instead of 0.3 s (`perf`: `recently_deleted` and `find_get_block_common`
+    take 58 % of the samples). Deleting each target before the next run would time whoever runs
+    next on the last one's deletes. A journal (what mkfs.ext4 gives by default) turns the check off.
+    """
+    src = subprocess.run(["findmnt", "-no", "SOURCE,FSTYPE", "--target", path], capture_output=True, text=True).stdout.split()
+    if len(src) < 2 or src[1] != "ext4":
+        return None
+    name = os.path.basename(src[0])
+    if not os.path.isdir(f"/proc/fs/ext4/{name}") or glob.glob(f"/proc/fs/jbd2/{name}-*"):
+        return None
+    return name
 
 
 def write_report(a, runner, extra, notes, vers, stamp, fcs):
@@ -441,8 +494,8 @@ def write_report(a, runner, extra, notes, vers, stamp, fcs):
         f"- Filesystem: {filesystem(runner.data)} (source and target on the same one)",
         f"- fcs: commit {commit or '?'}{' + uncommitted engine changes' if dirty else ''}, `{fcs}`",
         f"- Peers: {'; '.join(f'{k}: {v}' for k, v in vers.items())}",
-        f"- Method: {a.reps} repetitions, tools interleaved and rotated each repetition; target deleted and `sync`ed "
-        "before each run (not timed); warm = source read once before each run, cold = `echo 3 > /proc/sys/vm/drop_caches` "
+        f"- Method: {a.reps} repetitions, tools interleaved and rotated each repetition; target deleted (or set aside, see "
+        "Filesystem) and `sync`ed before each run (not timed); warm = source read once before each run, cold = `echo 3 > /proc/sys/vm/drop_caches` "
         "before each run. Medians with min–max. Every tool's tree was checked on its first run: same names, types, "
         "sizes and BLAKE3 of every file as the source.",
         "- fcs defaults: verify `lt_threshold` (files < 2 GiB, read back from the device), durability `batch` "
@@ -619,12 +672,21 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H%M")
     base = os.path.join(RESULTS, f"run-{stamp}{'-quick' if a.quick else ''}")
 
+    floor = build_floor(a.data)
+    if not floor:
+        notes.append("No C compiler: the bare copier (bench/floor.c, the floor of creating the files) did not run.")
+
+    def bare(n, sync=""):
+        """The bare copier, on the datasets that are folders of small files."""
+        return floor and n in ("c", "d") and f"{floor} {sets[n]} {out}{sync}"
+
     def plain(n):
         src = sets[n]
         R.scenario("plain", label[n], src, {
             fcs_default: f"{fcs_sync} {src} {out}",
             fcs_plain: not a.quick and f"{fcs_sync} --verify none --set durability=none {src} {out}",
             **pick(peers_copy(tools, src, out, False)),
+            FLOOR_PEER: bare(n),
         }, ours=[fcs_default, fcs_plain], verify="fcs verifies (defaults) or not; peers do not")
 
     def durable(n):
@@ -637,6 +699,7 @@ def main():
             **pick(peers_copy(tools, src, out, True)),
             # What fcs's default does, done by the simplest tools: a durable copy, then every
             # byte read back from the disk (O_DIRECT) — the physical floor of a verified copy.
+            FLOOR_PEER + " && sync": bare(n, " && sync"),
             READBACK_PEER: n == "b" and not a.quick and (
                 f"cp -r {src} {out} && sync && find {out} -type f "
                 f"-exec dd if={{}} of=/dev/null bs=8M iflag=direct status=none ';'"),

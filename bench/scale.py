@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT  # noqa: E402
+from common import ROOT, build_floor  # noqa: E402
 
 
 def peak_rss(cmd, env):
@@ -65,9 +65,13 @@ def main():
     took, rss = peak_rss(fcs + [src, dst], env)
     entries = a.files + a.files // 1000 + 1
     print(f"sync: {took:.1f} s, peak RSS {rss >> 20} MiB (baseline {base >> 20} MiB)", flush=True)
+    # The floor of any re-sync: listing and stating both trees on every core, nothing else
+    # (bench/floor.c --stat), interleaved with the two tools.
+    floor = build_floor(a.data)
     resync = []
     for _ in range(3):
-        resync.append((peak_rss(fcs + [src, dst], env)[0], peak_rss(["rsync", "-a", src + "/", dst + "/"], env)[0]))
+        resync.append((peak_rss(fcs + [src, dst], env)[0], peak_rss(["rsync", "-a", src + "/", dst + "/"], env)[0],
+                       peak_rss([floor, "--stat", src, dst], env)[0] if floor else None))
     logs = os.path.join(data, "logs")
     log_bytes = sum(os.path.getsize(os.path.join(logs, n)) for n in os.listdir(logs))
     journal = os.path.join(data, "journal")
@@ -77,6 +81,11 @@ def main():
     per_entry = (rss - base) / entries
     f_med = sorted(r[0] for r in resync)[1]
     r_med = sorted(r[1] for r in resync)[1]
+    floor_row = []
+    if floor:
+        s_med = sorted(r[2] for r in resync)[1]
+        floor_row = [f"| the floor: listing and stating both trees, 2 threads, nothing else (bench/floor.c --stat) / rsync -a"
+                     f" | {s_med:.2f} s / {r_med:.2f} s = {s_med / r_med:.2f} | — |"]
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H%M")
     report = "\n".join([
         f"# fcs at scale, {stamp} UTC",
@@ -88,6 +97,7 @@ def main():
         f"| sync (defaults: verified, durability batch) | {took:.1f} s | — |",
         f"| peak RSS above the baseline ({base >> 20} MiB) per entry | {per_entry:.0f} B | ≤ 400 B |",
         f"| no-change re-sync, median of 3: fcs / rsync -a | {f_med:.2f} s / {r_med:.2f} s = {f_med / r_med:.2f} | ≤ 0.5 |",
+        *floor_row,
         f"| run logs after 4 runs | {log_bytes >> 10} KiB | bounded |",
         f"| journal folder after 4 runs | {journal_bytes >> 10} KiB | bounded |",
         "",
