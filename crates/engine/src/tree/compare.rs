@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Code, Error};
 use crate::events::{CancelToken, Event, Reporter};
-use crate::tree::names::{Twins, find_twins, pair_folded};
+use crate::tree::names::{Twins, find_twins, fold_hash, pair_folded};
 use crate::tree::scan::{Entry, EntryKind, Scan, path_order};
 
 /// Which properties are compared, and how names match.
@@ -470,6 +470,8 @@ pub fn compare(
     cancel: &CancelToken,
 ) -> Comparison {
     let mut items = Vec::with_capacity(left.entries.len().max(right.entries.len()));
+    // Each distinct path's folded hash, for the twins (see `find_twins`).
+    let mut hashed: Vec<(u64, &Path)> = Vec::with_capacity(items.capacity());
     let (mut i, mut j) = (0usize, 0usize);
     let (le, re) = (&left.entries, &right.entries);
     while i < le.len() || j < re.len() {
@@ -494,6 +496,9 @@ pub fn compare(
             }
         };
         let (lo, ro) = (l.map(|x| &le[x]), r.map(|x| &re[x]));
+        if let Some(e) = lo.or(ro) {
+            hashed.extend(fold_hash(&e.rel).map(|h| (h, &*e.rel)));
+        }
         let diffs = match (lo, ro) {
             (Some(a), Some(b)) => metadata_diffs(a, b, &criteria, tolerance),
             _ => Diffs::EXISTENCE,
@@ -592,15 +597,20 @@ pub fn compare(
         }
     }
 
-    // A pair the target folds into one item (a case-only rename there) is not a warning.
-    let paired: Vec<(&Path, &Path)> = items
-        .iter()
-        .filter_map(|it| {
-            let (l, r) = (&le[it.left? as usize].rel, &re[it.right? as usize].rel);
-            (l != r).then_some((&**l, &**r))
-        })
-        .collect();
-    let mut twins = find_twins(&left, &right);
+    // A pair the target folds into one item (a case-only rename there) is not a warning. Only
+    // `pair_folded` pairs two paths that differ.
+    let paired: Vec<(&Path, &Path)> = if criteria.fold_case || criteria.fold_unicode {
+        items
+            .iter()
+            .filter_map(|it| {
+                let (l, r) = (&le[it.left? as usize].rel, &re[it.right? as usize].rel);
+                (l.as_os_str() != r.as_os_str()).then_some((&**l, &**r))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut twins = find_twins(hashed);
     twins.retain(|t| {
         !(t.paths.len() == 2
             && paired.iter().any(|&(l, r)| {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::tree::compare::{Criteria, Diffs, Item, categorize, metadata_diffs};
-use crate::tree::scan::{Entry, Scan};
+use crate::tree::scan::Entry;
 
 /// How twin names differ (a stable name in `--json`; see `docs/vocabulary.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,35 +124,32 @@ fn fold_key(s: &str) -> String {
     }
 }
 
-/// A hash of [`fold_key`] computed without allocating for ASCII paths (FNV-1a over the
-/// lower-cased bytes); equal keys give equal hashes.
-fn fold_hash(s: &str) -> u64 {
-    let fnv = |bytes: &mut dyn Iterator<Item = u8>| {
+/// A hash of [`fold_key`] of a path, computed without allocating for ASCII paths (FNV-1a over
+/// the lower-cased bytes); equal keys give equal hashes. `None` for a path that is not UTF-8
+/// (it has no folded form).
+pub(super) fn fold_hash(path: &Path) -> Option<u64> {
+    fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
         bytes.fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
-    };
-    if s.is_ascii() {
-        fnv(&mut s.bytes().map(|b| b.to_ascii_lowercase()))
+    }
+    let raw = path.as_os_str().as_encoded_bytes();
+    if raw.is_ascii() {
+        Some(fnv(raw.iter().map(u8::to_ascii_lowercase)))
     } else {
-        fnv(&mut fold_key(s).into_bytes().into_iter())
+        Some(fnv(fold_key(path.to_str()?).into_bytes().into_iter()))
     }
 }
 
 /// Groups of paths (from both trees) that differ only by case or only by Unicode normalisation:
 /// copied onto a case-insensitive or normalising filesystem they would overwrite each other.
 ///
-/// Twins are rare, so the first pass only hashes each folded path (no allocation for ASCII
-/// names) and sorts the hashes; folded keys are built only where two hashes collide. Building a
-/// key string and a map entry for every path was 14% of a whole no-change re-sync's CPU time
-/// (`perf`, 40,000 entries), all of it on the serial path after the parallel scan.
-pub(super) fn find_twins(left: &Scan, right: &Scan) -> Vec<Twins> {
-    let mut hashed: Vec<(u64, &Path)> = left
-        .entries
-        .iter()
-        .chain(&right.entries)
-        .filter_map(|e| e.rel.to_str().map(|s| (fold_hash(s), &*e.rel)))
-        .collect();
+/// Twins are rare, so the caller only hashes each distinct path once ([`fold_hash`], no
+/// allocation for ASCII names; done in the comparison's merge, while the path's bytes are in
+/// the cache) and this sorts the hashes; folded keys are built only where two hashes collide.
+/// Building a key string and a map entry for every path was 14% of a whole no-change re-sync's
+/// CPU time (`perf`, 40,000 entries), all of it on the serial path after the parallel scan.
+pub(super) fn find_twins(mut hashed: Vec<(u64, &Path)>) -> Vec<Twins> {
     hashed.sort_unstable_by_key(|&(h, _)| h);
     let mut by_fold: HashMap<String, Vec<PathBuf>> = HashMap::new();
     for run in hashed.chunk_by(|a, b| a.0 == b.0) {
