@@ -700,11 +700,10 @@ mod tests {
     fn a_parallel_scan_lists_every_entry_once_in_path_order() {
         // Walkers list folders in any order; the runs they sort must come out as one
         // `path_order` list (the comparison's merge depends on it), names chosen so that a
-        // folder's children and its siblings interleave bytewise ("a/x" < "a b" < "a-c").
+        // folder's children and its siblings interleave bytewise ("a/x" < "a b" < "a-c"). No
+        // two names fold to one: the same test runs on case-insensitive filesystems.
         let d = tempfile::tempdir().unwrap();
-        let dirs = [
-            "a", "a b", "a-c", "A", "é", "a/x", "a/x/y", "a b/z", "e\u{301}",
-        ];
+        let dirs = ["a", "a b", "a-c", "Z", "é", "a/x", "a/x/y", "a b/z"];
         for dir in dirs {
             std::fs::create_dir_all(d.path().join(dir)).unwrap();
         }
