@@ -66,7 +66,17 @@ pub fn parse_temp_name(name: &str) -> Option<(&str, Option<usize>)> {
 
 /// Whether a temp file name is one of ours (for sweeps and for tests).
 pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".fcs.tmp")
+    is_temp_bytes(name.as_bytes())
+}
+
+/// [`is_temp_name`] of a name as listed, checked on its bytes: a scan asks for every name, and
+/// few are temps (ours are always UTF-8).
+pub(crate) fn is_temp_os_name(name: &OsStr) -> bool {
+    is_temp_bytes(name.as_encoded_bytes()) && name.to_str().is_some()
+}
+
+fn is_temp_bytes(name: &[u8]) -> bool {
+    name.starts_with(b".") && name.ends_with(b".fcs.tmp")
 }
 
 /// At most the first 24 bytes of the target's name, cut at a character boundary.

@@ -336,12 +336,7 @@ impl Shared<'_> {
                 }
             };
             let name = de.file_name();
-            // On the bytes first: no UTF-8 check of every name for the few that may be temps.
-            let raw = name.as_encoded_bytes();
-            if raw.starts_with(b".")
-                && raw.ends_with(b".fcs.tmp")
-                && name.to_str().is_some_and(crate::temp::is_temp_name)
-            {
+            if crate::temp::is_temp_os_name(&name) {
                 self.temps
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -556,15 +551,12 @@ pub(crate) fn scan_with(
         }
     });
     let (listed, issues) = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut entries = in_walk_order(listed);
+    let entries = in_walk_order(listed);
     let temps = shared.temps.into_inner().unwrap_or_else(|e| e.into_inner());
     let nested = shared
         .nested
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    // The walkers' lists were joined by growing one vector: up to half of it is spare room,
-    // kept for the whole run otherwise (a million entries: tens of MiB).
-    entries.shrink_to_fit();
     reporter.report(&Event::ScanProgress {
         side,
         entries: entries.len() as u64,
@@ -583,6 +575,7 @@ pub(crate) fn scan_with(
 /// folder's own entry, depth first — the same order, since the separator sorts before every
 /// other byte. One pass and one swap per entry, where sorting the whole scan at its end was a
 /// tenth of a no-change re-sync's time, all of it after the parallel walk (300,000 entries).
+/// The list is allocated at its exact length: no spare room is kept for the run.
 fn in_walk_order(listed: Vec<Listed>) -> Vec<Entry> {
     let mut entries = Vec::with_capacity(listed.iter().map(|l| l.entries.len()).sum());
     let mut runs =
