@@ -16,6 +16,24 @@ use crate::error::{Code, Error};
 /// Version-control folders skipped by `exclude_vcs` (seed 003's `exclude_git`).
 const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".jj"];
 
+/// Whether a folder at the top of a tree is one the OS or the desktop keeps on a volume: the
+/// trash (`.Trash`, `.Trash-<uid>`: freedesktop's trash at the top of a mount, where a run's
+/// own deletions and replaced files go when the target is a USB stick or an sshfs mount),
+/// `$RECYCLE.BIN` and `System Volume Information` (a Windows drive's root). A scan skips them at
+/// its root, as FreeFileSync's default filter does: copied they mean nothing on the other side,
+/// and mirrored, a run would move its own trash into itself.
+pub(crate) fn is_volume_folder(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name == ".Trash"
+        || name
+            .strip_prefix(".Trash-")
+            .is_some_and(|uid| !uid.is_empty() && uid.bytes().all(|b| b.is_ascii_digit()))
+        || name.eq_ignore_ascii_case("$RECYCLE.BIN")
+        || name.eq_ignore_ascii_case("System Volume Information")
+}
+
 /// A compiled set of name and path globs.
 #[derive(Debug, Clone, Default)]
 struct Globs {
@@ -188,6 +206,31 @@ mod tests {
         assert!(x.admits(Path::new("src"), true));
         assert!(x.admits(Path::new("src/main.rs"), false));
         assert!(!x.admits(Path::new("README.md"), false));
+    }
+
+    #[test]
+    fn volume_folders_are_the_trash_and_the_windows_system_folders() {
+        use std::ffi::OsStr;
+        for yes in [
+            ".Trash",
+            ".Trash-0",
+            ".Trash-1000",
+            "$RECYCLE.BIN",
+            "$Recycle.Bin",
+        ] {
+            assert!(is_volume_folder(OsStr::new(yes)), "{yes}");
+        }
+        assert!(is_volume_folder(OsStr::new("System Volume Information")));
+        for no in [
+            ".Trash-",
+            ".Trash-x",
+            ".Trashes2",
+            "Trash",
+            "RECYCLE.BIN",
+            "photos",
+        ] {
+            assert!(!is_volume_folder(OsStr::new(no)), "{no}");
+        }
     }
 
     #[test]

@@ -352,7 +352,9 @@ impl Shared<'_> {
             child_rel.push(&name);
             // The directory entry's type (no stat) is enough to decide pruning.
             let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            if !self.filter.admits(&child_rel, is_dir) {
+            if !self.filter.admits(&child_rel, is_dir)
+                || (is_dir && sep == 0 && crate::tree::filter::is_volume_folder(&name))
+            {
                 continue;
             }
             let mut md = match de.metadata() {
@@ -721,6 +723,38 @@ mod tests {
             assert_eq!(got, want, "{workers} walkers");
             assert_eq!(got.len(), dirs.len() + (dirs.len() + 1) * 6);
         }
+    }
+
+    #[test]
+    fn the_trash_and_recycle_bin_at_the_root_are_not_scanned() {
+        let d = tempfile::tempdir().unwrap();
+        for f in [
+            ".Trash-0/files/old.txt",
+            "$RECYCLE.BIN/x",
+            "sub/.Trash-0/kept.txt",
+            "keep.txt",
+        ] {
+            std::fs::create_dir_all(d.path().join(f).parent().unwrap()).unwrap();
+            std::fs::write(d.path().join(f), b"x").unwrap();
+        }
+        std::fs::write(d.path().join(".Trash-1000"), b"a file, not the trash").unwrap();
+        let s = scan(
+            d.path(),
+            Side::Right,
+            &Filter::default(),
+            2,
+            &NullReporter,
+            &CancelToken::new(),
+        );
+        let got: Vec<&Path> = s.entries.iter().map(|e| &*e.rel).collect();
+        let want = [
+            ".Trash-1000",
+            "keep.txt",
+            "sub",
+            "sub/.Trash-0",
+            "sub/.Trash-0/kept.txt",
+        ];
+        assert_eq!(got, want.map(Path::new));
     }
 
     #[test]
