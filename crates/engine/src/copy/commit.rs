@@ -140,6 +140,19 @@ impl Copier {
             if let Some(err) = super::preflight::name_error(&e, dst) {
                 return Err(guard.discard(err));
             }
+            // A folder that appeared at a name preflight did not look at (`Target::absent`):
+            // the same error as when preflight sees it.
+            if job
+                .dir
+                .stat(&job.name)
+                .is_ok_and(|st| st.kind == fsops::EntryType::Dir)
+            {
+                return Err(guard.discard(Error::new(
+                    Code::PreflightTargetDir,
+                    dst,
+                    "the target is a directory (it appeared after the scan)",
+                )));
+            }
             let message = match fsops::describe_os_error(&e) {
                 Some(cause) => format!("cannot replace the target with the verified copy: {cause}"),
                 None => "cannot replace the target with the verified copy".to_string(),

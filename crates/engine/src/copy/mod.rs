@@ -148,6 +148,12 @@ pub struct Target {
     pub dir: Arc<fsops::Dir>,
     /// The target's name in it.
     pub name: OsString,
+    /// The caller saw nothing at this name (a tree run's copy of a file its scan found only in
+    /// the source): preflight does not look again, which saves a lookup per new file. Nothing
+    /// is lost if an item appeared since: the commit's rename refuses to replace where the
+    /// replaced file goes to the trash (it is kept, then replaced), and a folder there fails
+    /// the rename.
+    pub absent: bool,
 }
 
 impl Target {
@@ -170,6 +176,7 @@ impl Target {
         Ok(Target {
             dir: Arc::new(dir),
             name: name.to_os_string(),
+            absent: false,
         })
     }
 

@@ -75,7 +75,11 @@ impl Copier {
 
         // --- the existing target, in its open folder ---------------------------------------------
         let dst_dir = target.dir.path();
-        let there = target.dir.stat(&target.name);
+        let there = if target.absent {
+            Err(std::io::ErrorKind::NotFound.into())
+        } else {
+            target.dir.stat(&target.name)
+        };
         let replaces = there
             .as_ref()
             .is_ok_and(|st| st.kind == fsops::EntryType::File);

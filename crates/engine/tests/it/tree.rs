@@ -584,6 +584,35 @@ fn a_move_keeps_a_source_that_changes_during_the_copy() {
     testkit::assert_no_temps(d.path());
 }
 
+/// A new file's name is not looked at again before its copy (one lookup less per new file), yet
+/// what appears there after the scan is never lost or written into: a folder fails that one
+/// file with the preflight's error and stays whole; a file is replaced as any replaced file is
+/// (here for good, `delete_mode=permanent`; the trash keeps it otherwise, see `tests/trash.rs`);
+/// the other files are copied.
+#[test]
+fn an_item_that_appears_at_a_new_files_name_after_the_scan_is_not_lost() {
+    let d = tempdir().unwrap();
+    let (l, r) = (d.path().join("L"), d.path().join("R"));
+    write_file(&l.join("a.bin"), 100, 1);
+    let b = write_file(&l.join("b.bin"), 100, 2);
+    let c = write_file(&l.join("c.bin"), 100, 3);
+    std::fs::create_dir(&r).unwrap();
+    let prepared = run(&l, &r, &settings())
+        .prepare(Arc::new(NullReporter), CancelToken::new())
+        .unwrap();
+    assert_eq!(prepared.plan().copy_totals().0, 3);
+    let inside = write_file(&r.join("a.bin/inside.txt"), 10, 4);
+    write_file(&r.join("b.bin"), 50, 5);
+    let s = prepared.execute().unwrap();
+    assert_eq!(s.failed, 1, "{:?}", s.errors);
+    assert_eq!(s.errors[0].code, Code::PreflightTargetDir, "{:?}", s.errors);
+    assert!(s.errors[0].path.ends_with("a.bin"), "{:?}", s.errors);
+    testkit::assert_content(&r.join("a.bin/inside.txt"), &inside);
+    testkit::assert_content(&r.join("b.bin"), &b);
+    testkit::assert_content(&r.join("c.bin"), &c);
+    testkit::assert_no_temps(&r);
+}
+
 /// `fcs verify`'s engine: identical trees pass; a flipped byte (same size, same times), a missing
 /// and an extra file are each listed; a manifest written from the copy finds the same rot.
 #[test]

@@ -74,6 +74,7 @@ impl Dirs {
         Ok(Target {
             dir,
             name: OsString::from(name),
+            absent: false,
         })
     }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::copy::{FileReport, PendingFile, RemoteFile};
+use crate::copy::{FileReport, PendingFile, RemoteFile, Target};
 use crate::error::{Code, Error};
 use crate::hash::{hash_file, hash_path};
 use crate::settings::Durability;
@@ -186,6 +186,10 @@ impl Transfer<'_, '_> {
             if check && self.present(seq, &a.rel, &target, stamp) {
                 return;
             }
+            let target = Target {
+                absent: a.kind == ActionKind::Copy && prior == Prior::Fresh,
+                ..target
+            };
             ex.copier.prepare_file_at(&src, &target, Some(seq))
         };
         match prepared {
@@ -412,13 +416,7 @@ impl Transfer<'_, '_> {
 
     /// The target already holds this file (a move of identical files, a resume): proven by
     /// hash, it is journaled without a copy.
-    fn present(
-        &self,
-        seq: usize,
-        rel: &Path,
-        target: &crate::copy::Target,
-        stamp: Option<SourceStamp>,
-    ) -> bool {
+    fn present(&self, seq: usize, rel: &Path, target: &Target, stamp: Option<SourceStamp>) -> bool {
         let ex = self.ex;
         let src = ex.src(rel);
         // The target's file, read through its folder (never through a link): what a move's
