@@ -77,7 +77,6 @@ mod tests {
                 modified: None,
                 created: None,
                 mode: 0,
-                link_target: None,
                 uid: 0,
                 gid: 0,
                 more: None,

@@ -147,7 +147,6 @@ fn entry(rel: PathBuf, kind: EntryKind, size: u64, modified: Option<SystemTime>)
         modified,
         created: None,
         mode: 0,
-        link_target: None,
         uid: 0,
         gid: 0,
         more: None,

@@ -408,7 +408,7 @@ pub(super) fn metadata_diffs(l: &Entry, r: &Entry, c: &Criteria, tol: Duration) 
             owner_and_xattr_diffs(l, r, c, &mut d);
         }
         EntryKind::Symlink => {
-            if l.link_target != r.link_target {
+            if l.link_target() != r.link_target() {
                 d.insert(Diffs::CONTENT);
             }
             if c.modified && times_differ(l.modified, r.modified, tol) {
@@ -701,7 +701,6 @@ mod tests {
             modified: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(mtime_ms)),
             created: None,
             mode: 0o644,
-            link_target: None,
             uid: 0,
             gid: 0,
             more: None,

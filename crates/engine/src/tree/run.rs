@@ -404,6 +404,9 @@ impl Run {
         prepared.compare_issues = cmp.issues.clone();
         prepared.twins = cmp.twins.clone();
         prepared.plan = plan;
+        // Freeing every entry of both trees took 30 ms of a no-change re-sync of 300,000 files
+        // (a thirtieth of it): another thread does it while the run goes on.
+        drop_elsewhere(cmp);
         Ok(prepared)
     }
 
@@ -978,6 +981,13 @@ impl Prepared {
             &ExecOptions::new(self.threads, delete_mode),
         ))
     }
+}
+
+/// Drops `value` on a thread of its own (on this one if none can be started).
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("fcs-free".into())
+        .spawn(move || drop(value));
 }
 
 /// A run-level notice: an interrupted run is finished (first, when `first`).

@@ -47,8 +47,6 @@ pub struct Entry {
     pub created: Option<SystemTime>,
     /// Unix permission bits (0 elsewhere).
     pub mode: u32,
-    /// A symlink's target as stored.
-    pub link_target: Option<Box<Path>>,
     /// Owner (numeric user id; 0 where there are none).
     pub uid: u32,
     /// Group (numeric group id; 0 where there are none).
@@ -65,6 +63,8 @@ pub struct EntryMore {
     pub xattrs: u64,
     /// A file with more than one name (hard links): its identity, shared by its other names.
     pub link: Option<fsops::FileIdentity>,
+    /// A symlink's target as stored.
+    pub link_target: Option<Box<Path>>,
 }
 
 impl Entry {
@@ -76,6 +76,11 @@ impl Entry {
     /// The identity a file with several names (hard links) shares with them.
     pub fn link(&self) -> Option<fsops::FileIdentity> {
         self.more.as_ref().and_then(|m| m.link)
+    }
+
+    /// A symlink's target as stored.
+    pub fn link_target(&self) -> Option<&Path> {
+        self.more.as_ref().and_then(|m| m.link_target.as_deref())
     }
 }
 
@@ -455,10 +460,15 @@ impl Shared<'_> {
                 modified: md.modified().ok(),
                 created: md.created().ok(),
                 mode: fsops::mode_bits(&md),
-                link_target,
                 uid,
                 gid,
-                more: (xattrs != 0 || link.is_some()).then(|| Box::new(EntryMore { xattrs, link })),
+                more: (xattrs != 0 || link.is_some() || link_target.is_some()).then(|| {
+                    Box::new(EntryMore {
+                        xattrs,
+                        link,
+                        link_target,
+                    })
+                }),
             });
             let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(PROGRESS_EVERY) {
@@ -827,7 +837,7 @@ mod tests {
         {
             let l = s.get(Path::new("link")).unwrap();
             assert_eq!(l.kind, EntryKind::Symlink);
-            assert_eq!(l.link_target.as_deref(), Some(Path::new("a/b/f.txt")));
+            assert_eq!(l.link_target(), Some(Path::new("a/b/f.txt")));
         }
         // Parents sort before children.
         let ia = rels.iter().position(|r| r == "a").unwrap();

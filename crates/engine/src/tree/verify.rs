@@ -275,7 +275,7 @@ pub fn verify_trees(
                         problem: Problem::TypeOrLink,
                         detail: format!("{:?} on the left, {:?} on the right", a.kind, b.kind),
                     });
-                } else if a.kind == EntryKind::Symlink && a.link_target != b.link_target {
+                } else if a.kind == EntryKind::Symlink && a.link_target() != b.link_target() {
                     rep.problems.push(VerifyItem {
                         rel,
                         problem: Problem::TypeOrLink,

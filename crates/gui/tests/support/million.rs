@@ -21,7 +21,6 @@ fn entry(rel: String, kind: EntryKind, size: u64) -> Entry {
         modified: Some(t),
         created: Some(t),
         mode: 0o644,
-        link_target: None,
         uid: 0,
         gid: 0,
         more: None,
