@@ -459,23 +459,24 @@ pub(super) fn categorize(l: Option<&Entry>, r: Option<&Entry>, d: Diffs) -> Cate
     }
 }
 
-/// Compares two scans. Content (when selected) is hashed only for file pairs of equal size,
-/// in parallel, with `CompareProgress` events.
-pub fn compare(
-    left: Scan,
-    right: Scan,
-    criteria: Criteria,
+/// Trees of at least this many entries (both sides) are merged on two threads.
+const PARALLEL_MERGE: usize = 1 << 16;
+
+/// Merges `le[li]` and `re[ri]` (each in [`path_order`]) into items, with each distinct path's
+/// folded hash for the twins (see `find_twins`).
+fn merge<'a>(
+    le: &'a [Entry],
+    re: &'a [Entry],
+    li: std::ops::Range<usize>,
+    ri: std::ops::Range<usize>,
+    criteria: &Criteria,
     tolerance: Duration,
-    reporter: &dyn Reporter,
-    cancel: &CancelToken,
-) -> Comparison {
-    let mut items = Vec::with_capacity(left.entries.len().max(right.entries.len()));
-    // Each distinct path's folded hash, for the twins (see `find_twins`).
+) -> (Vec<Item>, Vec<(u64, &'a Path)>) {
+    let mut items = Vec::with_capacity(li.len().max(ri.len()));
     let mut hashed: Vec<(u64, &Path)> = Vec::with_capacity(items.capacity());
-    let (mut i, mut j) = (0usize, 0usize);
-    let (le, re) = (&left.entries, &right.entries);
-    while i < le.len() || j < re.len() {
-        let ord = match (le.get(i), re.get(j)) {
+    let (mut i, mut j) = (li.start, ri.start);
+    while i < li.end || j < ri.end {
+        let ord = match (le[..li.end].get(i), re[..ri.end].get(j)) {
             (Some(a), Some(b)) => path_order(&a.rel, &b.rel),
             (Some(_), None) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Greater,
@@ -500,7 +501,7 @@ pub fn compare(
             hashed.extend(fold_hash(&e.rel).map(|h| (h, &*e.rel)));
         }
         let diffs = match (lo, ro) {
-            (Some(a), Some(b)) => metadata_diffs(a, b, &criteria, tolerance),
+            (Some(a), Some(b)) => metadata_diffs(a, b, criteria, tolerance),
             _ => Diffs::EXISTENCE,
         };
         items.push(Item {
@@ -510,6 +511,43 @@ pub fn compare(
             category: categorize(lo, ro, diffs),
         });
     }
+    (items, hashed)
+}
+
+/// Compares two scans. Content (when selected) is hashed only for file pairs of equal size,
+/// in parallel, with `CompareProgress` events.
+pub fn compare(
+    left: Scan,
+    right: Scan,
+    criteria: Criteria,
+    tolerance: Duration,
+    reporter: &dyn Reporter,
+    cancel: &CancelToken,
+) -> Comparison {
+    let (le, re) = (&left.entries, &right.entries);
+    // Two halves merged on two threads where the trees are large: everything before the longer
+    // tree's middle path is before it on both sides, so the halves only join end to end (a
+    // fifteenth of a no-change re-sync was this merge, on one core).
+    let (mut items, hashed) = if le.len() + re.len() >= PARALLEL_MERGE {
+        let longer = if le.len() >= re.len() { le } else { re };
+        let middle = &longer[longer.len() / 2].rel;
+        let i = le.partition_point(|e| path_order(&e.rel, middle).is_lt());
+        let j = re.partition_point(|e| path_order(&e.rel, middle).is_lt());
+        let ((mut items, mut hashed), (items_b, hashed_b)) = rayon::join(
+            || merge(le, re, 0..i, 0..j, &criteria, tolerance),
+            || merge(le, re, i..le.len(), j..re.len(), &criteria, tolerance),
+        );
+        // Exact: the first half's lists grow where they are (a large allocation is remapped),
+        // no copy of them is held at once.
+        items.reserve_exact(items_b.len());
+        items.extend_from_slice(&items_b);
+        drop(items_b);
+        hashed.reserve_exact(hashed_b.len());
+        hashed.extend_from_slice(&hashed_b);
+        (items, hashed)
+    } else {
+        merge(le, re, 0..le.len(), 0..re.len(), &criteria, tolerance)
+    };
 
     if criteria.fold_case || criteria.fold_unicode {
         pair_folded(&mut items, le, re, &criteria, tolerance);
@@ -727,6 +765,86 @@ mod tests {
             &NullReporter,
             &CancelToken::new(),
         )
+    }
+
+    /// Large trees are merged in two halves on two threads: every entry of both sides is in
+    /// exactly one item, in path order, a pair is one path with its differences, and twin
+    /// names on both sides of the split are still found.
+    #[test]
+    fn a_large_comparison_merged_in_halves_is_the_whole_merge() {
+        let (mut l, mut r) = (Vec::new(), Vec::new());
+        for k in 0..60_000u64 {
+            if k % 1000 == 0 {
+                let dir = format!("d{:03}", k / 1000);
+                l.push(entry(&dir, EntryKind::Dir, 0, 1000));
+                r.push(entry(&dir, EntryKind::Dir, 0, 1000));
+            }
+            let rel = format!("d{:03}/f{k:05}", k / 1000);
+            match k % 3 {
+                0 => l.push(entry(&rel, EntryKind::File, 1, 1000)),
+                1 => r.push(entry(&rel, EntryKind::File, 1, 1000)),
+                _ => {
+                    l.push(entry(&rel, EntryKind::File, 1, 1000));
+                    r.push(entry(
+                        &rel,
+                        EntryKind::File,
+                        1 + u64::from(k % 5 == 0),
+                        1000,
+                    ));
+                }
+            }
+        }
+        // In the folder of the left tree's middle: one sorts first in it, the other last. The
+        // middle must be a file for that (a file more at the front moves it).
+        l.sort_by(|a, b| path_order(&a.rel, &b.rel));
+        while l[l.len() / 2].kind != EntryKind::File {
+            l.push(entry(
+                &format!("d000/pad{}", l.len()),
+                EntryKind::File,
+                1,
+                1000,
+            ));
+            l.sort_by(|a, b| path_order(&a.rel, &b.rel));
+        }
+        let folder = &l[l.len() / 2].rel.to_str().unwrap()[..4];
+        let upper = PathBuf::from(format!("{folder}/TWIN"));
+        let lower = PathBuf::from(format!("{folder}/twin"));
+        l.push(entry(upper.to_str().unwrap(), EntryKind::File, 1, 1000));
+        l.push(entry(lower.to_str().unwrap(), EntryKind::File, 1, 1000));
+        l.sort_by(|a, b| path_order(&a.rel, &b.rel));
+        let middle = &l[l.len() / 2].rel;
+        assert!(path_order(middle, &upper).is_gt() && path_order(middle, &lower).is_lt());
+        let (nl, nr) = (l.len(), r.len());
+        assert!(nl + nr >= PARALLEL_MERGE);
+        let c = cmp(l, r, 10);
+
+        let (mut seen_l, mut seen_r) = (vec![0u8; nl], vec![0u8; nr]);
+        let mut last: Option<&Path> = None;
+        for it in &c.items {
+            let (lo, ro) = (
+                it.left.map(|i| &c.left.entries[i as usize]),
+                it.right.map(|i| &c.right.entries[i as usize]),
+            );
+            let e = lo.or(ro).expect("an item has a side");
+            if let (Some(a), Some(b)) = (lo, ro) {
+                assert_eq!(a.rel, b.rel);
+                let differs = a.size != b.size;
+                assert_eq!(it.category == Category::Same, !differs, "{:?}", a.rel);
+            }
+            if let Some(prev) = last {
+                assert!(
+                    path_order(prev, &e.rel).is_lt(),
+                    "{prev:?} then {:?}",
+                    e.rel
+                );
+            }
+            last = Some(&e.rel);
+            it.left.into_iter().for_each(|i| seen_l[i as usize] += 1);
+            it.right.into_iter().for_each(|i| seen_r[i as usize] += 1);
+        }
+        assert!(seen_l.iter().chain(&seen_r).all(|&n| n == 1));
+        assert_eq!(c.twins.len(), 1, "{:?}", c.twins);
+        assert_eq!(c.twins[0].paths, [upper, lower]);
     }
 
     #[test]
