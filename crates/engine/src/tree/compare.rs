@@ -474,9 +474,11 @@ fn merge<'a>(
 ) -> (Vec<Item>, Vec<(u64, &'a Path)>) {
     let mut items = Vec::with_capacity(li.len().max(ri.len()));
     let mut hashed: Vec<(u64, &Path)> = Vec::with_capacity(items.capacity());
+    // Cut at the ranges' ends once; indices stay those of the whole scans.
+    let (le, re) = (&le[..li.end], &re[..ri.end]);
     let (mut i, mut j) = (li.start, ri.start);
-    while i < li.end || j < ri.end {
-        let ord = match (le[..li.end].get(i), re[..ri.end].get(j)) {
+    while i < le.len() || j < re.len() {
+        let ord = match (le.get(i), re.get(j)) {
             (Some(a), Some(b)) => path_order(&a.rel, &b.rel),
             (Some(_), None) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Greater,
