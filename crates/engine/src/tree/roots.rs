@@ -3,7 +3,7 @@
 //! one folder (a bind mount, a symbolic link, a junction, a hard-linked folder) is caught too
 //! (DESIGN.md §9).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use fsops::FileIdentity;
 
@@ -95,7 +95,35 @@ pub(crate) fn resolve_target(right: &Path) -> Result<PathBuf, Error> {
         .unwrap_or(Path::new("."));
     let base =
         std::fs::canonicalize(anc).or_code(Code::PlanRoots, right, "cannot resolve the target")?;
+    if !base.is_dir() {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            format!(
+                "'{}' is a file, not a folder: the target cannot be created under it",
+                anc.display()
+            ),
+        ));
+    }
     let tail = right.strip_prefix(anc).unwrap_or(right);
+    // The part still to be created must be plain names. A `..` after a folder that does not
+    // exist names nothing by the kernel's rules (`mkdir -p` and `cp` fail with ENOENT there);
+    // resolving it by its text would create a folder the user's path does not name.
+    if let Some(c) = tail
+        .components()
+        .find(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(Error::new(
+            Code::PlanRoots,
+            right,
+            format!(
+                "'{}' follows a folder that does not exist under '{}': create the folders \
+                 first or write the target without it",
+                c.as_os_str().to_string_lossy(),
+                anc.display()
+            ),
+        ));
+    }
     Ok(base.join(tail))
 }
 

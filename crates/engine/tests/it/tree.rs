@@ -306,6 +306,16 @@ fn the_roots_are_refused_before_any_write() {
     }
     let other = d.path().join("R");
     assert!(tree::check_roots(&l, &other, true).is_ok());
+    // A `..` after a folder that does not exist names nothing (the kernel says ENOENT): it is
+    // refused, not resolved by its text to `L`'s sibling `R/x`.
+    let dotted = d.path().join("missing").join("..").join("R").join("x");
+    assert_eq!(code(&l, &dotted, true), Code::PlanRoots);
+    assert!(!other.exists(), "nothing created");
+    assert_eq!(
+        code(&l, &d.path().join("file").join("new"), true),
+        Code::PlanRoots,
+        "a target to be created under a file"
+    );
 }
 
 #[test]
