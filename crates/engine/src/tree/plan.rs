@@ -319,26 +319,28 @@ impl Plan {
                 Direction::LeftToRight => (cmp.left_entry(it), cmp.right_entry(it)),
                 Direction::RightToLeft => (cmp.right_entry(it), cmp.left_entry(it)),
             };
-            // The source's spelling: on a target that folds names it reaches the target's item.
-            let rel = match (src, dst) {
-                (Some(s), _) => s.rel.to_path_buf(),
-                (None, Some(d)) => d.rel.to_path_buf(),
-                (None, None) => continue,
-            };
             if it.category == Category::Same {
+                // Nothing to do, and no path copied for it (a no-change re-sync of a million
+                // files allocated and freed a million paths here).
                 if check_same
                     && let (Some(s), Some(_)) = (src, dst)
                     && s.kind == EntryKind::File
                 {
                     ph.copies.push(Action::new(
                         ActionKind::Check,
-                        rel,
+                        s.rel.to_path_buf(),
                         s.size,
                         "same size and times: checked by hash",
                     ));
                 }
                 continue;
             }
+            // The source's spelling: on a target that folds names it reaches the target's item.
+            let rel = match (src, dst) {
+                (Some(s), _) => s.rel.to_path_buf(),
+                (None, Some(d)) => d.rel.to_path_buf(),
+                (None, None) => continue,
+            };
             let reason: Cow<'static, str> = match it.category {
                 Category::LeftOnly | Category::RightOnly => Cow::Borrowed("missing on the target"),
                 _ => Cow::Owned(it.diffs.names().join(",")),

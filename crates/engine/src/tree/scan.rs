@@ -585,9 +585,10 @@ pub(crate) fn scan_with(
 
 /// The walkers' entries in [`path_order`]: each folder's sorted run placed right after the
 /// folder's own entry, depth first — the same order, since the separator sorts before every
-/// other byte. One pass and one swap per entry, where sorting the whole scan at its end was a
-/// tenth of a no-change re-sync's time, all of it after the parallel walk (300,000 entries).
-/// The list is allocated at its exact length: no spare room is kept for the run.
+/// other byte. Sorting the whole scan at its end was a tenth of a no-change re-sync's time, all
+/// of it after the parallel walk (300,000 entries). The list is allocated at its exact length: no
+/// spare room is kept for the run, and the runs are placed in it in place (a second list was 3 %
+/// faster and 40 MB more at 300,000 entries).
 fn in_walk_order(listed: Vec<Listed>) -> Vec<Entry> {
     let mut entries = Vec::with_capacity(listed.iter().map(|l| l.entries.len()).sum());
     let mut runs =
@@ -601,9 +602,13 @@ fn in_walk_order(listed: Vec<Listed>) -> Vec<Entry> {
         }
         entries.append(&mut l.entries);
     }
-    // `place[i]`: where the entry now at `i` goes.
-    let mut place = vec![usize::MAX; entries.len()];
-    let mut next = 0;
+    let Ok(n) = u32::try_from(entries.len()) else {
+        // Beyond the comparison's own limit (its indices are u32): keep it simple.
+        entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
+        return entries;
+    };
+    // `at[k]`: where the entry that goes to `k` is now, by walking the runs depth first.
+    let mut at = Vec::with_capacity(entries.len());
     let mut stack: Vec<std::ops::Range<usize>> =
         runs.get(Path::new("")).into_iter().cloned().collect();
     while let Some(run) = stack.last_mut() {
@@ -611,25 +616,38 @@ fn in_walk_order(listed: Vec<Listed>) -> Vec<Entry> {
             stack.pop();
             continue;
         };
-        place[i] = next;
-        next += 1;
+        at.push(i as u32);
         if entries[i].kind == EntryKind::Dir
             && let Some(inner) = runs.get(&*entries[i].rel)
         {
             stack.push(inner.clone());
         }
     }
-    if next != entries.len() {
+    drop(runs);
+    if at.len() != entries.len() {
         // Not every entry hangs below the root's run (never expected): sort them instead.
         entries.sort_unstable_by(|a, b| path_order(&a.rel, &b.rel));
         return entries;
     }
-    for i in 0..entries.len() {
-        while place[i] != i {
-            let j = place[i];
-            entries.swap(i, j);
-            place.swap(i, j);
+    // `goes[i]`: where the entry now at `i` goes.
+    let mut goes = vec![0u32; entries.len()];
+    for (k, &i) in at.iter().enumerate() {
+        goes[i as usize] = k as u32;
+    }
+    // Fill the places in order: the entry for `k` is swapped in, the one it displaces takes its
+    // old place and the two maps follow it. The runs are long and in order, so every access
+    // streams through memory, where following the permutation's cycles was a cache miss per
+    // entry (45–89 ms of a 0.9 s re-sync of 300,000 files, on the path after the walk).
+    for k in 0..n {
+        let s = at[k as usize];
+        if s == k {
+            continue;
         }
+        let (k, s) = (k as usize, s as usize);
+        entries.swap(k, s);
+        let displaced = goes[k];
+        goes[s] = displaced;
+        at[displaced as usize] = s as u32;
     }
     entries
 }
