@@ -88,6 +88,13 @@ pub(crate) fn resolve_target(right: &Path) -> Result<PathBuf, Error> {
         }
         return Ok(c);
     }
+    // Win32 resolves `..` by the path's text (GetFullPathNameW), whether the folder before it
+    // exists or not (`mkdir missing\..\x` makes `x`): so is the target here, first.
+    #[cfg(windows)]
+    let absolute =
+        std::path::absolute(right).or_code(Code::PlanRoots, right, "cannot resolve the target")?;
+    #[cfg(windows)]
+    let right = absolute.as_path();
     let anc = right
         .ancestors()
         .skip(1)
