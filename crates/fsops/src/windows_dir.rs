@@ -42,7 +42,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use windows_sys::Win32::Foundation::{ERROR_CANT_RESOLVE_FILENAME, ERROR_DIRECTORY};
+use windows_sys::Win32::Foundation::{
+    ERROR_ALREADY_EXISTS, ERROR_CANT_RESOLVE_FILENAME, ERROR_DIRECTORY, ERROR_FILE_EXISTS,
+};
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_NORMAL,
     FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_REPARSE_POINT, FILE_ATTRIBUTE_TAG_INFO,
@@ -50,7 +52,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     FILE_FLAG_OPEN_REPARSE_POINT, FILE_LIST_DIRECTORY, FILE_NAME_NORMALIZED, FILE_READ_ATTRIBUTES,
     FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_TRAVERSE, FILE_WRITE_ATTRIBUTES,
     FileAttributeTagInfo, FileBasicInfo, GetFileInformationByHandle, GetFileInformationByHandleEx,
-    GetFinalPathNameByHandleW, VOLUME_NAME_DOS,
+    GetFinalPathNameByHandleW, MoveFileExW, VOLUME_NAME_DOS,
 };
 
 use crate::{EntryStat, EntryType, FileIdentity, Times, TimesApplied};
@@ -495,14 +497,20 @@ impl Dir {
     }
 
     /// Renames `from` to `to` in this directory unless `to` exists: `Ok(false)` then, and
-    /// nothing changed (a look at `to`, then the rename).
+    /// nothing changed. One `MoveFileExW` without MOVEFILE_REPLACE_EXISTING, so the refusal is
+    /// the filesystem's own and atomic: a look first left a moment in which a file created at
+    /// `to` would have been replaced.
     pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<bool> {
-        match self.stat(to) {
-            Ok(_) => Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.rename(from, self, to).map(|()| true)
-            }
-            Err(e) => Err(e),
+        let from = crate::windows::to_wide_long(&self.entry_path(from)?)?;
+        let to = crate::windows::to_wide_long(&self.entry_path(to)?)?;
+        // SAFETY: both are NUL-terminated UTF-16 strings that outlive the call.
+        if unsafe { MoveFileExW(from.as_ptr(), to.as_ptr(), 0) } != 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error().map(|c| c as u32) {
+            Some(ERROR_ALREADY_EXISTS | ERROR_FILE_EXISTS) => Ok(false),
+            _ => Err(e),
         }
     }
 
