@@ -57,6 +57,7 @@ use std::time::SystemTime;
 mod common;
 #[cfg(not(target_os = "linux"))]
 mod linux_only;
+mod list;
 #[cfg(test)]
 mod tests;
 
@@ -127,6 +128,7 @@ pub use common::{
     AlignedBuf, DIRECT_ALIGN, MappedWindow, is_unc_path, nearest_existing, read_at, read_direct_at,
     write_all_at,
 };
+pub use list::{ListStat, Listed, list_dir};
 
 /// Files up to this length are for [`read_files_direct`]; larger ones it hands back unread. It
 /// bounds the read buffers of all the files in flight (up to 256 of them: 33 MiB, allocated as

@@ -369,6 +369,41 @@ fn dir_creates_renames_links_and_removes_entries_relative_to_itself() {
     assert_eq!(root.identity().unwrap(), path_identity(tmp.path()).unwrap());
 }
 
+/// A rename that must not replace: refused (`Ok(false)`, both files as they were) when a file
+/// or a folder holds the new name, done when it is free.
+#[test]
+fn rename_noreplace_refuses_a_taken_name_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Dir::open(tmp.path()).unwrap();
+    std::fs::write(tmp.path().join("new"), b"new").unwrap();
+    std::fs::write(tmp.path().join("there"), b"there").unwrap();
+    std::fs::create_dir(tmp.path().join("folder")).unwrap();
+    assert!(
+        !root
+            .rename_noreplace(OsStr::new("new"), OsStr::new("there"))
+            .unwrap()
+    );
+    assert!(
+        !root
+            .rename_noreplace(OsStr::new("new"), OsStr::new("folder"))
+            .unwrap()
+    );
+    assert_eq!(std::fs::read(tmp.path().join("new")).unwrap(), b"new");
+    assert_eq!(std::fs::read(tmp.path().join("there")).unwrap(), b"there");
+    assert!(tmp.path().join("folder").is_dir());
+    assert!(
+        root.rename_noreplace(OsStr::new("new"), OsStr::new("free"))
+            .unwrap()
+    );
+    assert_eq!(std::fs::read(tmp.path().join("free")).unwrap(), b"new");
+    assert!(!tmp.path().join("new").exists());
+    assert!(
+        root.rename_noreplace(OsStr::new("gone"), OsStr::new("other"))
+            .is_err(),
+        "a missing source is an error, not a refusal"
+    );
+}
+
 /// A link where a folder is needed is never followed — not by `open_dir`, not by a name used
 /// in a write — and the error says so; removing a tree removes links as links.
 #[cfg(unix)]
@@ -425,4 +460,50 @@ fn dir_locks_are_exclusive_or_shared() {
     assert!(b.try_lock(true).unwrap().is_none());
     drop(x);
     assert!(b.try_lock(true).unwrap().is_some());
+}
+
+/// A listing names every entry but `.` and `..` once, tells folders from the rest, and its stat
+/// says what std's `symlink_metadata` says of the same entry — identity, times, owner, mode and
+/// all — so a scan's entries compare equal whichever way they were read.
+#[test]
+fn list_dir_names_each_entry_once_with_the_same_stat_as_std() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    std::fs::write(p.join("file.txt"), b"twelve bytes").unwrap();
+    std::fs::create_dir(p.join("sub")).unwrap();
+    std::fs::write(p.join("é ü.bin"), b"").unwrap();
+    std::fs::hard_link(p.join("file.txt"), p.join("second")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("sub", p.join("link")).unwrap();
+    let mut seen = Vec::new();
+    list_dir(p, &mut |e| {
+        let st = e.stat().unwrap();
+        let want = ListStat::from_metadata(&std::fs::symlink_metadata(p.join(e.name())).unwrap());
+        assert_eq!(st, want, "{:?}", e.name());
+        assert_eq!(e.is_dir(), st.kind == EntryType::Dir, "{:?}", e.name());
+        seen.push(e.name().to_string_lossy().into_owned());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    seen.sort();
+    let mut want = vec!["file.txt", "second", "sub", "é ü.bin"];
+    if cfg!(unix) {
+        want.insert(1, "link");
+    }
+    assert_eq!(seen, want);
+    let file = std::fs::symlink_metadata(p.join("file.txt")).unwrap();
+    let st = ListStat::from_metadata(&file);
+    assert_eq!((st.kind, st.len), (EntryType::File, 12));
+    assert!(st.modified.is_some());
+    if cfg!(unix) {
+        assert_eq!(st.links, 2);
+    }
+    let mut n = 0;
+    list_dir(p, &mut |_| {
+        n += 1;
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(n, 1, "a stop is a stop");
+    assert!(list_dir(&p.join("missing"), &mut |_| ControlFlow::Continue(())).is_err());
 }

@@ -1,11 +1,12 @@
 //! Scan: walk one root in parallel, one `lstat` per entry, entries keyed by relative path.
 //!
-//! A parallel walker of our own on std's `read_dir`: nothing is skipped unless the filter says so
+//! A parallel walker of our own on [`fsops::list_dir`]: nothing is skipped unless the filter says so
 //! (hidden and git-ignored files are entries like any other), and every entry is stat'ed relative
 //! to its open directory. Symlinks are entries, never followed. FIFOs, sockets and
 //! devices are recorded as `Special` and never opened. An unreadable directory or a vanished
 //! entry is a per-entry error, not an abort.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -302,9 +303,9 @@ impl Shared<'_> {
         }
     }
 
-    /// Lists one directory. Entries are stat'ed relative to the open directory (std's
-    /// `DirEntry::metadata` is an `fstatat` on the directory's descriptor with
-    /// `AT_SYMLINK_NOFOLLOW`), so the kernel does not walk the whole path again for each one.
+    /// Lists one directory. Entries are stat'ed relative to the open directory
+    /// ([`fsops::list_dir`]: on Linux a `statx` on the name, no allocation per entry), so the
+    /// kernel does not walk the whole path again for each one.
     fn list(
         &self,
         abs: &Path,
@@ -314,171 +315,167 @@ impl Shared<'_> {
         issues: &mut Vec<ScanIssue>,
     ) -> Vec<Dir> {
         let mut subdirs = Vec::new();
-        let rd = match std::fs::read_dir(abs) {
-            Ok(rd) => rd,
+        let listed = fsops::list_dir(abs, &mut |de| {
+            if self.cancel.is_cancelled() {
+                return ControlFlow::Break(());
+            }
+            self.entry(abs, rel, chain, de, entries, issues, &mut subdirs);
+            ControlFlow::Continue(())
+        });
+        if let Err(e) = listed {
+            issues.push(ScanIssue::new(
+                ScanIssueKind::Unreadable,
+                abs.to_path_buf(),
+                format_args!("cannot list the folder: {e}"),
+            ));
+        }
+        subdirs
+    }
+
+    /// One listed entry: kept, pruned, or an issue.
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &self,
+        abs: &Path,
+        rel: &Path,
+        chain: &Arc<Vec<PathBuf>>,
+        de: &fsops::Listed<'_>,
+        entries: &mut Vec<Entry>,
+        issues: &mut Vec<ScanIssue>,
+        subdirs: &mut Vec<Dir>,
+    ) {
+        let name = de.name();
+        if crate::temp::is_temp_os_name(name) {
+            self.temps
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(abs.join(name));
+            return;
+        }
+        // Sized exactly: `join` grows the buffer (a realloc per entry) and the boxing at the
+        // end shrinks it (another); together 15% of a no-change re-sync's user-space
+        // instructions (callgrind).
+        let sep = usize::from(!rel.as_os_str().is_empty());
+        let mut child_rel = PathBuf::with_capacity(rel.as_os_str().len() + sep + name.len());
+        child_rel.push(rel);
+        child_rel.push(name);
+        // The directory entry's type (no stat where the listing gives it) decides pruning.
+        let is_dir = de.is_dir();
+        if !self.filter.admits(&child_rel, is_dir)
+            || (is_dir && sep == 0 && crate::tree::filter::is_volume_folder(name))
+        {
+            return;
+        }
+        let mut st = match de.stat() {
+            Ok(st) => st,
             Err(e) => {
                 issues.push(ScanIssue::new(
                     ScanIssueKind::Unreadable,
-                    abs.to_path_buf(),
-                    format_args!("cannot list the folder: {e}"),
+                    abs.join(name),
+                    format_args!("cannot stat the entry: {e}"),
                 ));
-                return subdirs;
+                return;
             }
         };
-        for item in rd {
-            if self.cancel.is_cancelled() {
-                break;
-            }
-            let de = match item {
-                Ok(de) => de,
-                Err(e) => {
-                    issues.push(ScanIssue::new(
-                        ScanIssueKind::Unreadable,
-                        abs.to_path_buf(),
-                        format_args!("cannot list the folder: {e}"),
-                    ));
-                    break;
-                }
-            };
-            let name = de.file_name();
-            if crate::temp::is_temp_os_name(&name) {
-                self.temps
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(de.path());
-                continue;
-            }
-            // Sized exactly: `join` grows the buffer (a realloc per entry) and the boxing at the
-            // end shrinks it (another); together 15% of a no-change re-sync's user-space
-            // instructions (callgrind).
-            let sep = usize::from(!rel.as_os_str().is_empty());
-            let mut child_rel = PathBuf::with_capacity(rel.as_os_str().len() + sep + name.len());
-            child_rel.push(rel);
-            child_rel.push(&name);
-            // The directory entry's type (no stat) is enough to decide pruning.
-            let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            if !self.filter.admits(&child_rel, is_dir)
-                || (is_dir && sep == 0 && crate::tree::filter::is_volume_folder(&name))
-            {
-                continue;
-            }
-            let mut md = match de.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    issues.push(ScanIssue::new(
-                        ScanIssueKind::Unreadable,
-                        de.path(),
-                        format_args!("cannot stat the entry: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            let mut chain = chain.clone();
-            if md.file_type().is_symlink() && self.filter.follows_symlinks() {
-                // Follow it: what it points to takes its place (a dangling link stays a link).
-                if let Ok(target) = std::fs::metadata(de.path()) {
-                    if target.is_dir() {
-                        let resolved =
-                            std::fs::canonicalize(de.path()).unwrap_or_else(|_| de.path());
-                        let here = std::fs::canonicalize(abs).unwrap_or_else(|_| abs.to_path_buf());
-                        if chain.contains(&resolved) || here.starts_with(&resolved) {
-                            issues.push(ScanIssue::new(
-                                ScanIssueKind::Loop,
-                                de.path(),
-                                format_args!(
-                                    "the link points back into its own ancestry ('{}'); not followed",
-                                    resolved.display()
-                                ),
-                            ));
-                            continue;
-                        }
-                        let mut c = (*chain).clone();
-                        c.push(resolved);
-                        chain = Arc::new(c);
+        let mut chain = chain.clone();
+        if st.kind == fsops::EntryType::Symlink && self.filter.follows_symlinks() {
+            // Follow it: what it points to takes its place (a dangling link stays a link).
+            let path = abs.join(name);
+            if let Ok(target) = std::fs::metadata(&path) {
+                if target.is_dir() {
+                    let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                    let here = std::fs::canonicalize(abs).unwrap_or_else(|_| abs.to_path_buf());
+                    if chain.contains(&resolved) || here.starts_with(&resolved) {
+                        issues.push(ScanIssue::new(
+                            ScanIssueKind::Loop,
+                            path,
+                            format_args!(
+                                "the link points back into its own ancestry ('{}'); not followed",
+                                resolved.display()
+                            ),
+                        ));
+                        return;
                     }
-                    md = target;
+                    let mut c = (*chain).clone();
+                    c.push(resolved);
+                    chain = Arc::new(c);
                 }
+                st = fsops::ListStat::from_metadata(&target);
             }
-            let ft = md.file_type();
-            if ft.is_dir()
-                && self.watch.is_some()
-                && fsops::identity_from_metadata(&md) == self.watch
-            {
-                self.nested
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(de.path());
-                continue;
-            }
-            let kind = if ft.is_symlink() {
-                EntryKind::Symlink
-            } else if ft.is_dir() {
-                EntryKind::Dir
-            } else if ft.is_file() {
-                EntryKind::File
-            } else {
+        }
+        if st.kind == fsops::EntryType::Dir && self.watch.is_some() && st.identity == self.watch {
+            self.nested
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(abs.join(name));
+            return;
+        }
+        let kind = match st.kind {
+            fsops::EntryType::Symlink => EntryKind::Symlink,
+            fsops::EntryType::Dir => EntryKind::Dir,
+            fsops::EntryType::File => EntryKind::File,
+            fsops::EntryType::Other => {
                 // Reported, never opened, and left out of the tree: no operation touches it.
                 issues.push(ScanIssue::new(
                     ScanIssueKind::Special,
-                    de.path(),
+                    abs.join(name),
                     "a FIFO, socket or device file; skipped (never opened)",
                 ));
-                continue;
-            };
-            let link_target = if kind == EntryKind::Symlink {
-                match std::fs::read_link(de.path()) {
-                    Ok(t) => Some(t.into_boxed_path()),
-                    Err(e) => {
-                        issues.push(ScanIssue::new(
-                            ScanIssueKind::Unreadable,
-                            de.path(),
-                            format_args!("cannot read the link: {e}"),
-                        ));
-                        continue;
-                    }
+                return;
+            }
+        };
+        let link_target = if kind == EntryKind::Symlink {
+            match std::fs::read_link(abs.join(name)) {
+                Ok(t) => Some(t.into_boxed_path()),
+                Err(e) => {
+                    issues.push(ScanIssue::new(
+                        ScanIssueKind::Unreadable,
+                        abs.join(name),
+                        format_args!("cannot read the link: {e}"),
+                    ));
+                    return;
                 }
-            } else {
-                None
-            };
-            let xattrs = if self.xattrs.is_empty() || kind == EntryKind::Symlink {
-                0
-            } else {
-                // Unreadable attributes compare as none: they could not be copied either.
-                fsops::xattrs_at(&de.path()).map_or(0, |list| self.xattrs.digest(list))
-            };
-            let (uid, gid) = fsops::owner_of(&md).unwrap_or_default();
-            let link = (kind == EntryKind::File && fsops::link_count(&md) > 1)
-                .then(|| fsops::identity_from_metadata(&md))
-                .flatten();
-            if kind == EntryKind::Dir {
-                subdirs.push((de.path(), child_rel.clone(), chain));
             }
-            entries.push(Entry {
-                rel: child_rel.into_boxed_path(),
-                kind,
-                size: if kind == EntryKind::File { md.len() } else { 0 },
-                modified: md.modified().ok(),
-                created: md.created().ok(),
-                mode: fsops::mode_bits(&md),
-                uid,
-                gid,
-                more: (xattrs != 0 || link.is_some() || link_target.is_some()).then(|| {
-                    Box::new(EntryMore {
-                        xattrs,
-                        link,
-                        link_target,
-                    })
-                }),
-            });
-            let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(PROGRESS_EVERY) {
-                self.reporter.report(&Event::ScanProgress {
-                    side: self.side,
-                    entries: n,
-                });
-            }
+        } else {
+            None
+        };
+        let xattrs = if self.xattrs.is_empty() || kind == EntryKind::Symlink {
+            0
+        } else {
+            // Unreadable attributes compare as none: they could not be copied either.
+            fsops::xattrs_at(&abs.join(name)).map_or(0, |list| self.xattrs.digest(list))
+        };
+        let (uid, gid) = st.owner.unwrap_or_default();
+        let link = (kind == EntryKind::File && st.links > 1)
+            .then_some(st.identity)
+            .flatten();
+        if kind == EntryKind::Dir {
+            subdirs.push((abs.join(name), child_rel.clone(), chain));
         }
-        subdirs
+        entries.push(Entry {
+            rel: child_rel.into_boxed_path(),
+            kind,
+            size: if kind == EntryKind::File { st.len } else { 0 },
+            modified: st.modified,
+            created: st.created,
+            mode: st.mode,
+            uid,
+            gid,
+            more: (xattrs != 0 || link.is_some() || link_target.is_some()).then(|| {
+                Box::new(EntryMore {
+                    xattrs,
+                    link,
+                    link_target,
+                })
+            }),
+        });
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(PROGRESS_EVERY) {
+            self.reporter.report(&Event::ScanProgress {
+                side: self.side,
+                entries: n,
+            });
+        }
     }
 
     fn work(&self) {
