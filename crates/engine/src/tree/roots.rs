@@ -116,20 +116,25 @@ pub(crate) fn resolve_target(right: &Path) -> Result<PathBuf, Error> {
     // The part still to be created must be plain names. A `..` after a folder that does not
     // exist names nothing by the kernel's rules (`mkdir -p` and `cp` fail with ENOENT there);
     // resolving it by its text would create a folder the user's path does not name.
-    if let Some(c) = tail
-        .components()
-        .find(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(Error::new(
-            Code::PlanRoots,
-            right,
-            format!(
-                "'{}' follows a folder that does not exist under '{}': create the folders \
-                 first or write the target without it",
-                c.as_os_str().to_string_lossy(),
-                anc.display()
-            ),
-        ));
+    let mut missing = anc.to_path_buf();
+    for c in tail.components() {
+        match c {
+            Component::Normal(name) => missing.push(name),
+            Component::CurDir => {}
+            c => {
+                return Err(Error::new(
+                    Code::PlanRoots,
+                    right,
+                    format!(
+                        "'{}' does not exist, so the '{}' after it names nothing: create the \
+                         folder first or write the target without '{}'",
+                        missing.display(),
+                        c.as_os_str().to_string_lossy(),
+                        c.as_os_str().to_string_lossy(),
+                    ),
+                ));
+            }
+        }
     }
     Ok(base.join(tail))
 }
