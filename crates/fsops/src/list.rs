@@ -191,14 +191,8 @@ mod imp {
             Err(e) => return Err(e.into()),
         };
         let has = |f: StatxFlags| StatxFlags::from_bits_retain(x.stx_mask).contains(f);
-        let kind = match FileType::from_raw_mode(x.stx_mode.into()) {
-            FileType::RegularFile => EntryType::File,
-            FileType::Directory => EntryType::Dir,
-            FileType::Symlink => EntryType::Symlink,
-            _ => EntryType::Other,
-        };
         Ok(ListStat {
-            kind,
+            kind: kind_of(x.stx_mode.into()),
             len: x.stx_size,
             modified: has(StatxFlags::MTIME)
                 .then(|| time(x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec))
@@ -223,14 +217,8 @@ mod imp {
     pub(super) fn lstat_at(dir: &OwnedFd, name: &CStr) -> io::Result<ListStat> {
         let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
         let mode = st.st_mode as u32;
-        let kind = match FileType::from_raw_mode(mode as _) {
-            FileType::RegularFile => EntryType::File,
-            FileType::Directory => EntryType::Dir,
-            FileType::Symlink => EntryType::Symlink,
-            _ => EntryType::Other,
-        };
         Ok(ListStat {
-            kind,
+            kind: kind_of(mode as _),
             len: st.st_size as u64,
             modified: time(st.st_mtime as i64, st.st_mtime_nsec as u32),
             created: None,
@@ -242,6 +230,15 @@ mod imp {
                 file: st.st_ino as u64,
             }),
         })
+    }
+
+    fn kind_of(mode: rustix::fs::RawMode) -> EntryType {
+        match FileType::from_raw_mode(mode) {
+            FileType::RegularFile => EntryType::File,
+            FileType::Directory => EntryType::Dir,
+            FileType::Symlink => EntryType::Symlink,
+            _ => EntryType::Other,
+        }
     }
 
     /// A time as seconds and nanoseconds since the Unix epoch (before it: negative seconds,
