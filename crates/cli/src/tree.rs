@@ -171,6 +171,9 @@ pub(crate) fn compare(common: &Common, args: &CompareArgs) -> Result<u8, Error> 
     )?;
     rep.finish();
     if cmp.cancelled {
+        if !common.quiet {
+            err!("cancelled while scanning: no comparison to show");
+        }
         return Ok(EXIT_CANCELLED);
     }
     let out = std::io::stdout();
@@ -414,6 +417,14 @@ fn run_tree(common: &Common, run: Run, command: &str, dry_run: bool) -> Result<u
     }
     if prepared.is_cancelled() {
         rep.finish();
+        if !common.quiet {
+            let done = if prepared.resumed().is_some() {
+                "nothing beyond the interrupted run finished above was changed"
+            } else {
+                "nothing was changed"
+            };
+            err!("cancelled while scanning and planning: {done} (run it again to sync)");
+        }
         return Ok(EXIT_CANCELLED);
     }
     if prepared.is_finished() {
