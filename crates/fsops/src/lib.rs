@@ -313,6 +313,21 @@ pub enum EntryType {
     Other,
 }
 
+impl From<std::fs::FileType> for EntryType {
+    /// What std's file type says (a link is a link: it comes from `symlink_metadata`).
+    fn from(ft: std::fs::FileType) -> EntryType {
+        if ft.is_symlink() {
+            EntryType::Symlink
+        } else if ft.is_dir() {
+            EntryType::Dir
+        } else if ft.is_file() {
+            EntryType::File
+        } else {
+            EntryType::Other
+        }
+    }
+}
+
 /// Why a filesystem refused a name (see [`name_problem`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameProblem {

@@ -38,17 +38,8 @@ impl ListStat {
     /// The same facts from std's metadata (a followed link's target, and every entry where the
     /// listing is std's).
     pub fn from_metadata(m: &std::fs::Metadata) -> ListStat {
-        let ft = m.file_type();
         ListStat {
-            kind: if ft.is_symlink() {
-                EntryType::Symlink
-            } else if ft.is_dir() {
-                EntryType::Dir
-            } else if ft.is_file() {
-                EntryType::File
-            } else {
-                EntryType::Other
-            },
+            kind: EntryType::from(m.file_type()),
             len: m.len(),
             modified: m.modified().ok(),
             created: m.created().ok(),

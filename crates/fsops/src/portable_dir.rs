@@ -176,18 +176,8 @@ impl Dir {
     pub fn stat(&self, name: &OsStr) -> io::Result<EntryStat> {
         let p = self.entry(name)?;
         let m = std::fs::symlink_metadata(&p)?;
-        let ft = m.file_type();
-        let kind = if ft.is_symlink() {
-            EntryType::Symlink
-        } else if ft.is_dir() {
-            EntryType::Dir
-        } else if ft.is_file() {
-            EntryType::File
-        } else {
-            EntryType::Other
-        };
         Ok(EntryStat {
-            kind,
+            kind: EntryType::from(m.file_type()),
             len: m.len(),
             mtime_ns: m.modified().map(ns_since_epoch).unwrap_or(0),
             mode: crate::backend::mode_bits(&m),
