@@ -13,6 +13,37 @@ pub mod servers;
 
 pub use tempfile::{TempDir, tempdir};
 
+/// The data folder (journals, logs, locks) of one test process's runs: `fcs-<name>-tests-<pid>`
+/// in the temp folder. A test binary has no teardown, so each such folder outlives its process;
+/// the first call removes those of processes that have ended (Linux, where `/proc` says which
+/// are alive), so repeated test runs do not pile them up.
+pub fn process_data_dir(name: &str) -> PathBuf {
+    let prefix = format!("fcs-{name}-tests-");
+    let tmp = std::env::temp_dir();
+    #[cfg(target_os = "linux")]
+    static PRUNED: std::sync::Once = std::sync::Once::new();
+    #[cfg(target_os = "linux")]
+    PRUNED.call_once(|| {
+        let Ok(rd) = std::fs::read_dir(&tmp) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let file_name = e.file_name();
+            let Some(pid) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(&prefix))
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    });
+    tmp.join(format!("{prefix}{}", std::process::id()))
+}
+
 /// Deterministic pseudo-random bytes (xorshift64*), different for each `seed`.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -74,6 +74,18 @@ impl S3Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // `weed mini` puts its services' gRPC sockets in /tmp whatever it is told; a killed one
+        // leaves them there.
+        let p = &self.ports;
+        for (service, port) in [
+            ("s3", p[1]),
+            ("master", p[3]),
+            ("volume", p[5]),
+            ("filer", p[7]),
+            ("admin", p[9]),
+        ] {
+            let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{service}-grpc-{port}.sock"));
+        }
     }
 
     /// Starts it again (after [`S3Server::kill`]) on the same ports and data.
@@ -106,6 +118,14 @@ impl S3Server {
             .arg(format!("-filer.port.grpc={}", p[7]))
             .arg(format!("-admin.port={}", p[8]))
             .arg(format!("-admin.port.grpc={}", p[9]))
+            // Its unix sockets and logs go in its own folder (they default to /tmp, where
+            // they would outlive the test).
+            .arg(format!("-s3.localSocket={}", d.join("s3.sock").display()))
+            .arg(format!(
+                "-filer.localSocket={}",
+                d.join("filer.sock").display()
+            ))
+            .env("TMPDIR", d)
             .arg(format!("-s3.config={}", d.join("s3.json").display()))
             .arg(format!("-bucket={BUCKET}"))
             .current_dir(d)

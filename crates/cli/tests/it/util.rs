@@ -48,7 +48,7 @@ pub fn run_in(data: &Path, args: &[&str]) -> Output {
 
 /// The data folder of the runs of this test process that need none of their own.
 pub fn data_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("fcs-cli-tests-{}", std::process::id()))
+    testkit::process_data_dir("cli")
 }
 
 /// `fcs` with its data in [`data_dir`].

@@ -47,11 +47,7 @@ fn plan(l: &Path, r: &Path, delete: bool, force: bool) -> Result<Plan, engine::E
 /// The journals and locks of this test binary's runs, away from the user's data folder.
 fn data_dir() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        engine::journal::set_data_dir(
-            std::env::temp_dir().join(format!("fcs-engine-tree-tests-{}", std::process::id())),
-        )
-    });
+    ONCE.call_once(|| engine::journal::set_data_dir(testkit::process_data_dir("engine-tree")));
 }
 
 /// A journaled run as `fcs sync` makes it (deletes permanent, 4 workers).

@@ -11,9 +11,7 @@ use fcs_gui::FcsApp;
 /// The app on `left` and `right`, its journals and locks in a temp folder of this process.
 pub fn harness(left: PathBuf, right: PathBuf, settings: Settings) -> Harness<'static, FcsApp> {
     // Journals and locks of these runs stay out of the user's data folder.
-    engine::journal::set_data_dir(
-        std::env::temp_dir().join(format!("fcs-gui-tests-{}", std::process::id())),
-    );
+    engine::journal::set_data_dir(testkit::process_data_dir("gui"));
     let mut h = Harness::builder()
         .with_size([1500.0, 900.0])
         .build_eframe(move |cc| {
