@@ -110,6 +110,23 @@ pub fn temp_reads_keep_atime() -> bool {
     }
 }
 
+/// How many descriptors this process may hold open, after raising its soft limit to its hard
+/// limit (once per process; Unix). `None`: no such limit, or it cannot be read (Windows: a
+/// process's handles are bounded by memory, not by a per-process count).
+pub fn open_files_limit() -> Option<u64> {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            unix::raise_open_files_limit()
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    })
+}
+
 pub use backend::{
     Dir, FILE_FLAGS, KEEPS, LOCKING_FLAGS, file_flags, is_link_in_path, name_problem,
     set_file_flags,

@@ -141,6 +141,46 @@ pub fn process_alive(pid: u32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Raises this process's soft limit on open descriptors to its hard limit and returns the
+/// limit then in force (`u64::MAX`: none). A desktop session's soft limit (1,024 on Linux, 256
+/// on macOS) is far below what the hard limit allows and what a tree run of small files holds.
+/// macOS refuses a soft limit above `OPEN_MAX` (10,240) whatever the hard limit says.
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid `rlimit` for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    #[allow(unused_mut)]
+    let mut want = lim.rlim_max;
+    #[cfg(target_os = "macos")]
+    {
+        want = want.min(10_240);
+    }
+    if want > lim.rlim_cur {
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: a valid `rlimit`; raising the soft limit up to the hard one needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = want;
+        }
+    }
+    Some(if lim.rlim_cur == libc::RLIM_INFINITY {
+        u64::MAX
+    } else {
+        // `rlim_t` is `u64` on Linux and macOS.
+        #[allow(clippy::unnecessary_cast)]
+        {
+            lim.rlim_cur as u64
+        }
+    })
+}
+
 /// Whether this process runs as root (effective uid 0): root keeps owners by default, and
 /// reads and writes every file whatever its mode.
 pub fn is_root() -> bool {

@@ -388,6 +388,35 @@ fn ctrl_c_cancels_cleanly_with_exit_3() {
     assert_no_temps(d.path());
 }
 
+/// A desktop session's descriptor limit (1,024 on Linux, 256 on macOS) is far below what a
+/// run of many small files holds while they wait for a batch sync: the run raises its soft
+/// limit to the hard one, and within a hard limit it cannot raise, holds no more than it may.
+/// Both used to fail files with "too many open files".
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_descriptor_limit_is_raised_or_kept_to() {
+    let d = tempdir().unwrap();
+    let src = d.path().join("src");
+    for i in 0..1000 {
+        write_file(&src.join(format!("d{:02}/f{i:04}", i % 40)), 1024, i);
+    }
+    // Soft limit only (the hard one stays), then soft and hard.
+    for (limit, name) in [("-Sn 128", "soft"), ("-n 256", "hard")] {
+        let dst = d.path().join(name);
+        let mut sh = Command::new("sh");
+        sh.args(["-c", &format!("ulimit {limit} && exec \"$0\" \"$@\"")]);
+        let o = fcs_through(sh, &data_dir())
+            .args(["sync", p(&src), p(&dst)])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert!(
+            testkit::tree_files(&src) == testkit::tree_files(&dst),
+            "{name}: the copy differs from the source"
+        );
+    }
+}
+
 /// Real errno injection with strace (RELIABILITY.md): the OS itself fails the call.
 #[cfg(target_os = "linux")]
 fn under_strace(inject: &str, args: &[&str]) -> Output {

@@ -17,14 +17,13 @@ use fsops::Dir;
 use crate::copy::Target;
 use crate::error::{Code, Error};
 
-/// Open folders held at most (each is one descriptor or handle).
-const CACHED: usize = 512;
-
 /// The folders of one root, opened beneath it.
 #[derive(Debug)]
 pub(crate) struct Dirs {
     root: Arc<Dir>,
     cache: Mutex<HashMap<PathBuf, Arc<Dir>>>,
+    /// Open folders held at most (each is one descriptor or handle).
+    cap: usize,
 }
 
 impl Dirs {
@@ -35,6 +34,7 @@ impl Dirs {
         Ok(Dirs {
             root: Arc::new(dir),
             cache: Mutex::new(HashMap::new()),
+            cap: super::budget::Budget::new(0).folders,
         })
     }
 
@@ -49,7 +49,7 @@ impl Dirs {
         }
         let d = Arc::new(self.root.open_dir(rel).map_err(|e| self.error(rel, e))?);
         let mut cache = self.lock();
-        if cache.len() >= CACHED {
+        if cache.len() >= self.cap {
             cache.clear();
         }
         cache.insert(rel.to_path_buf(), d.clone());

@@ -14,6 +14,7 @@
 //! rename follows its own durable, verified data) and a failed sync discards what it covered (I7).
 //! **none** syncs nothing (benchmarks).
 
+mod budget;
 mod commit;
 mod dirs;
 mod ops;

@@ -2,12 +2,15 @@
 //!
 //! With `durability=batch`, small local files are copied into their temps and wait for one
 //! filesystem sync per batch; the synced files are then verified and renamed by whichever
-//! worker is free (taken before new work), so the read-backs of a batch run in parallel.
+//! worker is free (taken before new work), so the read-backs of a batch run in parallel. The
+//! files waiting hold two descriptors each: how many may wait, and how many make a batch, come
+//! from the process's limit ([`Budget`]).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crate::copy::{FileReport, PendingFile, RemoteFile, Target};
 use crate::error::{Code, Error};
@@ -17,12 +20,11 @@ use crate::stamp::SourceStamp;
 use crate::strategy::Strategy;
 use crate::tree::plan::{Action, ActionKind};
 
+use super::budget::Budget;
 use super::commit::{Committer, Finished};
 use super::{Executor, Prior, ops};
 
-/// A batch is synced when it holds this many files or bytes (each pending file holds two open
-/// descriptors, so the file count also bounds descriptor use)…
-const BATCH_FILES: usize = 128;
+/// A batch is synced when it holds [`Budget::batch`] files or this many bytes…
 const BATCH_BYTES: u64 = 64 << 20;
 /// …and only files up to this size wait for a batch.
 const BATCH_MAX_FILE: u64 = 8 << 20;
@@ -53,6 +55,9 @@ struct Transfer<'e, 'a> {
     ready: Mutex<VecDeque<(Pending, bool)>>,
     /// Whether the run said that a batch went file by file (said once).
     said_per_file: std::sync::atomic::AtomicBool,
+    budget: Budget,
+    /// Files copied and not yet committed (in the batch, in a sync, or ready).
+    held: AtomicUsize,
 }
 
 /// Runs the file phase. Returns whether the run halted (cancelled, or the journal failed).
@@ -64,6 +69,7 @@ pub(super) fn run(ex: &Executor) -> bool {
         .enumerate()
         .filter(|(_, a)| a.kind.is_file() || a.kind == ActionKind::Symlink)
         .collect();
+    let workers = ex.opts.workers.clamp(1, 256).min(work.len().max(1));
     let t = Transfer {
         ex,
         committer: Committer::new(ex),
@@ -71,9 +77,10 @@ pub(super) fn run(ex: &Executor) -> bool {
         batch: Mutex::new(Batch::default()),
         ready: Mutex::new(VecDeque::new()),
         said_per_file: Default::default(),
+        budget: Budget::new(workers),
+        held: AtomicUsize::new(0),
         work,
     };
-    let workers = ex.opts.workers.clamp(1, 256).min(t.work.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| t.worker());
@@ -103,6 +110,19 @@ impl Transfer<'_, '_> {
             }
             if let Some(r) = self.pop_ready() {
                 self.commit_ready(r);
+                continue;
+            }
+            if self.held.load(Ordering::Relaxed) >= self.budget.pending {
+                // As many files wait as the descriptors allow: sync the batch being filled, or
+                // wait for another worker's sync to hand its files over (nothing waits on
+                // anything else, so this ends).
+                let rest =
+                    std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+                if rest.files.is_empty() {
+                    std::thread::sleep(Duration::from_millis(1));
+                } else {
+                    self.sync_batch(rest.files);
+                }
                 continue;
             }
             let k = self.next.fetch_add(1, Ordering::Relaxed);
@@ -202,6 +222,7 @@ impl Transfer<'_, '_> {
                         || ex.opts.remote_source.is_some())
                     && file.size() <= BATCH_MAX_FILE =>
             {
+                self.held.fetch_add(1, Ordering::Relaxed);
                 let full = {
                     let mut b = self.batch.lock().unwrap_or_else(|e| e.into_inner());
                     b.bytes += file.size();
@@ -211,7 +232,7 @@ impl Transfer<'_, '_> {
                         stamp,
                         file,
                     });
-                    (b.files.len() >= BATCH_FILES || b.bytes >= BATCH_BYTES)
+                    (b.files.len() >= self.budget.batch || b.bytes >= BATCH_BYTES)
                         .then(|| std::mem::take(&mut *b))
                 };
                 if let Some(full) = full {
@@ -273,6 +294,7 @@ impl Transfer<'_, '_> {
                         format!("sync of the target filesystem failed ({e})"),
                     );
                     let err = self.ex.copier.abandon_file(p.file, err);
+                    self.held.fetch_sub(1, Ordering::Relaxed);
                     self.record(p.seq, &p.rel, p.stamp, Err(err));
                 }
             }
@@ -309,6 +331,7 @@ impl Transfer<'_, '_> {
 
     fn commit_ready(&self, (p, synced): (Pending, bool)) {
         let r = self.ex.copier.commit_file(p.file, synced);
+        self.held.fetch_sub(1, Ordering::Relaxed);
         self.record(p.seq, &p.rel, p.stamp, r.map(Some));
     }
 
@@ -345,6 +368,7 @@ impl Transfer<'_, '_> {
                 )
             };
             let err = self.ex.copier.abandon_file(p.file, err);
+            self.held.fetch_sub(1, Ordering::Relaxed);
             self.record(p.seq, &p.rel, p.stamp, Err(err));
         }
     }
