@@ -24,8 +24,11 @@ use super::budget::Budget;
 use super::commit::{Committer, Finished};
 use super::{Executor, Prior, ops};
 
-/// A batch is synced when it holds [`Budget::batch`] files or this many bytes…
+/// A batch is synced when it holds [`Budget::batch`] files or this many bytes, or this many
+/// bytes of files it reads back itself (their bytes stay in memory until each file's commit:
+/// with up to three batches alive, at most 48 MiB)…
 const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_READ_BACK_BYTES: u64 = 16 << 20;
 /// …and only files up to this size wait for a batch.
 const BATCH_MAX_FILE: u64 = 8 << 20;
 
@@ -43,6 +46,8 @@ struct Pending {
 struct Batch {
     files: Vec<Pending>,
     bytes: u64,
+    /// Of which files the batch reads back itself (up to `fsops::DIRECT_BATCH_MAX` each).
+    read_back_bytes: u64,
 }
 
 struct Transfer<'e, 'a> {
@@ -226,13 +231,18 @@ impl Transfer<'_, '_> {
                 let full = {
                     let mut b = self.batch.lock().unwrap_or_else(|e| e.into_inner());
                     b.bytes += file.size();
+                    if file.size() <= fsops::DIRECT_BATCH_MAX {
+                        b.read_back_bytes += file.size();
+                    }
                     b.files.push(Pending {
                         seq,
                         rel: a.rel.clone(),
                         stamp,
                         file,
                     });
-                    (b.files.len() >= self.budget.batch || b.bytes >= BATCH_BYTES)
+                    (b.files.len() >= self.budget.batch
+                        || b.bytes >= BATCH_BYTES
+                        || b.read_back_bytes >= BATCH_READ_BACK_BYTES)
                         .then(|| std::mem::take(&mut *b))
                 };
                 if let Some(full) = full {
