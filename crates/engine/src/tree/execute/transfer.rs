@@ -2,9 +2,9 @@
 //!
 //! With `durability=batch`, small local files are copied into their temps and wait for one
 //! filesystem sync per batch; the synced files are then verified and renamed by whichever
-//! worker is free (taken before new work), so the read-backs of a batch run in parallel. The
-//! files waiting hold two descriptors each: how many may wait, and how many make a batch, come
-//! from the process's limit ([`Budget`]).
+//! worker is free (taken before new work), so the read-backs of a batch run in parallel. A
+//! waiting file keeps its temp and its source open: how many may wait, and how many make a
+//! batch, come from the process's descriptor limit ([`Budget`]).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
