@@ -154,12 +154,11 @@ pub(crate) fn raise_open_files_limit() -> Option<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return None;
     }
-    #[allow(unused_mut)]
-    let mut want = lim.rlim_max;
-    #[cfg(target_os = "macos")]
-    {
-        want = want.min(10_240);
-    }
+    let want = if cfg!(target_os = "macos") {
+        lim.rlim_max.min(10_240)
+    } else {
+        lim.rlim_max
+    };
     if want > lim.rlim_cur {
         let raised = libc::rlimit {
             rlim_cur: want,

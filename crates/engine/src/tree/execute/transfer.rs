@@ -101,6 +101,11 @@ impl Transfer<'_, '_> {
         self.ex.cancelled() || self.committer.stopped()
     }
 
+    /// The batch being filled, taken whole (a new one starts empty).
+    fn take_batch(&self) -> Batch {
+        std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     fn pop_ready(&self) -> Option<(Pending, bool)> {
         self.ready
             .lock()
@@ -121,8 +126,7 @@ impl Transfer<'_, '_> {
                 // As many files wait as the descriptors allow: sync the batch being filled, or
                 // wait for another worker's sync to hand its files over (nothing waits on
                 // anything else, so this ends).
-                let rest =
-                    std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+                let rest = self.take_batch();
                 if rest.files.is_empty() {
                     std::thread::sleep(Duration::from_millis(1));
                 } else {
@@ -137,8 +141,7 @@ impl Transfer<'_, '_> {
                 // read-back overlap the small files' sync and read-back instead of coming
                 // before them); a file another worker adds after this goes in a batch of its
                 // own, taken by that worker when it runs out of work in turn.
-                let rest =
-                    std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+                let rest = self.take_batch();
                 if !rest.files.is_empty() {
                     self.sync_batch(rest.files);
                     continue;
@@ -349,7 +352,7 @@ impl Transfer<'_, '_> {
     /// work; this is the safety net): the batch is synced and committed, or — the run halted
     /// — every pending temp is deleted and its target stays untouched.
     fn drain(&self) {
-        let rest = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|e| e.into_inner()));
+        let rest = self.take_batch();
         if !self.halted() {
             if !rest.files.is_empty() {
                 self.sync_batch(rest.files);
